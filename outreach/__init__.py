@@ -1,0 +1,1 @@
+"""Supplier outreach: the application shell (settings, database, Temporal client, CLI, web app)."""

@@ -1,0 +1,161 @@
+"""The one place the product reads its configuration from.
+
+Every value comes from an environment variable with the prefix ``OUTREACH_`` or from an optional
+settings file (``.env`` syntax) named by ``OUTREACH_SETTINGS_FILE`` (default: ``outreach.env`` in the
+working directory, when it exists). Environment variables win over the file.
+
+A wrong value fails at start with a message naming the variable (see :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "OUTREACH_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message names the variable and what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=os.environ.get("OUTREACH_SETTINGS_FILE", "outreach.env"),
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # State of the embedded stack: Temporal's database, stored files, caught mail, generated secret.
+    data_dir: Path = Field(default=PROJECT_ROOT / "var")
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    task_queue: str = "supplier-outreach"
+    temporal_ui_port: int = 8233
+    # Worker tuning (see README "Scaling out").
+    worker_max_cached_workflows: int = 2500
+    worker_max_concurrent_activities: int = 100
+
+    # Database (the read model). Empty means SQLite inside data_dir.
+    database_url: str = ""
+
+    # Outgoing mail
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_user: Optional[str] = None
+    smtp_password: Optional[str] = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30.0
+    mail_from: str = "Responsible Minerals Program <minerals@example.com>"
+    # Who receives the compliance team's notifications (bounces, summaries, escalation outcomes).
+    compliance_email: str = "compliance@example.com"
+    # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
+    mail_catcher_port: int = 1025
+
+    # Submitted files are stored under their SHA-256 in this folder. Empty means data_dir/files.
+    file_store: str = ""
+    max_upload_bytes: int = 20 * 1024 * 1024
+
+    # Web app and links in emails
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+    # Signs portal and decision links and session cookies. Empty means: generate one and keep it in
+    # data_dir/secret_key (fine on one machine; set it explicitly when several hosts serve links).
+    secret_key: str = ""
+    portal_link_days: int = 120
+    decision_link_days: int = 30
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_port(cls, v: str) -> str:
+        host, sep, port = v.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:7233")
+        return v
+
+    @field_validator("smtp_port", "web_port", "temporal_ui_port", "mail_catcher_port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 0 < v < 65536:
+            raise ValueError("must be a TCP port between 1 and 65535")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, v: str) -> str:
+        if v and not v.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "must be a SQLAlchemy URL starting with sqlite:/// or postgresql+psycopg://"
+            )
+        return v
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://, e.g. https://minerals.example.com")
+        return v.rstrip("/")
+
+    @field_validator("max_upload_bytes", "portal_link_days", "decision_link_days",
+                     "worker_max_cached_workflows", "worker_max_concurrent_activities")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v <= 0:
+            raise ValueError("must be a positive number")
+        return v
+
+    # Derived values -------------------------------------------------------------------------
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'outreach.db'}"
+
+    @property
+    def file_store_path(self) -> Path:
+        return Path(self.file_store) if self.file_store else self.data_dir / "files"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where the embedded mail catcher keeps every message it received (one .eml each)."""
+        return self.data_dir / "mail"
+
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+def load_settings(**overrides) -> Settings:
+    """Read the settings, turning a validation error into one message per wrong variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = str(err["loc"][0]) if err["loc"] else "?"
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+        raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
