@@ -1,0 +1,872 @@
+"""The smelter reference list and matching a declared smelter against it.
+
+Pure library: no database, no network. A :class:`ReferenceList` holds smelters keyed by CID (metal,
+standard name, country, RMAP status, removed / renamed-to) and an alias table (metal + look-up name ->
+CID). It is built from
+
+- a reference CSV like the shipped default (``metal, standard_smelter_name, country, smelter_id,
+  rmap_status``) -> :meth:`ReferenceList.from_csv`,
+- a CMRT's ``Smelter Look-up`` sheet (aliases, no statuses) -> :meth:`ReferenceList.from_lookup_rows`
+  / :meth:`ReferenceList.from_cmrt_workbook`,
+- an RMI facility-list export (CSV or XLSX, headers recognised by name) ->
+  :meth:`ReferenceList.from_rmi_facility_export`,
+
+and lists combine with :meth:`ReferenceList.merged` (the later list adds aliases and updates statuses,
+never loses what the earlier one knew).
+
+Matching (:meth:`ReferenceList.match`), first hit wins:
+
+1. **CID** (``CID`` + 6 digits, or a legacy ID like ``1JPN072``; case and blanks are forgiven).
+   A CID that is malformed, unknown, or belongs to another metal is reported in ``problems`` and
+   matching goes on by name. A CID that was renamed resolves to its successor.
+2. **alias**: Metal + Look-up name (case and blanks forgiven) against the alias table, which holds
+   every standard name and every look-up name ever imported.
+3. **name**: the look-up name or typed name, normalised (case, accents, punctuation, ``&``, legal
+   suffixes such as Co., Ltd., Inc., S.A., GmbH, Corporation, PT) against the normalised names.
+4. **fuzzy**: rapidfuzz similarity of normalised names within the metal. At or above
+   :data:`FUZZY_ACCEPT` with a clear lead over the next smelter it is accepted; from
+   :data:`FUZZY_REVIEW` up, or when two smelters are too close, the row is ``needs_review`` with
+   ``cid=None`` (a wrong CID is worse than none) and the candidate's standard name as a suggestion.
+
+A country that contradicts the candidate's country blocks acceptance at the name and fuzzy steps
+(it goes to review), and a matching country breaks ties between smelters of the same name.
+``Smelter not listed`` / ``Smelter not yet identified`` add the ``not_listed`` problem; a typed name
+on such a row is still matched.
+
+Risk (see :mod:`cmrt.risk`): Conformant -> low; Active -> medium; any other or no status -> high when
+the smelter is in a covered country or the status is Non-Conformant, else medium; unmatched ->
+unknown.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import zipfile
+from datetime import date
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Iterable, Literal
+
+from pydantic import BaseModel
+from rapidfuzz import fuzz, process
+
+from cmrt.risk import COVERED_COUNTRIES, canonical_status, country_key, smelter_risk
+
+__all__ = [
+    "COVERED_COUNTRIES",
+    "FUZZY_ACCEPT",
+    "FUZZY_REVIEW",
+    "ReferenceFormatError",
+    "ReferenceList",
+    "ReferenceSmelter",
+    "SmelterAlias",
+    "SmelterMatch",
+    "default_reference",
+    "detect_reference_kind",
+    "normalise_cid",
+    "normalise_metal",
+    "normalise_name",
+]
+
+MatchKind = Literal["cid", "alias", "name", "fuzzy", "unmatched"]
+Risk = Literal["low", "medium", "high", "unknown"]
+ReferenceKind = Literal["csv", "cmrt_lookup", "rmi_export"]
+
+# Scores are rapidfuzz 0..100 on normalised names. Chosen on the Juniper list with generated
+# variants (tests/test_smelters_matching.py): at 90 no accepted match had a wrong CID.
+FUZZY_ACCEPT = 90.0
+FUZZY_REVIEW = 75.0
+# The best smelter must lead the next different smelter by this much to be accepted.
+FUZZY_MARGIN = 4.0
+
+NOT_LISTED = ("smelter not listed", "smelter not yet identified")
+METALS = ("Gold", "Tantalum", "Tin", "Tungsten")
+_METAL_SYNONYMS = {"au": "Gold", "ta": "Tantalum", "sn": "Tin", "w": "Tungsten", "wolfram": "Tungsten"}
+
+CID_RE = re.compile(r"CID\d{6}")
+# Pre-2014 IDs: a metal digit, an ISO3 country code, a number (e.g. 1JPN072).
+LEGACY_CID_RE = re.compile(r"\d[A-Z]{3}\d{2,4}")
+
+
+class ReferenceFormatError(ValueError):
+    """A reference file could not be read; the message says why, in one line."""
+
+
+class SmelterMatch(BaseModel):
+    """How one declared smelter row matched the reference list."""
+
+    cid: str | None
+    standard_name: str | None
+    country: str | None
+    metal: str | None
+    match: MatchKind
+    score: float  # 0..100
+    rmap_status: str | None
+    risk: Risk
+    # subset of: cid_malformed, cid_unknown, cid_other_metal, needs_review, not_listed
+    problems: list[str]
+    # The CID as declared (normalised), and the metal it belongs to when that is another metal.
+    declared_cid: str | None = None
+    declared_cid_metal: str | None = None
+
+
+class ReferenceSmelter(BaseModel):
+    """One smelter or refiner of the reference list."""
+
+    cid: str
+    metal: str
+    standard_name: str
+    country: str | None = None
+    rmap_status: str | None = None
+    removed: bool = False
+    successor_cid: str | None = None  # set when the CID was renamed/merged into another
+
+
+class SmelterAlias(BaseModel):
+    metal: str
+    lookup_name: str
+    cid: str
+
+
+# --------------------------------------------------------------------------------------------
+# Normalisation
+
+
+def _clean(text: object) -> str:
+    """Trim and collapse whitespace (stray tabs, non-breaking spaces, line breaks)."""
+    if text is None:
+        return ""
+    return " ".join(str(text).replace("\u00a0", " ").split())
+
+
+def normalise_metal(metal: object) -> str | None:
+    text = _clean(metal)
+    if not text:
+        return None
+    low = text.casefold()
+    if low in _METAL_SYNONYMS:
+        return _METAL_SYNONYMS[low]
+    for m in METALS:
+        if low == m.casefold():
+            return m
+    return text.title()
+
+
+def normalise_cid(cid: object) -> tuple[str | None, bool]:
+    """Return (CID, well_formed). Case and blanks are forgiven; anything else is malformed.
+
+    Excel may hand over a cached ``0`` for an empty formula: that counts as no CID.
+    """
+    text = "".join(_clean(cid).split()).upper()
+    if text in ("", "0", "N/A", "NA", "-"):
+        return None, True
+    if CID_RE.fullmatch(text) or LEGACY_CID_RE.fullmatch(text):
+        return text, True
+    return text, False
+
+
+def _alias_key(name: object) -> str:
+    return _clean(name).casefold()
+
+
+# Legal forms and filler words dropped from names before comparing. They say nothing about which
+# smelter it is, and suppliers add, drop and abbreviate them at will.
+_LEGAL_TOKENS = frozenset(
+    """
+    co company companies corp corporation inc incorporated ltd limited llc lp plc pvt pte pty
+    sa sas sarl srl spa sl slu bv nv ag kg kgaa gmbh mbh ab as asa oy oyj aps ltda eireli me
+    jsc ojsc pjsc cjsc oao zao ooo tbk pt cv sdn bhd kk kabushiki kaisha dmcc fze fzc fzco fzllc
+    the of and
+    """.split()
+)
+_PUNCT_RE = re.compile(r"[^\w]+", re.UNICODE)
+
+
+@lru_cache(maxsize=65536)
+def normalise_name(name: object) -> str:
+    """Name key: no accents, case, punctuation, legal suffixes or filler words.
+
+    Dots inside abbreviations are joined first (``S.A.`` -> ``sa``, ``H.C.`` -> ``hc``) so that
+    ``S.A.`` and ``SA`` agree. Returns the cleaned name without dropping words if that would leave
+    nothing (a smelter literally called ``Company`` keeps its name).
+    """
+    text = _clean(name)
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
+    text = text.replace("&", " and ").replace(".", "").replace("'", "").replace("\u2019", "")
+    tokens = [t for t in _PUNCT_RE.split(text) if t and t != "_"]
+    kept = [t for t in tokens if t not in _LEGAL_TOKENS]
+    return " ".join(kept or tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# Header recognition for tabular reference files
+
+_HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "cid": ("smelter id", "facility id", "smelter_id", "facility_id", "cid", "smelter identification",
+            "smelter identification number", "rmi id", "id"),
+    "standard_name": ("standard smelter name", "standard_smelter_name", "facility name", "smelter name",
+                      "standard facility name", "standard name", "name", "smelter/refiner name",
+                      "smelter or refiner name"),
+    "metal": ("metal", "mineral", "metals", "metal type", "commodity"),
+    "country": ("country", "country location", "smelter country", "facility country", "country/region",
+                "country location of facility", "location", "smelter facility location: country",
+                "country or region"),
+    "rmap_status": ("rmap status", "rmap_status", "assessment status", "status", "conformance status",
+                    "rmap conformance status", "audit status", "rmi status"),
+    "alias": ("alias", "aliases", "other names", "other name", "also known as", "known as",
+              "smelter look-up", "lookup name", "look-up name"),
+}
+_REQUIRED_COLUMNS = ("cid", "standard_name", "metal")
+
+
+def _header_key(value: object) -> str:
+    return " ".join(_clean(value).casefold().replace("*", " ").replace("(", " ").replace(")", " ").split())
+
+
+def _map_headers(header: Iterable[object]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for idx, cell in enumerate(header):
+        key = _header_key(cell)
+        if not key:
+            continue
+        for field_name, names in _HEADER_SYNONYMS.items():
+            if field_name not in found and key in names:
+                found[field_name] = idx
+                break
+    return found
+
+
+def _find_header(rows: list[list[object]], limit: int = 25) -> tuple[int, dict[str, int]]:
+    """Find the header row (RMI exports may carry a title and a date above it)."""
+    best: tuple[int, dict[str, int]] = (-1, {})
+    for i, row in enumerate(rows[:limit]):
+        mapping = _map_headers(row)
+        if all(k in mapping for k in _REQUIRED_COLUMNS):
+            return i, mapping
+        if len(mapping) > len(best[1]):
+            best = (i, mapping)
+    missing = [k for k in _REQUIRED_COLUMNS if k not in best[1]]
+    names = {"cid": "Smelter ID", "standard_name": "Standard Smelter Name", "metal": "Metal"}
+    raise ReferenceFormatError(
+        "not a smelter reference list: missing column(s) " + ", ".join(names[m] for m in missing)
+    )
+
+
+def _split_aliases(value: object) -> list[str]:
+    text = "" if value is None else str(value)
+    parts = re.split(r"[;|\n\r]+", text)
+    return [_clean(p) for p in parts if _clean(p)]
+
+
+# --------------------------------------------------------------------------------------------
+# Reading bytes
+
+
+def _read_bytes(path_or_bytes: str | Path | bytes | bytearray) -> bytes:
+    if isinstance(path_or_bytes, (bytes, bytearray)):
+        return bytes(path_or_bytes)
+    return Path(path_or_bytes).read_bytes()
+
+
+def _is_zip(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04"
+
+
+def _decode_text(data: bytes) -> str:
+    for enc in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def _csv_rows(text: str) -> list[list[str]]:
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
+
+
+def _xlsx_sheets(data: bytes) -> dict[str, list[list[object]]]:
+    """All sheets of a workbook as rows of values (python-calamine: several times faster than openpyxl)."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except Exception as exc:  # calamine raises its own error types for broken zips/xml
+        raise ReferenceFormatError(f"cannot read the workbook: {exc}") from None
+    return {name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in wb.sheet_names}
+
+
+def _sheet_rows(data: bytes, sheet: str) -> list[list[object]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    except Exception as exc:
+        raise ReferenceFormatError(f"cannot read sheet {sheet!r}: {exc}") from None
+
+
+LOOKUP_SHEET = "Smelter Look-up"
+_LOOKUP_SHEETS = ("smelter look-up", "smelter lookup", "smelter reference list", "standard smelter names")
+
+
+def _workbook_sheet_names(data: bytes) -> list[str]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        return list(CalamineWorkbook.from_filelike(io.BytesIO(data)).sheet_names)
+    except Exception as exc:
+        raise ReferenceFormatError(f"cannot read the workbook: {exc}") from None
+
+
+def _lookup_sheet_name(names: list[str]) -> str | None:
+    for name in names:
+        if name.strip().casefold() in _LOOKUP_SHEETS:
+            return name
+    return None
+
+
+def detect_reference_kind(path_or_bytes: str | Path | bytes, filename: str | None = None) -> ReferenceKind:
+    """Tell what kind of reference file this is, from its content (the name only breaks ties).
+
+    ``cmrt_lookup``: a workbook with a Smelter Look-up sheet; ``rmi_export``: a workbook, or a CSV
+    with RMI-style headers; ``csv``: the snake_case reference CSV. Raises ReferenceFormatError.
+    """
+    data = _read_bytes(path_or_bytes)
+    if filename is None and isinstance(path_or_bytes, (str, Path)):
+        filename = str(path_or_bytes)
+    if not data.strip():
+        raise ReferenceFormatError("the file is empty")
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise ReferenceFormatError(
+            "an old .xls or encrypted workbook: save it as an unprotected .xlsx or .csv first"
+        )
+    if _is_zip(data):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                if "xl/workbook.xml" not in zf.namelist():
+                    raise ReferenceFormatError("a zip file that is not an .xlsx workbook")
+        except zipfile.BadZipFile:
+            raise ReferenceFormatError("a damaged .xlsx file (not a readable zip)") from None
+        names = _workbook_sheet_names(data)
+        if _lookup_sheet_name(names):
+            return "cmrt_lookup"
+        sheets = _xlsx_sheets(data)
+        for rows in sheets.values():
+            try:
+                _find_header(rows)
+                return "rmi_export"
+            except ReferenceFormatError:
+                continue
+        raise ReferenceFormatError(
+            "a workbook with neither a Smelter Look-up sheet nor a sheet with Smelter ID, "
+            "Standard Smelter Name and Metal columns"
+        )
+    if b"\x00" in data[:4096]:
+        raise ReferenceFormatError("not a CSV or XLSX file (binary content)")
+    rows = _csv_rows(_decode_text(data))
+    if not rows:
+        raise ReferenceFormatError("the file is empty")
+    _, mapping = _find_header(rows)  # raises with the missing columns
+    header = [_clean(c) for c in rows[_find_header(rows)[0]]]
+    if {"smelter_id", "standard_smelter_name"} <= set(header):
+        return "csv"
+    return "rmi_export"
+
+
+# --------------------------------------------------------------------------------------------
+# The list
+
+
+class ReferenceList:
+    """Smelters keyed by CID plus an alias table; immutable once built (merging makes a new one)."""
+
+    def __init__(
+        self,
+        smelters: Iterable[ReferenceSmelter] = (),
+        aliases: Iterable[SmelterAlias] = (),
+        *,
+        complete: bool = False,
+        published: date | None = None,
+    ) -> None:
+        # complete: the list is a whole published list (a template's Look-up sheet), so a CID
+        # missing from it has been removed; partial lists (a company's CSV) say nothing about that.
+        self.complete = complete
+        self.published = published
+        self._smelters: dict[str, ReferenceSmelter] = {}
+        for s in smelters:
+            self._smelters[s.cid] = s
+        self._aliases: dict[tuple[str, str], SmelterAlias] = {}
+        for a in aliases:
+            self._add_alias(a)
+
+    def _add_alias(self, alias: SmelterAlias) -> None:
+        key = (alias.metal, _alias_key(alias.lookup_name))
+        if key[1]:
+            self._aliases[key] = alias
+
+    # -- construction ------------------------------------------------------------------------
+
+    @classmethod
+    def from_lookup_rows(
+        cls, rows: list[dict], *, complete: bool = False, published: date | None = None
+    ) -> "ReferenceList":
+        """Rows of a CMRT's Smelter Look-up sheet: keys metal, lookup_name, standard_name, country, cid.
+
+        Rows without a well-formed CID (``Smelter not listed``, ``Smelter not yet identified``,
+        blanks) are skipped. The look-up sheet carries no RMAP status.
+        """
+        smelters: dict[str, ReferenceSmelter] = {}
+        aliases: list[SmelterAlias] = []
+        for row in rows:
+            cid, ok = normalise_cid(row.get("cid"))
+            metal = normalise_metal(row.get("metal"))
+            if not cid or not ok or not metal:
+                continue
+            standard = _clean(row.get("standard_name")) or _clean(row.get("lookup_name"))
+            if not standard:
+                continue
+            if cid not in smelters:
+                country = _clean(row.get("country")) or None
+                smelters[cid] = ReferenceSmelter(cid=cid, metal=metal, standard_name=standard, country=country)
+            lookup = _clean(row.get("lookup_name"))
+            if lookup:
+                aliases.append(SmelterAlias(metal=metal, lookup_name=lookup, cid=cid))
+        return cls(smelters.values(), aliases, complete=complete, published=published)
+
+    @classmethod
+    def from_cmrt_workbook(cls, path_or_bytes: str | Path | bytes, *, complete: bool = True) -> "ReferenceList":
+        """The Smelter Look-up sheet of a CMRT workbook (any 6.x; header row 4, data from row 5).
+
+        The template's publication date (``Declaration!J3``, e.g. ``Revision 6.5\\nApril 25, 2025``)
+        becomes ``published``, so that an older template imported later does not mark newer CIDs
+        removed.
+        """
+        data = _read_bytes(path_or_bytes)
+        if not _is_zip(data):
+            raise ReferenceFormatError("not an .xlsx workbook")
+        names = _workbook_sheet_names(data)
+        sheet = _lookup_sheet_name(names)
+        if sheet is None:
+            raise ReferenceFormatError("the workbook has no Smelter Look-up sheet")
+        rows = lookup_rows_from_sheet(_sheet_rows(data, sheet))
+        published = None
+        if "Declaration" in names:
+            decl = _sheet_rows(data, "Declaration")
+            if len(decl) >= 3 and len(decl[2]) >= 10:
+                published = template_date(decl[2][9])
+        return cls.from_lookup_rows(rows, complete=complete, published=published)
+
+    @classmethod
+    def from_csv(cls, path_or_text: str | Path | bytes) -> "ReferenceList":
+        """The reference CSV (``metal, standard_smelter_name, country, smelter_id, rmap_status``).
+
+        Accepts a path, the CSV text, or bytes. Lines starting with ``#`` are comments.
+        """
+        if isinstance(path_or_text, (bytes, bytearray)):
+            text = _decode_text(bytes(path_or_text))
+        elif isinstance(path_or_text, Path) or ("\n" not in path_or_text and Path(path_or_text).exists()):
+            text = _decode_text(Path(path_or_text).read_bytes())
+        else:
+            text = path_or_text
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+        return cls._from_table(_csv_rows(text))
+
+    @classmethod
+    def from_rmi_facility_export(cls, path_or_bytes: str | Path | bytes) -> "ReferenceList":
+        """An RMI facility-list export, CSV or XLSX; columns found by header name (see module doc)."""
+        data = _read_bytes(path_or_bytes)
+        if _is_zip(data):
+            errors: list[str] = []
+            for rows in _xlsx_sheets(data).values():
+                try:
+                    return cls._from_table(rows)
+                except ReferenceFormatError as exc:
+                    errors.append(str(exc))
+            raise ReferenceFormatError(errors[0] if errors else "the workbook has no sheets")
+        return cls._from_table(_csv_rows(_decode_text(data)))
+
+    @classmethod
+    def _from_table(cls, rows: list[list[object]]) -> "ReferenceList":
+        start, cols = _find_header(rows)
+
+        def get(row: list[object], name: str) -> object:
+            idx = cols.get(name)
+            return row[idx] if idx is not None and idx < len(row) else None
+
+        smelters: dict[str, ReferenceSmelter] = {}
+        aliases: list[SmelterAlias] = []
+        for row in rows[start + 1:]:
+            cid, ok = normalise_cid(get(row, "cid"))
+            metal = normalise_metal(get(row, "metal"))
+            name = _clean(get(row, "standard_name"))
+            if not cid or not ok or not metal or not name:
+                continue
+            status = canonical_status(get(row, "rmap_status"))
+            country = _clean(get(row, "country")) or None
+            smelters[cid] = ReferenceSmelter(
+                cid=cid, metal=metal, standard_name=name, country=country, rmap_status=status
+            )
+            for alias in _split_aliases(get(row, "alias")):
+                aliases.append(SmelterAlias(metal=metal, lookup_name=alias, cid=cid))
+        if not smelters:
+            raise ReferenceFormatError("no smelter rows with a Smelter ID, a name and a metal")
+        return cls(smelters.values(), aliases)
+
+    # -- combining ---------------------------------------------------------------------------
+
+    def merged(self, other: "ReferenceList", *, mark_removed: bool | None = None) -> "ReferenceList":
+        """This list updated by a later one.
+
+        New smelters are added; known ones take the later name, country and status where the later
+        list has them (a renamed smelter keeps its old standard name as an alias); aliases
+        accumulate. When ``other`` is a complete, dated list not older than this one (or when
+        ``mark_removed`` is True), CIDs missing from it are marked removed, with a successor when
+        one of their names now belongs to another CID of the same metal. Nothing is ever dropped, so
+        old declarations still match.
+        """
+        smelters = dict(self._smelters)
+        aliases = dict(self._aliases)
+        for cid, new in other._smelters.items():
+            old = smelters.get(cid)
+            if old is None:
+                smelters[cid] = new
+                continue
+            updated = old.model_copy(
+                update={
+                    "metal": new.metal or old.metal,
+                    "standard_name": new.standard_name or old.standard_name,
+                    "country": new.country or old.country,
+                    "rmap_status": new.rmap_status or old.rmap_status,
+                    "removed": False if other.complete else (old.removed and new.removed),
+                    "successor_cid": None if other.complete else old.successor_cid,
+                }
+            )
+            if updated.standard_name != old.standard_name:
+                key = (old.metal, _alias_key(old.standard_name))
+                aliases.setdefault(key, SmelterAlias(metal=old.metal, lookup_name=old.standard_name, cid=cid))
+            smelters[cid] = updated
+        # Aliases of the later list win a clash: CIDs get merged and their names move with them.
+        aliases.update(other._aliases)
+
+        if mark_removed is None:
+            mark_removed = bool(
+                other.complete
+                and other.published is not None
+                and (self.published is None or other.published >= self.published)
+            )
+        result = ReferenceList(complete=self.complete or other.complete)
+        result._smelters = smelters
+        result._aliases = aliases
+        dates = [d for d in (self.published, other.published) if d]
+        result.published = max(dates) if dates else None
+        if mark_removed:
+            for cid, s in list(smelters.items()):
+                if cid in other._smelters or s.removed:
+                    continue
+                successor = other._successor_for(s, self)
+                smelters[cid] = s.model_copy(update={"removed": True, "successor_cid": successor})
+        return result
+
+    def _successor_for(self, gone: ReferenceSmelter, before: "ReferenceList") -> str | None:
+        """A CID in this list that now carries one of the removed smelter's names (same metal)."""
+        names = {normalise_name(gone.standard_name)}
+        names.update(normalise_name(a.lookup_name) for a in before._aliases.values() if a.cid == gone.cid)
+        names.discard("")
+        hits: set[str] = set()
+        for s in self._smelters.values():
+            if s.metal == gone.metal and normalise_name(s.standard_name) in names:
+                hits.add(s.cid)
+        for a in self._aliases.values():
+            if a.metal == gone.metal and normalise_name(a.lookup_name) in names:
+                hits.add(a.cid)
+        hits.discard(gone.cid)
+        return hits.pop() if len(hits) == 1 else None
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._smelters)
+
+    def __contains__(self, cid: object) -> bool:
+        return cid in self._smelters
+
+    def get(self, cid: str) -> ReferenceSmelter | None:
+        return self._smelters.get(cid)
+
+    def smelters(self, *, include_removed: bool = False) -> list[ReferenceSmelter]:
+        """Smelters for reports (cid, metal, standard_name, country, rmap_status), sorted by metal, name."""
+        items = [s for s in self._smelters.values() if include_removed or not s.removed]
+        return sorted(items, key=lambda s: (s.metal, s.standard_name.casefold(), s.cid))
+
+    def aliases(self) -> list[SmelterAlias]:
+        return sorted(self._aliases.values(), key=lambda a: (a.metal, a.lookup_name.casefold(), a.cid))
+
+    # -- matching ----------------------------------------------------------------------------
+
+    @cached_property
+    def _name_index(self) -> dict[tuple[str, str], set[str]]:
+        """(metal, normalised name) -> CIDs, from standard names and aliases."""
+        index: dict[tuple[str, str], set[str]] = {}
+        for s in self._smelters.values():
+            key = normalise_name(s.standard_name)
+            if key:
+                index.setdefault((s.metal, key), set()).add(s.cid)
+        for a in self._aliases.values():
+            key = normalise_name(a.lookup_name)
+            if key and a.cid in self._smelters:
+                index.setdefault((a.metal, key), set()).add(a.cid)
+        return index
+
+    @cached_property
+    def _fuzzy_choices(self) -> dict[str, tuple[list[str], list[set[str]]]]:
+        per_metal: dict[str, tuple[list[str], list[set[str]]]] = {}
+        for (metal, key), cids in self._name_index.items():
+            names, owners = per_metal.setdefault(metal, ([], []))
+            names.append(key)
+            owners.append(cids)
+        return per_metal
+
+    def _resolve(self, cid: str) -> ReferenceSmelter:
+        """Follow renames to the current smelter (bounded, in case of a cycle in imported data)."""
+        smelter = self._smelters[cid]
+        for _ in range(10):
+            nxt = smelter.successor_cid
+            if not nxt or nxt not in self._smelters or nxt == smelter.cid:
+                break
+            smelter = self._smelters[nxt]
+        return smelter
+
+    def _result(self, smelter: ReferenceSmelter, kind: MatchKind, score: float, problems: list[str],
+                declared_cid: str | None, declared_cid_metal: str | None) -> SmelterMatch:
+        smelter = self._resolve(smelter.cid)
+        return SmelterMatch(
+            cid=smelter.cid,
+            standard_name=smelter.standard_name,
+            country=smelter.country,
+            metal=smelter.metal,
+            match=kind,
+            score=round(score, 1),
+            rmap_status=smelter.rmap_status,
+            risk=smelter_risk(smelter.rmap_status, smelter.country),
+            problems=problems,
+            declared_cid=declared_cid,
+            declared_cid_metal=declared_cid_metal,
+        )
+
+    def _pick(self, cids: set[str], country: str) -> str | None:
+        """One CID from a set of same-name smelters: the only one, or the only one in the country."""
+        current = {self._resolve(c).cid for c in cids}
+        if len(current) == 1:
+            return next(iter(current))
+        if country:
+            in_country = {c for c in current if country_key(self._smelters[c].country) == country}
+            if len(in_country) == 1:
+                return next(iter(in_country))
+        return None
+
+    def _country_conflict(self, cid: str, country: str) -> bool:
+        theirs = country_key(self._smelters[cid].country)
+        return bool(country and theirs and theirs != country)
+
+    def match(
+        self,
+        *,
+        metal: str | None,
+        cid: str | None = None,
+        lookup_name: str | None = None,
+        name: str | None = None,
+        country: str | None = None,
+    ) -> SmelterMatch:
+        """Match one declared smelter row (Smelter List columns A, B, C, D, E)."""
+        metal_n = normalise_metal(metal)
+        country_n = country_key(country)
+        problems: list[str] = []
+        declared_cid, well_formed = normalise_cid(cid)
+        declared_cid_metal: str | None = None
+
+        def done(smelter: ReferenceSmelter, kind: MatchKind, score: float) -> SmelterMatch:
+            return self._result(smelter, kind, score, problems, declared_cid, declared_cid_metal)
+
+        # 1. CID
+        if declared_cid:
+            if not well_formed:
+                problems.append("cid_malformed")
+            elif declared_cid not in self._smelters:
+                problems.append("cid_unknown")
+            else:
+                smelter = self._smelters[declared_cid]
+                if metal_n is None or smelter.metal == metal_n:
+                    return done(smelter, "cid", 100.0)
+                problems.append("cid_other_metal")
+                declared_cid_metal = smelter.metal
+
+        lookup = _clean(lookup_name)
+        typed = _clean(name)
+        if lookup.casefold() in NOT_LISTED:
+            problems.append("not_listed")
+            lookup = ""
+        if typed.casefold() in NOT_LISTED:
+            if "not_listed" not in problems:
+                problems.append("not_listed")
+            typed = ""
+        metals = [metal_n] if metal_n else sorted({s.metal for s in self._smelters.values()})
+
+        # 2. alias: Metal + Look-up name, exactly as the dropdown offers it
+        if lookup:
+            for m in metals:
+                alias = self._aliases.get((m, _alias_key(lookup)))
+                if alias and alias.cid in self._smelters:
+                    return done(self._smelters[alias.cid], "alias", 100.0)
+
+        # 3. normalised name
+        names = [n for n in dict.fromkeys((lookup, typed)) if n]
+        review: tuple[str, float] | None = None
+        for text in names:
+            key = normalise_name(text)
+            for m in metals:
+                cids = self._name_index.get((m, key))
+                if not cids:
+                    continue
+                picked = self._pick(cids, country_n)
+                if picked and not self._country_conflict(picked, country_n):
+                    return done(self._smelters[picked], "name", 100.0)
+                review = review or (next(iter(cids)) if picked is None else picked, 100.0)
+
+        # 4. fuzzy
+        best: tuple[str, float, float] | None = None
+        for text in names:
+            cand = self._fuzzy(text, metals, country_n)
+            if cand and (best is None or cand[1] > best[1]):
+                best = cand
+        if best is not None:
+            best_cid, best_score, lead = best
+            if (best_score >= FUZZY_ACCEPT and lead >= FUZZY_MARGIN
+                    and not self._country_conflict(best_cid, country_n)):
+                return done(self._smelters[best_cid], "fuzzy", best_score)
+            if best_score >= FUZZY_REVIEW and (review is None or review[1] < best_score):
+                review = (best_cid, best_score)
+
+        if review is not None:
+            smelter = self._resolve(review[0])
+            return SmelterMatch(
+                cid=None,
+                standard_name=smelter.standard_name,
+                country=smelter.country,
+                metal=smelter.metal,
+                match="fuzzy",
+                score=round(review[1], 1),
+                rmap_status=None,
+                risk="unknown",
+                problems=problems + ["needs_review"],
+                declared_cid=declared_cid,
+                declared_cid_metal=declared_cid_metal,
+            )
+        return SmelterMatch(
+            cid=None,
+            standard_name=None,
+            country=None,
+            metal=metal_n,
+            match="unmatched",
+            score=round(best[1], 1) if best else 0.0,
+            rmap_status=None,
+            risk="unknown",
+            problems=problems,
+            declared_cid=declared_cid,
+            declared_cid_metal=declared_cid_metal,
+        )
+
+    def _fuzzy(self, text: str, metals: list[str], country: str) -> tuple[str, float, float] | None:
+        """Best (cid, score, lead over the next different smelter) for a name, or None."""
+        query = normalise_name(text)
+        if not query:
+            return None
+        scored: dict[str, float] = {}
+        for m in metals:
+            choices = self._fuzzy_choices.get(m)
+            if not choices:
+                continue
+            names, owners = choices
+            for _, score, idx in process.extract(query, names, scorer=_similarity, limit=8,
+                                                 score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN):
+                for c in owners[idx]:
+                    c = self._resolve(c).cid
+                    if score > scored.get(c, -1.0):
+                        scored[c] = score
+        if not scored:
+            return None
+        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)
+        best_cid, best_score = ranked[0]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if len(ranked) > 1 and best_score - runner_up < FUZZY_MARGIN and country:
+            # Same name in two countries: the declared country decides.
+            close = [c for c, s in ranked if best_score - s < FUZZY_MARGIN]
+            in_country = [c for c in close if country_key(self._smelters[c].country) == country]
+            if len(in_country) == 1:
+                best_cid = in_country[0]
+                runner_up = max((s for c, s in ranked if c not in close), default=0.0)
+        return best_cid, best_score, best_score - runner_up
+
+
+def _similarity(a: str, b: str, **kwargs) -> float:
+    """Character similarity that also forgives reordered words, never substring containment.
+
+    (``partial_ratio`` would score ``xiamen tungsten`` 100 against ``xiamen tungsten hc``.)
+    """
+    cutoff = kwargs.get("score_cutoff") or 0
+    score = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+    return score if score >= cutoff else 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers shared with the CMRT reader
+
+
+def lookup_rows_from_sheet(rows: list[list[object]]) -> list[dict]:
+    """Smelter Look-up sheet rows (header row 4, data from row 5, columns A..F) as dicts."""
+    out: list[dict] = []
+    for row in rows[4:]:
+        cells = list(row) + [None] * (6 - len(row))
+        if not any(c not in (None, "") for c in cells[:6]):
+            continue
+        out.append({
+            "metal": cells[0], "lookup_name": cells[1], "standard_name": cells[2],
+            "country": cells[3], "cid": cells[4], "source": cells[5],
+        })
+    return out
+
+
+_MONTHS = {m: i for i, m in enumerate(
+    ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"], start=1)}
+
+
+def template_date(value: object) -> date | None:
+    """The date in a template's revision cell (``Revision 6.5\\nApril 25, 2025``), or None."""
+    match = re.search(r"([A-Za-z]+)\s+(\d{1,2}),\s*(\d{4})", str(value or ""))
+    if not match or match.group(1).casefold() not in _MONTHS:
+        return None
+    try:
+        return date(int(match.group(3)), _MONTHS[match.group(1).casefold()], int(match.group(2)))
+    except ValueError:
+        return None
+
+
+DEFAULT_SMELTERS_CSV = Path(__file__).with_name("data") / "default_smelters.csv"
+
+
+@lru_cache(maxsize=1)
+def default_reference() -> ReferenceList:
+    """The shipped default list (cmrt/data/default_smelters.csv; see cmrt/data/README.md)."""
+    return ReferenceList.from_csv(DEFAULT_SMELTERS_CSV)
