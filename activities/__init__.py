@@ -1,0 +1,16 @@
+"""The side effects. `build_activities` wires every activity to its clients (settings, database, files)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from sqlalchemy.engine import Engine
+
+from outreach.settings import Settings
+
+
+def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
+    from activities.email import EmailActivities
+
+    email = EmailActivities(settings, engine)
+    return [email.send_email]

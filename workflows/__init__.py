@@ -1,0 +1,5 @@
+"""Deterministic orchestration only. Every workflow the worker runs is listed in ALL_WORKFLOWS."""
+
+from workflows.mail_check import MailCheckWorkflow
+
+ALL_WORKFLOWS: list[type] = [MailCheckWorkflow]

@@ -1,0 +1,146 @@
+"""Sending the product's emails exactly once per idempotency key.
+
+The workflow computes the key (campaign, supplier, step, round). The first attempt renders the message
+and inserts it into the outbox under that key (a unique row); every later attempt, retry or replay finds
+the row and, once it is marked sent, sends nothing. The one window left is a crash after the SMTP server
+accepted the message and before the row is marked sent: the retry then sends it again with the SAME
+Message-ID, which mail systems use to drop duplicates.
+
+A permanent refusal (SMTP 5xx) is a bounce: the activity returns ``bounced`` instead of retrying, so the
+survey can pause that contact. Anything else (server down, 4xx) raises and Temporal retries with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from typing import Any, Literal, Optional
+
+import aiosmtplib
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+
+from models.columns import utcnow
+from models.enums import OutboxStatus
+from models.tables import OutboxMessage
+from outreach.db import session_scope
+from outreach.emails import build_mime, render_email
+from outreach.links import LinkSigner
+from outreach.settings import Settings
+
+
+class EmailRequest(BaseModel):
+    idempotency_key: str = Field(description="Computed in the workflow: the same key never sends twice.")
+    template: str
+    to: str
+    cc: list[str] = Field(default_factory=list)
+    survey_id: Optional[str] = None
+    # Escalation emails carry the VP's decision link.
+    escalation_id: Optional[str] = None
+    context: dict[str, Any] = Field(default_factory=dict)
+
+
+class EmailResult(BaseModel):
+    status: Literal["sent", "already_sent", "bounced"]
+    message_id: str
+    detail: Optional[str] = None
+
+
+class EmailActivities:
+    def __init__(self, settings: Settings, engine: Engine):
+        self.settings = settings
+        self.engine = engine
+        self.links = LinkSigner.from_settings(settings)
+
+    def _message_id(self, key: str) -> str:
+        domain = self.settings.mail_from.rsplit("@", 1)[-1].strip(">").strip() or "outreach.local"
+        return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+
+    def _context(self, req: EmailRequest) -> dict[str, Any]:
+        ctx = dict(req.context)
+        ctx.setdefault("base_url", self.settings.public_base_url)
+        if req.survey_id:
+            ctx.setdefault("portal_url", self.links.portal_url(req.survey_id))
+        if req.escalation_id:
+            ctx.setdefault("decision_url", self.links.decision_url(req.escalation_id))
+        return ctx
+
+    def _claim(self, req: EmailRequest) -> OutboxMessage:
+        """The outbox row for this key, created (rendered) on first sight."""
+        with session_scope(self.engine) as session:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == req.idempotency_key)).first()
+            if row is not None:
+                row.attempts += 1
+                session.add(row)
+                return row
+        rendered = render_email(req.template, self._context(req))
+        row = OutboxMessage(
+            idempotency_key=req.idempotency_key, survey_id=req.survey_id, template=req.template, to_addr=req.to,
+            cc_addrs=list(req.cc), subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
+            message_id=self._message_id(req.idempotency_key), attempts=1,
+        )
+        try:
+            with session_scope(self.engine) as session:
+                session.add(row)
+        except IntegrityError:  # a concurrent attempt inserted it first
+            with session_scope(self.engine) as session:
+                return session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == req.idempotency_key)).one()
+        return row
+
+    def _mark(self, key: str, status: OutboxStatus, error: str | None = None) -> None:
+        with session_scope(self.engine) as session:
+            row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+            row.status = status.value
+            row.last_error = error
+            if status == OutboxStatus.sent:
+                row.sent_at = utcnow()
+            session.add(row)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        s = self.settings
+        msg = build_mime(sender=s.mail_from, to=row.to_addr, cc=row.cc_addrs, subject=row.subject,
+                         text=row.body_text, html=row.body_html, message_id=row.message_id,
+                         headers={"X-Outreach-Template": row.template})
+        await aiosmtplib.send(
+            msg, hostname=s.smtp_host, port=s.smtp_port, username=s.smtp_user, password=s.smtp_password,
+            start_tls=s.smtp_starttls, timeout=s.smtp_timeout_seconds,
+        )
+
+    @activity.defn(name="send_email")
+    async def send_email(self, req: EmailRequest) -> EmailResult:
+        row = await asyncio.to_thread(self._claim, req)
+        if row.status == OutboxStatus.sent:
+            return EmailResult(status="already_sent", message_id=row.message_id)
+        if row.status == OutboxStatus.bounced:
+            return EmailResult(status="bounced", message_id=row.message_id, detail=row.last_error)
+        try:
+            await self._deliver(row)
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+            code = _smtp_code(exc)
+            if code is not None and code >= 500:
+                detail = f"{code} {_smtp_text(exc)}"
+                await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.bounced, detail)
+                return EmailResult(status="bounced", message_id=row.message_id, detail=detail)
+            await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.pending, str(exc))
+            raise
+        except Exception as exc:
+            await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.pending, f"{type(exc).__name__}: {exc}")
+            raise
+        await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.sent)
+        return EmailResult(status="sent", message_id=row.message_id)
+
+
+def _smtp_code(exc: Exception) -> int | None:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        return min(codes) if codes else None
+    return getattr(exc, "code", None)
+
+
+def _smtp_text(exc: Exception) -> str:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{r.recipient}: {r.message}" for r in exc.recipients)
+    return getattr(exc, "message", str(exc))

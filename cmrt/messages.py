@@ -1,0 +1,174 @@
+"""THE catalogue of finding codes: code -> (severity, message template for the supplier's contact person).
+
+One place, plain data, so messages can be translated later and other modules (smelter matching) can
+append their own entries: `CATALOGUE["my_code"] = ("warning", "...{param}...")`. Templates use
+`str.format` placeholders; `finding()` fills them and never fails on a missing parameter.
+Severity: `error` makes the declaration invalid, `warning` needs a reviewer's look, `info` is a note.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from cmrt.types import Finding, Severity
+
+CATALOGUE: dict[str, tuple[Severity, str]] = {
+    # -- the file itself -----------------------------------------------------------------------
+    "file_empty": ("error", "The file is empty. Please send your filled CMRT workbook (.xlsx) again."),
+    "file_too_large": ("error", "The file is {size_mb} MB, larger than the {limit_mb} MB we accept. A CMRT is normally "
+                       "under 3 MB: please remove pictures or extra sheets and send the workbook again."),
+    "not_a_spreadsheet": ("error", "This file is not an Excel workbook (its content looks like {detected}). Please send "
+                          "your CMRT as an .xlsx file saved from Excel."),
+    "corrupt_workbook": ("error", "The workbook is damaged and cannot be opened ({detail}). Please save it again "
+                         "from Excel as .xlsx and resend it."),
+    "zip_bomb": ("error", "The workbook expands to far more data than a CMRT can hold ({detail}), so we did not "
+                 "open it. Please send the original CMRT file saved from Excel."),
+    "encrypted_workbook": ("error", "The workbook is protected with a password, so we cannot read it. Please remove "
+                           "the password (File > Info > Protect Workbook > Encrypt with Password, clear it) and send it again."),
+    "encrypted_default_password": ("info", "The workbook was encrypted with Excel's default password; we opened it with that."),
+    "xls_format": ("warning", "The file is in the old Excel 97-2003 format (.xls). We read it, but please send an "
+                   ".xlsx workbook next time, as the current CMRT template is."),
+    # -- which template --------------------------------------------------------------------
+    "wrong_template_kind": ("error", "This is an {kind} (template for {what}), not a Conflict Minerals Reporting "
+                            "Template (CMRT). Please send the CMRT (version {current}) for tin, tantalum, tungsten and gold."),
+    "template_outdated": ("error", "This CMRT is version {version}, which is no longer accepted. Please copy your answers "
+                          "into the current CMRT template (version {current}) from the RMI website and send that."),
+    "template_old_6x": ("warning", "This CMRT is version {version}; the current template is {current}. We accepted it, "
+                        "but please use version {current} next time."),
+    "template_version_unknown": ("warning", "We could not find the template version in Declaration cell J3. Please use "
+                                 "the unmodified RMI CMRT template (version {current})."),
+    "sheet_missing": ("error", "The workbook has no '{sheet}' sheet. Please do not rename or delete the template's sheets: "
+                      "copy your answers into an unmodified CMRT template (version {current})."),
+    "sheet_renamed": ("warning", "The sheet '{found}' seems to be the template's '{sheet}' sheet under another name. "
+                      "Please keep the template's sheet names."),
+    # -- the template's own Checker (completeness) --------------------------------------------
+    "missing_company_name": ("error", "Company name is required: enter your legal company name in Declaration cell {cell}."),
+    "missing_scope": ("error", "Declaration scope is required: choose A. Company, B. Product or C. User defined in "
+                      "Declaration cell {cell}."),
+    "missing_scope_description": ("error", "You chose a user-defined scope, so describe it in Declaration cell {cell} "
+                                  "(Description of scope)."),
+    "missing_contact_name": ("error", "Contact name is required: enter the person we can ask about this declaration "
+                             "in Declaration cell {cell}."),
+    "missing_contact_email": ("error", "Contact email is required: enter a valid email address (name@company.com) "
+                              "in Declaration cell {cell}."),
+    "missing_contact_phone": ("error", "Contact phone is required: enter a phone number in Declaration cell {cell}."),
+    "missing_authorizer": ("error", "Authorizer is required: enter the name of the person who authorizes this "
+                           "declaration in Declaration cell {cell}."),
+    "missing_authorizer_email": ("error", "Authorizer email is required: enter a valid email address "
+                                 "(name@company.com) in Declaration cell {cell}."),
+    "missing_effective_date": ("error", "Effective date is required: enter the date of this declaration in "
+                               "Declaration cell {cell} (for example 15-Jan-2025)."),
+    "missing_answer": ("error", "Question {question} for {metal} is not answered: select an answer in Declaration "
+                       "cell {cell}."),
+    "missing_answer_blocked": ("error", "Question {question} for {metal} counts as unanswered because question {blocker} "
+                               "for {metal} is not answered Yes or No: answer {blocker} first, then {question} "
+                               "in Declaration cell {cell}."),
+    "missing_company_answer": ("error", "Company question {letter} is not answered: select an answer in Declaration "
+                               "cell {cell}."),
+    "missing_policy_url": ("error", "You answered Yes to company question B (policy publicly available): enter the "
+                           "link to your policy in Declaration cell {cell}."),
+    "missing_products": ("error", "Your declaration scope is B. Product: list the product numbers it covers on the "
+                         "Product List sheet, starting in cell {cell}."),
+    "missing_smelters": ("error", "{metal} is in scope (Q1 and Q2 are not No), but the Smelter List has no {metal} "
+                         "smelter. Add at least one row with Metal = {metal} and a Smelter Look-up value."),
+    "unlisted_smelter_incomplete": ("error", "Smelter List row(s) {rows}: 'Smelter not listed' is selected, so enter "
+                                    "the smelter's name (column D) and country (column E)."),
+    # -- contradictions the Checker misses ------------------------------------------------------
+    "smelters_out_of_scope": ("error", "The Smelter List has {count} {metal} row(s) (first: row {row}), but Q1 or Q2 "
+                              "says {metal} is not used or does not remain in your products. Either correct Q1/Q2 "
+                              "or remove those rows."),
+    "q7_yes_without_smelters": ("error", "Question 7 for {metal} says all smelters were identified, but the Smelter "
+                                "List has no identified {metal} smelter. List them, or answer Q7 No."),
+    "q7_yes_not_identified": ("error", "Question 7 for {metal} says all smelters were identified, but row(s) {rows} "
+                              "say 'Smelter not yet identified'. Identify them, or answer Q7 No."),
+    "q7_yes_partial_response": ("error", "Question 7 for {metal} says all smelters were identified, but question 6 "
+                                "says only '{q6}' of your suppliers responded. Answer Q7 No, or Q6 100% if all did."),
+    "q3_no_unsupported": ("error", "Question 3 for {metal} says no smelter sources from the covered countries, but "
+                          "{reason}. Answer Q3 Unknown unless you have evidence for every smelter."),
+    "q3_yes_q4_no": ("error", "For {metal}, question 3 says a smelter sources from the DRC or an adjoining country, "
+                     "but question 4 says none sources from conflict-affected and high-risk areas. The covered "
+                     "countries are such areas: answer Q4 Yes (cell {cell})."),
+    "q5_yes_not_recycled": ("error", "Question 5 for {metal} says 100% comes from recycled or scrap sources, but "
+                            "Smelter List row(s) {rows} show non-recycled feedstock or mines. Correct Q5 or those rows."),
+    "q6_low_response": ("warning", "Question 6 for {metal}: only '{q6}' of your relevant suppliers responded. "
+                        "Please keep collecting their responses and send an update."),
+    "q8_no": ("warning", "Question 8 for {metal} says not all smelter information you received is reported. "
+              "Please add every smelter your suppliers reported to the Smelter List."),
+    "policy_public_without_policy": ("error", "Company question A says you have no policy, but question B says it "
+                                     "is publicly available. Correct A or B."),
+    "policy_url_invalid": ("error", "Company question B: Declaration cell {cell} should hold the link to your policy "
+                           "(https://...), but it says '{value}'."),
+    "other_format_without_comment": ("error", "Company question E: you survey suppliers using another format; describe "
+                                     "it in Declaration cell {cell}."),
+    "email_malformed": ("error", "The {field} '{value}' in Declaration cell {cell} is not a valid email address. "
+                        "Please enter it as name@company.com."),
+    "contact_placeholder": ("error", "Declaration cell {cell} says '{value}'. Please enter the {field} itself, "
+                            "not a reference to another field."),
+    "effective_date_invalid": ("error", "The effective date in Declaration cell {cell} ('{value}') is not a date. "
+                               "Enter it as a date, for example 15-Jan-2025."),
+    "effective_date_future": ("error", "The effective date in Declaration cell {cell} ({value}) is in the future. "
+                              "Enter the date the declaration was completed."),
+    "effective_date_stale": ("error", "The effective date in Declaration cell {cell} ({value}) is before {year}. "
+                             "This survey asks for your declaration covering {year}: please update it and resend."),
+    "answer_not_allowed": ("error", "Declaration cell {cell} says '{value}', which is not one of the template's "
+                           "answers ({allowed}). Please select an answer from the list."),
+    # -- smelter rows ------------------------------------------------------------------------
+    "smelter_metal_invalid": ("error", "Smelter List row {row}: the metal '{value}' is not one of Tantalum, Tin, Gold "
+                              "or Tungsten. Select the metal in cell {cell}."),
+    "smelter_metal_missing": ("error", "Smelter List row {row} has smelter details but no metal. Select the metal "
+                              "in cell {cell}."),
+    "smelter_lookup_missing": ("warning", "Smelter List row {row} has a metal but no Smelter Look-up value. Select "
+                               "the smelter in cell {cell} (or 'Smelter not listed' and type its name)."),
+    "smelter_duplicate": ("info", "Smelter List rows {rows} list the same {metal} smelter ({cid}); we count it once."),
+    "smelter_not_identified": ("info", "Smelter List row {row}: the {metal} smelter is not yet identified."),
+    "smelter_recycled_mine_conflict": ("warning", "Smelter List row {row}: column P says the feedstock is 100% "
+                                       "recycled or scrap, but a mine is named in column N. Please check the row."),
+    "cid_malformed": ("error", "Smelter List row {row}: '{value}' is not a smelter ID. A smelter ID looks like "
+                      "CID000123: correct cell {cell} or leave it blank and pick the smelter from the Look-up list."),
+    "cid_unknown": ("warning", "Smelter List row {row}: the smelter ID {value} is not on our reference list. Please "
+                    "check it against the RMI's current list."),
+    "cid_other_metal": ("error", "Smelter List row {row}: the smelter ID {value} belongs to a {other_metal} smelter, "
+                        "but the row says {metal}. Correct the metal or the ID."),
+    "smelter_needs_review": ("warning", "Smelter List row {row}: '{value}' resembles '{standard_name}' ({score}% alike). "
+                             "Please select it from the Smelter Look-up list if it is the same smelter."),
+    "smelter_not_in_reference": ("warning", "Smelter List row {row}: we could not find the {metal} smelter '{value}' on "
+                                 "the smelter reference list. Please give its smelter ID (CID) if it has one."),
+    "smelter_high_risk": ("warning", "Smelter List row {row}: {standard_name} ({country}) is {status_text} and located "
+                          "in a covered country. We may ask you for a product-level declaration."),
+    "smelter_not_conformant": ("info", "Smelter List row {row}: {standard_name} is {status_text}; we encourage "
+                               "sourcing from RMAP conformant smelters."),
+    "internal_error": ("error", "We could not finish checking this workbook ({detail}). Please send it again; if it "
+                       "keeps failing, contact us."),
+}
+
+
+class _Lenient(dict):  # type: ignore[type-arg]
+    """Format map that leaves unknown placeholders visible instead of raising."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def message(code: str, **params: Any) -> str:
+    severity_template = CATALOGUE.get(code)
+    template = severity_template[1] if severity_template else code
+    try:
+        return string.Formatter().vformat(template, (), _Lenient({k: "" if v is None else v for k, v in params.items()}))
+    except (ValueError, IndexError):
+        return template
+
+
+def finding(code: str, *, sheet: str | None = None, cell: str | None = None, severity: Severity | None = None,
+            **params: Any) -> Finding:
+    """A Finding from the catalogue. Unknown codes become errors with the code as message."""
+    default_severity = CATALOGUE[code][0] if code in CATALOGUE else "error"
+    text_params = {k: str(v) for k, v in params.items() if v is not None}
+    return Finding(
+        code=code,
+        severity=severity or default_severity,
+        sheet=sheet,
+        cell=cell,
+        message=message(code, cell=cell, **params),
+        params=text_params,
+    )

@@ -1,0 +1,140 @@
+"""Typed results of reading and judging a CMRT.
+
+Pydantic v2 models, so a `CheckResult` travels through Temporal's pydantic data converter and to JSON
+unchanged. `CheckResult.to_json_dict()` is the exact JSON shape `outreach cmrt check --json` prints.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["error", "warning", "info"]
+Verdict = Literal["valid", "invalid", "unreadable"]
+MatchKind = Literal["cid", "alias", "name", "fuzzy", "unmatched"]
+Risk = Literal["low", "medium", "high", "unknown"]
+ScopeLevel = Literal["company", "product", "user_defined"]
+
+METALS: tuple[str, ...] = ("Tantalum", "Tin", "Gold", "Tungsten")
+QUESTIONS: tuple[str, ...] = ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Q7", "Q8")
+COMPANY_QUESTIONS: tuple[str, ...] = ("A", "B", "C", "D", "E", "F", "G", "H")
+
+
+class Finding(BaseModel):
+    """One thing to tell the supplier: what is wrong (or worth a look), where, and what to change."""
+
+    code: str
+    severity: Severity
+    sheet: str | None = None
+    cell: str | None = None
+    message: str
+    # The values substituted into the catalogue template, kept so the message can be translated later.
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+class Template(BaseModel):
+    kind: str = "unknown"  # CMRT | EMRT | CRT | AMRT | unknown
+    version: str | None = None  # "6.5", "6.01", "4.10", ...
+    revision_text: str | None = None  # Declaration!J3 as written, e.g. "Revision 6.5\nApril 25, 2025"
+    language: str | None = None  # Declaration!D3
+    file_format: str | None = None  # xlsx | xls
+
+
+class Declaration(BaseModel):
+    company_name: str | None = None
+    scope: str | None = None
+    scope_description: str | None = None
+    company_unique_id: str | None = None
+    company_unique_id_authority: str | None = None
+    address: str | None = None
+    contact_name: str | None = None
+    contact_email: str | None = None
+    contact_phone: str | None = None
+    authorizer: str | None = None
+    authorizer_title: str | None = None
+    authorizer_email: str | None = None
+    authorizer_phone: str | None = None
+    effective_date: date | None = None
+    effective_date_text: str | None = None  # as written, when it was text or could not be parsed
+
+
+class Answer(BaseModel):
+    answer: str | None = None  # normalised: trimmed, canonical case ("Yes", "100%", ...)
+    comment: str | None = None
+
+
+class SmelterRow(BaseModel):
+    row: int
+    cid_input: str | None = None  # A
+    metal: str | None = None  # B
+    lookup_name: str | None = None  # C
+    name: str | None = None  # D
+    country: str | None = None  # E
+    cid: str | None = None  # F (or derived when the file has no cached formula values)
+    id_source: str | None = None  # G
+    street: str | None = None  # H
+    city: str | None = None  # I
+    state: str | None = None  # J
+    contact_name: str | None = None  # K
+    contact_email: str | None = None  # L
+    next_steps: str | None = None  # M
+    mine_name: str | None = None  # N
+    mine_country: str | None = None  # O
+    recycled_scrap: str | None = None  # P
+    comments: str | None = None  # Q
+    standard_name: str | None = None  # R (hidden) or derived
+    derived: bool = False  # True when CID / standard name / country were derived, not read
+    match: MatchKind = "unmatched"
+    score: float = 0.0
+    rmap_status: str | None = None
+    risk: Risk = "unknown"
+    problems: list[str] = Field(default_factory=list)
+
+
+class ProductRow(BaseModel):
+    row: int
+    number: str | None = None
+    name: str | None = None
+    comments: str | None = None
+
+
+class Summary(BaseModel):
+    metals_in_scope: list[str] = Field(default_factory=list)
+    scope_level: ScopeLevel | None = None
+    q6_level: dict[str, str | None] = Field(default_factory=dict)
+    high_risk_smelters: int = 0
+    smelter_rows: int = 0
+    unique_smelters: int = 0  # distinct (metal, CID or name)
+    products: int = 0
+
+
+class CheckResult(BaseModel):
+    file: str | None = None
+    verdict: Verdict = "unreadable"
+    template: Template = Field(default_factory=Template)
+    declaration: Declaration = Field(default_factory=Declaration)
+    questions: dict[str, dict[str, Answer]] = Field(default_factory=dict)  # Q1..Q8 -> metal -> answer
+    company_questions: dict[str, Answer] = Field(default_factory=dict)  # A..H
+    metals_in_scope: list[str] = Field(default_factory=list)
+    checker_remaining: int = 0
+    program_strength: Literal["strong", "weak"] = "weak"
+    summary: Summary = Field(default_factory=Summary)
+    findings: list[Finding] = Field(default_factory=list)
+    smelters: list[SmelterRow] = Field(default_factory=list)
+    products: list[ProductRow] = Field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "error"]
+
+    def codes(self) -> list[str]:
+        return [f.code for f in self.findings]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The JSON object issue 3 specifies for `outreach cmrt check --json` (one per file)."""
+        data = self.model_dump(mode="json")
+        for finding in data["findings"]:
+            finding.pop("params", None)
+        return data

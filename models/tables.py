@@ -1,0 +1,262 @@
+"""The read model: what the dashboards, the CLI and the reports read without asking Temporal.
+
+Temporal holds the truth about where each survey is; activities write every transition here.
+Rows written by activities carry a key computed in the workflow so that a retried activity
+changes nothing (unique constraints below).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.columns import UTCDateTime, utcnow
+
+
+def _ts():
+    return Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+def _created():
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+# --- Suppliers and people -----------------------------------------------------------------
+
+
+class Supplier(SQLModel, table=True):
+    __tablename__ = "supplier"
+
+    id: str = Field(primary_key=True, max_length=64, description="The supplier ID from the company's master data.")
+    name: str = Field(max_length=300)
+    category: Optional[str] = Field(default=None, max_length=64, index=True, description="e.g. preferred, strategic")
+    annual_spend: float = Field(default=0.0, description="Annual direct spend, in the company's currency.")
+    commodity_manager_name: Optional[str] = Field(default=None, max_length=200)
+    commodity_manager_email: Optional[str] = Field(default=None, max_length=320, index=True)
+    country: Optional[str] = Field(default=None, max_length=100)
+    # Set by the VP's decision: active, suspended, disengaged.
+    status: str = Field(default="active", max_length=32, index=True)
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SupplierContact(SQLModel, table=True):
+    __tablename__ = "supplier_contact"
+    __table_args__ = (UniqueConstraint("supplier_id", "email"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    supplier_id: str = Field(foreign_key="supplier.id", index=True, max_length=64)
+    name: Optional[str] = Field(default=None, max_length=200)
+    email: str = Field(max_length=320)
+    language: str = Field(default="en", max_length=16)
+    is_primary: bool = Field(default=True)
+
+
+class User(SQLModel, table=True):
+    """A compliance team member (dashboard, CLI and API)."""
+
+    __tablename__ = "app_user"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: Optional[str] = Field(default=None, max_length=200)
+    password_hash: str = Field(max_length=300)
+    api_token_hash: Optional[str] = Field(default=None, max_length=300, index=True)
+    role: str = Field(default="analyst", max_length=32)
+    created_at: datetime = _created()
+
+
+# --- Campaigns and surveys ----------------------------------------------------------------
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+
+    id: str = Field(primary_key=True, max_length=64, description="e.g. 'cmrt-2026'")
+    year: int = Field(index=True, description="The reporting year surveyed.")
+    name: str = Field(max_length=200)
+    state: str = Field(default="draft", max_length=32, index=True)
+    policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    selection: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    workflow_id: Optional[str] = Field(default=None, max_length=200)
+    suppliers_selected: int = Field(default=0)
+    surveys_started: int = Field(default=0)
+    starts_at: Optional[datetime] = _ts()
+    ends_at: Optional[datetime] = _ts()
+    closed_at: Optional[datetime] = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class Survey(SQLModel, table=True):
+    """One supplier in one campaign: the current state of its durable workflow."""
+
+    __tablename__ = "survey"
+    __table_args__ = (UniqueConstraint("campaign_id", "supplier_id"),)
+
+    id: str = Field(primary_key=True, max_length=200, description="The survey workflow's ID.")
+    campaign_id: str = Field(foreign_key="campaign.id", index=True, max_length=64)
+    supplier_id: str = Field(foreign_key="supplier.id", index=True, max_length=64)
+    state: str = Field(default="requested", max_length=40, index=True)
+    outcome: Optional[str] = Field(default=None, max_length=40, index=True)
+    contact_name: Optional[str] = Field(default=None, max_length=200)
+    contact_email: Optional[str] = Field(default=None, max_length=320)
+    language: str = Field(default="en", max_length=16)
+    paused: bool = Field(default=False)
+    contact_bounced: bool = Field(default=False)
+    correction_round: int = Field(default=0)
+    reminders_sent: int = Field(default=0)
+    requested_at: Optional[datetime] = _ts()
+    due_at: Optional[datetime] = _ts()
+    first_submission_at: Optional[datetime] = _ts()
+    last_submission_id: Optional[str] = Field(default=None, max_length=200)
+    next_step: Optional[str] = Field(default=None, max_length=200)
+    next_step_at: Optional[datetime] = _ts()
+    program_strength: Optional[str] = Field(default=None, max_length=16)
+    declaration_scope: Optional[str] = Field(default=None, max_length=32)
+    # The workflow's event counter: a write with an older sequence number is stale and ignored.
+    seq: int = Field(default=0)
+    closed_at: Optional[datetime] = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+
+
+class SurveyEvent(SQLModel, table=True):
+    """The timeline: one row per transition, with when and why."""
+
+    __tablename__ = "survey_event"
+    __table_args__ = (UniqueConstraint("survey_id", "seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    survey_id: str = Field(foreign_key="survey.id", index=True, max_length=200)
+    seq: int = Field(description="Position in the survey's timeline, computed in the workflow.")
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    kind: str = Field(max_length=64, index=True)
+    state: Optional[str] = Field(default=None, max_length=40)
+    actor: Optional[str] = Field(default=None, max_length=320)
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    data: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# --- Files, submissions, findings --------------------------------------------------------
+
+
+class StoredFile(SQLModel, table=True):
+    """A file kept once under its SHA-256; workflows pass this reference, never the bytes."""
+
+    __tablename__ = "stored_file"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content_type: Optional[str] = Field(default=None, max_length=120)
+    original_filename: Optional[str] = Field(default=None, max_length=300)
+    stored_at: datetime = _created()
+
+
+class Submission(SQLModel, table=True):
+    __tablename__ = "submission"
+
+    id: str = Field(primary_key=True, max_length=200, description="Computed in the workflow (survey, sequence).")
+    survey_id: str = Field(foreign_key="survey.id", index=True, max_length=200)
+    file_sha256: str = Field(foreign_key="stored_file.sha256", max_length=64)
+    filename: Optional[str] = Field(default=None, max_length=300)
+    channel: str = Field(default="portal", max_length=32, description="portal, cli, email, api")
+    submitted_by: Optional[str] = Field(default=None, max_length=320)
+    received_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    round: int = Field(default=0, description="0 for the first answer, then each correction round.")
+    purpose: str = Field(default="declaration", max_length=32, description="declaration or product_level")
+    verdict: Optional[str] = Field(default=None, max_length=16, index=True)
+    template_version: Optional[str] = Field(default=None, max_length=32)
+    checker_remaining: Optional[int] = Field(default=None)
+    program_strength: Optional[str] = Field(default=None, max_length=16)
+    declaration_scope: Optional[str] = Field(default=None, max_length=32)
+    # Accepted or rejected by hand, overriding the verdict.
+    manual_decision: Optional[str] = Field(default=None, max_length=16)
+    manual_reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    result: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Finding(SQLModel, table=True):
+    __tablename__ = "finding"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    submission_id: str = Field(foreign_key="submission.id", index=True, max_length=200)
+    code: str = Field(max_length=64, index=True)
+    severity: str = Field(max_length=16)
+    sheet: Optional[str] = Field(default=None, max_length=64)
+    cell: Optional[str] = Field(default=None, max_length=32)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --- Corrective actions and escalations --------------------------------------------------
+
+
+class CorrectiveActionPlan(SQLModel, table=True):
+    __tablename__ = "corrective_action_plan"
+
+    id: str = Field(primary_key=True, max_length=200, description="The plan workflow's ID.")
+    survey_id: str = Field(foreign_key="survey.id", index=True, max_length=200)
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    state: str = Field(default="requested", max_length=32, index=True)
+    opened_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    closed_at: Optional[datetime] = _ts()
+
+
+class CorrectiveAction(SQLModel, table=True):
+    __tablename__ = "corrective_action"
+    __table_args__ = (UniqueConstraint("plan_id", "number"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: str = Field(foreign_key="corrective_action_plan.id", index=True, max_length=200)
+    number: int
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str = Field(max_length=200)
+    target_date: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    status: str = Field(default="open", max_length=32)
+    status_note: Optional[str] = Field(default=None, sa_column=Column(Text))
+    reported_at: Optional[datetime] = _ts()
+    verified_at: Optional[datetime] = _ts()
+    verified_by: Optional[str] = Field(default=None, max_length=320)
+
+
+class Escalation(SQLModel, table=True):
+    __tablename__ = "escalation"
+
+    id: str = Field(primary_key=True, max_length=200, description="The escalation workflow's ID.")
+    survey_id: str = Field(foreign_key="survey.id", index=True, max_length=200)
+    reason: str = Field(max_length=64)
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    opened_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    reminders_sent: int = Field(default=0)
+    decision: Optional[str] = Field(default=None, max_length=32, index=True)
+    decided_by: Optional[str] = Field(default=None, max_length=320)
+    decided_at: Optional[datetime] = _ts()
+    decision_reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+
+
+# --- Outgoing mail -------------------------------------------------------------------------
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One row per email the product means to send; the unique key makes each send happen once."""
+
+    __tablename__ = "outbox_message"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(max_length=300, unique=True, index=True)
+    survey_id: Optional[str] = Field(default=None, index=True, max_length=200)
+    template: str = Field(max_length=64)
+    to_addr: str = Field(max_length=320)
+    cc_addrs: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    subject: str = Field(max_length=500)
+    body_text: str = Field(sa_column=Column(Text, nullable=False))
+    body_html: Optional[str] = Field(default=None, sa_column=Column(Text))
+    message_id: str = Field(max_length=300)
+    status: str = Field(default="pending", max_length=16, index=True)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = _created()
+    sent_at: Optional[datetime] = _ts()

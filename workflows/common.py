@@ -1,0 +1,17 @@
+"""Activity options shared by every workflow (retries are infrastructure, not business waits)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# The SMTP server may be down for hours: keep trying, backing off to every 10 minutes.
+EMAIL_RETRY = RetryPolicy(initial_interval=timedelta(seconds=5), backoff_coefficient=2.0,
+                          maximum_interval=timedelta(minutes=10))
+EMAIL_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=2), retry_policy=EMAIL_RETRY)
+
+# Database writes and checks: short, retried with backoff until the database is back.
+DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
+                       maximum_interval=timedelta(minutes=5))
+DB_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=DB_RETRY)
