@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     mail_from: str = "Responsible Minerals Program <minerals@example.com>"
     # Who receives the compliance team's notifications (bounces, summaries, escalation outcomes).
     compliance_email: str = "compliance@example.com"
+    # The executive champion who decides escalated cases.
+    vp_name: str = "Supply Chain VP"
+    vp_email: str = "vp.supply-chain@example.com"
+    # Signs the emails and pages ("<company> Responsible Minerals Program").
+    company_name: str = "Example Manufacturing Inc."
     # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
     mail_catcher_port: int = 1025
 
@@ -99,6 +104,14 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be a SQLAlchemy URL starting with sqlite:/// or postgresql+psycopg://"
             )
+        return v
+
+    @field_validator("compliance_email", "vp_email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        local, at, domain = v.rpartition("@")
+        if not at or not local or "." not in domain or " " in v or "," in v:
+            raise ValueError("must be one email address, e.g. compliance@yourcompany.com")
         return v
 
     @field_validator("public_base_url")
