@@ -1,0 +1,314 @@
+"""Read and judge CMRT workbooks. Pure library: no Temporal, no database, no network.
+
+    import cmrt
+    result = cmrt.check(path_or_bytes, filename="acme.xlsx")   # never raises
+    result.verdict            # "valid" | "invalid" | "unreadable"
+    result.findings           # [Finding(code, severity, sheet, cell, message)]
+    result.to_json_dict()     # the JSON object of `outreach cmrt check --json`
+
+`verdict == "invalid"` iff some finding is an error; "unreadable" when the bytes are not a workbook we
+can open (not a spreadsheet, corrupt, encrypted with an unknown password, too large, a zip bomb).
+Finding codes and messages: `cmrt.messages.CATALOGUE`. Test workbooks: `cmrt.builder`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cmrt.messages import CATALOGUE, finding
+from cmrt.reader import (
+    CURRENT_VERSION,
+    LookupIndex,
+    Workbook,
+    derive_from_lookup,
+    detect_template,
+    needs_derivation,
+    read_declaration,
+    read_lookup_rows,
+    read_products,
+    read_smelters,
+    scope_level,
+    version_tuple,
+)
+from cmrt.rules import (
+    checker,
+    cid_malformed,
+    contradictions,
+    in_scope_metals,
+    is_not_listed,
+    smelter_row_findings,
+)
+from cmrt.sniff import Sniffed, Unreadable, sniff
+from cmrt.types import (
+    METALS,
+    Answer,
+    CheckResult,
+    Declaration,
+    Finding,
+    ProductRow,
+    SmelterRow,
+    Summary,
+    Template,
+)
+
+if TYPE_CHECKING:  # the reference module is optional at import time
+    from cmrt.reference import ReferenceList
+
+__all__ = [
+    "CATALOGUE",
+    "Answer",
+    "CheckResult",
+    "Declaration",
+    "Finding",
+    "ProductRow",
+    "SmelterRow",
+    "Summary",
+    "Template",
+    "check",
+    "DEFAULT_MAX_BYTES",
+    "CURRENT_VERSION",
+]
+
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+SUPPORTED_MIN = (6.0,)
+_KIND_WHAT = {
+    "EMRT": "cobalt, mica and other extended minerals",
+    "CRT": "cobalt",
+    "AMRT": "additional minerals",
+    "PRT": "pyrite",
+    "RRT": "other raw materials",
+}
+
+
+def check(
+    source: bytes | bytearray | str | os.PathLike[str],
+    *,
+    filename: str | None = None,
+    reference: ReferenceList | None = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    campaign_year: int | None = None,
+    today: date | None = None,
+) -> CheckResult:
+    """Read and judge one workbook. Never raises: every input gets a verdict.
+
+    source: the bytes, or a path. reference: the smelter reference list (default: the shipped one).
+    campaign_year: the reporting year the survey asks about; a declaration effective before 1 January
+    of that year is stale. today: for the "effective date in the future" rule (default: date.today()).
+    """
+    name = filename
+    try:
+        if isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        else:
+            path = Path(source)
+            name = name or path.name
+            size = path.stat().st_size
+            if size > max_bytes:
+                return _unreadable(name, finding("file_too_large", size_mb=f"{size / 1048576:.1f}",
+                                                 limit_mb=f"{max_bytes / 1048576:.0f}"))
+            data = path.read_bytes()
+    except OSError as exc:
+        return _unreadable(name, finding("corrupt_workbook", detail=f"the file could not be read: {exc.strerror or exc}"))
+    try:
+        return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today())
+    except Unreadable as exc:
+        return _unreadable(name, exc.finding)
+    except Exception as exc:  # noqa: BLE001 - the contract: no exception escapes, every input gets a verdict
+        return _unreadable(name, finding("internal_error", detail=type(exc).__name__))
+
+
+def _unreadable(name: str | None, f: Finding, template: Template | None = None) -> CheckResult:
+    return CheckResult(file=name, verdict="unreadable", template=template or Template(), findings=[f])
+
+
+def _check_bytes(
+    data: bytes,
+    name: str | None,
+    reference: ReferenceList | None,
+    max_bytes: int,
+    campaign_year: int | None,
+    today: date,
+) -> CheckResult:
+    sniffed: Sniffed = sniff(data, max_bytes=max_bytes)
+    findings: list[Finding] = list(sniffed.findings)
+    try:
+        wb = Workbook.open(sniffed.data, sniffed.file_format)
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for damaged parts
+        raise Unreadable(finding("corrupt_workbook", detail=_short(exc))) from exc
+
+    result = CheckResult(file=name, verdict="invalid")
+    decl_name = wb.find("Declaration")
+    if decl_name is None:
+        decl_name = _find_declaration_by_content(wb)
+        if decl_name is not None:
+            findings.append(finding("sheet_renamed", sheet=decl_name, found=decl_name, template_sheet="Declaration"))
+    try:
+        decl = wb.sheet(decl_name) if decl_name else None
+    except Exception as exc:  # noqa: BLE001
+        raise Unreadable(finding("corrupt_workbook", detail=_short(exc))) from exc
+    kind, version, revision, language = detect_template(wb, decl)
+    result.template = Template(kind=kind, version=version, revision_text=revision, language=language,
+                               file_format=sniffed.file_format)
+    if sniffed.file_format == "xls":
+        findings.append(finding("xls_format"))
+
+    if kind not in ("CMRT", "unknown"):
+        findings.append(finding("wrong_template_kind", kind=kind, what=_KIND_WHAT.get(kind, "other minerals"),
+                                current=CURRENT_VERSION))
+        return _finish(result, findings)
+    vt = version_tuple(version)
+    if vt and vt < SUPPORTED_MIN or (version or "").endswith(".x"):
+        findings.append(finding("template_outdated", sheet="Declaration", cell="J3", version=version,
+                                current=CURRENT_VERSION))
+        return _finish(result, findings)
+    if decl is None:
+        findings.append(finding("sheet_missing", template_sheet="Declaration", current=CURRENT_VERSION))
+        return _finish(result, findings)
+    if kind == "unknown":
+        result.template.kind = "CMRT"
+    if not vt:
+        findings.append(finding("template_version_unknown", sheet="Declaration", cell="J3", current=CURRENT_VERSION))
+    elif vt < version_tuple(CURRENT_VERSION):
+        findings.append(finding("template_old_6x", sheet="Declaration", cell="J3", version=version,
+                                current=CURRENT_VERSION))
+
+    declaration, questions, company = read_declaration(decl)
+    result.declaration, result.questions, result.company_questions = declaration, questions, company
+
+    smelter_sheet = products_sheet = None
+    for template_name in ("Smelter List", "Product List"):
+        actual = wb.find(template_name)
+        if actual is None:
+            findings.append(finding("sheet_missing", template_sheet=template_name, current=CURRENT_VERSION))
+            continue
+        if template_name == "Smelter List":
+            smelter_sheet = wb.sheet(actual)
+        else:
+            products_sheet = wb.sheet(actual)
+    smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
+    result.products = read_products(products_sheet) if products_sheet is not None else []
+
+    if needs_derivation(smelters):
+        lookup_name = wb.find("Smelter Look-up")
+        if lookup_name is not None:
+            derive_from_lookup(smelters, LookupIndex.build(read_lookup_rows(wb.sheet(lookup_name))))
+
+    checker_findings = checker(decl, smelter_sheet, products_sheet)
+    result.checker_remaining = len(checker_findings)
+    findings.extend(checker_findings)
+    findings.extend(contradictions(declaration, questions, company, smelters, today=today,
+                                   campaign_year=campaign_year))
+    findings.extend(smelter_row_findings(smelters))
+    findings.extend(_match_smelters(smelters, reference))
+    result.smelters = smelters
+
+    metals = in_scope_metals(questions)
+    result.metals_in_scope = metals
+    result.program_strength = "strong" if all(company[k].answer == "Yes" for k in "ADFG") else "weak"
+    high_risk = {(s.metal, s.cid or s.name or s.lookup_name) for s in smelters if s.risk == "high"}
+    unique = {(s.metal, s.cid or (s.name or s.lookup_name or "").casefold()) for s in smelters if s.metal}
+    result.summary = Summary(
+        metals_in_scope=metals,
+        scope_level=scope_level(declaration.scope),  # type: ignore[arg-type]
+        q6_level={m: questions["Q6"][m].answer for m in METALS},
+        high_risk_smelters=len(high_risk),
+        smelter_rows=len(smelters),
+        unique_smelters=len(unique),
+        products=len(result.products),
+    )
+    return _finish(result, findings)
+
+
+def _finish(result: CheckResult, findings: list[Finding]) -> CheckResult:
+    result.findings = findings
+    result.verdict = "invalid" if any(f.severity == "error" for f in findings) else "valid"
+    return result
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:160]
+
+
+def _find_declaration_by_content(wb: Workbook) -> str | None:
+    """A renamed Declaration sheet still carries the revision text in J3."""
+    for name in wb.sheet_names:
+        try:
+            sheet = wb.sheet(name)
+        except Exception:  # noqa: BLE001
+            continue
+        text = sheet.text("J3") or ""
+        if text.lower().startswith("revision") and sheet.rows and len(sheet.rows) >= 22:
+            return name
+    return None
+
+
+def _default_reference() -> ReferenceList | None:
+    try:
+        from cmrt.reference import default_reference
+
+        return default_reference()
+    except Exception:  # noqa: BLE001 - matching is optional; the rest of the check still runs
+        return None
+
+
+_PROBLEM_CODES = {
+    "cid_malformed": "cid_malformed",
+    "cid_unknown": "cid_unknown",
+    "cid_other_metal": "cid_other_metal",
+    "needs_review": "smelter_needs_review",
+}
+
+
+def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None) -> list[Finding]:
+    """Match each row against the reference list; fill match/score/status/risk; findings per problem."""
+    out: list[Finding] = []
+    ref = reference if reference is not None else _default_reference()
+    metals = {m.casefold() for m in METALS}
+    for s in smelters:
+        if not s.metal or s.metal.casefold() not in metals:
+            continue
+        if s.lookup_name and s.lookup_name.casefold() == "smelter not yet identified":
+            continue
+        declared_cid = s.cid or s.cid_input
+        if ref is None:
+            if cid_malformed(declared_cid):
+                out.append(finding("cid_malformed", sheet="Smelter List", cell=f"A{s.row}", row=s.row,
+                                   value=declared_cid))
+            continue
+        m = ref.match(metal=s.metal, cid=declared_cid, lookup_name=s.lookup_name, name=s.name, country=s.country)
+        s.match, s.score, s.rmap_status, s.risk = m.match, m.score, m.rmap_status, m.risk
+        s.problems = list(m.problems)
+        if m.cid and m.match != "fuzzy" or (m.match == "fuzzy" and "needs_review" not in m.problems and m.cid):
+            s.cid = s.cid if s.cid and "cid_other_metal" not in m.problems and "cid_unknown" not in m.problems else m.cid
+            s.standard_name = s.standard_name or m.standard_name
+            s.country = s.country or m.country
+        cid_cell = f"A{s.row}" if s.cid_input else f"F{s.row}"
+        value = declared_cid or s.name or s.lookup_name
+        for problem in m.problems:
+            code = _PROBLEM_CODES.get(problem)
+            if code is None:
+                continue
+            out.append(finding(code, sheet="Smelter List", cell=cid_cell if problem.startswith("cid") else f"C{s.row}",
+                               row=s.row, value=declared_cid if problem.startswith("cid") else (s.name or s.lookup_name),
+                               metal=s.metal, other_metal=getattr(m, "declared_cid_metal", None),
+                               standard_name=m.standard_name, score=f"{m.score:.0f}"))
+        if m.match == "unmatched" and "needs_review" not in m.problems and "cid_malformed" not in m.problems:
+            out.append(finding("smelter_not_in_reference", sheet="Smelter List",
+                               cell=f"D{s.row}" if is_not_listed(s) else f"C{s.row}", row=s.row, metal=s.metal,
+                               value=value))
+        elif is_not_listed(s) and m.match != "unmatched" and m.cid:
+            out.append(finding("smelter_listed_elsewhere", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
+                               value=s.name, standard_name=m.standard_name, cid=m.cid))
+        status_text = m.rmap_status or "not enrolled in RMAP"
+        if m.risk == "high":
+            out.append(finding("smelter_high_risk", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
+                               standard_name=m.standard_name or value, country=m.country or s.country or "unknown country",
+                               status_text=status_text))
+        elif m.match != "unmatched" and m.cid and m.rmap_status not in ("Conformant", "Active"):
+            out.append(finding("smelter_not_conformant", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
+                               standard_name=m.standard_name or value, status_text=status_text))
+    return out

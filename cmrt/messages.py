@@ -38,9 +38,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                         "but please use version {current} next time."),
     "template_version_unknown": ("warning", "We could not find the template version in Declaration cell J3. Please use "
                                  "the unmodified RMI CMRT template (version {current})."),
-    "sheet_missing": ("error", "The workbook has no '{sheet}' sheet. Please do not rename or delete the template's sheets: "
+    "sheet_missing": ("error", "The workbook has no '{template_sheet}' sheet. Please do not rename or delete the template's sheets: "
                       "copy your answers into an unmodified CMRT template (version {current})."),
-    "sheet_renamed": ("warning", "The sheet '{found}' seems to be the template's '{sheet}' sheet under another name. "
+    "sheet_renamed": ("warning", "The sheet '{found}' seems to be the template's '{template_sheet}' sheet under another name. "
                       "Please keep the template's sheet names."),
     # -- the template's own Checker (completeness) --------------------------------------------
     "missing_company_name": ("error", "Company name is required: enter your legal company name in Declaration cell {cell}."),
@@ -134,8 +134,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                              "Please select it from the Smelter Look-up list if it is the same smelter."),
     "smelter_not_in_reference": ("warning", "Smelter List row {row}: we could not find the {metal} smelter '{value}' on "
                                  "the smelter reference list. Please give its smelter ID (CID) if it has one."),
-    "smelter_high_risk": ("warning", "Smelter List row {row}: {standard_name} ({country}) is {status_text} and located "
-                          "in a covered country. We may ask you for a product-level declaration."),
+    "smelter_high_risk": ("warning", "Smelter List row {row}: {standard_name} ({country}) is a high-risk source "
+                          "(RMAP status: {status_text}). We may ask you for a product-level declaration or a "
+                          "corrective action plan for it."),
+    "smelter_listed_elsewhere": ("info", "Smelter List row {row}: '{value}' is on the smelter list as {standard_name} "
+                                 "({cid}). Please select it in the Smelter Look-up column instead of 'Smelter not listed'."),
     "smelter_not_conformant": ("info", "Smelter List row {row}: {standard_name} is {status_text}; we encourage "
                                "sourcing from RMAP conformant smelters."),
     "internal_error": ("error", "We could not finish checking this workbook ({detail}). Please send it again; if it "

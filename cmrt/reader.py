@@ -1,0 +1,410 @@
+"""Read a CMRT workbook's values into typed fields, by cell (never by label: labels are formulas in the
+filler's language). Values come from python-calamine: the cached values Excel stored, or blanks where a
+tool other than Excel wrote formulas without caching them (then `derive_from_lookup` fills the gaps the
+way the template's own formulas would).
+
+The raw cell values are kept (`Sheet.raw`) because the template's Checker compares them with Excel's
+semantics, which differ from the normalised text the rest of the product uses.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from cmrt.types import (
+    COMPANY_QUESTIONS,
+    METALS,
+    Answer,
+    Declaration,
+    ProductRow,
+    SmelterRow,
+)
+
+CURRENT_VERSION = "6.5"
+SHEETS = ("Declaration", "Smelter List", "Checker", "Product List", "Smelter Look-up")
+
+DECLARATION_CELLS: dict[str, str] = {
+    "company_name": "D8",
+    "scope": "D9",
+    "scope_description": "D10",
+    "company_unique_id": "D12",
+    "company_unique_id_authority": "D13",
+    "address": "D14",
+    "contact_name": "D15",
+    "contact_email": "D16",
+    "contact_phone": "D17",
+    "authorizer": "D18",
+    "authorizer_title": "D19",
+    "authorizer_email": "D20",
+    "authorizer_phone": "D21",
+    "effective_date": "D22",
+}
+QUESTION_FIRST_ROW = {"Q1": 26, "Q2": 32, "Q3": 38, "Q4": 44, "Q5": 50, "Q6": 56, "Q7": 62, "Q8": 68}
+COMPANY_ROW = {"A": 75, "B": 77, "C": 79, "D": 81, "E": 83, "F": 85, "G": 87, "H": 89}
+SMELTER_COLUMNS = "ABCDEFGHIJKLMNOPQR"
+SMELTER_FIELDS = ("cid_input", "metal", "lookup_name", "name", "country", "cid", "id_source", "street", "city",
+                  "state", "contact_name", "contact_email", "next_steps", "mine_name", "mine_country",
+                  "recycled_scrap", "comments", "standard_name")
+SMELTER_FIRST_ROW, SMELTER_LAST_ROW = 5, 2504
+NOT_LISTED = "smelter not listed"
+NOT_IDENTIFIED = "smelter not yet identified"
+
+ANSWERS_YES_NO = ("Yes", "No")
+ANSWERS_YES_NO_UNKNOWN = ("Yes", "No", "Unknown")
+ANSWERS_Q6 = ("100%", "Greater than 90%", "Greater than 75%", "Greater than 50%", "50% or less", "None")
+ALLOWED_ANSWERS: dict[str, tuple[str, ...]] = {
+    "Q1": ANSWERS_YES_NO, "Q2": ANSWERS_YES_NO, "Q3": ANSWERS_YES_NO_UNKNOWN, "Q4": ANSWERS_YES_NO_UNKNOWN,
+    "Q5": ANSWERS_YES_NO_UNKNOWN, "Q6": ANSWERS_Q6, "Q7": ANSWERS_YES_NO, "Q8": ANSWERS_YES_NO,
+    "A": ANSWERS_YES_NO, "B": ANSWERS_YES_NO, "C": ANSWERS_YES_NO, "D": ANSWERS_YES_NO,
+    "E": ("Yes, in conformance with IPC1755 (e.g., CMRT)", "Yes, using other format (describe)", "No"),
+    "F": ANSWERS_YES_NO, "G": ANSWERS_YES_NO,
+    "H": ("Yes, with the SEC", "Yes, with the EU", "Yes, with the SEC and the EU", "No"),
+}
+
+_CELL_RE = re.compile(r"^([A-Z]+)(\d+)$")
+_WS_RE = re.compile(r"\s+")
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+class Sheet:
+    """Values of one sheet as calamine returns them, addressed by A1 references (blank = '')."""
+
+    def __init__(self, name: str, rows: list[list[Any]]) -> None:
+        self.name = name
+        self.rows = rows
+
+    def raw(self, ref: str) -> Any:
+        m = _CELL_RE.match(ref)
+        if not m:
+            return ""
+        return self.at(int(m.group(2)), col_index(m.group(1)))
+
+    def at(self, row: int, col: int) -> Any:
+        """1-based row, 0-based column."""
+        if row - 1 < len(self.rows):
+            r = self.rows[row - 1]
+            if col < len(r):
+                v = r[col]
+                return "" if v is None else v
+        return ""
+
+    def text(self, ref: str) -> str | None:
+        return to_text(self.raw(ref))
+
+
+def to_text(value: Any) -> str | None:
+    """Normalised text: stripped (tabs included), numbers without a spurious '.0', blanks as None."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return None
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return str(value)
+    text = str(value).replace("\u00a0", " ").strip()
+    return text or None
+
+
+def formula_text(value: Any) -> str | None:
+    """A formula column's cached value: "0"/0 means the look-up came back empty."""
+    text = to_text(value)
+    return None if text in (None, "0") else text
+
+
+def canonical_answer(question: str, value: Any) -> str | None:
+    """Map an answer to the template's spelling (case, spaces, Q6 stored as 1) or keep it as written."""
+    text = to_text(value)
+    if text is None:
+        return None
+    if question == "Q6" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value == 1:
+            return "100%"
+    key = _WS_RE.sub(" ", text).casefold()
+    for allowed in ALLOWED_ANSWERS.get(question, ()):
+        if allowed.casefold() == key:
+            return allowed
+    if question == "Q6" and key in ("1", "100", "100 %"):
+        return "100%"
+    return _WS_RE.sub(" ", text)
+
+
+_DATE_FORMATS = ("%d-%b-%Y", "%d-%B-%Y", "%d-%b-%y", "%Y-%m-%d", "%Y/%m/%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y",
+                 "%B %d, %Y", "%b %d, %Y", "%d %B %Y", "%d %b %Y", "%Y.%m.%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S",
+                 "%Y年%m月%d日")
+
+
+def parse_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value < 2958466:  # Excel serial day numbers up to 9999-12-31
+            return (datetime(1899, 12, 30) + timedelta(days=int(value))).date()
+        return None
+    text = to_text(value)
+    if not text:
+        return None
+    text = _WS_RE.sub(" ", text)
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _norm_sheet_name(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "", name).casefold()
+
+
+@dataclass
+class Workbook:
+    """An opened workbook: sheet names and lazily read sheets."""
+
+    book: Any
+    sheet_names: list[str]
+    file_format: str
+    _cache: dict[str, Sheet] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, data: bytes, file_format: str) -> Workbook:
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        return cls(book=book, sheet_names=list(book.sheet_names), file_format=file_format)
+
+    def find(self, template_name: str) -> str | None:
+        """The actual name of a template sheet, tolerating case, spaces and dashes."""
+        if template_name in self.sheet_names:
+            return template_name
+        want = _norm_sheet_name(template_name)
+        for name in self.sheet_names:
+            if _norm_sheet_name(name) == want:
+                return name
+        return None
+
+    def sheet(self, actual_name: str) -> Sheet:
+        if actual_name not in self._cache:
+            rows = self.book.get_sheet_by_name(actual_name).to_python(skip_empty_area=False)
+            self._cache[actual_name] = Sheet(actual_name, rows)
+        return self._cache[actual_name]
+
+
+_KIND_RE = re.compile(r"\((CMRT|EMRT|CRT|AMRT|PRT|RRT)\)", re.I)
+_REVISION_RE = re.compile(r"(?:revision|version|rev\.?)\s*[:#]?\s*(\d+(?:\.\d+)*)", re.I)
+
+
+def detect_template(wb: Workbook, declaration: Sheet | None) -> tuple[str, str | None, str | None, str | None]:
+    """(kind, version, revision text, language) from Declaration D2/J3/D3 and the sheet names."""
+    kind = "unknown"
+    version = revision = language = None
+    if declaration is not None:
+        revision = to_text(declaration.raw("J3"))
+        language = to_text(declaration.raw("D3"))
+        m = _REVISION_RE.search(revision or "")
+        if m:
+            version = m.group(1)
+        else:  # older templates kept the revision elsewhere near the top
+            for r in range(1, 7):
+                for c in range(0, 20):
+                    text = to_text(declaration.at(r, c))
+                    if text and (m := _REVISION_RE.search(text)):
+                        version, revision = m.group(1), text
+                        break
+                if version:
+                    break
+        for ref in ("D2", "B2", "C2", "B1", "D1"):
+            m = _KIND_RE.search(to_text(declaration.raw(ref)) or "")
+            if m:
+                kind = m.group(1).upper()
+                break
+    names = {_norm_sheet_name(n) for n in wb.sheet_names}
+    if kind == "unknown":
+        if "minelist" in names:
+            kind = "EMRT"
+        elif declaration is not None:
+            kind = "CMRT"
+    if version is None and kind == "CMRT":
+        if "standardsmelternames" in names:
+            version = "3.x"
+        elif "smelterreferencelist" in names:
+            version = "4.x"
+    return kind, version, revision, language
+
+
+def version_tuple(version: str | None) -> tuple[float, ...]:
+    """Comparable version: the parts after the major are decimal fractions (6.22 < 6.4 < 6.5)."""
+    if not version:
+        return ()
+    parts = version.split(".")
+    if not parts[0].isdigit():
+        return ()
+    out: list[float] = [float(parts[0])]
+    for p in parts[1:]:
+        if not p.isdigit():
+            break
+        out.append(float("0." + p))
+    return tuple(out)
+
+
+def read_declaration(decl: Sheet) -> tuple[Declaration, dict[str, dict[str, Answer]], dict[str, Answer]]:
+    fields: dict[str, Any] = {}
+    for name, ref in DECLARATION_CELLS.items():
+        if name == "effective_date":
+            raw = decl.raw(ref)
+            fields["effective_date"] = parse_date(raw)
+            if not isinstance(raw, (date, datetime)):
+                fields["effective_date_text"] = to_text(raw)
+        elif name == "scope":
+            fields[name] = _canonical_scope(decl.raw(ref))
+        else:
+            fields[name] = to_text(decl.raw(ref))
+    questions: dict[str, dict[str, Answer]] = {}
+    for q, first in QUESTION_FIRST_ROW.items():
+        questions[q] = {
+            metal: Answer(answer=canonical_answer(q, decl.raw(f"D{first + i}")), comment=to_text(decl.raw(f"G{first + i}")))
+            for i, metal in enumerate(METALS)
+        }
+    company = {
+        letter: Answer(answer=canonical_answer(letter, decl.raw(f"D{row}")), comment=to_text(decl.raw(f"G{row}")))
+        for letter, row in COMPANY_ROW.items()
+    }
+    assert tuple(company) == COMPANY_QUESTIONS
+    return Declaration(**fields), questions, company
+
+
+SCOPES = ("A. Company", "B. Product (or List of Products)", "C. User defined [Specify in 'Description of scope']")
+
+
+def _canonical_scope(value: Any) -> str | None:
+    text = to_text(value)
+    if text is None:
+        return None
+    key = _WS_RE.sub(" ", text).casefold()
+    for scope in SCOPES:
+        if scope.casefold() == key:
+            return scope
+    return _WS_RE.sub(" ", text)
+
+
+def scope_level(scope: str | None) -> str | None:
+    if scope is None:
+        return None
+    key = scope.casefold().lstrip()
+    if key.startswith("a.") or key.startswith("company"):
+        return "company"
+    if key.startswith("b.") or key.startswith("product"):
+        return "product"
+    if key.startswith("c.") or key.startswith("user"):
+        return "user_defined"
+    return None
+
+
+def read_smelters(sheet: Sheet) -> list[SmelterRow]:
+    """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept."""
+    out: list[SmelterRow] = []
+    for r in range(SMELTER_FIRST_ROW, len(sheet.rows) + 1):
+        raw = sheet.rows[r - 1]
+        values = [raw[i] if i < len(raw) else "" for i in range(len(SMELTER_COLUMNS))]
+        # columns F, G and R are formulas in the template: "0" there means empty
+        texts = [formula_text(v) if SMELTER_COLUMNS[i] in "EFGR" else to_text(v) for i, v in enumerate(values)]
+        if not any(texts[:17]):
+            continue
+        # A row whose only content is formula output (cached "RMI" etc.) with no input is not a row.
+        if not any(texts[i] for i in (0, 1, 2, 3)) and not any(texts[7:17]):
+            continue
+        row = SmelterRow(row=r, **dict(zip(SMELTER_FIELDS, texts)))
+        out.append(row)
+    return out
+
+
+def read_products(sheet: Sheet) -> list[ProductRow]:
+    out: list[ProductRow] = []
+    for r in range(6, len(sheet.rows) + 1):
+        number, name, comments = (to_text(sheet.at(r, c)) for c in (1, 2, 3))
+        if not (number or name or comments):
+            continue
+        if number and (number.startswith("©") or "Responsible Minerals Initiative" in number) and r in (1001, 2006):
+            continue  # the template's copyright footer, not a product
+        out.append(ProductRow(row=r, number=number, name=name, comments=comments))
+    return out
+
+
+def read_lookup_rows(sheet: Sheet) -> list[dict[str, str | None]]:
+    """Smelter Look-up rows (header row 4): metal, lookup_name, standard_name, country, cid, source, ..."""
+    keys = ("metal", "lookup_name", "standard_name", "country", "cid", "source", "street", "city", "state")
+    out = []
+    for r in range(5, len(sheet.rows) + 1):
+        raw = sheet.rows[r - 1]
+        row = {k: to_text(raw[i]) if i < len(raw) else None for i, k in enumerate(keys)}
+        if row["metal"] and (row["lookup_name"] or row["cid"]):
+            out.append(row)
+    return out
+
+
+@dataclass
+class LookupIndex:
+    """The template's own look-up formulas: Metal&Look-up name -> row; CID -> row."""
+
+    by_alias: dict[tuple[str, str], dict[str, str | None]]
+    by_cid: dict[str, dict[str, str | None]]
+
+    @classmethod
+    def build(cls, rows: list[dict[str, str | None]]) -> LookupIndex:
+        by_alias: dict[tuple[str, str], dict[str, str | None]] = {}
+        by_cid: dict[str, dict[str, str | None]] = {}
+        for row in rows:
+            if row["lookup_name"]:
+                by_alias.setdefault((row["metal"].casefold(), row["lookup_name"].casefold()), row)  # type: ignore[union-attr]
+            if row["cid"]:
+                by_cid.setdefault(row["cid"].upper(), row)
+        return cls(by_alias, by_cid)
+
+
+def needs_derivation(rows: list[SmelterRow]) -> bool:
+    """True when formula columns hold no cached values (a tool other than Excel wrote the file)."""
+    return any(
+        (s.metal and s.lookup_name and s.lookup_name.casefold() not in (NOT_LISTED, NOT_IDENTIFIED) and not s.cid)
+        or (s.cid_input and not (s.metal and s.lookup_name))
+        for s in rows
+    )
+
+
+def derive_from_lookup(rows: list[SmelterRow], index: LookupIndex) -> None:
+    """Fill metal / look-up name (from column A) and CID / standard name / country / source as the
+    template's formulas would have, for rows where the file holds no cached value."""
+    for s in rows:
+        if s.cid_input and not (s.metal and s.lookup_name):
+            hit = index.by_cid.get(s.cid_input.strip().upper())
+            if hit:
+                s.metal = s.metal or hit["metal"]
+                s.lookup_name = s.lookup_name or hit["lookup_name"]
+                s.derived = True
+        if not (s.metal and s.lookup_name) or s.cid:
+            continue
+        key_name = s.name if s.lookup_name.casefold() in (NOT_LISTED, NOT_IDENTIFIED) else s.lookup_name
+        hit = index.by_alias.get((s.metal.casefold(), (key_name or "").casefold())) if key_name else None
+        if hit:
+            s.cid = hit["cid"]
+            s.standard_name = s.standard_name or hit["standard_name"]
+            s.country = s.country or hit["country"]
+            s.id_source = s.id_source or hit["source"]
+            s.derived = True

@@ -1,0 +1,349 @@
+"""Judging a CMRT: the template's own Checker, exactly, and the contradictions it misses.
+
+`checker()` reproduces the Checker sheet of the RMI template (formulas in
+`../shared/cmrt/checker-formulas-6.5.txt`): each row is "necessary" (F) times "incomplete" (G), and the
+count Excel shows in Checker!D2 is their sum. It compares the *raw* cell values with Excel's semantics
+(a blank cell equals 0; text comparison ignores case but not spaces; SEARCH("@") on the text), so its
+count is the one the supplier sees in Excel. One finding per counted item.
+
+`contradictions()` works on the normalised declaration (trimmed, canonical answers) and the smelter rows.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from cmrt.messages import finding
+from cmrt.reader import (
+    ALLOWED_ANSWERS,
+    COMPANY_ROW,
+    DECLARATION_CELLS,
+    NOT_IDENTIFIED,
+    NOT_LISTED,
+    QUESTION_FIRST_ROW,
+    SMELTER_FIRST_ROW,
+    SMELTER_LAST_ROW,
+    Sheet,
+    to_text,
+)
+from cmrt.types import METALS, Answer, Declaration, Finding, SmelterRow
+
+DECL = "Declaration"
+SMELTERS = "Smelter List"
+PRODUCTS = "Product List"
+SCOPE_A = "A. Company"
+SCOPE_B = "B. Product (or List of Products)"
+
+
+# -- Excel semantics ---------------------------------------------------------------------------
+def xl_is_zero(v: Any) -> bool:
+    """`cell=0` in Excel: true for a blank cell and the number 0; false for any text (even "0")."""
+    if v is None or v == "":
+        return True
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return v == 0
+    return False
+
+
+def xl_eq(v: Any, text: str) -> bool:
+    """`cell="Text"` in Excel: case-insensitive for text, never equal for numbers or blanks."""
+    return isinstance(v, str) and v != "" and v.casefold() == text.casefold()
+
+
+def xl_text(v: Any) -> str:
+    """The text Excel's SEARCH/LEN/& see for a value (blank = "", 12.0 = "12")."""
+    if v is None or v == "":
+        return ""
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v)
+
+
+def xl_len_of_ref(v: Any) -> int:
+    """LEN(reference): a reference to a blank cell is 0, so LEN gives 1."""
+    if v is None or v == "":
+        return 1
+    return len(xl_text(v))
+
+
+# -- the Checker -------------------------------------------------------------------------------
+def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list[Finding]:
+    """One finding per item the template's Checker counts as missing; len() is Checker!D2."""
+    out: list[Finding] = []
+    raw = decl.raw
+
+    always = [
+        ("company_name", "missing_company_name"),
+        ("scope", "missing_scope"),
+        ("contact_name", "missing_contact_name"),
+        ("contact_phone", "missing_contact_phone"),
+        ("authorizer", "missing_authorizer"),
+        ("effective_date", "missing_effective_date"),
+    ]
+    for field_name, code in always:
+        cell = DECLARATION_CELLS[field_name]
+        if xl_is_zero(raw(cell)):
+            out.append(finding(code, sheet=DECL, cell=cell))
+    scope = raw("D9")
+    if not (xl_eq(scope, SCOPE_A) or xl_eq(scope, SCOPE_B) or xl_is_zero(scope)) and xl_is_zero(raw("D10")):
+        out.append(finding("missing_scope_description", sheet=DECL, cell="D10"))
+    for field_name, code in (("contact_email", "missing_contact_email"), ("authorizer_email", "missing_authorizer_email")):
+        cell = DECLARATION_CELLS[field_name]
+        if "@" not in xl_text(raw(cell)):
+            out.append(finding(code, sheet=DECL, cell=cell))
+
+    q1 = [raw(f"D{26 + i}") for i in range(4)]
+    q2 = [raw(f"D{32 + i}") for i in range(4)]
+    in_scope_flags = []
+    for i, metal in enumerate(METALS):
+        if xl_is_zero(q1[i]):
+            out.append(finding("missing_answer", sheet=DECL, cell=f"D{26 + i}", question="Q1", metal=metal))
+        # Q2 is required unless Q1 = No; it only counts as given when Q1 = Yes (B19 =IF(B14="Yes",D32,0)).
+        if not xl_eq(q1[i], "No"):
+            shown = q2[i] if xl_eq(q1[i], "Yes") else 0
+            if xl_is_zero(shown):
+                code = "missing_answer" if xl_eq(q1[i], "Yes") or xl_is_zero(q2[i]) else "missing_answer_blocked"
+                out.append(finding(code, sheet=DECL, cell=f"D{32 + i}", question="Q2", metal=metal, blocker="Q1"))
+        q2_shown = q2[i] if xl_eq(q1[i], "Yes") else 0
+        in_scope = not (xl_eq(q1[i], "No") or xl_eq(q2_shown, "No"))
+        in_scope_flags.append(in_scope)
+    for q in ("Q3", "Q4", "Q5", "Q6", "Q7", "Q8"):
+        first = QUESTION_FIRST_ROW[q]
+        for i, metal in enumerate(METALS):
+            if not in_scope_flags[i]:
+                continue
+            both_yes = xl_eq(q1[i], "Yes") and xl_eq(q2[i], "Yes")
+            value = raw(f"D{first + i}")
+            if xl_is_zero(value if both_yes else 0):
+                blocked = not both_yes and not xl_is_zero(value)
+                blocker = "Q1" if not xl_eq(q1[i], "Yes") else "Q2"
+                out.append(finding("missing_answer_blocked" if blocked else "missing_answer", sheet=DECL,
+                                   cell=f"D{first + i}", question=q, metal=metal, blocker=blocker))
+
+    if any(in_scope_flags):
+        for letter in ("A", "B", "C", "D", "E", "F", "G", "H"):
+            row = COMPANY_ROW[letter]
+            if xl_is_zero(raw(f"D{row}")):
+                out.append(finding("missing_company_answer", sheet=DECL, cell=f"D{row}", letter=letter))
+            if letter == "B" and xl_eq(raw("D77"), "Yes") and xl_len_of_ref(raw("G77")) <= 1:
+                out.append(finding("missing_policy_url", sheet=DECL, cell="G77"))
+
+    if xl_eq(scope, SCOPE_B):
+        b6 = products.raw("B6") if products is not None else ""
+        if b6 is None or b6 == "" or (isinstance(b6, str) and b6 == ""):
+            out.append(finding("missing_products", sheet=PRODUCTS, cell="B6"))
+
+    rows = smelters.rows if smelters is not None else []
+    for i, metal in enumerate(METALS):
+        if not in_scope_flags[i]:
+            continue
+        has_metal = has_metal_and_lookup = False
+        key = metal.casefold()
+        for r in range(SMELTER_FIRST_ROW - 1, min(len(rows), SMELTER_LAST_ROW)):
+            row = rows[r]
+            b = row[1] if len(row) > 1 else ""
+            c = row[2] if len(row) > 2 else ""
+            if xl_eq(b, metal):
+                has_metal = True
+            ab = (xl_text(b) + xl_text(c)).casefold()  # AB = B&C, matched against "Metal?*"
+            if ab.startswith(key) and len(ab) > len(key):
+                has_metal_and_lookup = True
+            if has_metal and has_metal_and_lookup:
+                break
+        if not (has_metal and has_metal_and_lookup):
+            out.append(finding("missing_smelters", sheet=SMELTERS, cell="B5", metal=metal))
+
+    incomplete_rows = []
+    for r, row in enumerate(rows, start=1):
+        c = row[2] if len(row) > 2 else ""
+        if xl_eq(c, "Smelter not listed"):
+            d = row[3] if len(row) > 3 else ""
+            e = row[4] if len(row) > 4 else ""
+            if d == "" or e == "":
+                incomplete_rows.append(r)
+    if incomplete_rows:
+        shown = ", ".join(str(r) for r in incomplete_rows[:10]) + (" ..." if len(incomplete_rows) > 10 else "")
+        out.append(finding("unlisted_smelter_incomplete", sheet=SMELTERS, cell=f"D{incomplete_rows[0]}", rows=shown))
+    return out
+
+
+# -- contradictions the Checker misses ------------------------------------------------------------
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+PLACEHOLDERS = {"same", "same as above", "as above", "ditto", "see above", "same as contact", "n/a", "na", "-",
+                "--", ".", "tbd", "none", "xx", "xxx", "同上"}
+URL_RE = re.compile(r"(https?://|www\.)\S+|\b[a-z0-9-]+(\.[a-z0-9-]+)+\.[a-z]{2,}(/\S*)?", re.I)
+LOW_Q6 = {"50% or less", "None"}
+RECYCLED_WORDS = ("recycle", "scrap")
+
+
+def _rows_text(rows: list[int]) -> str:
+    return ", ".join(str(r) for r in rows[:10]) + (" ..." if len(rows) > 10 else "")
+
+
+def in_scope_metals(questions: dict[str, dict[str, Answer]]) -> list[str]:
+    """A metal is in scope when neither its Q1 nor its Q2 is "No"."""
+    return [m for m in METALS if questions["Q1"][m].answer != "No" and questions["Q2"][m].answer != "No"]
+
+
+def contradictions(
+    declaration: Declaration,
+    questions: dict[str, dict[str, Answer]],
+    company: dict[str, Answer],
+    smelters: list[SmelterRow],
+    *,
+    today: date,
+    campaign_year: int | None,
+) -> list[Finding]:
+    out: list[Finding] = []
+    scope_metals = in_scope_metals(questions)
+
+    # answers outside the template's lists (the Checker counts any text as "given")
+    for q, first in QUESTION_FIRST_ROW.items():
+        for i, metal in enumerate(METALS):
+            a = questions[q][metal].answer
+            if a is not None and a not in ALLOWED_ANSWERS[q]:
+                out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{first + i}", value=a,
+                                   allowed=", ".join(ALLOWED_ANSWERS[q])))
+    for letter, row in COMPANY_ROW.items():
+        a = company[letter].answer
+        if a is not None and a not in ALLOWED_ANSWERS[letter]:
+            out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{row}", value=a,
+                               allowed=", ".join(ALLOWED_ANSWERS[letter])))
+
+    # contact details
+    for field_name, label in (("contact_email", "contact email"), ("authorizer_email", "authorizer email")):
+        value = getattr(declaration, field_name)
+        cell = DECLARATION_CELLS[field_name]
+        if value and "@" in value and not EMAIL_RE.match(value):
+            out.append(finding("email_malformed", sheet=DECL, cell=cell, field=label, value=value))
+    for field_name, label in (("contact_name", "contact name"), ("contact_email", "contact email"),
+                              ("contact_phone", "contact phone"), ("authorizer", "authorizer's name"),
+                              ("authorizer_title", "authorizer's title"), ("authorizer_email", "authorizer email"),
+                              ("authorizer_phone", "authorizer phone")):
+        value = getattr(declaration, field_name)
+        if value and value.casefold().rstrip(".") in PLACEHOLDERS | {"same as above."}:
+            out.append(finding("contact_placeholder", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
+                               value=value))
+
+    # effective date
+    eff = declaration.effective_date
+    if eff is None and declaration.effective_date_text:
+        out.append(finding("effective_date_invalid", sheet=DECL, cell="D22", value=declaration.effective_date_text))
+    elif eff is not None:
+        if eff > today:
+            out.append(finding("effective_date_future", sheet=DECL, cell="D22", value=eff.isoformat()))
+        elif campaign_year is not None and eff < date(campaign_year, 1, 1):
+            out.append(finding("effective_date_stale", sheet=DECL, cell="D22", value=eff.isoformat(),
+                               year=campaign_year))
+
+    # smelters per metal
+    by_metal: dict[str, list[SmelterRow]] = {m: [] for m in METALS}
+    for s in smelters:
+        for m in METALS:
+            if s.metal and s.metal.casefold() == m.casefold():
+                by_metal[m].append(s)
+    for i, metal in enumerate(METALS):
+        rows = by_metal[metal]
+        if metal not in scope_metals:
+            if rows:
+                out.append(finding("smelters_out_of_scope", sheet=SMELTERS, cell=f"B{rows[0].row}", metal=metal,
+                                   count=len(rows), row=rows[0].row))
+            continue
+        q = {k: questions[k][metal].answer for k in questions}
+        identified = [s for s in rows if s.lookup_name and s.lookup_name.casefold() != NOT_IDENTIFIED]
+        not_identified = [s.row for s in rows if s.lookup_name and s.lookup_name.casefold() == NOT_IDENTIFIED]
+        if q["Q7"] == "Yes":
+            if not identified:
+                out.append(finding("q7_yes_without_smelters", sheet=DECL, cell=f"D{62 + i}", metal=metal))
+            if not_identified:
+                out.append(finding("q7_yes_not_identified", sheet=DECL, cell=f"D{62 + i}", metal=metal,
+                                   rows=_rows_text(not_identified)))
+            if q["Q6"] is not None and q["Q6"] != "100%":
+                out.append(finding("q7_yes_partial_response", sheet=DECL, cell=f"D{62 + i}", metal=metal, q6=q["Q6"]))
+        if q["Q3"] == "No":
+            reasons = []
+            if q["Q6"] is not None and q["Q6"] != "100%":
+                reasons.append(f"question 6 says only '{q['Q6']}' of your suppliers responded")
+            if q["Q7"] == "No":
+                reasons.append("question 7 says not all smelters were identified")
+            if reasons:
+                out.append(finding("q3_no_unsupported", sheet=DECL, cell=f"D{38 + i}", metal=metal,
+                                   reason=" and ".join(reasons)))
+        if q["Q3"] == "Yes" and q["Q4"] == "No":
+            out.append(finding("q3_yes_q4_no", sheet=DECL, cell=f"D{44 + i}", metal=metal))
+        if q["Q5"] == "Yes":
+            bad = [s.row for s in rows if (s.recycled_scrap or "").casefold() == "no"
+                   or (s.mine_name and not any(w in s.mine_name.casefold() for w in RECYCLED_WORDS))]
+            if bad:
+                out.append(finding("q5_yes_not_recycled", sheet=DECL, cell=f"D{50 + i}", metal=metal,
+                                   rows=_rows_text(bad)))
+        if q["Q6"] in LOW_Q6:
+            out.append(finding("q6_low_response", sheet=DECL, cell=f"D{56 + i}", metal=metal, q6=q["Q6"]))
+        if q["Q8"] == "No":
+            out.append(finding("q8_no", sheet=DECL, cell=f"D{68 + i}", metal=metal))
+
+    # company questions
+    a, b, e = company["A"].answer, company["B"].answer, company["E"].answer
+    if a == "No" and b == "Yes":
+        out.append(finding("policy_public_without_policy", sheet=DECL, cell="D77"))
+    url = company["B"].comment
+    if b == "Yes" and url and len(url) > 1 and not URL_RE.search(url):
+        out.append(finding("policy_url_invalid", sheet=DECL, cell="G77", value=url))
+    if e == "Yes, using other format (describe)" and not company["E"].comment:
+        out.append(finding("other_format_without_comment", sheet=DECL, cell="G83"))
+    return out
+
+
+CID_RE = re.compile(r"^CID\d{6}$")
+OLD_ID_RE = re.compile(r"^\d[A-Z]{3}\d{3}$")  # pre-2014 IDs such as 1JPN072
+
+
+def smelter_row_findings(smelters: list[SmelterRow]) -> list[Finding]:
+    """Row-level problems that need no reference list, plus duplicates."""
+    out: list[Finding] = []
+    metals = {m.casefold(): m for m in METALS}
+    seen: dict[tuple[str, str], list[int]] = {}
+    for s in smelters:
+        has_details = bool(s.lookup_name or s.name or s.cid_input)
+        if s.metal is None:
+            if has_details:
+                out.append(finding("smelter_metal_missing", sheet=SMELTERS, cell=f"B{s.row}", row=s.row))
+        elif s.metal.casefold() not in metals:
+            out.append(finding("smelter_metal_invalid", sheet=SMELTERS, cell=f"B{s.row}", row=s.row, value=s.metal))
+        elif not s.lookup_name:
+            out.append(finding("smelter_lookup_missing", sheet=SMELTERS, cell=f"C{s.row}", row=s.row))
+        if s.lookup_name and s.lookup_name.casefold() == NOT_IDENTIFIED:
+            out.append(finding("smelter_not_identified", sheet=SMELTERS, cell=f"C{s.row}", row=s.row, metal=s.metal))
+        if (s.recycled_scrap or "").casefold() == "yes" and s.mine_name and not any(
+                w in s.mine_name.casefold() for w in RECYCLED_WORDS):
+            out.append(finding("smelter_recycled_mine_conflict", sheet=SMELTERS, cell=f"N{s.row}", row=s.row))
+        cid = s.cid or s.cid_input
+        if s.metal and cid:
+            seen.setdefault((s.metal.casefold(), cid.upper()), []).append(s.row)
+    for (metal, cid), rows in seen.items():
+        if len(rows) > 1:
+            out.append(finding("smelter_duplicate", sheet=SMELTERS, cell=f"F{rows[1]}", rows=_rows_text(rows),
+                               metal=metals.get(metal, metal), cid=cid))
+    return out
+
+
+def cid_malformed(value: str | None) -> bool:
+    if not value:
+        return False
+    v = value.strip().upper()
+    return not (CID_RE.match(v) or OLD_ID_RE.match(v))
+
+
+def is_not_listed(s: SmelterRow) -> bool:
+    return bool(s.lookup_name) and s.lookup_name.casefold() == NOT_LISTED  # type: ignore[union-attr]
+
+
+def text_or_none(v: Any) -> str | None:
+    return to_text(v)
