@@ -23,10 +23,14 @@ Matching (:meth:`ReferenceList.match`), first hit wins:
    every standard name and every look-up name ever imported.
 3. **name**: the look-up name or typed name, normalised (case, accents, punctuation, ``&``, legal
    suffixes such as Co., Ltd., Inc., S.A., GmbH, Corporation, PT) against the normalised names.
-4. **fuzzy**: rapidfuzz similarity of normalised names within the metal. At or above
-   :data:`FUZZY_ACCEPT` with a clear lead over the next smelter it is accepted; from
-   :data:`FUZZY_REVIEW` up, or when two smelters are too close, the row is ``needs_review`` with
-   ``cid=None`` (a wrong CID is worse than none) and the candidate's standard name as a suggestion.
+4. **fuzzy**: rapidfuzz similarity (plain and word-order-insensitive, never substring) of the names
+   within the metal, with and without legal forms. Accepted when the score is at least
+   :data:`FUZZY_ACCEPT`, the names differ only by typos (every word has a close counterpart, numbers
+   and legal forms agree: ``Sam Precious Metals`` is not ``Samduck Precious Metals``, ``TANIOBIS
+   GmbH`` is not ``TANIOBIS Co., Ltd.``, ``Unit 1`` is not ``Unit 2``) and no other such smelter
+   comes within :data:`FUZZY_MARGIN`. Otherwise, from :data:`FUZZY_REVIEW` up, the row is
+   ``needs_review`` with ``cid=None`` (a wrong CID is worse than none) and the candidate's standard
+   name as a suggestion.
 
 A country that contradicts the candidate's country blocks acceptance at the name and fuzzy steps
 (it goes to review), and a matching country breaks ties between smelters of the same name.
@@ -45,6 +49,7 @@ import io
 import re
 import unicodedata
 import zipfile
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -52,6 +57,7 @@ from typing import Iterable, Literal
 
 from pydantic import BaseModel
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from cmrt.risk import COVERED_COUNTRIES, canonical_status, country_key, smelter_risk
 
@@ -172,36 +178,56 @@ def _alias_key(name: object) -> str:
     return _clean(name).casefold()
 
 
-# Legal forms and filler words dropped from names before comparing. They say nothing about which
-# smelter it is, and suppliers add, drop and abbreviate them at will.
-_LEGAL_TOKENS = frozenset(
-    """
-    co company companies corp corporation inc incorporated ltd limited llc lp plc pvt pte pty
-    sa sas sarl srl spa sl slu bv nv ag kg kgaa gmbh mbh ab as asa oy oyj aps ltda eireli me
-    jsc ojsc pjsc cjsc oao zao ooo tbk pt cv sdn bhd kk kabushiki kaisha dmcc fze fzc fzco fzllc
-    the of and
-    """.split()
-)
+# Legal forms and filler words dropped from names before comparing: suppliers add, drop and
+# abbreviate them at will. Legal forms map to one spelling each, because they do tell apart
+# companies that share a name (``TANIOBIS GmbH`` and ``TANIOBIS Co., Ltd.`` are two smelters).
+_LEGAL_FORMS: dict[str, str] = {
+    **dict.fromkeys(("co", "company", "companies"), "co"),
+    **dict.fromkeys(("corp", "corporation"), "corp"),
+    **dict.fromkeys(("inc", "incorporated"), "inc"),
+    **dict.fromkeys(("ltd", "limited"), "ltd"),
+    **dict.fromkeys(("gmbh", "mbh"), "gmbh"),
+    **dict.fromkeys(("kk", "kabushiki", "kaisha"), "kk"),
+    **dict.fromkeys(("sdn", "bhd"), "sdn bhd"),
+    **{t: t for t in """
+        llc lp plc pvt pte pty sa sas sarl srl spa sl slu bv nv ag kg kgaa ab as asa oy oyj aps ltda
+        eireli me jsc ojsc pjsc cjsc oao zao ooo tbk pt cv dmcc fze fzc fzco fzllc
+        """.split()},
+}
+_FILLER_WORDS = frozenset(("the", "of", "and"))
+_LEGAL_TOKENS = frozenset(_LEGAL_FORMS) | _FILLER_WORDS
 _PUNCT_RE = re.compile(r"[^\w]+", re.UNICODE)
 
 
 @lru_cache(maxsize=65536)
-def normalise_name(name: object) -> str:
-    """Name key: no accents, case, punctuation, legal suffixes or filler words.
+def _name_tokens(name: object) -> tuple[str, ...]:
+    """Words of a name without accents, case or punctuation.
 
     Dots inside abbreviations are joined first (``S.A.`` -> ``sa``, ``H.C.`` -> ``hc``) so that
-    ``S.A.`` and ``SA`` agree. Returns the cleaned name without dropping words if that would leave
-    nothing (a smelter literally called ``Company`` keeps its name).
+    ``S.A.`` and ``SA`` agree; ``&`` reads as ``and``.
     """
     text = _clean(name)
     if not text:
-        return ""
+        return ()
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).casefold()
     text = text.replace("&", " and ").replace(".", "").replace("'", "").replace("\u2019", "")
-    tokens = [t for t in _PUNCT_RE.split(text) if t and t != "_"]
+    return tuple(t for t in _PUNCT_RE.split(text) if t and t != "_")
+
+
+def normalise_name(name: object) -> str:
+    """Name key: no accents, case, punctuation, legal forms (Co., Ltd., GmbH, PT, ...) or filler words.
+
+    Keeps every word if dropping them would leave nothing (a smelter called ``Company`` stays so).
+    """
+    tokens = _name_tokens(name)
     kept = [t for t in tokens if t not in _LEGAL_TOKENS]
     return " ".join(kept or tokens)
+
+
+def _full_name(name: object) -> str:
+    """Like normalise_name but keeping legal forms: ``H.C. Starck Inc.`` vs ``H.C. Starck Ltd.``."""
+    return " ".join(_name_tokens(name))
 
 
 # --------------------------------------------------------------------------------------------
@@ -616,26 +642,40 @@ class ReferenceList:
     # -- matching ----------------------------------------------------------------------------
 
     @cached_property
-    def _name_index(self) -> dict[tuple[str, str], set[str]]:
-        """(metal, normalised name) -> CIDs, from standard names and aliases."""
-        index: dict[tuple[str, str], set[str]] = {}
-        for s in self._smelters.values():
-            key = normalise_name(s.standard_name)
+    def _name_index(self) -> dict[tuple[str, str], dict[str, set[str]]]:
+        """(metal, normalised name) -> {CID: its names with legal forms kept}, standard names and aliases."""
+        return self._index(normalise_name)
+
+    @cached_property
+    def _full_index(self) -> dict[tuple[str, str], dict[str, set[str]]]:
+        """(metal, name with legal forms kept) -> CIDs: tells apart same-name companies."""
+        return self._index(_full_name)
+
+    def _index(self, key_of) -> dict[tuple[str, str], dict[str, set[str]]]:
+        index: dict[tuple[str, str], dict[str, set[str]]] = {}
+        names = [(s.metal, s.standard_name, s.cid) for s in self._smelters.values()]
+        names += [(a.metal, a.lookup_name, a.cid) for a in self._aliases.values() if a.cid in self._smelters]
+        for metal, name, cid in names:
+            key = key_of(name)
             if key:
-                index.setdefault((s.metal, key), set()).add(s.cid)
-        for a in self._aliases.values():
-            key = normalise_name(a.lookup_name)
-            if key and a.cid in self._smelters:
-                index.setdefault((a.metal, key), set()).add(a.cid)
+                index.setdefault((metal, key), {}).setdefault(cid, set()).add(_full_name(name))
         return index
 
     @cached_property
-    def _fuzzy_choices(self) -> dict[str, tuple[list[str], list[set[str]]]]:
-        per_metal: dict[str, tuple[list[str], list[set[str]]]] = {}
-        for (metal, key), cids in self._name_index.items():
-            names, owners = per_metal.setdefault(metal, ([], []))
-            names.append(key)
-            owners.append(cids)
+    def _fuzzy_choices(self) -> dict[str, _FuzzyChoices]:
+        per_metal: dict[str, _FuzzyChoices] = {}
+        names = [(s.metal, s.standard_name, s.cid) for s in self._smelters.values()]
+        names += [(a.metal, a.lookup_name, a.cid) for a in self._aliases.values() if a.cid in self._smelters]
+        seen: set[tuple[str, str, str]] = set()
+        for metal, name, cid in names:
+            full = _full_name(name)
+            if not full or (metal, full, cid) in seen:
+                continue
+            seen.add((metal, full, cid))
+            choices = per_metal.setdefault(metal, _FuzzyChoices())
+            choices.norm.append(normalise_name(name))
+            choices.full.append(full)
+            choices.cids.append(cid)
         return per_metal
 
     def _resolve(self, cid: str) -> ReferenceSmelter:
@@ -730,33 +770,39 @@ class ReferenceList:
                 if alias and alias.cid in self._smelters:
                     return done(self._smelters[alias.cid], "alias", 100.0)
 
-        # 3. normalised name
+        # 3. normalised name: first with legal forms kept, then without
         names = [n for n in dict.fromkeys((lookup, typed)) if n]
         review: tuple[str, float] | None = None
-        for text in names:
-            key = normalise_name(text)
-            for m in metals:
-                cids = self._name_index.get((m, key))
-                if not cids:
-                    continue
-                picked = self._pick(cids, country_n)
-                if picked and not self._country_conflict(picked, country_n):
-                    return done(self._smelters[picked], "name", 100.0)
-                review = review or (next(iter(cids)) if picked is None else picked, 100.0)
+        for index, key_of in ((self._full_index, _full_name), (self._name_index, normalise_name)):
+            for text in names:
+                key, q_full = key_of(text), _full_name(text)
+                for m in metals:
+                    entry = index.get((m, key))
+                    if not entry:
+                        continue
+                    # "TANIOBIS GmbH" is not "TANIOBIS Co., Ltd.": legal forms, when both give one, agree.
+                    q_forms = _legal_forms(q_full)
+                    cids = {c for c, fulls in entry.items()
+                            if any(_legal_forms_agree(q_forms, _legal_forms(f)) for f in fulls)}
+                    picked = self._pick(cids, country_n) if cids else None
+                    if picked and not self._country_conflict(picked, country_n):
+                        return done(self._smelters[picked], "name", 100.0)
+                    review = review or (picked or sorted(entry)[0], 100.0)
+        if review is not None:
+            names = []  # same name, several smelters or another country: a person decides
 
         # 4. fuzzy
-        best: tuple[str, float, float] | None = None
+        best: _FuzzyHit | None = None
         for text in names:
-            cand = self._fuzzy(text, metals, country_n)
-            if cand and (best is None or cand[1] > best[1]):
-                best = cand
+            hit = self._fuzzy(text, metals, country_n)
+            if hit and (best is None or hit.score > best.score):
+                best = hit
         if best is not None:
-            best_cid, best_score, lead = best
-            if (best_score >= FUZZY_ACCEPT and lead >= FUZZY_MARGIN
-                    and not self._country_conflict(best_cid, country_n)):
-                return done(self._smelters[best_cid], "fuzzy", best_score)
-            if best_score >= FUZZY_REVIEW and (review is None or review[1] < best_score):
-                review = (best_cid, best_score)
+            if (best.score >= FUZZY_ACCEPT and best.lead >= FUZZY_MARGIN and best.words_agree
+                    and not self._country_conflict(best.cid, country_n)):
+                return done(self._smelters[best.cid], "fuzzy", best.score)
+            if best.score >= FUZZY_REVIEW:
+                review = (best.cid, best.score)
 
         if review is not None:
             smelter = self._resolve(review[0])
@@ -779,7 +825,7 @@ class ReferenceList:
             country=None,
             metal=metal_n,
             match="unmatched",
-            score=round(best[1], 1) if best else 0.0,
+            score=round(best.score, 1) if best else 0.0,
             rmap_status=None,
             risk="unknown",
             problems=problems,
@@ -787,46 +833,140 @@ class ReferenceList:
             declared_cid_metal=declared_cid_metal,
         )
 
-    def _fuzzy(self, text: str, metals: list[str], country: str) -> tuple[str, float, float] | None:
-        """Best (cid, score, lead over the next different smelter) for a name, or None."""
-        query = normalise_name(text)
-        if not query:
+    def _fuzzy(self, text: str, metals: list[str], country: str) -> "_FuzzyHit | None":
+        """The most similar smelter for a name, with its lead over the next different smelter."""
+        q_norm, q_full = normalise_name(text), _full_name(text)
+        if not q_full:
             return None
-        scored: dict[str, float] = {}
+        # cid -> (score, full-form score, the candidate's norm and full names)
+        scored: dict[str, tuple[float, float, str, str]] = {}
         for m in metals:
             choices = self._fuzzy_choices.get(m)
             if not choices:
                 continue
-            names, owners = choices
-            for _, score, idx in process.extract(query, names, scorer=_similarity, limit=8,
-                                                 score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN):
-                for c in owners[idx]:
-                    c = self._resolve(c).cid
-                    if score > scored.get(c, -1.0):
-                        scored[c] = score
+            # C-speed shortlist on both forms, then the exact score on the few candidates.
+            shortlist: set[int] = set()
+            for query, pool in ((q_norm, choices.norm), (q_full, choices.full)):
+                for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+                    for _, _, idx in process.extract(query, pool, scorer=scorer, limit=6,
+                                                     score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN):
+                        shortlist.add(idx)
+            for idx in shortlist:
+                s_norm = _similarity(q_norm, choices.norm[idx])
+                s_full = _similarity(q_full, choices.full[idx])
+                cid = self._resolve(choices.cids[idx]).cid
+                entry = (max(s_norm, s_full), s_full, choices.norm[idx], choices.full[idx])
+                if entry[:2] > scored.get(cid, (-1.0, -1.0, "", ""))[:2]:
+                    scored[cid] = entry
         if not scored:
             return None
-        ranked = sorted(scored.items(), key=lambda kv: kv[1], reverse=True)
-        best_cid, best_score = ranked[0]
-        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
-        if len(ranked) > 1 and best_score - runner_up < FUZZY_MARGIN and country:
-            # Same name in two countries: the declared country decides.
-            close = [c for c, s in ranked if best_score - s < FUZZY_MARGIN]
-            in_country = [c for c in close if country_key(self._smelters[c].country) == country]
-            if len(in_country) == 1:
-                best_cid = in_country[0]
-                runner_up = max((s for c, s in ranked if c not in close), default=0.0)
-        return best_cid, best_score, best_score - runner_up
+        ranked = sorted(scored.items(), key=lambda kv: kv[1][:2], reverse=True)
+        if country:
+            # Same name in two countries: the declared country goes first among near-equals.
+            top = ranked[0][1][0]
+            ranked.sort(key=lambda kv: (top - kv[1][0] < FUZZY_MARGIN
+                                        and country_key(self._smelters[kv[0]].country) == country),
+                        reverse=True)
+        best_cid, (score, full_score, norm, full) = ranked[0]
+        agree = _words_agree(q_norm, q_full, norm, full)
+        # The runner-up that counts is one the name could also be a typo of; a near-equal name that
+        # differs in a word or number ("... (Unit 2)") is no competitor.
+        rivals = [v for c, v in ranked[1:] if _words_agree(q_norm, q_full, v[2], v[3])]
+        lead = 100.0
+        if rivals:
+            second, second_full = rivals[0][:2]
+            # Either form may tell them apart: "hc starck" ties, "hc starck inc" does not.
+            lead = max(score - second, full_score - second_full)
+            rival_cid = next(c for c, v in ranked[1:] if v is rivals[0])
+            if country and country_key(self._smelters[best_cid].country) == country != country_key(
+                    self._smelters[rival_cid].country):
+                lead = max(lead, FUZZY_MARGIN)
+        return _FuzzyHit(best_cid, score, lead, agree)
 
 
-def _similarity(a: str, b: str, **kwargs) -> float:
+@dataclass
+class _FuzzyChoices:
+    norm: list[str] = field(default_factory=list)
+    full: list[str] = field(default_factory=list)
+    cids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _FuzzyHit:
+    cid: str
+    score: float
+    lead: float
+    words_agree: bool
+
+
+def _similarity(a: str, b: str) -> float:
     """Character similarity that also forgives reordered words, never substring containment.
 
     (``partial_ratio`` would score ``xiamen tungsten`` 100 against ``xiamen tungsten hc``.)
     """
-    cutoff = kwargs.get("score_cutoff") or 0
-    score = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
-    return score if score >= cutoff else 0.0
+    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
+
+
+_WORD_SIMILARITY = 80.0  # one typo in a 5-letter word; "east" vs "west" (75) is another word
+_LEGAL_LIKE = 60.0  # "Lmd", "Ldt", "Corporatoin": a mistyped legal form at the end of a name
+
+
+def _words_agree(query: str, query_full: str, candidate: str, candidate_full: str) -> bool:
+    """The names differ by typos, not by words.
+
+    Numbers must be equal (``Unit 1`` is not ``Unit 2``), and so must the legal forms when both
+    names give one. Then either the names are equal with blanks ignored (``GoldRefinery``), or
+    every word of each has a close counterpart in the other; short words (``hc``) must be there
+    exactly, and a mistyped legal form among the last two words (``Lmd.``) is excused.
+    ``Sam Precious Metals`` does not agree with ``Samduck Precious Metals``, however similar the
+    whole strings are.
+    """
+    q, c = query.split(), candidate.split()
+    if {w for w in q if w.isdigit()} != {w for w in c if w.isdigit()}:
+        return False
+    q_full, c_full = query_full.split(), candidate_full.split()
+
+    def close(word: str, pool: Iterable[str], threshold: float = _WORD_SIMILARITY) -> bool:
+        return any(_word_typo(word, other, threshold) for other in pool)
+
+    mistyped_legal = False
+    for w in q:
+        if w in c_full or (len(w) >= 3 and close(w, c_full)):
+            continue
+        if w in q_full[-2:] and close(w, _LEGAL_TOKENS, _LEGAL_LIKE):
+            mistyped_legal = True
+            continue
+        if query.replace(" ", "") != candidate.replace(" ", ""):
+            return False
+    for w in c:
+        if w not in q and (len(w) < 3 or not close(w, q)) and query.replace(" ", "") != candidate.replace(" ", ""):
+            return False
+    c_forms = _legal_forms(candidate_full)
+    q_forms = _legal_forms(query_full)
+    # A mistyped legal form at the end ("Ltsd.") stands for the candidate's form it resembles.
+    q_forms |= {_LEGAL_FORMS[o] for w in q_full[-2:] if w not in _LEGAL_FORMS
+                for o in c_full if o in _LEGAL_FORMS and _word_typo(w, o, _LEGAL_LIKE)}
+    return mistyped_legal or _legal_forms_agree(q_forms, c_forms)
+
+
+def _word_typo(word: str, other: str, threshold: float = _WORD_SIMILARITY) -> bool:
+    """One word is a typo of the other: similar enough, or one edit apart with the first letter right
+    (``golw``/``glod`` for ``gold``, but not ``west`` for ``east``)."""
+    if fuzz.ratio(word, other) >= threshold:
+        return True
+    if not word or not other or word[0] != other[0] or OSA.distance(word, other, score_cutoff=1) > 1:
+        return False
+    return len(word) >= 4 or sorted(word) == sorted(other)  # short words: only swapped letters
+
+
+def _legal_forms(full_name: str) -> set[str]:
+    """Legal forms of a name, one spelling each (``Co., Ltd.`` and ``Company Limited`` agree)."""
+    return {_LEGAL_FORMS[w] for w in full_name.split() if w in _LEGAL_FORMS}
+
+
+def _legal_forms_agree(a: set[str], b: set[str]) -> bool:
+    """Equal legal forms, or one of the names gives none (``Co., Ltd.`` = ``Company Limited``)."""
+    return not a or not b or a == b
 
 
 # --------------------------------------------------------------------------------------------
