@@ -273,7 +273,7 @@ def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None)
             continue
         if s.lookup_name and s.lookup_name.casefold() == "smelter not yet identified":
             continue
-        declared_cid = s.cid or s.cid_input
+        declared_cid = s.cid_input or s.cid  # column A is what the supplier typed; F follows from it
         if ref is None:
             if cid_malformed(declared_cid):
                 out.append(finding("cid_malformed", sheet="Smelter List", cell=f"A{s.row}", row=s.row,

@@ -1,0 +1,242 @@
+"""Every rule of cmrt.rules / cmrt.check has a failing and a passing case, built with cmrt.builder."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+import cmrt
+from cmrt.builder import (
+    NOT_IDENTIFIED,
+    NOT_LISTED,
+    SCOPE_PRODUCT,
+    SCOPE_USER,
+    CMRTBuilder,
+    valid_builder,
+)
+from cmrt.messages import CATALOGUE
+
+TODAY = date(2025, 6, 1)
+Mutation = Callable[[CMRTBuilder], Any]
+
+
+def run(b: CMRTBuilder, **kw: Any) -> cmrt.CheckResult:
+    return cmrt.check(b.to_bytes(), filename="t.xlsx", today=TODAY, **kw)
+
+
+def with_company(**fields: Any) -> Mutation:
+    return lambda b: b.company(**fields)
+
+
+def drop_field(name: str) -> Mutation:
+    return lambda b: b._company.pop(name, None)
+
+
+def answer(q: str, metal: str, value: Any) -> Mutation:
+    return lambda b: b.answer(q, metal, value)
+
+
+def company_answer(letter: str, value: Any, comment: Any = None) -> Mutation:
+    return lambda b: b.company_answer(letter, value, comment)
+
+
+def seq(*mutations: Mutation) -> Mutation:
+    def apply(b: CMRTBuilder) -> None:
+        for m in mutations:
+            m(b)
+    return apply
+
+
+def replace_smelters(*rows: dict[str, Any]) -> Mutation:
+    def apply(b: CMRTBuilder) -> None:
+        b._smelters = [s for s in b._smelters if s["metal"] != rows[0].get("metal")] if rows and rows[0].get("metal") else b._smelters
+        b.smelters(rows)
+    return apply
+
+
+def add_smelter(**row: Any) -> Mutation:
+    return lambda b: b.smelter(**row)
+
+
+def out_of_scope(metal: str) -> Mutation:
+    return seq(answer("Q1", metal, "No"), answer("Q2", metal, None))
+
+
+def without_metal_rows(metal: str) -> Mutation:
+    def apply(b: CMRTBuilder) -> None:
+        b._smelters = [s for s in b._smelters if s.get("metal") != metal]
+    return apply
+
+
+# (code, failing mutation, passing mutation, check() keyword arguments)
+CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
+    # --- the template's Checker ---
+    ("missing_company_name", drop_field("name"), with_company(name="Acme"), {}),
+    ("missing_scope", drop_field("scope"), with_company(scope="A. Company"), {}),
+    ("missing_scope_description", with_company(scope=SCOPE_USER),
+     with_company(scope=SCOPE_USER, scope_description="Connectors"), {}),
+    ("missing_contact_name", drop_field("contact_name"), with_company(contact_name="Jo"), {}),
+    ("missing_contact_email", with_company(contact_email="jane at acme"), with_company(contact_email="j@acme.com"), {}),
+    ("missing_contact_phone", drop_field("contact_phone"), with_company(contact_phone="123"), {}),
+    ("missing_authorizer", drop_field("authorizer"), with_company(authorizer="Jo"), {}),
+    ("missing_authorizer_email", drop_field("authorizer_email"), with_company(authorizer_email="a@b.co"), {}),
+    ("missing_effective_date", drop_field("effective_date"), with_company(effective_date=date(2025, 1, 2)), {}),
+    ("missing_answer", answer("Q1", "Tin", None), answer("Q1", "Tin", "Yes"), {}),
+    ("missing_answer_blocked", answer("Q1", "Gold", None), answer("Q1", "Gold", "Yes"), {}),
+    ("missing_company_answer", company_answer("C", None), company_answer("C", "No"), {}),
+    ("missing_policy_url", company_answer("B", "Yes", "x"), company_answer("B", "Yes", "https://acme.example/p"), {}),
+    ("missing_products", with_company(scope=SCOPE_PRODUCT),
+     seq(with_company(scope=SCOPE_PRODUCT), lambda b: b.product("P-1")), {}),
+    ("missing_smelters", without_metal_rows("Gold"), seq(without_metal_rows("Gold"), out_of_scope("Gold")), {}),
+    ("unlisted_smelter_incomplete", add_smelter(metal="Tin", lookup_name="smelter NOT listed", name="Foo Tin"),
+     add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Foo Tin", country="BOLIVIA"), {}),
+    # --- contradictions ---
+    ("smelters_out_of_scope", out_of_scope("Gold"), seq(out_of_scope("Gold"), without_metal_rows("Gold")), {}),
+    ("q7_yes_without_smelters", seq(without_metal_rows("Gold"), add_smelter(metal="Gold", lookup_name=NOT_IDENTIFIED)),
+     seq(without_metal_rows("Gold"), add_smelter(metal="Gold", lookup_name=NOT_IDENTIFIED), answer("Q7", "Gold", "No"),
+         answer("Q3", "Gold", "Unknown")), {}),
+    ("q7_yes_not_identified", add_smelter(metal="Tin", lookup_name=NOT_IDENTIFIED),
+     seq(add_smelter(metal="Tin", lookup_name=NOT_IDENTIFIED), answer("Q7", "Tin", "No"), answer("Q3", "Tin", "Unknown")), {}),
+    ("q7_yes_partial_response", answer("Q6", "Tin", "Greater than 90%"),
+     seq(answer("Q6", "Tin", "Greater than 90%"), answer("Q7", "Tin", "No"), answer("Q3", "Tin", "Unknown")), {}),
+    ("q3_no_unsupported", answer("Q7", "Tungsten", "No"), seq(answer("Q7", "Tungsten", "No"), answer("Q3", "Tungsten", "Unknown")), {}),
+    ("q3_yes_q4_no", answer("Q3", "Gold", "Yes"), seq(answer("Q3", "Gold", "Yes"), answer("Q4", "Gold", "Yes")), {}),
+    ("q5_yes_not_recycled", seq(answer("Q5", "Tin", "Yes"), add_smelter(metal="Tin", lookup_name="Dowa", recycled_scrap="No")),
+     seq(answer("Q5", "Tin", "Yes"), add_smelter(metal="Tin", lookup_name="Dowa", recycled_scrap="Yes", mine_name="recycled")), {}),
+    ("q6_low_response", seq(answer("Q6", "Gold", "50% or less"), answer("Q7", "Gold", "No"), answer("Q3", "Gold", "Unknown")),
+     seq(answer("Q6", "Gold", "Greater than 75%"), answer("Q7", "Gold", "No"), answer("Q3", "Gold", "Unknown")), {}),
+    ("q8_no", answer("Q8", "Gold", "No"), answer("Q8", "Gold", "Yes"), {}),
+    ("policy_public_without_policy", company_answer("A", "No"), company_answer("A", "Yes"), {}),
+    ("policy_url_invalid", company_answer("B", "Yes", "on our website"),
+     company_answer("B", "Yes", "www.acme.example/policy"), {}),
+    ("other_format_without_comment", company_answer("E", "Yes, using other format (describe)"),
+     company_answer("E", "Yes, using other format (describe)", "Our own questionnaire"), {}),
+    ("email_malformed", with_company(contact_email="toru,nishio@acme.co.jp"), with_company(contact_email="toru.nishio@acme.co.jp"), {}),
+    ("contact_placeholder", with_company(authorizer="Same"), with_company(authorizer="Sam E. Smith"), {}),
+    ("effective_date_invalid", with_company(effective_date="sometime in May"), with_company(effective_date="02-May-2024"), {}),
+    ("effective_date_future", with_company(effective_date=date(2031, 1, 1)), with_company(effective_date=date(2025, 5, 1)), {}),
+    ("effective_date_stale", with_company(effective_date=date(2023, 3, 1)), with_company(effective_date=date(2024, 3, 1)),
+     {"campaign_year": 2024}),
+    ("answer_not_allowed", answer("Q1", "Tin", "Maybe"), answer("Q1", "Tin", " yes "), {}),
+    # --- smelter rows ---
+    ("smelter_metal_invalid", add_smelter(metal="Cobalt", lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_metal_missing", add_smelter(lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_lookup_missing", add_smelter(metal="Tin"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_duplicate", add_smelter(metal="Tin", lookup_name="Dowa", mine_name="Mine 2"),
+     add_smelter(metal="Tin", lookup_name="Luna Smelter, Ltd."), {}),
+    ("smelter_not_identified", seq(add_smelter(metal="Tin", lookup_name=NOT_IDENTIFIED), answer("Q7", "Tin", "No"),
+                                   answer("Q3", "Tin", "Unknown")), lambda b: None, {}),
+    ("smelter_recycled_mine_conflict", add_smelter(metal="Tin", lookup_name="Dowa", recycled_scrap="Yes", mine_name="Bisie"),
+     add_smelter(metal="Tin", lookup_name="Dowa", recycled_scrap="Yes", mine_name="Scrap"), {}),
+    ("cid_malformed", add_smelter(metal="Tin", cid_input="CID12", lookup_name="Dowa"),
+     add_smelter(metal="Tin", cid_input="CID000402", lookup_name="Dowa"), {}),
+    ("cid_unknown", add_smelter(metal="Tin", cid_input="CID999123", lookup_name="Dowa"),
+     add_smelter(metal="Tin", cid_input="CID000402", lookup_name="Dowa"), {}),
+    ("cid_other_metal", add_smelter(metal="Gold", cid_input="CID000402", lookup_name="Advanced Chemical Company"),
+     add_smelter(metal="Gold", cid_input="CID000015", lookup_name="Advanced Chemical Company"), {}),
+    ("smelter_needs_review", add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Luna Smelting", country="RWANDA"),
+     add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_not_in_reference", add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Qwxz Zzyzx Foundry", country="PERU"),
+     add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_listed_elsewhere", add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Dowa", country="JAPAN"),
+     add_smelter(metal="Tin", lookup_name="Dowa"), {}),
+    ("smelter_high_risk", seq(add_smelter(metal="Gold", lookup_name="African Gold Refinery"), answer("Q3", "Gold", "Yes"),
+                              answer("Q4", "Gold", "Yes")), add_smelter(metal="Tin", lookup_name="Luna Smelter, Ltd."), {}),
+    ("smelter_not_conformant", add_smelter(metal="Gold", cid_input="CID000103", lookup_name=NOT_LISTED,
+                                           name="Atasay Kuyumculuk Sanayi Ve Ticaret A.S.", country="TURKEY"),
+     add_smelter(metal="Gold", lookup_name="Advanced Chemical Company"), {}),
+    # --- template ---
+    ("template_old_6x", lambda b: b.revision_text("Revision 6.4\nApril 26, 2024"), lambda b: None, {}),
+    ("template_version_unknown", lambda b: b.revision_text("my copy"), lambda b: None, {}),
+    ("sheet_missing", lambda b: b.drop_sheet("Product List"), lambda b: b.drop_sheet("Revision"), {}),
+    ("sheet_renamed", lambda b: b.rename_sheet("Declaration", "Decl (2)"), lambda b: b.rename_sheet("Declaration", " declaration"), {}),
+]
+
+
+@pytest.mark.parametrize(("code", "failing", "passing", "kw"), CASES, ids=[c[0] for c in CASES])
+def test_rule_fails_and_passes(code: str, failing: Mutation, passing: Mutation, kw: dict[str, Any]) -> None:
+    bad = valid_builder()
+    failing(bad)
+    result = run(bad, **kw)
+    assert code in result.codes(), [f"{f.code}: {f.message}" for f in result.findings]
+    hit = next(f for f in result.findings if f.code == code)
+    assert hit.severity == CATALOGUE[code][0]
+    assert hit.message and "{" not in hit.message, hit.message
+    if hit.severity == "error":
+        assert result.verdict == "invalid"
+
+    good = valid_builder()
+    passing(good)
+    result = run(good, **kw)
+    assert code not in result.codes(), [f"{f.code}: {f.message}" for f in result.findings]
+
+
+def test_valid_declaration_has_no_findings() -> None:
+    result = run(valid_builder())
+    assert result.verdict == "valid"
+    assert result.findings == []
+    assert result.checker_remaining == 0
+    assert result.program_strength == "strong"
+    assert result.metals_in_scope == ["Tantalum", "Tin", "Gold", "Tungsten"]
+
+
+def test_every_emitted_code_has_a_case() -> None:
+    """Codes emitted by the checking code (not the file-level ones tested in test_cmrt_reader) are all above."""
+    root = Path(cmrt.__file__).parent
+    source = "".join((root / name).read_text() for name in ("rules.py", "__init__.py"))
+    emitted = set(re.findall(r'finding\(\s*"([a-z0-9_]+)"', source))
+    emitted |= {"cid_malformed", "cid_unknown", "cid_other_metal", "smelter_needs_review"}
+    file_level = {"corrupt_workbook", "file_too_large", "xls_format", "wrong_template_kind", "template_outdated", "internal_error"}
+    covered = {c[0] for c in CASES}
+    assert emitted - covered - file_level == set()
+    assert emitted <= set(CATALOGUE)
+
+
+def test_checker_blank_declaration_counts_52() -> None:
+    """A blank 6.5 form: 8 company fields + 4 Q1 + 4 Q2 + 24 Q3-Q8 + 8 company questions + 4 smelter lists."""
+    result = run(CMRTBuilder())
+    assert result.checker_remaining == 52
+    assert len([f for f in result.findings if f.code.startswith("missing_")]) == 52
+
+
+def test_checker_counts_with_excel_semantics() -> None:
+    b = valid_builder()
+    b.answer("Q1", "Tin", "No").answer("Q2", "Tin", None)  # Tin out of scope: Q2-Q8 and its smelter list not required
+    b.company(contact_email=" @ ")  # the Checker only looks for "@"
+    b.answer("Q1", "Gold", "yes")  # Excel compares text without case
+    b.cell("Declaration", "D17", 0)  # a numeric 0 counts as blank in Excel
+    b.cell("Declaration", "D15", "0")  # the text "0" does not
+    result = run(b)
+    missing = [f for f in result.findings if f.code.startswith("missing_")]
+    assert [f.cell for f in missing] == ["D17"]
+    assert result.checker_remaining == 1
+    assert "Tin" not in result.metals_in_scope
+
+
+def test_all_metals_out_of_scope_needs_no_company_answers() -> None:
+    b = valid_builder(smelters=[])
+    b.answers_all("No")
+    b._company_answers.clear()
+    result = run(b)
+    assert result.checker_remaining == 0
+    assert result.metals_in_scope == []
+    assert result.verdict == "valid"
+    assert result.program_strength == "weak"
+
+
+def test_summary_and_program_strength() -> None:
+    b = valid_builder(scope=SCOPE_PRODUCT, products=["P-1", "P-2"])
+    b.company_answer("G", "No").answer("Q6", "Gold", "Greater than 90%").answer("Q7", "Gold", "No").answer("Q3", "Gold", "Unknown")
+    b.smelter(metal="Gold", lookup_name="African Gold Refinery")
+    result = run(b)
+    assert result.program_strength == "weak"
+    assert result.summary.scope_level == "product"
+    assert result.summary.q6_level["Gold"] == "Greater than 90%"
+    assert result.summary.q6_level["Tin"] == "100%"
+    assert result.summary.high_risk_smelters == 1
+    assert result.summary.products == 2
+    assert [p.number for p in result.products] == ["P-1", "P-2"]
