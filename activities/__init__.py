@@ -11,6 +11,8 @@ from outreach.settings import Settings
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     from activities.email import EmailActivities
+    from activities.scorecards import ScorecardActivities
 
     email = EmailActivities(settings, engine)
-    return [email.send_email]
+    scorecard = ScorecardActivities(settings, engine)
+    return [email.send_email, scorecard.update_scorecard]

@@ -1,0 +1,103 @@
+"""The smelters one supplier's checked CMRT reports, unique by CID, with today's RMAP status.
+
+Input is the CheckResult JSON (``Submission.result`` or ``cmrt.check(...).to_json_dict()``). A row the
+checker matched to a known smelter has a CID; the status is taken from the reference list when it knows
+the CID (statuses move between the check and the report), else from the row. Rows without a CID are
+"entities that are not known smelters" (the list sent to the RMI), unique by metal and name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from cmrt.reference import ReferenceList, normalise_name
+from cmrt.risk import canonical_status, smelter_risk
+
+NOT_LISTED = ("smelter not listed", "smelter not yet identified")
+STATUSES: tuple[str, ...] = ("Conformant", "Active", "Not Enrolled")
+
+
+@dataclass
+class KnownSmelter:
+    cid: str
+    metal: str
+    standard_name: str
+    country: str | None
+    rmap_status: str  # Conformant, Active, Not Enrolled, or another canonical status
+    risk: str
+
+    @property
+    def status_group(self) -> str:
+        """Conformant / Active / Not Enrolled: every other status counts as Not Enrolled (seed's definition)."""
+        return self.rmap_status if self.rmap_status in ("Conformant", "Active") else "Not Enrolled"
+
+
+@dataclass
+class UnknownEntity:
+    metal: str | None
+    name: str
+    country: str | None
+    suggestion: str | None = None  # the checker's near match, when it asked for a review
+
+
+@dataclass
+class SupplierSmelters:
+    known: dict[str, KnownSmelter] = field(default_factory=dict)  # by CID
+    unknown: dict[tuple[str, str], UnknownEntity] = field(default_factory=dict)  # by (metal, normalised name)
+
+    def count(self, group: str) -> int:
+        return sum(1 for s in self.known.values() if s.status_group == group)
+
+    @property
+    def high_risk(self) -> list[KnownSmelter]:
+        return [s for s in self.known.values() if s.risk == "high"]
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def known_smelter(cid: str, row: dict[str, Any], reference: ReferenceList | None) -> KnownSmelter:
+    ref = reference.get(cid) if reference is not None else None
+    if ref is not None:
+        status = canonical_status(ref.rmap_status) or "Not Enrolled"
+        return KnownSmelter(cid, ref.metal, ref.standard_name, ref.country, status, smelter_risk(status, ref.country))
+    status = canonical_status(row.get("rmap_status")) or "Not Enrolled"
+    country = row.get("country")
+    return KnownSmelter(
+        cid, _text(row.get("metal")), _text(row.get("standard_name") or row.get("name") or row.get("lookup_name")),
+        country, status, row.get("risk") or smelter_risk(status, country),
+    )
+
+
+def supplier_smelters(result: dict[str, Any] | None, reference: ReferenceList | None = None) -> SupplierSmelters:
+    """Known smelters (unique by CID) and unknown entities of one checked CMRT."""
+    out = SupplierSmelters()
+    for row in (result or {}).get("smelters") or []:
+        cid = _text(row.get("cid")).upper()
+        matched = row.get("match") not in (None, "unmatched") and "needs_review" not in (row.get("problems") or [])
+        if cid and (matched or (reference is not None and cid in reference)):
+            if cid not in out.known:
+                out.known[cid] = known_smelter(cid, row, reference)
+            continue
+        name = _text(row.get("name")) or _text(row.get("lookup_name"))
+        if not name or name.casefold() in NOT_LISTED:
+            continue  # "Smelter not yet identified" with no name: nothing to send anywhere
+        metal = _text(row.get("metal")) or None
+        key = ((metal or "").casefold(), normalise_name(name) or name.casefold())
+        if key not in out.unknown:
+            suggestion = row.get("standard_name") if "needs_review" in (row.get("problems") or []) else None
+            out.unknown[key] = UnknownEntity(metal, name, _text(row.get("country")) or None, suggestion)
+    return out
+
+
+def merge(parts: Iterable[SupplierSmelters]) -> SupplierSmelters:
+    """Union across suppliers: unique by CID (first seen wins; the reference makes them agree anyway)."""
+    out = SupplierSmelters()
+    for part in parts:
+        for cid, s in part.known.items():
+            out.known.setdefault(cid, s)
+        for key, e in part.unknown.items():
+            out.unknown.setdefault(key, e)
+    return out

@@ -1,0 +1,306 @@
+"""Supplier scorecards in the database: recomputed from the read model, read by the web app and exports.
+
+:func:`update_scorecard` is what the ``update_scorecard`` activity runs. It recomputes the whole scorecard
+of the survey's supplier and campaign year from the read model (surveys, submissions, corrective actions,
+escalations), so retries and replays converge on the same result, and it counts each distinct event once.
+
+Concurrency: two surveys' activities (or a retry racing its original) may update one scorecard at once.
+The row is created with an insert that ignores a conflict, then locked (``SELECT ... FOR UPDATE`` on
+PostgreSQL; SQLite's ``BEGIN IMMEDIATE``, see outreach/db.py, already serialises writers) before the
+read model is read, so the last writer always sees every earlier writer's inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from cmrt.reference import ReferenceList, default_reference
+from models.columns import utcnow
+from models.scorecards import Scorecard, ScorecardEvent, ScorecardEventApplied, scorecard_key
+from models.tables import (
+    Campaign,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    Escalation,
+    Submission,
+    Supplier,
+    Survey,
+)
+from outreach.db import lock_for_update, session_scope
+from outreach.reports.smelters import supplier_smelters
+from outreach.scoring import ScoreInputs, ScoringConfig, score, trend
+
+CLOSED_PLAN_STATES = {"closed", "verified", "completed", "done"}
+REFUSED_STATES = {"refused", "abandoned", "failed"}
+
+
+class SurveyNotFound(LookupError):
+    pass
+
+
+@dataclass
+class ScorecardUpdate:
+    supplier_id: str
+    year: int
+    total: float | None
+    grade: str | None
+    events_applied: int
+    new_event: bool
+    version: int
+
+
+def effective_verdict(sub: Submission) -> str | None:
+    """The verdict after a person's decision: an accepted submission is valid, a rejected one invalid."""
+    manual = (sub.manual_decision or "").casefold()
+    if manual.startswith("accept"):
+        return "valid"
+    if manual.startswith("reject"):
+        return "invalid"
+    return sub.verdict
+
+
+def _scope_level(text: str | None) -> str | None:
+    low = (text or "").casefold()
+    if "product" in low:
+        return "product"
+    if "company" in low:
+        return "company"
+    if "user" in low:
+        return "user_defined"
+    return None
+
+
+def survey_for(session: Session, supplier_id: str, year: int) -> tuple[Survey, Campaign] | None:
+    """The supplier's survey for the year (the latest when several campaigns ran that year)."""
+    rows = session.exec(
+        select(Survey, Campaign).join(Campaign, Campaign.id == Survey.campaign_id)
+        .where(Survey.supplier_id == supplier_id, Campaign.year == year)
+    ).all()
+    if not rows:
+        return None
+    return max(rows, key=lambda r: (r[0].created_at, r[0].id))
+
+
+def declaration_used(subs: list[Submission]) -> Submission | None:
+    """The submission whose answers and smelters count: a valid product-level CMRT, else the latest
+    valid declaration, else the latest readable one (an invalid CMRT still says something)."""
+    readable = [s for s in subs if effective_verdict(s) != "unreadable" and s.result]
+    for purpose in ("product_level", "declaration"):
+        valid = [s for s in readable if s.purpose == purpose and effective_verdict(s) == "valid"]
+        if valid:
+            return valid[-1]
+    return readable[-1] if readable else None
+
+
+def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
+                  reference: ReferenceList | None = None) -> ScoreInputs:
+    subs = session.exec(
+        select(Submission).where(Submission.survey_id == survey.id).order_by(Submission.received_at, Submission.id)
+    ).all()
+    escalations = session.exec(
+        select(Escalation).where(Escalation.survey_id == survey.id).order_by(Escalation.opened_at)
+    ).all()
+    inputs = ScoreInputs(outcome=survey.outcome)
+    decided = [e for e in escalations if e.decision]
+    if decided:
+        inputs.decision = decided[-1].decision
+
+    # Responsiveness
+    first_at = survey.first_submission_at or (subs[0].received_at if subs else None)
+    if first_at is not None:
+        if any(e.opened_at < first_at for e in escalations):
+            inputs.responsiveness = "after_escalation"
+        elif survey.due_at is not None and first_at > survey.due_at:
+            inputs.responsiveness = "late"
+            inputs.days_late = max((first_at - survey.due_at).days, 1)
+        else:
+            inputs.responsiveness = "on_time"
+    elif survey.outcome and survey.outcome != "withdrawn":
+        inputs.responsiveness = "never"  # closed without ever answering
+
+    # Data quality: the declaration's rounds (product-level CMRTs are judged by the risk review)
+    declarations = [s for s in subs if s.purpose != "product_level"]
+    if declarations:
+        verdicts = [effective_verdict(s) for s in declarations]
+        if "valid" in verdicts:
+            first_valid = verdicts.index("valid")
+            if first_valid == 0:
+                inputs.data_quality = "valid_first_time"
+            else:
+                inputs.data_quality = "corrected"
+                inputs.correction_rounds = max(declarations[first_valid].round, first_valid)
+        elif survey.outcome is not None:
+            inputs.data_quality = "uncorrected"
+            inputs.correction_rounds = len(verdicts) - 1
+        else:
+            inputs.data_quality = "awaiting_correction"
+            inputs.correction_rounds = max(survey.correction_round, len(verdicts))
+
+    used = declaration_used(subs)
+    if used is not None:
+        result = used.result or {}
+        inputs.company_answers = {
+            q: (a or {}).get("answer") for q, a in (result.get("company_questions") or {}).items()
+        }
+        inputs.metals_in_scope = list(result.get("metals_in_scope") or [])
+        smelters = supplier_smelters(result, reference)
+        inputs.conformant = smelters.count("Conformant")
+        inputs.active = smelters.count("Active")
+        inputs.not_enrolled = smelters.count("Not Enrolled")
+        inputs.unknown_entities = len(smelters.unknown)
+        inputs.high_risk = len(smelters.high_risk)
+        if used.purpose == "product_level":
+            inputs.scope_level = "product"
+        else:
+            summary = result.get("summary") or {}
+            inputs.scope_level = (
+                _scope_level(summary.get("scope_level")) or _scope_level(used.declaration_scope)
+                or _scope_level(survey.declaration_scope)
+                or _scope_level((result.get("declaration") or {}).get("scope"))
+            )
+
+    # Corrective actions
+    plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey.id)).all()
+    if plans:
+        actions = session.exec(
+            select(CorrectiveAction).where(CorrectiveAction.plan_id.in_([p.id for p in plans]))
+        ).all()
+        done = [a for a in actions if a.status == "verified"]
+        pending = [a for a in actions if a.status not in ("verified", "refused")]
+        overdue = [a for a in pending if a.target_date < as_of]
+        inputs.actions_open, inputs.actions_overdue, inputs.actions_closed = len(pending), len(overdue), len(done)
+        if any(p.state in REFUSED_STATES for p in plans) or any(a.status == "refused" for a in actions):
+            inputs.corrective_actions = "refused"
+        elif overdue:
+            inputs.corrective_actions = "overdue"
+        elif all(p.state in CLOSED_PLAN_STATES or p.closed_at for p in plans) or (actions and not pending):
+            inputs.corrective_actions = "closed"
+        else:
+            inputs.corrective_actions = "on_track"
+    elif used is not None and effective_verdict(used) == "valid":
+        inputs.corrective_actions = "none_needed"
+    return inputs
+
+
+def _insert_ignore(session: Session, table, values: dict) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING on either backend; True when a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount: with an implicit RETURNING, psycopg reports rowcount -1.
+    pk = table.primary_key.columns.values()[0]
+    result = session.execute(insert(table).values(**values).on_conflict_do_nothing().returning(pk))
+    return result.first() is not None
+
+
+def event_key(event: ScorecardEvent) -> str:
+    """What makes an event distinct: the same report of the same moment, retried, has the same key."""
+    parts = [event.survey_id, event.kind, event.at.isoformat(), event.submission_id or "", event.outcome or "",
+             event.decision or ""]
+    return "|".join(parts)[:400]
+
+
+def recompute(session: Session, card: Scorecard, *, as_of: datetime, config: ScoringConfig,
+              reference: ReferenceList | None) -> None:
+    found = survey_for(session, card.supplier_id, card.year)
+    if found is None:
+        return
+    survey, campaign = found
+    result = score(gather_inputs(session, survey, as_of=as_of, reference=reference), config)
+    card.campaign_id, card.survey_id = campaign.id, survey.id
+    card.components = {k: c.model_dump() for k, c in result.components.items()}
+    card.total, card.grade = result.total, result.grade
+    card.reasons = [r.model_dump() for r in result.reasons]
+    card.version += 1
+    card.updated_at = utcnow()
+
+
+def update_scorecard(engine: Engine, event: ScorecardEvent, *, config: ScoringConfig | None = None,
+                     reference: ReferenceList | None = None, as_of: datetime | None = None) -> ScorecardUpdate:
+    """Apply one score-moving event: count it once, recompute the scorecard from the read model."""
+    config = config or ScoringConfig()
+    reference = reference if reference is not None else default_reference()
+    with session_scope(engine) as session:
+        row = session.exec(
+            select(Survey.supplier_id, Campaign.year).join(Campaign, Campaign.id == Survey.campaign_id)
+            .where(Survey.id == event.survey_id)
+        ).first()
+        if row is None:
+            raise SurveyNotFound(f"survey {event.survey_id!r} is not in the read model")
+        supplier_id, year = row
+        key = scorecard_key(supplier_id, year)
+        _insert_ignore(session, Scorecard.__table__, {
+            "id": key, "supplier_id": supplier_id, "year": year, "components": {}, "reasons": [],
+            "events_applied": 0, "events_by_kind": {}, "version": 0, "updated_at": utcnow(),
+        })
+        card = lock_for_update(session, Scorecard, key)
+        session.refresh(card)  # the row as locked, not as an earlier read in this session saw it
+        new_event = _insert_ignore(session, ScorecardEventApplied.__table__, {
+            "scorecard_id": key, "event_key": event_key(event), "survey_id": event.survey_id,
+            "kind": event.kind, "at": event.at, "applied_at": utcnow(),
+        })
+        if new_event:
+            card.events_applied += 1
+            card.events_by_kind = {**card.events_by_kind, event.kind: card.events_by_kind.get(event.kind, 0) + 1}
+            if card.last_event_at is None or event.at >= card.last_event_at:
+                card.last_event_kind, card.last_event_at = event.kind, event.at
+        recompute(session, card, as_of=as_of or utcnow(), config=config, reference=reference)
+        session.add(card)
+        return ScorecardUpdate(supplier_id, year, card.total, card.grade, card.events_applied, new_event, card.version)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _card_dict(card: Scorecard) -> dict:
+    return {
+        "year": card.year, "campaign_id": card.campaign_id, "survey_id": card.survey_id,
+        "total": card.total, "grade": card.grade, "components": card.components, "reasons": card.reasons,
+        "events_applied": card.events_applied, "updated_at": card.updated_at.isoformat() if card.updated_at else None,
+    }
+
+
+def scorecard_view(engine: Engine, supplier_id: str) -> dict:
+    """What the supplier page shows: the latest year's scorecard and the trend over every year.
+
+    ``{"supplier_id", "supplier_name", "current": {year, total, grade, components{name: {score, weight,
+    status, label, detail{text}}}, reasons[{component, text, points}], ...} or None, "previous": same or
+    None, "trend": {direction: up|down|same|new|none, delta, previous}, "history": [{year, total, grade}]}``
+    """
+    with session_scope(engine) as session:
+        supplier = session.get(Supplier, supplier_id)
+        cards = session.exec(select(Scorecard).where(Scorecard.supplier_id == supplier_id).order_by(Scorecard.year)).all()
+    current = cards[-1] if cards else None
+    previous = cards[-2] if len(cards) > 1 else None
+    return {
+        "supplier_id": supplier_id,
+        "supplier_name": supplier.name if supplier else None,
+        "current": _card_dict(current) if current else None,
+        "previous": _card_dict(previous) if previous else None,
+        "trend": trend(current.total if current else None, previous.total if previous else None),
+        "history": [{"year": c.year, "total": c.total, "grade": c.grade} for c in cards],
+    }
+
+
+def scorecards_for_year(engine: Engine, year: int) -> list[dict]:
+    """One row per supplier scored in ``year``: components, total, grade, and the trend vs the year before."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(Scorecard, Supplier).join(Supplier, Supplier.id == Scorecard.supplier_id)
+            .where(Scorecard.year == year).order_by(Supplier.name, Supplier.id)
+        ).all()
+        before = {c.supplier_id: c for c in session.exec(select(Scorecard).where(Scorecard.year == year - 1)).all()}
+    out = []
+    for card, supplier in rows:
+        prev = before.get(card.supplier_id)
+        out.append({
+            "supplier_id": supplier.id, "supplier_name": supplier.name, "category": supplier.category,
+            **_card_dict(card),
+            "previous_total": prev.total if prev else None, "previous_grade": prev.grade if prev else None,
+            "trend": trend(card.total, prev.total if prev else None),
+        })
+    return out
