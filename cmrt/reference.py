@@ -45,7 +45,9 @@ unknown.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import re
 import unicodedata
 import zipfile
@@ -68,10 +70,11 @@ __all__ = [
     "ReferenceFormatError",
     "ReferenceList",
     "ReferenceSmelter",
-    "SmelterAlias",
+    "ReferenceAlias",
     "SmelterMatch",
     "default_reference",
     "detect_reference_kind",
+    "alias_key",
     "normalise_cid",
     "normalise_metal",
     "normalise_name",
@@ -131,7 +134,7 @@ class ReferenceSmelter(BaseModel):
     successor_cid: str | None = None  # set when the CID was renamed/merged into another
 
 
-class SmelterAlias(BaseModel):
+class ReferenceAlias(BaseModel):
     metal: str
     lookup_name: str
     cid: str
@@ -174,7 +177,8 @@ def normalise_cid(cid: object) -> tuple[str | None, bool]:
     return text, False
 
 
-def _alias_key(name: object) -> str:
+def alias_key(name: object) -> str:
+    """How the alias table compares look-up names: case-folded, blanks collapsed."""
     return _clean(name).casefold()
 
 
@@ -421,7 +425,7 @@ class ReferenceList:
     def __init__(
         self,
         smelters: Iterable[ReferenceSmelter] = (),
-        aliases: Iterable[SmelterAlias] = (),
+        aliases: Iterable[ReferenceAlias] = (),
         *,
         complete: bool = False,
         published: date | None = None,
@@ -433,12 +437,12 @@ class ReferenceList:
         self._smelters: dict[str, ReferenceSmelter] = {}
         for s in smelters:
             self._smelters[s.cid] = s
-        self._aliases: dict[tuple[str, str], SmelterAlias] = {}
+        self._aliases: dict[tuple[str, str], ReferenceAlias] = {}
         for a in aliases:
             self._add_alias(a)
 
-    def _add_alias(self, alias: SmelterAlias) -> None:
-        key = (alias.metal, _alias_key(alias.lookup_name))
+    def _add_alias(self, alias: ReferenceAlias) -> None:
+        key = (alias.metal, alias_key(alias.lookup_name))
         if key[1]:
             self._aliases[key] = alias
 
@@ -454,7 +458,7 @@ class ReferenceList:
         blanks) are skipped. The look-up sheet carries no RMAP status.
         """
         smelters: dict[str, ReferenceSmelter] = {}
-        aliases: list[SmelterAlias] = []
+        aliases: list[ReferenceAlias] = []
         for row in rows:
             cid, ok = normalise_cid(row.get("cid"))
             metal = normalise_metal(row.get("metal"))
@@ -468,7 +472,7 @@ class ReferenceList:
                 smelters[cid] = ReferenceSmelter(cid=cid, metal=metal, standard_name=standard, country=country)
             lookup = _clean(row.get("lookup_name"))
             if lookup:
-                aliases.append(SmelterAlias(metal=metal, lookup_name=lookup, cid=cid))
+                aliases.append(ReferenceAlias(metal=metal, lookup_name=lookup, cid=cid))
         return cls(smelters.values(), aliases, complete=complete, published=published)
 
     @classmethod
@@ -532,7 +536,7 @@ class ReferenceList:
             return row[idx] if idx is not None and idx < len(row) else None
 
         smelters: dict[str, ReferenceSmelter] = {}
-        aliases: list[SmelterAlias] = []
+        aliases: list[ReferenceAlias] = []
         for row in rows[start + 1:]:
             cid, ok = normalise_cid(get(row, "cid"))
             metal = normalise_metal(get(row, "metal"))
@@ -545,7 +549,7 @@ class ReferenceList:
                 cid=cid, metal=metal, standard_name=name, country=country, rmap_status=status
             )
             for alias in _split_aliases(get(row, "alias")):
-                aliases.append(SmelterAlias(metal=metal, lookup_name=alias, cid=cid))
+                aliases.append(ReferenceAlias(metal=metal, lookup_name=alias, cid=cid))
         if not smelters:
             raise ReferenceFormatError("no smelter rows with a Smelter ID, a name and a metal")
         return cls(smelters.values(), aliases)
@@ -553,53 +557,66 @@ class ReferenceList:
     # -- combining ---------------------------------------------------------------------------
 
     def merged(self, other: "ReferenceList", *, mark_removed: bool | None = None) -> "ReferenceList":
-        """This list updated by a later one.
+        """This list updated by one imported after it. Nothing is ever dropped: old CIDs still match.
 
-        New smelters are added; known ones take the later name, country and status where the later
-        list has them (a renamed smelter keeps its old standard name as an alias); aliases
-        accumulate. When ``other`` is a complete, dated list not older than this one (or when
-        ``mark_removed`` is True), CIDs missing from it are marked removed, with a successor when
-        one of their names now belongs to another CID of the same metal. Nothing is ever dropped, so
-        old declarations still match.
+        - New smelters are added; aliases accumulate (on a clash, the newer list's CID wins: names
+          move with mergers).
+        - A list dated the same or later (a CMRT template's revision date) also renames: known
+          smelters take its name, country and status where it has them, and the old standard name
+          stays as an alias. An undated list (a company's CSV) updates statuses only, and its names
+          become aliases. An older list (a 6.01 template imported after 6.5) only fills gaps.
+        - When ``other`` is a complete list not older than this one (or ``mark_removed`` is True),
+          CIDs of its metals missing from it are marked removed, with a successor when one of their
+          names now belongs to another CID of the same metal; a CID it lists is no longer removed.
+          CIDs that only an older complete list has are added as removed.
         """
+        older = bool(other.published and self.published and other.published < self.published)
+        renames = bool(other.published) and not older
         smelters = dict(self._smelters)
         aliases = dict(self._aliases)
+
+        def add_alias(metal: str, name: str, cid: str) -> None:
+            aliases.setdefault((metal, alias_key(name)), ReferenceAlias(metal=metal, lookup_name=name, cid=cid))
+
         for cid, new in other._smelters.items():
             old = smelters.get(cid)
             if old is None:
-                smelters[cid] = new
+                gone = older and self.complete and other.complete
+                smelters[cid] = new.model_copy(update={"removed": True}) if gone else new
                 continue
-            updated = old.model_copy(
-                update={
-                    "metal": new.metal or old.metal,
-                    "standard_name": new.standard_name or old.standard_name,
-                    "country": new.country or old.country,
-                    "rmap_status": new.rmap_status or old.rmap_status,
-                    "removed": False if other.complete else (old.removed and new.removed),
-                    "successor_cid": None if other.complete else old.successor_cid,
-                }
-            )
+            update: dict = {
+                "country": old.country or new.country,
+                "rmap_status": (old.rmap_status or new.rmap_status) if older else (new.rmap_status or old.rmap_status),
+            }
+            if renames:
+                update.update(standard_name=new.standard_name, country=new.country or old.country)
+                if other.complete:
+                    update.update(removed=False, successor_cid=None)
+            updated = old.model_copy(update=update)
             if updated.standard_name != old.standard_name:
-                key = (old.metal, _alias_key(old.standard_name))
-                aliases.setdefault(key, SmelterAlias(metal=old.metal, lookup_name=old.standard_name, cid=cid))
+                add_alias(old.metal, old.standard_name, cid)
+            if new.standard_name != updated.standard_name:
+                add_alias(new.metal, new.standard_name, cid)
             smelters[cid] = updated
-        # Aliases of the later list win a clash: CIDs get merged and their names move with them.
-        aliases.update(other._aliases)
+        for key, alias in other._aliases.items():
+            if older:
+                aliases.setdefault(key, alias)
+            else:
+                aliases[key] = alias
 
         if mark_removed is None:
-            mark_removed = bool(
-                other.complete
-                and other.published is not None
-                and (self.published is None or other.published >= self.published)
-            )
+            mark_removed = bool(other.complete and other.published and not older)
         result = ReferenceList(complete=self.complete or other.complete)
         result._smelters = smelters
         result._aliases = aliases
         dates = [d for d in (self.published, other.published) if d]
         result.published = max(dates) if dates else None
         if mark_removed:
+            # Only within the metals the later list covers: an EMRT's look-up (cobalt, mica) says
+            # nothing about gold.
+            covered = {s.metal for s in other._smelters.values()}
             for cid, s in list(smelters.items()):
-                if cid in other._smelters or s.removed:
+                if cid in other._smelters or s.removed or s.metal not in covered:
                     continue
                 successor = other._successor_for(s, self)
                 smelters[cid] = s.model_copy(update={"removed": True, "successor_cid": successor})
@@ -636,7 +653,20 @@ class ReferenceList:
         items = [s for s in self._smelters.values() if include_removed or not s.removed]
         return sorted(items, key=lambda s: (s.metal, s.standard_name.casefold(), s.cid))
 
-    def aliases(self) -> list[SmelterAlias]:
+    def fingerprint(self) -> str:
+        """SHA-256 of the content (smelters, aliases, date): equal for the same list saved twice."""
+        payload = json.dumps(
+            {
+                "smelters": [s.model_dump() for s in self.smelters(include_removed=True)],
+                "aliases": [[a.metal, alias_key(a.lookup_name), a.cid] for a in self.aliases()],
+                "published": self.published.isoformat() if self.published else None,
+                "complete": self.complete,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def aliases(self) -> list[ReferenceAlias]:
         return sorted(self._aliases.values(), key=lambda a: (a.metal, a.lookup_name.casefold(), a.cid))
 
     # -- matching ----------------------------------------------------------------------------
@@ -766,13 +796,13 @@ class ReferenceList:
         # 2. alias: Metal + Look-up name, exactly as the dropdown offers it
         if lookup:
             for m in metals:
-                alias = self._aliases.get((m, _alias_key(lookup)))
+                alias = self._aliases.get((m, alias_key(lookup)))
                 if alias and alias.cid in self._smelters:
                     return done(self._smelters[alias.cid], "alias", 100.0)
 
         # 3. normalised name: first with legal forms kept, then without
         names = [n for n in dict.fromkeys((lookup, typed)) if n]
-        review: tuple[str, float] | None = None
+        review: tuple[str, float, MatchKind] | None = None
         for index, key_of in ((self._full_index, _full_name), (self._name_index, normalise_name)):
             for text in names:
                 key, q_full = key_of(text), _full_name(text)
@@ -787,7 +817,7 @@ class ReferenceList:
                     picked = self._pick(cids, country_n) if cids else None
                     if picked and not self._country_conflict(picked, country_n):
                         return done(self._smelters[picked], "name", 100.0)
-                    review = review or (picked or sorted(entry)[0], 100.0)
+                    review = review or (picked or sorted(entry)[0], 100.0, "name")
         if review is not None:
             names = []  # same name, several smelters or another country: a person decides
 
@@ -802,7 +832,7 @@ class ReferenceList:
                     and not self._country_conflict(best.cid, country_n)):
                 return done(self._smelters[best.cid], "fuzzy", best.score)
             if best.score >= FUZZY_REVIEW:
-                review = (best.cid, best.score)
+                review = (best.cid, best.score, "fuzzy")
 
         if review is not None:
             smelter = self._resolve(review[0])
@@ -811,7 +841,7 @@ class ReferenceList:
                 standard_name=smelter.standard_name,
                 country=smelter.country,
                 metal=smelter.metal,
-                match="fuzzy",
+                match=review[2],
                 score=round(review[1], 1),
                 rmap_status=None,
                 risk="unknown",
