@@ -1,0 +1,102 @@
+"""Running the product: `outreach up`, `outreach worker`, `outreach db upgrade`."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+db_app = typer.Typer(help="The read-model database (SQLite by default, PostgreSQL in production).",
+                     no_args_is_help=True)
+
+
+def _settings():
+    from outreach.settings import ConfigurationError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def up(
+    data_dir: Optional[Path] = typer.Option(
+        None, "--data-dir", help="Folder for the embedded stack's state (overrides OUTREACH_DATA_DIR)."),
+    no_web: bool = typer.Option(
+        False, "--no-web", help="Start without the web app (Temporal, mail catcher and worker only)."),
+) -> None:
+    """Start everything on this machine: Temporal dev server, mail catcher, worker, web app. Ctrl-C stops it all."""
+    from outreach.up import run_up
+
+    raise typer.Exit(run_up(data_dir=data_dir, web=not no_web))
+
+
+def worker(
+    check: bool = typer.Option(
+        False, "--check",
+        help="Do not run a worker: exit 0 when a worker on this host polls the task queue (container health check)."),
+) -> None:
+    """Run a worker against OUTREACH_TEMPORAL_ADDRESS (start several to scale out)."""
+    settings = _settings()
+    if check:
+        raise typer.Exit(asyncio.run(_worker_polls_here(settings)))
+    import worker as worker_module
+    from outreach.temporal_client import TemporalUnavailable
+
+    try:
+        worker_module.main()
+    except TemporalUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+async def _worker_polls_here(settings) -> int:
+    """0 when a poller from this host (the SDK's identity is pid@hostname) serves the task queue."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+    from outreach.temporal_client import TemporalUnavailable, connect
+
+    try:
+        client = await connect(settings)
+        resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=settings.temporal_namespace, task_queue=TaskQueue(name=settings.task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW))
+    except TemporalUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    host = socket.gethostname()
+    if any(p.identity.endswith(f"@{host}") for p in resp.pollers):
+        return 0
+    print(f"no worker on {host} polls task queue {settings.task_queue}", file=sys.stderr)
+    return 1
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version (safe to run again)."""
+    from sqlalchemy.engine import make_url
+
+    from outreach.db import DatabaseUnavailable, upgrade_database
+
+    settings = _settings()
+    try:
+        upgrade_database(settings)
+    except DatabaseUnavailable as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    typer.echo(f"database {url} is at the latest version")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the main `outreach` command."""
+    app.command("up")(up)
+    app.command("worker")(worker)
+    app.add_typer(db_app, name="db")

