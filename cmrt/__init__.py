@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from cmrt.messages import CATALOGUE, finding
 from cmrt.reader import (
     CURRENT_VERSION,
+    DamagedSheet,
     LookupIndex,
     Workbook,
     derive_from_lookup,
@@ -116,6 +117,8 @@ def check(
         return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today())
     except Unreadable as exc:
         return _unreadable(name, exc.finding)
+    except DamagedSheet as exc:
+        return _unreadable(name, finding("corrupt_workbook", sheet=exc.sheet, detail=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the contract: no exception escapes, every input gets a verdict
         return _unreadable(name, finding("internal_error", detail=type(exc).__name__))
 
@@ -145,10 +148,7 @@ def _check_bytes(
         decl_name = _find_declaration_by_content(wb)
         if decl_name is not None:
             findings.append(finding("sheet_renamed", sheet=decl_name, found=decl_name, template_sheet="Declaration"))
-    try:
-        decl = wb.sheet(decl_name) if decl_name else None
-    except Exception as exc:  # noqa: BLE001
-        raise Unreadable(finding("corrupt_workbook", detail=_short(exc))) from exc
+    decl = wb.sheet(decl_name) if decl_name else None
     kind, version, revision, language = detect_template(wb, decl)
     result.template = Template(kind=kind, version=version, revision_text=revision, language=language,
                                file_format=sniffed.file_format)
@@ -194,7 +194,12 @@ def _check_bytes(
     if needs_derivation(smelters):
         lookup_name = wb.find("Smelter Look-up")
         if lookup_name is not None:
-            derive_from_lookup(smelters, LookupIndex.build(read_lookup_rows(wb.sheet(lookup_name))))
+            try:
+                lookup_sheet = wb.sheet(lookup_name)
+            except DamagedSheet:
+                lookup_sheet = None  # the reference list still derives what it can
+            if lookup_sheet is not None:
+                derive_from_lookup(smelters, LookupIndex.build(read_lookup_rows(lookup_sheet)))
 
     checker_findings = checker(decl, smelter_sheet, products_sheet)
     result.checker_remaining = len(checker_findings)

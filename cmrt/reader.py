@@ -175,6 +175,15 @@ def _norm_sheet_name(name: str) -> str:
     return re.sub(r"[\s_\-]+", "", name).casefold()
 
 
+class DamagedSheet(Exception):
+    """A sheet's XML could not be read (damaged or missing part)."""
+
+    def __init__(self, sheet: str, cause: BaseException) -> None:
+        detail = str(cause).strip().splitlines()[0][:120] if str(cause).strip() else type(cause).__name__
+        super().__init__(f"sheet '{sheet}' is damaged: {detail}")
+        self.sheet = sheet
+
+
 @dataclass
 class Workbook:
     """An opened workbook: sheet names and lazily read sheets."""
@@ -203,7 +212,10 @@ class Workbook:
 
     def sheet(self, actual_name: str) -> Sheet:
         if actual_name not in self._cache:
-            rows = self.book.get_sheet_by_name(actual_name).to_python(skip_empty_area=False)
+            try:
+                rows = self.book.get_sheet_by_name(actual_name).to_python(skip_empty_area=False)
+            except Exception as exc:  # noqa: BLE001 - calamine's XmlError, ZipError, WorksheetNotFound...
+                raise DamagedSheet(actual_name, exc) from exc
             self._cache[actual_name] = Sheet(actual_name, rows)
         return self._cache[actual_name]
 
