@@ -672,6 +672,13 @@ class ReferenceList:
     # -- matching ----------------------------------------------------------------------------
 
     @cached_property
+    def _standard_names(self) -> dict[tuple[str, str], list[str]]:
+        index: dict[tuple[str, str], list[str]] = {}
+        for s in self._smelters.values():
+            index.setdefault((s.metal, alias_key(s.standard_name)), []).append(s.cid)
+        return index
+
+    @cached_property
     def _name_index(self) -> dict[tuple[str, str], dict[str, set[str]]]:
         """(metal, normalised name) -> {CID: its names with legal forms kept}, standard names and aliases."""
         return self._index(normalise_name)
@@ -793,12 +800,15 @@ class ReferenceList:
             typed = ""
         metals = [metal_n] if metal_n else sorted({s.metal for s in self._smelters.values()})
 
-        # 2. alias: Metal + Look-up name, exactly as the dropdown offers it
+        # 2. alias: Metal + Look-up name, exactly as the dropdown offers it (aliases and standard names)
         if lookup:
             for m in metals:
                 alias = self._aliases.get((m, alias_key(lookup)))
                 if alias and alias.cid in self._smelters:
                     return done(self._smelters[alias.cid], "alias", 100.0)
+                cids = self._standard_names.get((m, alias_key(lookup)), ())
+                if len(cids) == 1:
+                    return done(self._smelters[cids[0]], "alias", 100.0)
 
         # 3. normalised name: first with legal forms kept, then without
         names = [n for n in dict.fromkeys((lookup, typed)) if n]
@@ -980,11 +990,18 @@ def _words_agree(query: str, query_full: str, candidate: str, candidate_full: st
 
 
 def _word_typo(word: str, other: str, threshold: float = _WORD_SIMILARITY) -> bool:
-    """One word is a typo of the other: similar enough, or one edit apart with the first letter right
-    (``golw``/``glod`` for ``gold``, but not ``west`` for ``east``)."""
-    if fuzz.ratio(word, other) >= threshold:
+    """One word is a typo of the other: similar enough, or one edit apart with the start right
+    (``golw``/``glod`` for ``gold``, ``ewst`` for ``west``, but not ``west`` for ``east``).
+    A word two letters longer is another word unless nearly equal (``starckho`` is not ``starck``)."""
+    if not word or not other:
+        return False
+    similarity = fuzz.ratio(word, other)
+    if abs(len(word) - len(other)) > 1 and similarity < 90:
+        return False
+    if similarity >= threshold:
         return True
-    if not word or not other or word[0] != other[0] or OSA.distance(word, other, score_cutoff=1) > 1:
+    start_right = word[0] == other[0] or (len(word) >= 2 and word[:2] == other[1::-1])
+    if not start_right or OSA.distance(word, other, score_cutoff=1) > 1:
         return False
     return len(word) >= 4 or sorted(word) == sorted(other)  # short words: only swapped letters
 
