@@ -1,0 +1,151 @@
+"""The web app: the compliance dashboard, the supplier portal, the VP's decision page and the JSON API.
+
+``uvicorn outreach.web.app:app`` serves it with the configured settings; tests call
+:func:`create_app` with their own settings, database and Temporal client.
+Pages read the database (the read model); only actions go to Temporal.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.middleware.sessions import SessionMiddleware
+from temporalio.client import Client
+
+from outreach.db import DatabaseUnavailable, check_connection, engine_from_settings
+from outreach.links import LinkSigner
+from outreach.settings import Settings
+from outreach.storage import FileStore
+from outreach.web.auth import LoginRequired, login_redirect
+from outreach.web.context import STATIC_DIR, WebContext, make_templates, render
+
+SESSION_COOKIE = "outreach_session"
+SESSION_HOURS = 12
+
+API_DESCRIPTION = """The same read model and actions the dashboard uses, for other systems.
+
+Authenticate with `Authorization: Bearer <token>` (create a token with `outreach users token EMAIL`).
+Errors say what to fix: 422 lists each wrong field, 404 names what was not found, 409 carries the
+survey's own reason when an action is not allowed in its current state.
+"""
+
+
+def _security_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def add_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/api/docs"):
+            # Inline styles are allowed for the sandboxed mail view only (frame-src 'self' for srcdoc).
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+                "frame-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            )
+        return response
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, exc: LoginRequired):
+        return login_redirect(request)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        if _wants_html(request) and exc.status_code in (400, 403, 404, 405, 409, 410, 413):
+            heading = {403: "Not allowed", 404: "Not found", 410: "Link expired", 413: "File too large"}.get(
+                exc.status_code, "Something needs your attention")
+            return render(request, "message.html", status_code=exc.status_code, heading=heading,
+                          text=str(exc.detail), public=True)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        errors = [
+            {"field": ".".join(str(p) for p in err["loc"] if p not in ("body", "query", "path", "form")),
+             "message": err["msg"]}
+            for err in exc.errors()
+        ]
+        if _wants_html(request):
+            text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+            return render(request, "message.html", status_code=422, heading="Please check the form",
+                          text=text, public=True)
+        return JSONResponse({"detail": "Some fields need fixing.", "errors": errors}, status_code=422)
+
+
+def create_app(settings: Settings, engine: Engine | None = None, temporal_client: Client | None = None) -> FastAPI:
+    from outreach.web import api, dashboard, decision, mail, portal
+    from outreach.web.auth import router as auth_router
+
+    app = FastAPI(
+        title="Supplier Outreach API",
+        version="1",
+        description=API_DESCRIPTION,
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    ctx = WebContext(
+        settings=settings,
+        engine=engine or engine_from_settings(settings),
+        signer=LinkSigner.from_settings(settings),
+        store=None,  # set below: needs the engine
+        templates=make_templates(),
+        _client=temporal_client,
+    )
+    ctx.store = FileStore(settings.file_store_path, ctx.engine)
+    app.state.ctx = ctx
+
+    _security_headers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_key() + ":session",
+        session_cookie=SESSION_COOKIE,
+        max_age=SESSION_HOURS * 3600,
+        same_site="lax",
+        https_only=settings.public_base_url.startswith("https://"),
+    )
+    _error_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
+    def healthz():
+        try:
+            check_connection(ctx.engine)
+        except DatabaseUnavailable as exc:
+            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+        return {"status": "ok"}
+
+    app.include_router(auth_router)
+    app.include_router(dashboard.router)
+    app.include_router(mail.router)
+    app.include_router(portal.router)
+    app.include_router(decision.router)
+    app.include_router(api.router, prefix="/api/v1")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
+    return app
+
+
+def __getattr__(name: str):
+    # `uvicorn outreach.web.app:app` builds the app from the environment on first access, so importing
+    # this module (tests, the CLI) has no side effects.
+    if name == "app":
+        from outreach.settings import get_settings
+
+        application = create_app(get_settings())
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,91 @@
+"""Who may use the dashboard and the API: a signed session cookie after login, or an API token."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from models.tables import User
+from outreach import users
+from outreach.web.context import SESSION_USER, ctx_of, render, require_csrf
+
+router = APIRouter()
+_bearer = HTTPBearer(auto_error=False, description="An API token from `outreach users token EMAIL`.")
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; the app turns it into a redirect to the login page."""
+
+
+def session_user(request: Request) -> User | None:
+    user_id = request.session.get(SESSION_USER)
+    if not isinstance(user_id, int):
+        return None
+    return users.get_user(ctx_of(request).engine, user_id)
+
+
+def require_user(request: Request) -> User:
+    """A dependency for dashboard pages."""
+    user = session_user(request)
+    if user is None:
+        raise LoginRequired()
+    request.state.user = user
+    return user
+
+
+def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> User:
+    """A dependency for the JSON API: a bearer token, or (for reads from the dashboard) the session."""
+    if credentials is not None:
+        user = users.user_for_token(ctx_of(request).engine, credentials.credentials)
+        if user is None:
+            raise HTTPException(401, "The API token is not valid. Create one with `outreach users token EMAIL`.",
+                                headers={"WWW-Authenticate": "Bearer"})
+        request.state.user = user
+        return user
+    if request.method in ("GET", "HEAD"):
+        user = session_user(request)
+        if user is not None:
+            request.state.user = user
+            return user
+    raise HTTPException(401, "Send an API token: `Authorization: Bearer <token>` (create one with "
+                        "`outreach users token EMAIL`).", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _safe_next(value: str | None) -> str:
+    # Only same-site paths: "//evil.example" or "https://..." would be an open redirect.
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str = "/"):
+    if session_user(request) is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", next=_safe_next(next))
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    user = users.authenticate(ctx_of(request).engine, email, password)
+    if user is None:
+        return render(request, "login.html", status_code=401, next=_safe_next(next), email=email,
+                      error="That email and password do not match an account. Check both and try again.")
+    # A fresh session on login, so a session id planted before login is worth nothing.
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def logout(request: Request):
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)

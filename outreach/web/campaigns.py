@@ -1,0 +1,82 @@
+"""Starting a campaign from the dashboard or the API, and reading its progress from the database."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy.engine import Engine
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.common import WorkflowIDReusePolicy
+
+from models.campaign import CampaignInput, SupplierSelection, campaign_workflow_id, default_campaign_id
+from models.policy import CampaignPolicy
+from outreach.progress import CampaignNotFound, CampaignProgress, campaign_progress
+from outreach.temporal_client import TemporalUnavailable
+from outreach.web.actions import ActionRejected
+
+
+class CampaignRequest(BaseModel):
+    """What the start form (and POST /api/v1/campaigns) asks for."""
+
+    year: int = Field(ge=2000, le=2100, description="The reporting year surveyed, e.g. 2025.")
+    campaign_id: Optional[str] = Field(None, description="Default: cmrt-YEAR.")
+    name: str = Field("", max_length=200)
+    selection: SupplierSelection = Field(default_factory=SupplierSelection)
+    policy: Literal["annual", "demo"] = Field("annual", description="annual: weeks between steps; demo: minutes.")
+
+    @field_validator("campaign_id", mode="before")
+    @classmethod
+    def _blank(cls, v: Any) -> Any:
+        return v or None
+
+    @property
+    def effective_id(self) -> str:
+        return self.campaign_id or default_campaign_id(self.year)
+
+    @classmethod
+    def from_form(cls, form: dict[str, Any]) -> "CampaignRequest":
+        kind = form.get("selection") or "spend_share"
+        categories = [c for c in str(form.get("categories") or "").split(",") if c.strip()]
+        share_text = str(form.get("share") or "99").strip().rstrip("%")
+        try:
+            share = float(share_text) / 100
+        except ValueError:
+            raise ValueError(f"share of spend: {share_text!r} is not a number (e.g. 99)") from None
+        selection = SupplierSelection(kind=kind, share=share, categories=categories)
+        return cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
+                   selection=selection, policy=form.get("policy") or "annual")
+
+
+async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
+    """Start the campaign workflow; the campaign row appears once it has frozen its selection."""
+    settings = ctx.settings
+    policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
+    try:
+        arg = CampaignInput(campaign_id=req.effective_id, year=req.year, name=req.name, selection=req.selection,
+                            policy=policy, vp_email=settings.vp_email, compliance_email=settings.compliance_email,
+                            company_name=settings.company_name)
+    except ValueError as exc:
+        raise ActionRejected(str(exc), 422) from None
+    try:
+        client = await ctx.temporal()
+    except TemporalUnavailable as exc:
+        raise ActionRejected(f"The workflow engine is not reachable right now; try again in a minute. ({exc})", 503)
+    try:
+        await client.start_workflow(
+            "CampaignWorkflow", arg, id=campaign_workflow_id(arg.campaign_id), task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            memo={"started_by": by},
+        )
+    except WorkflowAlreadyStartedError:
+        raise ActionRejected(f"A campaign {arg.campaign_id} already exists. Choose another campaign ID "
+                             f"(e.g. {arg.campaign_id}-b) or open the existing one.", 409) from None
+    return arg.campaign_id
+
+
+def campaign_progress_or_none(engine: Engine, campaign_id: str) -> CampaignProgress | None:
+    """The campaign's funnel from the read model, or None when there is no such campaign."""
+    try:
+        return campaign_progress(engine, campaign_id, overdue_limit=20)
+    except CampaignNotFound:
+        return None

@@ -1,0 +1,146 @@
+"""What every route needs: settings, database, file store, link signer, templates, Temporal client.
+
+One :class:`WebContext` per app, kept on ``app.state.ctx``. The Temporal client is connected on first
+use (pages that only read the database work while Temporal is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from outreach.links import LinkSigner
+from outreach.settings import PROJECT_ROOT, Settings
+from outreach.storage import FileStore
+from outreach.temporal_client import TemporalUnavailable, connect
+
+TEMPLATES_DIR = PROJECT_ROOT / "templates" / "web"
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+CSRF_FIELD = "csrf_token"
+SESSION_CSRF = "csrf"
+SESSION_USER = "user_id"
+SESSION_FLASH = "flash"
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    engine: Engine
+    signer: LinkSigner
+    store: FileStore
+    templates: Jinja2Templates
+    _client: Client | None = None
+    _client_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def temporal(self) -> Client:
+        if self._client is None:
+            async with self._client_lock:
+                if self._client is None:
+                    self._client = await connect(self.settings)
+        return self._client
+
+
+def ctx_of(request: Request) -> WebContext:
+    return request.app.state.ctx
+
+
+# --- CSRF: one random token per session, echoed by every form -------------------------------
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get(SESSION_CSRF)
+    if not token:
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_CSRF] = token
+    return token
+
+
+async def require_csrf(request: Request) -> None:
+    """A dependency for every form POST: the form must carry the session's token."""
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    expected = request.session.get(SESSION_CSRF)
+    if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
+        raise HTTPException(
+            status_code=403,
+            detail="This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
+
+
+# --- Flash messages: one line shown on the next page --------------------------------------
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    request.session.setdefault(SESSION_FLASH, []).append({"kind": kind, "text": message})
+    # Starlette only notices top-level assignments.
+    request.session[SESSION_FLASH] = request.session[SESSION_FLASH]
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    return request.session.pop(SESSION_FLASH, []) if "session" in request.scope else []
+
+
+# --- Rendering ----------------------------------------------------------------------------
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any):
+    ctx = ctx_of(request)
+    base = {
+        "request": request,
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request),
+        "user": getattr(request.state, "user", None),
+        "now": datetime.now(timezone.utc),
+    }
+    base.update(context)
+    return ctx.templates.TemplateResponse(request, template, base, status_code=status_code)
+
+
+def _fmt_dt(value: datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return "—"
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%d %b %Y %H:%M UTC" if with_time else "%d %b %Y")
+
+
+def _fmt_date(value: datetime | None) -> str:
+    return _fmt_dt(value, with_time=False)
+
+
+def _humanise(value: str | None) -> str:
+    if not value:
+        return "—"
+    return value.replace("_", " ").capitalize()
+
+
+def _money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}"
+
+
+def _pct(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.0f}%" if value <= 1 else f"{value:.0f}%"
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.filters["dt"] = _fmt_dt
+    env.filters["date"] = _fmt_date
+    env.filters["human"] = _humanise
+    env.filters["money"] = _money
+    env.filters["pct"] = _pct
+    return templates

@@ -1,0 +1,185 @@
+"""The compliance team's pages: campaigns and their funnel, the supplier table, one supplier's case."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Optional
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from models.tables import User
+from outreach.web import queries
+from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action
+from outreach.web.auth import require_user
+from outreach.web.campaigns import CampaignRequest, campaign_progress_or_none, start_campaign
+from outreach.web.context import ctx_of, flash, render, require_csrf
+
+log = logging.getLogger("outreach.web")
+router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+
+
+def _form_errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+def home(request: Request):
+    ctx = ctx_of(request)
+    items = [(c, campaign_progress_or_none(ctx.engine, c.id)) for c in queries.campaigns(ctx.engine)]
+    return render(request, "dashboard.html", section="campaigns", campaigns=items)
+
+
+@router.post("/demo", dependencies=[Depends(require_csrf)])
+async def load_demo(request: Request):
+    from outreach.demo import start_demo
+
+    try:
+        result = await start_demo(ctx_of(request).settings)
+    except Exception as exc:  # the demo is a convenience: say what went wrong, keep the page
+        log.exception("demo failed to start")
+        flash(request, f"The demo could not start: {exc}", "error")
+        return RedirectResponse("/", status_code=303)
+    flash(request, f"Demo loaded. {result if isinstance(result, str) else 'Surveys start within a minute.'}", "ok")
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/campaigns/new")
+def new_campaign(request: Request):
+    return render(request, "campaign_new.html", section="campaigns", form={}, year=datetime.now(timezone.utc).year - 1,
+                  categories=queries.filter_choices(ctx_of(request).engine)["categories"])
+
+
+@router.post("/campaigns", dependencies=[Depends(require_csrf)])
+async def create_campaign(request: Request, user: User = Depends(require_user)):
+    ctx = ctx_of(request)
+    form = dict(await request.form())
+    form.pop("csrf_token", None)
+    try:
+        req = CampaignRequest.from_form(form)
+    except (ValidationError, ValueError) as exc:
+        message = _form_errors(exc) if isinstance(exc, ValidationError) else str(exc)
+        return render(request, "campaign_new.html", status_code=422, section="campaigns", form=form, error=message,
+                      year=form.get("year"), categories=queries.filter_choices(ctx.engine)["categories"])
+    try:
+        campaign_id = await start_campaign(ctx, req, by=user.email)
+    except ActionRejected as exc:
+        return render(request, "campaign_new.html", status_code=exc.status_code, section="campaigns", form=form,
+                      error=exc.message, year=form.get("year"),
+                      categories=queries.filter_choices(ctx.engine)["categories"])
+    flash(request, f"Campaign {campaign_id} started: it appears below once its suppliers are selected, and the "
+                   f"surveys go out in pages over the next minutes.", "ok")
+    return RedirectResponse("/", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}")
+def campaign_page(request: Request, campaign_id: str):
+    ctx = ctx_of(request)
+    campaign = queries.campaign(ctx.engine, campaign_id)
+    if campaign is None:
+        raise HTTPException(404, f"There is no campaign {campaign_id}.")
+    progress = campaign_progress_or_none(ctx.engine, campaign_id)
+    overdue = queries.supplier_table(ctx.engine, queries.SupplierFilters(campaign_id=campaign_id, overdue=True), 20)
+    return render(request, "campaign.html", section="campaigns", campaign=campaign, progress=progress, overdue=overdue)
+
+
+# --- Suppliers ---------------------------------------------------------------------------------
+
+
+def _filters(request: Request) -> queries.SupplierFilters:
+    q = request.query_params
+    ctx = ctx_of(request)
+    try:
+        page = int(q.get("page") or 1)
+    except ValueError:
+        page = 1
+    return queries.SupplierFilters(
+        campaign_id=q.get("campaign") or q.get("campaign_id") or queries.latest_campaign_id(ctx.engine),
+        state=q.get("state") or None, outcome=q.get("outcome") or None, category=q.get("category") or None,
+        manager=q.get("manager") or None, overdue=q.get("overdue") in ("1", "true", "on"),
+        q=q.get("q") or None, page=page,
+    )
+
+
+@router.get("/suppliers")
+def suppliers(request: Request):
+    ctx = ctx_of(request)
+    f = _filters(request)
+    table = queries.supplier_table(ctx.engine, f)
+    return render(request, "suppliers.html", section="suppliers", table=table, f=f,
+                  choices=queries.filter_choices(ctx.engine), campaigns=queries.campaigns(ctx.engine))
+
+
+@router.get("/suppliers/{supplier_id}")
+def supplier_page(request: Request, supplier_id: str, survey: Optional[str] = None):
+    ctx = ctx_of(request)
+    view = queries.supplier(ctx.engine, supplier_id)
+    if view is None:
+        raise HTTPException(404, f"There is no supplier {supplier_id}.")
+    chosen = next((s for s in view.surveys if s.id == survey), view.surveys[0] if view.surveys else None)
+    sv = queries.survey_view(ctx.engine, chosen.id) if chosen else None
+    try:
+        from outreach.scorecards import scorecard_view
+
+        scorecard = scorecard_view(ctx.engine, supplier_id)
+    except ImportError:
+        scorecard = None
+    return render(request, "supplier.html", section="suppliers", view=view, sv=sv, scorecard=scorecard,
+                  actions=SURVEY_ACTIONS, portal_url=ctx.signer.portal_url(chosen.id) if chosen else None)
+
+
+@router.post("/suppliers/{supplier_id}/actions/{action}", dependencies=[Depends(require_csrf)])
+async def supplier_action(request: Request, supplier_id: str, action: str, user: User = Depends(require_user)):
+    ctx = ctx_of(request)
+    if action not in SURVEY_ACTIONS:
+        raise HTTPException(404, f"There is no action {action!r}.")
+    form = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    survey_id = str(form.pop("survey_id", ""))
+    view = queries.survey_view(ctx.engine, survey_id)
+    if view is None or view.survey.supplier_id != supplier_id:
+        raise HTTPException(404, "This survey does not belong to this supplier.")
+    back = f"/suppliers/{supplier_id}?survey={survey_id}"
+    spec = SURVEY_ACTIONS[action]
+    try:
+        body = spec.body.model_validate({k: v for k, v in form.items() if v != "" or k in ("reason", "note")})
+    except ValidationError as exc:
+        flash(request, f"{spec.title}: {_form_errors(exc)}", "error")
+        return RedirectResponse(back, status_code=303)
+    cap_id = view.open_plan.plan.id if (action == "verify_action" and view.open_plan) else None
+    try:
+        ack = await survey_action(ctx.temporal, survey_id, action, body, user.email, cap_id=cap_id)
+    except ActionRejected as exc:
+        flash(request, f"{spec.title}: not done. {exc.message}", "error")
+        return RedirectResponse(back, status_code=303)
+    message = getattr(ack, "message", None) or "done."
+    flash(request, f"{spec.title}: {message}", "ok")
+    return RedirectResponse(back, status_code=303)
+
+
+# --- Files -------------------------------------------------------------------------------------
+
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+
+@router.get("/files/{sha256}")
+def download(request: Request, sha256: str):
+    ctx = ctx_of(request)
+    if not _SHA.match(sha256):
+        raise HTTPException(404, "No such file.")
+    stored = queries.submission_file(ctx.engine, sha256)
+    if stored is None or not ctx.store.exists(sha256):
+        raise HTTPException(404, "No such file.")
+    ext = "xls" if stored.content_type == "application/vnd.ms-excel" else "xlsx"
+    # The name is ours (hash-based), never the supplier's: no path tricks, no header injection.
+    headers = {
+        "Content-Disposition": f'attachment; filename="cmrt-{sha256[:12]}.{ext}"',
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "private, no-store",
+    }
+    return Response(ctx.store.get(sha256), media_type="application/octet-stream", headers=headers)

@@ -1,0 +1,91 @@
+"""The Supply Chain VP's decision page, reached from the signed link in the escalation email."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from models import survey as contract
+from models.enums import Decision
+from outreach.links import DECISION, LinkExpired, LinkInvalid
+from outreach.web import queries
+from outreach.web.actions import ActionRejected, decide
+from outreach.web.context import ctx_of, flash, render, require_csrf
+from outreach.web.portal import link_error
+
+router = APIRouter(include_in_schema=False)
+
+DECISIONS = [
+    (Decision.suspend.value, "Suspend the supplier",
+     "No new business until the supplier complies. Purchasing is told."),
+    (Decision.disengage.value, "Disengage from the supplier",
+     "End the relationship responsibly. Purchasing plans the exit."),
+    (Decision.corrective_action.value, "Require corrective action",
+     "The supplier must send a corrective action plan; we follow it up."),
+    (Decision.waive.value, "Accept and waive",
+     "Accept the situation for this year; the reason is recorded for the auditors."),
+]
+REASON_TEXT = {
+    "non_responsive": "The supplier did not answer the survey, despite reminders and its commodity manager's follow-up.",
+    "invalid_uncorrected": "The supplier's CMRT still has errors after every correction round.",
+    "cap_overdue": "The supplier's corrective actions are overdue.",
+    "cap_refused": "The supplier refused to carry out the corrective actions.",
+}
+
+
+def _case(request: Request, token: str):
+    ctx = ctx_of(request)
+    escalation_id = ctx.signer.subject(DECISION, token)
+    esc = queries.escalation(ctx.engine, escalation_id)
+    if esc is None:
+        raise HTTPException(404, "We cannot find this case. Please use the link from the most recent escalation email.")
+    sv = queries.survey_view(ctx.engine, esc.survey_id)
+    sup = queries.supplier(ctx.engine, sv.survey.supplier_id) if sv else None
+    return esc, sv, sup
+
+
+def _vp_email(request: Request, esc) -> str:
+    return str((esc.summary or {}).get("vp_email") or ctx_of(request).settings.vp_email)
+
+
+def _page(request: Request, token: str, esc, sv, sup, *, error: str | None = None, status_code: int = 200, form=None):
+    return render(request, "decide.html", status_code=status_code, token=token, esc=esc, sv=sv,
+                  supplier=sup.supplier if sup else None, decisions=DECISIONS,
+                  reason_text=REASON_TEXT.get(esc.reason, esc.reason), summary=esc.summary or {},
+                  vp_email=_vp_email(request, esc), error=error, form=form or {},
+                  company_name=ctx_of(request).settings.company_name)
+
+
+@router.get("/decide/{token}")
+def decision_page(request: Request, token: str):
+    try:
+        esc, sv, sup = _case(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    return _page(request, token, esc, sv, sup)
+
+
+@router.post("/decide/{token}", dependencies=[Depends(require_csrf)])
+async def decision_submit(request: Request, token: str):
+    ctx = ctx_of(request)
+    try:
+        esc, sv, sup = _case(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        return _page(request, token, esc, sv, sup, status_code=422, form=form,
+                     error="Please give the reason for your decision: it is recorded for the auditors.")
+    try:
+        decision = contract.VpDecision(decision=form.get("decision"), decided_by=_vp_email(request, esc), reason=reason)
+    except ValidationError:
+        return _page(request, token, esc, sv, sup, status_code=422, form=form, error="Please choose one of the four decisions.")
+    try:
+        await decide(ctx.temporal, esc.id, decision)
+    except ActionRejected as exc:
+        return _page(request, token, esc, sv, sup, status_code=exc.status_code, form=form,
+                     error=f"Your decision was not recorded: {exc.message}")
+    flash(request, "Your decision is recorded. The compliance team and the supplier are informed.", "ok")
+    return RedirectResponse(f"/decide/{token}", status_code=303)

@@ -1,0 +1,172 @@
+"""The supplier portal: one survey, reached from the signed link in every email, no account.
+
+Everything on the page is read through the survey the link names; a tampered or expired link gets a
+page that says what to do and shows nothing else.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
+
+from models import survey as contract
+from models.enums import SurveyState
+from outreach.links import PORTAL, LinkExpired, LinkInvalid
+from outreach.web import queries
+from outreach.web.actions import ActionRejected, report_action_status, submit_plan
+from outreach.web.context import ctx_of, flash, render, require_csrf
+from outreach.web.uploads import submit_upload
+
+router = APIRouter(include_in_schema=False)
+PLAN_ROWS = 5
+
+# What the supplier reads about where things stand: short sentences, no jargon, easy to translate.
+STATUS_TEXT = {
+    "requested": ("Waiting for your CMRT", "Please fill in the Conflict Minerals Reporting Template (CMRT) and upload it here."),
+    "awaiting_response": ("Waiting for your CMRT", "Please fill in the Conflict Minerals Reporting Template (CMRT) and upload it here."),
+    "chasing": ("Your CMRT is overdue", "The due date has passed. Please upload your CMRT as soon as you can."),
+    "validating": ("We are checking your file", "This takes a few seconds. Reload the page to see the result."),
+    "correction_requested": ("Please correct your CMRT", "Your last file has errors. Correct each point listed below in your workbook and upload it again."),
+    "risk_review": ("Thank you — we are reviewing your answer", "Your CMRT is complete. We are reviewing the smelters it lists. Nothing is needed from you now."),
+    "product_level_requested": ("Please send a product-level CMRT", "Your company-level CMRT lists smelters we must look at more closely. Please send a CMRT that covers only the products you supply to us (scope B, with the Product List filled in)."),
+    "corrective_action": ("Please send a corrective action plan", "List the actions you will take, who owns each one and by when. Then tell us here when each action is done."),
+    "escalated": ("Your case is with our management", "We have not been able to close your survey. You can still upload a correct CMRT here."),
+    "closed": ("This survey is closed", "Thank you. Nothing more is needed from you for this survey."),
+}
+CAN_SUBMIT = {s.value for s in SurveyState} - {SurveyState.closed.value, SurveyState.validating.value}
+
+
+def link_error(request: Request, exc: Exception):
+    expired = isinstance(exc, LinkExpired)
+    return render(
+        request, "message.html", status_code=410 if expired else 403, public=True,
+        heading="This link has expired" if expired else "This link is not valid",
+        text=("Links in our emails stay valid for a limited time, to protect your information."
+              if expired else "The link is incomplete or has been changed, so we cannot show this page."),
+        next_step=("Open the most recent email we sent you about the conflict-minerals survey and use its link, "
+                   "or reply to that email and we will send you a new one."),
+    )
+
+
+def _survey_for(request: Request, token: str):
+    ctx = ctx_of(request)
+    survey_id = ctx.signer.subject(PORTAL, token)
+    view = queries.survey_view(ctx.engine, survey_id)
+    if view is None:
+        raise HTTPException(404, "We cannot find this survey. Please use the link from our most recent email.")
+    return view
+
+
+def _page(request: Request, token: str, view, *, outcome=None, status_code: int = 200):
+    ctx = ctx_of(request)
+    sup = queries.supplier(ctx.engine, view.survey.supplier_id)
+    latest = view.submissions[0] if view.submissions else None
+    state = view.survey.state
+    heading, text = STATUS_TEXT.get(state, ("Your survey", ""))
+    if state == "closed" and view.survey.outcome in ("valid", "valid_with_cap", "waived"):
+        heading, text = "Thank you — your CMRT is accepted", "Nothing more is needed from you for this survey."
+    return render(
+        request, "portal.html", status_code=status_code, token=token, v=view, supplier=sup.supplier if sup else None,
+        company_name=ctx.settings.company_name, heading=heading, status_text=text, latest=latest,
+        can_submit=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
+        max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),
+        product_level=state == SurveyState.product_level_requested.value,
+    )
+
+
+@router.get("/portal/{token}")
+def portal(request: Request, token: str):
+    try:
+        view = _survey_for(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    return _page(request, token, view)
+
+
+@router.post("/portal/{token}/upload", dependencies=[Depends(require_csrf)])
+async def portal_upload(request: Request, token: str, file: UploadFile = File(...)):
+    ctx = ctx_of(request)
+    try:
+        view = _survey_for(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    try:
+        outcome = await submit_upload(ctx.temporal, ctx.store, view.survey, file, max_bytes=ctx.settings.max_upload_bytes,
+                                      channel="portal", submitted_by=view.survey.contact_email)
+    except ActionRejected as exc:
+        flash(request, f"Your file was not submitted: {exc.message}", "error")
+        return RedirectResponse(f"/portal/{token}", status_code=303)
+    # Show the verdict at once; the page's other parts come from the read model, which may lag a moment.
+    return _page(request, token, queries.survey_view(ctx.engine, view.survey.id) or view, outcome=outcome)
+
+
+def _parse_plan(form) -> list[contract.PlannedAction]:
+    actions = []
+    for n in range(1, PLAN_ROWS + 1):
+        description = str(form.get(f"description_{n}") or "").strip()
+        owner = str(form.get(f"owner_{n}") or "").strip()
+        target = str(form.get(f"target_{n}") or "").strip()
+        if not (description or owner or target):
+            continue
+        if not (description and owner and target):
+            raise ValueError(f"Action {n}: please give a description, an owner and a target date.")
+        try:
+            day = date.fromisoformat(target)
+        except ValueError:
+            raise ValueError(f"Action {n}: the target date must be a date such as 2026-03-31.") from None
+        actions.append(contract.PlannedAction(description=description, owner=owner,
+                                              target_date=datetime.combine(day, time(23, 59), tzinfo=timezone.utc)))
+    if not actions:
+        raise ValueError("Please enter at least one action.")
+    return actions
+
+
+@router.post("/portal/{token}/plan", dependencies=[Depends(require_csrf)])
+async def portal_plan(request: Request, token: str):
+    ctx = ctx_of(request)
+    try:
+        view = _survey_for(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    plan = view.open_plan
+    if plan is None:
+        flash(request, "No corrective action plan is open for this survey.", "error")
+        return RedirectResponse(f"/portal/{token}", status_code=303)
+    try:
+        actions = _parse_plan(await request.form())
+        await submit_plan(ctx.temporal, plan.plan.id, actions, view.survey.contact_email)
+    except (ValueError, ValidationError) as exc:
+        flash(request, str(exc), "error")
+    except ActionRejected as exc:
+        flash(request, f"Your plan was not accepted: {exc.message}", "error")
+    else:
+        flash(request, f"Thank you. Your plan with {len(actions)} action(s) was received.", "ok")
+    return RedirectResponse(f"/portal/{token}", status_code=303)
+
+
+@router.post("/portal/{token}/actions/{number}", dependencies=[Depends(require_csrf)])
+async def portal_action_status(request: Request, token: str, number: int):
+    ctx = ctx_of(request)
+    try:
+        view = _survey_for(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    plan = view.open_plan
+    form = await request.form()
+    if plan is None:
+        flash(request, "No corrective action plan is open for this survey.", "error")
+        return RedirectResponse(f"/portal/{token}", status_code=303)
+    try:
+        report = contract.ActionStatusReport(number=number, status=form.get("status"), note=str(form.get("note") or ""),
+                                             reported_by=view.survey.contact_email)
+        await report_action_status(ctx.temporal, plan.plan.id, report)
+    except ValidationError:
+        flash(request, "Please choose the action's status.", "error")
+    except ActionRejected as exc:
+        flash(request, f"Not recorded: {exc.message}", "error")
+    else:
+        flash(request, f"Thank you. The status of action {number} was recorded.", "ok")
+    return RedirectResponse(f"/portal/{token}", status_code=303)

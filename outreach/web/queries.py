@@ -1,0 +1,250 @@
+"""What the pages and the API read from the database (the read model). No Temporal here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from models.enums import SurveyState
+from outreach.progress import list_campaigns
+from models.tables import (
+    Campaign,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    Escalation,
+    Finding,
+    OutboxMessage,
+    StoredFile,
+    Submission,
+    Supplier,
+    SupplierContact,
+    Survey,
+    SurveyEvent,
+)
+
+PAGE_SIZE = 100
+
+
+def is_overdue(survey: Survey | None, now: datetime | None = None) -> bool:
+    """Open, never answered, past its due date (the same rule as outreach.progress)."""
+    if survey is None or survey.closed_at is not None or survey.first_submission_at is not None:
+        return False
+    return survey.due_at is not None and survey.due_at < (now or datetime.now(timezone.utc))
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+campaigns = list_campaigns
+
+
+def campaign(engine: Engine, campaign_id: str) -> Campaign | None:
+    with Session(engine) as s:
+        return s.get(Campaign, campaign_id)
+
+
+def latest_campaign_id(engine: Engine) -> str | None:
+    found = campaigns(engine)
+    return found[0].id if found else None
+
+
+# --- Supplier table ----------------------------------------------------------------------------
+
+
+@dataclass
+class SupplierFilters:
+    campaign_id: Optional[str] = None
+    state: Optional[str] = None
+    outcome: Optional[str] = None
+    category: Optional[str] = None
+    manager: Optional[str] = None
+    overdue: bool = False
+    q: Optional[str] = None
+    page: int = 1
+
+    def query_string(self, **changes) -> str:
+        from urllib.parse import urlencode
+
+        values = {**self.__dict__, **changes}
+        pairs = {k: v for k, v in values.items() if v not in (None, "", False) and not (k == "page" and v == 1)}
+        if pairs.get("overdue"):
+            pairs["overdue"] = "1"
+        return urlencode(pairs)
+
+
+@dataclass
+class SupplierRow:
+    supplier: Supplier
+    survey: Optional[Survey]
+    overdue: bool
+
+
+@dataclass
+class SupplierPage:
+    rows: list[SupplierRow]
+    total: int
+    page: int
+    pages: int
+    filters: SupplierFilters
+
+
+def supplier_table(engine: Engine, f: SupplierFilters, page_size: int = PAGE_SIZE) -> SupplierPage:
+    """Suppliers with their survey in one campaign (the latest by default), filtered and paged."""
+    now = datetime.now(timezone.utc)
+    with Session(engine) as s:
+        join_on = (Survey.supplier_id == Supplier.id) & (Survey.campaign_id == f.campaign_id)
+        stmt = select(Supplier, Survey).join(Survey, join_on, isouter=not (f.state or f.outcome or f.overdue))
+        if f.state:
+            stmt = stmt.where(Survey.state == f.state)
+        if f.outcome:
+            stmt = stmt.where(Survey.outcome == f.outcome)
+        if f.overdue:
+            stmt = stmt.where(Survey.closed_at.is_(None), Survey.first_submission_at.is_(None),
+                              Survey.due_at.is_not(None), Survey.due_at < now)
+        if f.category:
+            stmt = stmt.where(Supplier.category == f.category)
+        if f.manager:
+            stmt = stmt.where(Supplier.commodity_manager_email == f.manager)
+        if f.q:
+            like = f"%{f.q.strip()}%"
+            stmt = stmt.where(or_(Supplier.name.ilike(like), Supplier.id.ilike(like)))
+        total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, f.page), pages)
+        rows = s.exec(stmt.order_by(Supplier.name, Supplier.id).offset((page - 1) * page_size).limit(page_size)).all()
+        return SupplierPage(
+            rows=[SupplierRow(sup, sur, is_overdue(sur, now)) for sup, sur in rows],
+            total=total, page=page, pages=pages, filters=f,
+        )
+
+
+def filter_choices(engine: Engine) -> dict[str, list]:
+    with Session(engine) as s:
+        categories = [c for c in s.exec(select(Supplier.category).distinct().order_by(Supplier.category)) if c]
+        managers = s.exec(
+            select(Supplier.commodity_manager_email, Supplier.commodity_manager_name)
+            .where(Supplier.commodity_manager_email.is_not(None)).distinct()
+            .order_by(Supplier.commodity_manager_name)
+        ).all()
+    return {
+        "states": [st.value for st in SurveyState],
+        "categories": categories,
+        "managers": [(email, name or email) for email, name in managers],
+    }
+
+
+# --- One supplier ------------------------------------------------------------------------------
+
+
+@dataclass
+class SubmissionView:
+    submission: Submission
+    findings: list[Finding]
+    file: Optional[StoredFile]
+
+
+@dataclass
+class PlanView:
+    plan: CorrectiveActionPlan
+    actions: list[CorrectiveAction]
+
+
+@dataclass
+class SurveyView:
+    survey: Survey
+    campaign: Optional[Campaign]
+    events: list[SurveyEvent]
+    submissions: list[SubmissionView]
+    emails: list[OutboxMessage]
+    plans: list[PlanView]
+    escalations: list[Escalation]
+    overdue: bool = False
+
+    @property
+    def latest_submission(self) -> Optional[Submission]:
+        return self.submissions[0].submission if self.submissions else None
+
+    @property
+    def open_plan(self) -> Optional[PlanView]:
+        return next((p for p in self.plans if p.plan.closed_at is None and p.plan.state not in
+                     ("closed", "overdue", "refused", "cancelled")), None)
+
+    @property
+    def open_escalation(self) -> Optional[Escalation]:
+        return next((e for e in self.escalations if e.decision is None), None)
+
+
+@dataclass
+class SupplierView:
+    supplier: Supplier
+    contacts: list[SupplierContact]
+    surveys: list[Survey] = field(default_factory=list)
+
+
+def supplier(engine: Engine, supplier_id: str) -> SupplierView | None:
+    with Session(engine) as s:
+        sup = s.get(Supplier, supplier_id)
+        if sup is None:
+            return None
+        contacts = list(s.exec(select(SupplierContact).where(SupplierContact.supplier_id == supplier_id)
+                               .order_by(SupplierContact.is_primary.desc(), SupplierContact.id)))
+        surveys = list(s.exec(select(Survey).join(Campaign, Campaign.id == Survey.campaign_id)
+                              .where(Survey.supplier_id == supplier_id)
+                              .order_by(Campaign.year.desc(), Survey.created_at.desc())))
+        return SupplierView(sup, contacts, surveys)
+
+
+def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
+    with Session(engine) as s:
+        survey = s.get(Survey, survey_id)
+        if survey is None:
+            return None
+        events = list(s.exec(select(SurveyEvent).where(SurveyEvent.survey_id == survey_id).order_by(SurveyEvent.seq)))
+        subs = list(s.exec(select(Submission).where(Submission.survey_id == survey_id)
+                           .order_by(Submission.received_at.desc())))
+        sub_ids = [x.id for x in subs]
+        findings: dict[str, list[Finding]] = {i: [] for i in sub_ids}
+        if sub_ids:
+            for fnd in s.exec(select(Finding).where(Finding.submission_id.in_(sub_ids)).order_by(Finding.id)):
+                findings[fnd.submission_id].append(fnd)
+        files = {f.sha256: f for f in s.exec(select(StoredFile).where(
+            StoredFile.sha256.in_([x.file_sha256 for x in subs])))} if subs else {}
+        emails = list(s.exec(select(OutboxMessage).where(OutboxMessage.survey_id == survey_id)
+                             .order_by(OutboxMessage.created_at)))
+        plans = []
+        for plan in s.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey_id)
+                           .order_by(CorrectiveActionPlan.opened_at)):
+            actions = list(s.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id == plan.id)
+                                  .order_by(CorrectiveAction.number)))
+            plans.append(PlanView(plan, actions))
+        escalations = list(s.exec(select(Escalation).where(Escalation.survey_id == survey_id)
+                                  .order_by(Escalation.opened_at)))
+        return SurveyView(
+            survey=survey,
+            campaign=s.get(Campaign, survey.campaign_id),
+            events=events,
+            submissions=[SubmissionView(x, findings[x.id], files.get(x.file_sha256)) for x in subs],
+            emails=emails,
+            plans=plans,
+            escalations=escalations,
+            overdue=is_overdue(survey),
+        )
+
+
+def survey_by_supplier(engine: Engine, supplier_id: str, campaign_id: str) -> Survey | None:
+    with Session(engine) as s:
+        return s.exec(select(Survey).where(Survey.supplier_id == supplier_id, Survey.campaign_id == campaign_id)).first()
+
+
+def escalation(engine: Engine, escalation_id: str) -> Escalation | None:
+    with Session(engine) as s:
+        return s.get(Escalation, escalation_id)
+
+
+def submission_file(engine: Engine, sha256: str) -> StoredFile | None:
+    with Session(engine) as s:
+        return s.get(StoredFile, sha256)
