@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from outreach import cli_cmrt, cli_ops, cli_smelters
+from outreach import cli_report
 
 app = typer.Typer(
     help="Responsible-minerals supplier due diligence: surveys, checks, corrections, escalations, reports.",
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 app.add_typer(cli_cmrt.app, name="cmrt")
 app.add_typer(cli_smelters.app, name="smelters")
+app.add_typer(cli_report.app, name="report")
 cli_ops.register(app)  # up, worker, db upgrade
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from cmrt.reference import ReferenceList, default_reference
+from cmrt.reference import ReferenceList
 from models.columns import utcnow
 from models.scorecards import Scorecard, ScorecardEvent, ScorecardEventApplied, scorecard_key
 from models.tables import (
@@ -32,7 +32,7 @@ from models.tables import (
     Survey,
 )
 from outreach.db import lock_for_update, session_scope
-from outreach.reports.smelters import supplier_smelters
+from outreach.reports.smelters import current_reference, supplier_smelters
 from outreach.scoring import ScoreInputs, ScoringConfig, score, trend
 
 CLOSED_PLAN_STATES = {"closed", "verified", "completed", "done"}
@@ -223,7 +223,8 @@ def update_scorecard(engine: Engine, event: ScorecardEvent, *, config: ScoringCo
                      reference: ReferenceList | None = None, as_of: datetime | None = None) -> ScorecardUpdate:
     """Apply one score-moving event: count it once, recompute the scorecard from the read model."""
     config = config or ScoringConfig()
-    reference = reference if reference is not None else default_reference()
+    # Loaded before our transaction opens: on SQLite a second writer would wait on us.
+    reference = reference if reference is not None else current_reference(engine)
     with session_scope(engine) as session:
         row = session.exec(
             select(Survey.supplier_id, Campaign.year).join(Campaign, Campaign.id == Survey.campaign_id)

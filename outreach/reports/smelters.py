@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from cmrt.reference import ReferenceList, normalise_name
+from sqlalchemy.engine import Engine
+
+from cmrt.reference import ReferenceList, default_reference, normalise_name
 from cmrt.risk import canonical_status, smelter_risk
 
 NOT_LISTED = ("smelter not listed", "smelter not yet identified")
@@ -101,3 +103,20 @@ def merge(parts: Iterable[SupplierSmelters]) -> SupplierSmelters:
         for key, e in part.unknown.items():
             out.unknown.setdefault(key, e)
     return out
+
+
+def current_reference(engine: Engine | None) -> ReferenceList:
+    """The list the product matches against now: the one stored in the database, else the shipped one.
+
+    Call it outside any open transaction: on SQLite it opens its own session.
+    """
+    if engine is not None:
+        try:
+            from outreach.reference_store import load_reference
+        except ImportError:  # the stored list is optional
+            return default_reference()
+        try:
+            return load_reference(engine)
+        except Exception:  # noqa: BLE001 - no stored list (tables not there yet): the shipped one is right
+            return default_reference()
+    return default_reference()

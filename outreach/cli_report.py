@@ -1,0 +1,156 @@
+"""`outreach report ...`: the campaign's figures for the Conflict Minerals Report, and scorecards.
+
+    outreach report rcoi --campaign YEAR|CAMPAIGN_ID [--json] [--xlsx OUT] [--draft OUT.md] [--html OUT]
+    outreach report rcoi --files DIR_OR_ZIP [--suppliers CSV] [--year N] [--reference PATH] [same outputs]
+    outreach report scorecards --year YEAR [--xlsx OUT] [--json]
+
+Exit codes: 0 done; 2 usage error (missing input, unreadable supplier list, unknown campaign).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(help="Figures for the Conflict Minerals Report, and supplier scorecards.", no_args_is_help=True)
+
+
+@app.callback()
+def _group() -> None:
+    """Figures for the Conflict Minerals Report, and supplier scorecards."""
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"Error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def _engine():
+    from outreach.db import DatabaseUnavailable, check_connection, engine_from_settings
+    from outreach.settings import load_settings
+
+    engine = engine_from_settings(load_settings())
+    try:
+        check_connection(engine)
+    except DatabaseUnavailable as exc:
+        raise _fail(str(exc)) from None
+    return engine
+
+
+def _summary_text(f: dict[str, Any]) -> str:
+    from outreach.reports.render import report_title
+
+    def line(label: str, s: dict[str, Any]) -> str:
+        pct = "-" if s["percent"] is None else f"{s['percent']}%"
+        return f"  {label:<46} {s['count']:>5} of {s['of']:<5} {pct:>5}"
+
+    sm = f["smelters"]
+    lines = [
+        f"Due-diligence results: {report_title(f)}",
+        f"  {'Suppliers surveyed':<46} {f['suppliers_surveyed']:>5}",
+        line("Submitted a CMRT", f["submitted"]),
+        line("Valid", f["valid"]),
+        line("Invalid, never corrected", f["invalid_uncorrected"]),
+        line("Company-level (of responses)", f["company_level"]),
+        line("Q6 below 100%", f["q6_below_100"]),
+        line("Weak program (of responses)", f["weak_program"]),
+        f"Smelters and refiners identified: {sm['total']}",
+        *[f"  {r['status']:<14} {r['count']:>5}  {r['percent'] or 0:>3}%" for r in sm["by_status"]],
+        "Conformant by metal: " + ", ".join(
+            f"{m['metal']} {'-' if m['conformant_percent'] is None else str(m['conformant_percent']) + '%'}"
+            for m in sm["by_metal"]),
+        f"Entities that are not known smelters: {len(f['unknown_entities'])}; "
+        f"high-risk smelters: {len(f['high_risk_smelters'])}",
+    ]
+    return "\n".join(lines)
+
+
+@app.command("rcoi")
+def rcoi_command(
+    campaign: Optional[str] = typer.Option(None, "--campaign", help="Campaign year (e.g. 2026) or campaign ID."),
+    files: Optional[Path] = typer.Option(None, "--files", help="Folder or zip of CMRT files collected outside the engine."),
+    suppliers: Optional[Path] = typer.Option(None, "--suppliers", help="CSV of the surveyed suppliers (with --files): "
+                                             "columns name and optionally supplier_id, category."),
+    year: Optional[int] = typer.Option(None, "--year", help="Reporting year (with --files; for the draft's wording "
+                                       "and the stale-declaration rule)."),
+    reference: Optional[Path] = typer.Option(None, "--reference", help="Smelter reference list (with --files)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the figures as JSON."),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the workbook (Summary, Appendix A, ...)."),
+    draft: Optional[Path] = typer.Option(None, "--draft", help="Write the draft 'Due Diligence Results' (Markdown)."),
+    html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML fragment shown on the dashboard."),
+) -> None:
+    """RCOI and due-diligence figures: suppliers, submissions, smelters by RMAP status, per-metal shares."""
+    from outreach.reports import figures as fig
+    from outreach.reports.render import render_due_diligence_draft, render_rcoi_html
+    from outreach.reports.workbook import rcoi_workbook
+    from outreach.settings import load_settings
+
+    if (campaign is None) == (files is None):
+        raise _fail("give exactly one of --campaign YEAR and --files DIR_OR_ZIP")
+    if suppliers is not None and files is None:
+        raise _fail("--suppliers goes with --files")
+    try:
+        if files is not None:
+            from outreach.cli_cmrt import load_reference
+
+            if suppliers is not None and not suppliers.is_file():
+                raise _fail(f"supplier list not found: {suppliers}")
+            figures = fig.files_figures(files, suppliers_csv=suppliers, reference=load_reference(reference),
+                                        campaign_year=year)
+            if year:
+                figures["source"]["year"] = year
+        else:
+            engine = _engine()
+            try:
+                figures = fig.campaign_figures(engine, campaign)
+            finally:
+                engine.dispose()
+    except fig.ReportInputError as exc:
+        raise _fail(str(exc)) from None
+
+    if xlsx is not None:
+        rcoi_workbook(figures, xlsx)
+    if draft is not None:
+        draft.parent.mkdir(parents=True, exist_ok=True)
+        draft.write_text(render_due_diligence_draft(figures, company=load_settings().company_name), encoding="utf-8")
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_rcoi_html(figures), encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(figures, indent=2, default=str))
+    else:
+        typer.echo(_summary_text(figures))
+        for label, path in (("workbook", xlsx), ("draft", draft), ("html", html)):
+            if path is not None:
+                typer.echo(f"{label}: {path}")
+
+
+@app.command("scorecards")
+def scorecards_command(
+    year: int = typer.Option(..., "--year", help="Campaign year."),
+    xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the scorecard workbook here."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scorecards as JSON."),
+) -> None:
+    """Supplier scorecards of a year: one row per supplier, components, grade, trend vs the year before."""
+    from outreach.reports.workbook import scorecards_workbook
+    from outreach.scorecards import scorecards_for_year
+
+    engine = _engine()
+    try:
+        cards = scorecards_for_year(engine, year)
+    finally:
+        engine.dispose()
+    if xlsx is not None:
+        scorecards_workbook(cards, xlsx, year=year)
+    if as_json:
+        typer.echo(json.dumps(cards, indent=2, default=str))
+        return
+    grades: dict[str, int] = {}
+    for c in cards:
+        grades[c["grade"] or "-"] = grades.get(c["grade"] or "-", 0) + 1
+    typer.echo(f"{len(cards)} scorecard(s) for {year}: " + ", ".join(f"{g} {n}" for g, n in sorted(grades.items())))
+    if xlsx is not None:
+        typer.echo(f"workbook: {xlsx}")

@@ -1,0 +1,46 @@
+"""Rendering the figures: the dashboard fragment and the draft "Due Diligence Results" section.
+
+Both use the product's one Jinja2 environment (outreach.emails.template_environment) and the
+templates under templates/reports/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from outreach.emails import template_environment
+
+SHARES: tuple[tuple[str, str], ...] = (
+    ("Submitted a CMRT", "submitted"),
+    ("Valid CMRT", "valid"),
+    ("Invalid, never corrected", "invalid_uncorrected"),
+    ("Awaiting correction", "awaiting_correction"),
+    ("Company-level (of responses)", "company_level"),
+    ("Q6 below 100%", "q6_below_100"),
+    ("Weak program (of responses)", "weak_program"),
+)
+
+
+def report_title(figures: dict[str, Any]) -> str:
+    src = figures["source"]
+    if src.get("kind") == "campaign":
+        return src.get("name") or f"campaign {src.get('year')}"
+    return f"{src.get('files', 0)} CMRT file(s) from {src.get('path')}"
+
+
+def rcoi_page_context(figures: dict[str, Any]) -> dict[str, Any]:
+    """What templates/reports/rcoi.html.j2 needs (the web app may add its own keys)."""
+    return {"f": figures, "title": report_title(figures), "shares": [(label, figures[key]) for label, key in SHARES]}
+
+
+def render_rcoi_html(figures: dict[str, Any]) -> str:
+    return template_environment().get_template("reports/rcoi.html.j2").render(**rcoi_page_context(figures))
+
+
+def render_due_diligence_draft(figures: dict[str, Any], *, company: str, year: int | str | None = None,
+                               as_of: str | None = None) -> str:
+    """The report's "Due Diligence Results" paragraphs (Markdown) with the figures filled in."""
+    year = year or figures["source"].get("year") or "reporting"
+    return template_environment().get_template("reports/due_diligence_results.md.j2").render(
+        figures=figures, company=company, year=year, as_of=as_of,
+    )

@@ -1,0 +1,140 @@
+"""Workbooks for the compliance team: the campaign's figures (RCOI) and the supplier scorecards.
+
+Every cell goes through :mod:`outreach.spreadsheet` (formula neutralisation): names, files and comments
+come from suppliers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from outreach.scoring import COMPONENTS, LABELS
+from outreach.spreadsheet import append_row, new_workbook, write_table
+
+APPENDIX_A_HEADER = ("Metal", "Standard Smelter Name", "Smelter Facility Location", "Smelter ID", "RMAP Status")
+
+
+def _pct(p: int | None) -> str:
+    return "" if p is None else f"{p}%"
+
+
+def _share_row(label: str, s: dict[str, Any]) -> list[Any]:
+    return [label, s["count"], s["of"], _pct(s["percent"]), s["denominator"]]
+
+
+def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
+    """Summary, Appendix A, Smelters by supplier, Declarations, Not known smelters, High-risk smelters."""
+    wb = new_workbook()
+
+    ws = wb.create_sheet("Summary")
+    src = figures["source"]
+    append_row(ws, ["Conflict minerals due-diligence results", src.get("name") or src.get("path")])
+    append_row(ws, [])
+    write_table(ws, ("Figure", "Count", "Of", "Approximate percentage", "Denominator"), [
+        ["Suppliers surveyed", figures["suppliers_surveyed"], None, None, None],
+        _share_row("Submitted a CMRT", figures["submitted"]),
+        _share_row("Valid CMRT", figures["valid"]),
+        _share_row("Invalid, never corrected", figures["invalid_uncorrected"]),
+        _share_row("Awaiting correction", figures["awaiting_correction"]),
+        _share_row("Company-level declaration", figures["company_level"]),
+        _share_row("Q6: fewer than 100% of their suppliers answered", figures["q6_below_100"]),
+        _share_row("Weak program (not Yes to A, D, F and G)", figures["weak_program"]),
+    ], widths={1: 50})
+    append_row(ws, [])
+    append_row(ws, ["RMAP Status", "Number of Smelters and Refiners", None, "Approximate Percentage of Total"])
+    sm = figures["smelters"]
+    for row in sm["by_status"]:
+        append_row(ws, [row["status"], row["count"], None, _pct(row["percent"])])
+    append_row(ws, ["Total Smelters and Refiners", sm["total"], None, "100%" if sm["total"] else ""])
+    append_row(ws, [])
+    append_row(ws, ["Metal", "Smelters and refiners", "Conformant", "Approximate Percentage of RMAP Conformant",
+                    "Active", "Not Enrolled"])
+    for m in sm["by_metal"]:
+        append_row(ws, [m["metal"], m["total"], m["conformant"], _pct(m["conformant_percent"]), m["active"], m["not_enrolled"]])
+    append_row(ws, [])
+    append_row(ws, ["Entities reported that are not known smelters", len(figures["unknown_entities"])])
+    append_row(ws, ["High-risk smelters", len(figures["high_risk_smelters"])])
+    caps = figures.get("corrective_actions")
+    if caps:
+        append_row(ws, [])
+        append_row(ws, ["Corrective action plans", caps["plans"], "open", caps["plans_open"], "closed", caps["plans_closed"]])
+        append_row(ws, ["Corrective actions", caps["actions_open"] + caps["actions_closed"], "open", caps["actions_open"],
+                        "closed", caps["actions_closed"], "overdue", caps["actions_overdue"]])
+    esc = figures.get("escalations")
+    if esc:
+        append_row(ws, ["Escalations", esc["total"], "open", esc["open"],
+                        *[x for d, n in sorted(esc["decisions"].items()) for x in (d, n)]])
+
+    write_table(wb.create_sheet("Appendix A"), APPENDIX_A_HEADER, (
+        [s["metal"], s["standard_name"], s["country"], s["cid"], s["rmap_status"]] for s in figures["appendix_a"]
+    ), widths={2: 55, 3: 30})
+
+    write_table(wb.create_sheet("Smelters by supplier"), (
+        "Supplier ID", "Supplier", "Metal", "Smelter ID", "Standard Smelter Name", "Country", "RMAP Status", "Risk",
+    ), (
+        [r["supplier_id"], r["supplier_name"], s["metal"], s["cid"], s["standard_name"], s["country"],
+         s["rmap_status"], s["risk"]]
+        for r in figures["suppliers"] if r["smelters_counted"] for s in r["smelters"]
+    ), widths={2: 35, 5: 55})
+
+    write_table(wb.create_sheet("Declarations"), (
+        "Supplier ID", "Supplier", "On supplier list", "Status", "Outcome", "Files", "Declared company",
+        "Effective date", "Template", "Verdict", "Errors", "Scope", "Program", "Metals in scope", "Q6 below 100%",
+        "Known smelters", "Conformant", "Active", "Not Enrolled", "Not known smelters", "High risk",
+    ), (
+        [r["supplier_id"], r["supplier_name"], "yes" if r["on_list"] else "no", r["status"], r["outcome"],
+         ", ".join(r["files"]), r["declared_company"], r["effective_date"], r["template_version"], r["verdict"],
+         r["errors"], r["scope_level"], r["program_strength"], ", ".join(r["metals_in_scope"]),
+         ", ".join(r["q6_below_100"]), r["known_smelters"], r["conformant"], r["active"], r["not_enrolled"],
+         r["unknown_entities"], r["high_risk"]]
+        for r in figures["suppliers"]
+    ), widths={2: 35, 6: 40, 7: 35})
+
+    write_table(wb.create_sheet("Not known smelters"), (
+        "Metal", "Name as reported", "Country", "Possible match (needs review)", "Reported by",
+    ), (
+        [e["metal"], e["name"], e["country"], e["suggestion"], ", ".join(e["suppliers"])]
+        for e in figures["unknown_entities"]
+    ), widths={2: 45, 4: 45, 5: 45})
+
+    write_table(wb.create_sheet("High-risk smelters"), (
+        "Smelter ID", "Metal", "Standard Smelter Name", "Country", "RMAP Status", "Reported by",
+    ), (
+        [h["cid"], h["metal"], h["standard_name"], h["country"], h["rmap_status"], ", ".join(h["suppliers"])]
+        for h in figures["high_risk_smelters"]
+    ), widths={3: 45, 6: 45})
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+SCORECARD_HEADER = (
+    "Supplier ID", "Supplier", "Category", "Year", "Grade", "Total",
+    *[LABELS[c] for c in COMPONENTS],
+    "Previous total", "Previous grade", "Trend", "Change", "Main reasons",
+)
+
+
+def scorecard_rows(cards: list[dict[str, Any]]) -> list[list[Any]]:
+    rows = []
+    for c in cards:
+        reasons = [r["text"] for r in c["reasons"] if r.get("points", 0) > 0 or r["component"] == "decision"][:3]
+        rows.append([
+            c["supplier_id"], c["supplier_name"], c.get("category"), c["year"], c["grade"], c["total"],
+            *[(c["components"].get(name) or {}).get("score") for name in COMPONENTS],
+            c.get("previous_total"), c.get("previous_grade"), c["trend"]["direction"], c["trend"]["delta"],
+            " ".join(reasons),
+        ])
+    return rows
+
+
+def scorecards_workbook(cards: list[dict[str, Any]], path: Path, *, year: int) -> Path:
+    """One row per supplier: components, total, grade, and the trend against the previous year."""
+    wb = new_workbook()
+    ws = wb.create_sheet(f"Scorecards {year}")
+    write_table(ws, SCORECARD_HEADER, scorecard_rows(cards), widths={2: 35, len(SCORECARD_HEADER): 90})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
