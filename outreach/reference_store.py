@@ -139,9 +139,9 @@ def load_reference(session_or_engine: Session | Engine | None = None) -> Referen
         with _session(session_or_engine) as session:
             return stored_reference(session) or default_reference()
     from outreach.db import make_engine
-    from outreach.settings import get_settings
+    from outreach.settings import load_settings
 
-    url = get_settings().effective_database_url
+    url = load_settings().effective_database_url  # read afresh: tests and CLIs change the environment
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and (not parsed.database or not Path(parsed.database).exists()):
         return default_reference()
