@@ -10,9 +10,10 @@ from outreach.settings import Settings
 
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
+    from activities.campaign import CampaignActivities
     from activities.email import EmailActivities
     from activities.scorecards import ScorecardActivities
 
     email = EmailActivities(settings, engine)
     scorecard = ScorecardActivities(settings, engine)
-    return [email.send_email, scorecard.update_scorecard]
+    return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all()]
