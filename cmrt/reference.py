@@ -368,14 +368,14 @@ def _lookup_sheet_name(names: list[str]) -> str | None:
 
 
 def detect_reference_kind(path_or_bytes: str | Path | bytes, filename: str | None = None) -> ReferenceKind:
-    """Tell what kind of reference file this is, from its content (the name only breaks ties).
+    """Tell what kind of reference file this is, from its content alone (extensions lie; ``filename``
+    is accepted for callers that have one and does not change the answer).
 
     ``cmrt_lookup``: a workbook with a Smelter Look-up sheet; ``rmi_export``: a workbook, or a CSV
-    with RMI-style headers; ``csv``: the snake_case reference CSV. Raises ReferenceFormatError.
+    with RMI-style headers; ``csv``: the snake_case reference CSV. Raises ReferenceFormatError with
+    a one-line reason (empty, .xls, not a spreadsheet, damaged, which columns are missing).
     """
     data = _read_bytes(path_or_bytes)
-    if filename is None and isinstance(path_or_bytes, (str, Path)):
-        filename = str(path_or_bytes)
     if not data.strip():
         raise ReferenceFormatError("the file is empty")
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -408,9 +408,8 @@ def detect_reference_kind(path_or_bytes: str | Path | bytes, filename: str | Non
     rows = _csv_rows(_decode_text(data))
     if not rows:
         raise ReferenceFormatError("the file is empty")
-    _, mapping = _find_header(rows)  # raises with the missing columns
-    header = [_clean(c) for c in rows[_find_header(rows)[0]]]
-    if {"smelter_id", "standard_smelter_name"} <= set(header):
+    start, _ = _find_header(rows)  # raises naming the missing columns
+    if {"smelter_id", "standard_smelter_name"} <= {_clean(c) for c in rows[start]}:
         return "csv"
     return "rmi_export"
 
