@@ -462,13 +462,12 @@ async def worker_ready(settings: Settings, probe: TemporalProbe, child: Child) -
 async def web_ready(settings: Settings) -> bool:
     import httpx
 
-    url = f"http://{connect_host(settings.web_host)}:{settings.web_port}/"
+    url = f"http://{connect_host(settings.web_host)}:{settings.web_port}/healthz"
     try:
         async with httpx.AsyncClient(timeout=3, follow_redirects=False) as http:
-            await http.get(url)
+            return (await http.get(url)).status_code == 200  # the app answers and reaches its database
     except httpx.HTTPError:
         return False
-    return True  # any answer: uvicorn serves the app
 
 
 # The supervisor -----------------------------------------------------------------------------
@@ -585,8 +584,8 @@ class Supervisor:
         else:
             lines.append(f"  Temporal:     {s.temporal_address} (not started here)")
         if uses_mail_catcher(s):
-            page = f"{web_url}/mail, files in " if web else "files in "
-            lines.append(f"  Caught mail:  {page}{s.mail_dir}")
+            where = f"{web_url}/mail (files in {s.mail_dir})" if web else f"files in {s.mail_dir}"
+            lines.append(f"  Caught mail:  {where}")
         else:
             lines.append(f"  Outgoing mail: {s.smtp_host}:{s.smtp_port} (no mail catcher)")
         lines.append(f"  Logs:         {s.data_dir / 'logs'}")

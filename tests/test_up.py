@@ -193,7 +193,8 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     assert status == "RUNNING"
     assert httpx.get(urls["Temporal UI"], timeout=10).status_code == 200
     if WEB:
-        assert httpx.get(urls["Web app"], timeout=10).status_code < 500
+        assert httpx.get(urls["Web app"] + "/healthz", timeout=10).status_code == 200
+        assert urls["Caught mail"] == urls["Web app"] + "/mail"
 
     # The mail catcher keeps what it is sent.
     from email.message import EmailMessage
