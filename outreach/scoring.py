@@ -307,9 +307,11 @@ def score(inputs: ScoreInputs, config: ScoringConfig | None = None) -> ScoreResu
 
 
 def trend(current: float | None, previous: float | None) -> dict:
-    """Year-over-year movement of a total: direction up / down / same / new (no previous year)."""
-    if current is None or previous is None:
-        return {"direction": "new" if previous is None else "none", "delta": None, "previous": previous}
+    """Year-over-year movement of a total: up / down / same, new (no previous year), none (no score now)."""
+    if current is None:
+        return {"direction": "none", "delta": None, "previous": previous}
+    if previous is None:
+        return {"direction": "new", "delta": None, "previous": None}
     delta = round(current - previous, 1)
     direction = "same" if abs(delta) < 0.05 else ("up" if delta > 0 else "down")
     return {"direction": direction, "delta": delta, "previous": previous}
