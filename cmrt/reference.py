@@ -304,6 +304,16 @@ def _read_bytes(path_or_bytes: str | Path | bytes | bytearray) -> bytes:
     return Path(path_or_bytes).read_bytes()
 
 
+def _is_existing_path(text: str) -> bool:
+    """A str that names a file (rather than holding CSV text)."""
+    if "\n" in text or "," in text and not Path(text).suffix:
+        return False
+    try:
+        return Path(text).is_file()
+    except OSError:  # e.g. a long line of CSV text: "file name too long"
+        return False
+
+
 def _is_zip(data: bytes) -> bool:
     return data[:4] == b"PK\x03\x04"
 
@@ -505,7 +515,7 @@ class ReferenceList:
         """
         if isinstance(path_or_text, (bytes, bytearray)):
             text = _decode_text(bytes(path_or_text))
-        elif isinstance(path_or_text, Path) or ("\n" not in path_or_text and Path(path_or_text).exists()):
+        elif isinstance(path_or_text, Path) or _is_existing_path(path_or_text):
             text = _decode_text(Path(path_or_text).read_bytes())
         else:
             text = path_or_text
@@ -671,6 +681,10 @@ class ReferenceList:
     # -- matching ----------------------------------------------------------------------------
 
     @cached_property
+    def _metals(self) -> list[str]:
+        return sorted({s.metal for s in self._smelters.values()})
+
+    @cached_property
     def _standard_names(self) -> dict[tuple[str, str], list[str]]:
         index: dict[tuple[str, str], list[str]] = {}
         for s in self._smelters.values():
@@ -797,7 +811,7 @@ class ReferenceList:
             if "not_listed" not in problems:
                 problems.append("not_listed")
             typed = ""
-        metals = [metal_n] if metal_n else sorted({s.metal for s in self._smelters.values()})
+        metals = [metal_n] if metal_n else self._metals
 
         # 2. alias: Metal + Look-up name, exactly as the dropdown offers it (aliases and standard names)
         if lookup:

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
@@ -44,6 +44,9 @@ __all__ = [
     "save_reference",
     "stored_reference",
 ]
+
+
+_IMPORT_LOCK_KEY = 0x534D454C  # "SMEL": the advisory lock that serialises reference imports
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,10 @@ def save_reference(
     now = now or utcnow()
     fingerprint = imported.fingerprint()
     with _session(session_or_engine) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Two imports at once would both insert the same new CIDs: take turns (released at commit).
+            # SQLite needs nothing: outreach.db begins every transaction IMMEDIATE.
+            session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_IMPORT_LOCK_KEY))
         if session.exec(select(SmelterImport.id).where(SmelterImport.sha256 == fingerprint)).first():
             return ImportResult(
                 kind=source_kind, source_name=source_name, fingerprint=fingerprint,

@@ -214,3 +214,19 @@ def test_load_reference_reads_the_configured_database(tmp_path, monkeypatch):
     ref = load_reference()
     assert ref.match(metal="Gold", lookup_name="ACC Warwick").cid == "CID000015"
     assert ref.published == date(2025, 4, 25)
+
+
+def test_concurrent_imports_of_the_same_new_list_store_it_once(smelter_engine):
+    """Two people import the same file at once: one import, no duplicate smelters, no crash."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = template("6.5", "April 25, 2025", NEW_TEMPLATE_ROWS)
+
+    def one(_):
+        return import_reference_file(smelter_engine, data, "new.xlsx", now=T0)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(one, range(2)))
+    assert sorted(r.already_imported for r in results) == [False, True]
+    # 7 look-up names + the old standard name of the renamed CID002545; the default list + this import
+    assert counts(smelter_engine) == (334, 8, 2)
