@@ -1,0 +1,114 @@
+"""The campaign's figures from the read model (SQLite and PostgreSQL), and `outreach report rcoi --campaign`."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from typer.testing import CliRunner
+
+from models.tables import CorrectiveAction, CorrectiveActionPlan, Escalation
+from outreach.db import make_engine, session_scope
+from outreach.reports.figures import campaign_figures
+from outreach.reports.render import render_due_diligence_draft, render_rcoi_html
+from tests.scorecard_data import DUE, T0, add_submission, add_supplier_survey, check_result, set_survey
+
+GOLD_HIGH_RISK = ("Gold", "CID003185", "Not Enrolled")  # African Gold Refinery, Uganda: covered country
+
+
+def populate(engine) -> None:
+    """Eight suppliers of campaign 2026, one of each fate."""
+    ok = [("Gold", "CID000015", "Conformant"), ("Tin", "CID000402", "Conformant")]
+    s = add_supplier_survey(engine, "A-valid", name="Alpha")
+    add_submission(engine, s, check_result(smelters=ok, scope="product"), at=T0)
+    set_survey(engine, s, outcome="valid")
+
+    s = add_supplier_survey(engine, "B-corrected", name="Bravo")
+    add_submission(engine, s, check_result(verdict="invalid", smelters=ok), at=T0)
+    add_submission(engine, s, check_result(smelters=ok + [("Tungsten", "CID000004", "Conformant")],
+                                           q6={"Gold": "Greater than 50%"}, program={"G": "No"}), at=T0 + timedelta(days=3), round=1)
+    set_survey(engine, s, outcome="valid")
+
+    s = add_supplier_survey(engine, "C-uncorrected", name="Charlie")
+    add_submission(engine, s, check_result(verdict="invalid", smelters=[("Tantalum", "CID000092", "Conformant")]), at=T0)
+    set_survey(engine, s, outcome="invalid_uncorrected")
+
+    s = add_supplier_survey(engine, "D-silent", name="Delta")
+    set_survey(engine, s, outcome="non_responsive")
+
+    s = add_supplier_survey(engine, "E-withdrawn", name="Echo")
+    set_survey(engine, s, outcome="withdrawn")
+
+    s = add_supplier_survey(engine, "F-correcting", name="Foxtrot")
+    add_submission(engine, s, check_result(verdict="invalid"), at=T0)
+
+    s = add_supplier_survey(engine, "G-high-risk", name="Golf")
+    add_submission(engine, s, check_result(smelters=ok + [GOLD_HIGH_RISK], unknown=[("Gold", "Backyard Refiners")]), at=T0)
+    with session_scope(engine) as ses:
+        ses.add(CorrectiveActionPlan(id="cap-g", survey_id=s, opened_at=T0 + timedelta(days=5)))
+        ses.add(Escalation(id="esc-g", survey_id=s, reason="cap_overdue", opened_at=DUE, decision="suspend",
+                           decided_by="vp@example.com", decided_at=DUE + timedelta(days=2)))
+        ses.flush()
+        ses.add(CorrectiveAction(plan_id="cap-g", number=1, description="Drop the refinery", owner="Golf",
+                                 target_date=T0 + timedelta(days=20), status="open"))
+        ses.add(CorrectiveAction(plan_id="cap-g", number=2, description="Product-level CMRT", owner="Golf",
+                                 target_date=T0 + timedelta(days=90), status="verified"))
+    set_survey(engine, s, outcome="suspended")
+
+    s = add_supplier_survey(engine, "H-late", name="Hotel")
+    with session_scope(engine) as ses:
+        ses.add(Escalation(id="esc-h", survey_id=s, reason="non_response", opened_at=DUE + timedelta(days=14)))
+    add_submission(engine, s, check_result(smelters=ok), at=DUE + timedelta(days=20))
+
+
+def test_campaign_figures(any_db_url):
+    engine = make_engine(any_db_url)
+    try:
+        populate(engine)
+        f = campaign_figures(engine, 2026, as_of=T0 + timedelta(days=40))
+    finally:
+        engine.dispose()
+    assert f["source"]["campaigns"] == ["cmrt-2026"] and f["withdrawn"] == 1
+    assert f["suppliers_surveyed"] == 7  # the withdrawn supplier is out of scope
+    assert (f["submitted"]["count"], f["submitted"]["percent"]) == (6, 86)
+    assert f["valid"]["count"] == 4  # A, B, G, H
+    assert f["invalid_uncorrected"]["count"] == 1 and f["awaiting_correction"]["count"] == 1
+    assert (f["company_level"]["count"], f["company_level"]["of"]) == (5, 6)
+    assert f["q6_below_100"]["count"] == 1 and (f["weak_program"]["count"], f["weak_program"]["of"]) == (1, 6)
+    # Smelters from valid declarations only: Charlie's uncorrected Tantalum smelter does not count.
+    assert f["smelters"]["total"] == 4
+    assert {a["cid"] for a in f["appendix_a"]} == {"CID000015", "CID000402", "CID000004", "CID003185"}
+    assert [(h["cid"], h["suppliers"]) for h in f["high_risk_smelters"]] == [("CID003185", ["Golf"])]
+    assert [(e["name"], e["suppliers"]) for e in f["unknown_entities"]] == [("Backyard Refiners", ["Golf"])]
+    assert f["corrective_actions"] == {"plans": 1, "plans_open": 1, "plans_closed": 0, "actions_open": 1,
+                                       "actions_overdue": 1, "actions_closed": 1, "actions_refused": 0}
+    assert f["escalations"] == {"total": 2, "open": 1, "decisions": {"suspend": 1},
+                                "by_reason": {"cap_overdue": 1, "non_response": 1}}
+    rows = {r["supplier_id"]: r for r in f["suppliers"]}
+    assert rows["E-withdrawn"]["status"] == "withdrawn" and rows["D-silent"]["status"] == "not_submitted"
+    assert rows["B-corrected"]["submissions"] == 2 and rows["B-corrected"]["q6_below_100"] == ["Gold"]
+
+    draft = render_due_diligence_draft(f, company="Example Manufacturing Inc.")
+    assert "For the 2026 reporting year, Example Manufacturing Inc. received CMRTs from approximately 86%" in draft
+    assert "approximately 14% of the Surveyed Suppliers did not correct" in draft
+    assert "1 Surveyed Supplier(s) are still correcting" in draft
+    assert "decisions: suspend 1" in draft
+    html = render_rcoi_html(f)
+    assert "Backyard Refiners" in html and "CID003185" in html and "suspend 1" in html
+
+
+def test_cli_campaign_json(engine, db_url, tmp_path, monkeypatch):
+    from outreach.cli import app
+
+    populate(engine)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", db_url)
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+    result = runner.invoke(app, ["report", "rcoi", "--campaign", "2026", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["suppliers_surveyed"] == 7 and data["smelters"]["total"] == 4
+    by_id = runner.invoke(app, ["report", "rcoi", "--campaign", "cmrt-2026"])
+    assert by_id.exit_code == 0 and "Smelters and refiners identified: 4" in by_id.output
+    missing = runner.invoke(app, ["report", "rcoi", "--campaign", "1999"])
+    assert missing.exit_code == 2 and "no campaign '1999'" in missing.output
