@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cmrt.messages import CATALOGUE, finding
 from cmrt.reader import (
@@ -273,6 +273,8 @@ def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None)
     out: list[Finding] = []
     ref = reference if reference is not None else _default_reference()
     metals = {m.casefold() for m in METALS}
+    seen: dict[tuple[str | None, ...], Any] = {}
+    risk_reported: set[tuple[str, str | None]] = set()
     for s in smelters:
         if not s.metal or s.metal.casefold() not in metals:
             continue
@@ -284,9 +286,14 @@ def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None)
                 out.append(finding("cid_malformed", sheet="Smelter List", cell=f"A{s.row}", row=s.row,
                                    value=declared_cid))
             continue
-        m = ref.match(metal=s.metal, cid=declared_cid, lookup_name=s.lookup_name, name=s.name, country=s.country)
-        s.match, s.score, s.rmap_status, s.risk = m.match, m.score, m.rmap_status, m.risk
-        s.problems = list(m.problems)
+        key = (s.metal, declared_cid, s.lookup_name, s.name, s.country)
+        m = seen.get(key)
+        if m is None:  # one row per mine repeats the same smelter: match it once
+            m = seen[key] = ref.match(metal=s.metal, cid=declared_cid, lookup_name=s.lookup_name, name=s.name,
+                                      country=s.country)
+        # one dict update instead of five validated attribute sets: this runs for every row of a long list
+        s.__dict__.update(match=m.match, score=m.score, rmap_status=m.rmap_status, risk=m.risk,
+                          problems=list(m.problems))
         if m.cid and m.match != "fuzzy" or (m.match == "fuzzy" and "needs_review" not in m.problems and m.cid):
             s.cid = s.cid if s.cid and "cid_other_metal" not in m.problems and "cid_unknown" not in m.problems else m.cid
             s.standard_name = s.standard_name or m.standard_name
@@ -309,6 +316,10 @@ def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None)
             out.append(finding("smelter_listed_elsewhere", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                value=s.name, standard_name=m.standard_name, cid=m.cid))
         status_text = m.rmap_status or "not enrolled in RMAP"
+        smelter_key = (s.metal.casefold(), m.cid or value)
+        if smelter_key in risk_reported:
+            continue  # one risk finding per smelter, however many rows (mines) list it
+        risk_reported.add(smelter_key)
         if m.risk == "high":
             out.append(finding("smelter_high_risk", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, country=m.country or s.country or "unknown country",

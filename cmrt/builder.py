@@ -249,7 +249,7 @@ class CMRTBuilder:
         rows = list(self._lookup)
         i = 0
         while len(rows) < n:
-            metal = METALS[i % 4]
+            metal = METALS[(i // 2) % 4]
             cid = f"CID{900000 + i // 2:06d}"
             standard = f"Synthetic {metal} Refinery {i // 2}"
             alias = standard if i % 2 == 0 else f"{standard} (alias)"

@@ -8,7 +8,6 @@ Severity: `error` makes the declaration invalid, `warning` needs a reviewer's lo
 
 from __future__ import annotations
 
-import string
 from typing import Any
 
 from cmrt.types import Finding, Severity
@@ -157,8 +156,8 @@ def message(code: str, **params: Any) -> str:
     severity_template = CATALOGUE.get(code)
     template = severity_template[1] if severity_template else code
     try:
-        return string.Formatter().vformat(template, (), _Lenient({k: "" if v is None else v for k, v in params.items()}))
-    except (ValueError, IndexError):
+        return template.format_map(_Lenient({k: "" if v is None else v for k, v in params.items()}))
+    except (ValueError, IndexError, AttributeError, KeyError):
         return template
 
 

@@ -50,6 +50,7 @@ SMELTER_FIELDS = ("cid_input", "metal", "lookup_name", "name", "country", "cid",
                   "state", "contact_name", "contact_email", "next_steps", "mine_name", "mine_country",
                   "recycled_scrap", "comments", "standard_name")
 SMELTER_FIRST_ROW, SMELTER_LAST_ROW = 5, 2504
+_FORMULA_COLUMNS = frozenset(SMELTER_COLUMNS.index(c) for c in "EFGR")
 NOT_LISTED = "smelter not listed"
 NOT_IDENTIFIED = "smelter not yet identified"
 
@@ -104,7 +105,10 @@ class Sheet:
 
 def to_text(value: Any) -> str | None:
     """Normalised text: stripped (tabs included), numbers without a spurious '.0', blanks as None."""
-    if value is None or value == "":
+    if type(value) is str:  # the common case first
+        text = value.replace("\u00a0", " ").strip() if value else ""
+        return text or None
+    if value is None:
         return None
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
@@ -333,11 +337,18 @@ def scope_level(scope: str | None) -> str | None:
 def read_smelters(sheet: Sheet) -> list[SmelterRow]:
     """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept."""
     out: list[SmelterRow] = []
+    width = len(SMELTER_COLUMNS)
     for r in range(SMELTER_FIRST_ROW, len(sheet.rows) + 1):
         raw = sheet.rows[r - 1]
-        values = [raw[i] if i < len(raw) else "" for i in range(len(SMELTER_COLUMNS))]
-        # columns F, G and R are formulas in the template: "0" there means empty
-        texts = [formula_text(v) if SMELTER_COLUMNS[i] in "EFGR" else to_text(v) for i, v in enumerate(values)]
+        if all(v == "" or v is None for v in raw[:17]):
+            continue  # the common case: one of ~2,500 empty template rows
+        texts: list[str | None] = [None] * width
+        for i, v in enumerate(raw[:width]):
+            if v == "" or v is None:
+                continue
+            t = to_text(v)
+            # columns E, F, G and R are formulas in the template: a cached "0" means the look-up was empty
+            texts[i] = None if (t == "0" and i in _FORMULA_COLUMNS) else t
         if not any(texts[:17]):
             continue
         # A row whose only content is formula output (cached "RMI" etc.) with no input is not a row.
@@ -351,6 +362,9 @@ def read_smelters(sheet: Sheet) -> list[SmelterRow]:
 def read_products(sheet: Sheet) -> list[ProductRow]:
     out: list[ProductRow] = []
     for r in range(6, len(sheet.rows) + 1):
+        raw = sheet.rows[r - 1]
+        if all(v == "" or v is None for v in raw[1:4]):
+            continue
         number, name, comments = (to_text(sheet.at(r, c)) for c in (1, 2, 3))
         if not (number or name or comments):
             continue
