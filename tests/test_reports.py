@@ -208,3 +208,22 @@ def test_supplier_list_rows_are_read_from_common_headers(tmp_path):
         w.writerow(["V2", "", ""])
     rows = read_supplier_list(p)
     assert [(r.supplier_id, r.name, r.category) for r in rows] == [("V1", "Acme", "strategic"), ("V2", "V2", None)]
+
+
+def test_files_are_matched_to_listed_suppliers_by_name_or_id_token(tmp_path):
+    from cmrt.builder import valid_cmrt
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "S-10_cmrt.xlsx").write_bytes(valid_cmrt("Unnamed Trading"))  # only the ID in the file name
+    (folder / "anything.xlsx").write_bytes(valid_cmrt("ACME METALS LIMITED"))  # the name, other legal form
+    (folder / "stranger.xlsx").write_bytes(valid_cmrt("Not On The List Inc."))
+    suppliers = tmp_path / "s.csv"
+    suppliers.write_text("supplier_id,name\nS-1,Acme Metals Ltd.\nS-10,Ten Corp\nS-100,Hundred Corp\n")
+    f = files_figures(folder, suppliers_csv=suppliers)
+    rows = {r["supplier_id"] or r["supplier_name"]: r for r in f["suppliers"]}
+    assert rows["S-1"]["files"] == ["anything.xlsx"] and rows["S-10"]["files"] == ["S-10_cmrt.xlsx"]
+    assert rows["S-100"]["status"] == "not_submitted"
+    assert f["suppliers_surveyed"] == 3 and f["submitted"]["count"] == 2
+    assert f["source"]["files_not_on_supplier_list"] == ["stranger.xlsx"]
+    assert rows["Not On The List Inc."]["on_list"] is False

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -361,12 +362,13 @@ def _match_listed(filename: str, company: str | None, listed: list[ListedSupplie
             if _name_key(s.name) == key:
                 return s
     stem = Path(filename).stem.casefold()
-    for s in listed:  # the supplier ID in the file name, e.g. "S-1001_cmrt.xlsx"
-        if s.supplier_id and s.supplier_id.casefold() in stem:
+    for s in listed:  # the supplier ID as a whole token of the file name: "S-1_cmrt" is S-1, not S-10
+        if s.supplier_id and re.search(rf"(?<![a-z0-9]){re.escape(s.supplier_id.casefold())}(?![a-z0-9])", stem):
             return s
+    squashed = "".join(ch for ch in stem if ch.isalnum())
     for s in listed:
         name_key = _name_key(s.name).replace(" ", "")
-        if name_key and name_key in "".join(ch for ch in stem if ch.isalnum()):
+        if len(name_key) >= 4 and name_key in squashed:
             return s
     return None
 
