@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import sys
 from pathlib import Path
@@ -24,6 +25,15 @@ def _settings():
         raise typer.Exit(2) from None
 
 
+def _exit_now(code: int) -> None:
+    """Exit without interpreter finalization once a Temporal client lived in this process: the SDK's
+    runtime can abort the process at finalization (seen: PyGILState_Release, exit 134), which would
+    turn a clean stop or a passing health check into a failure."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def up(
     data_dir: Optional[Path] = typer.Option(
         None, "--data-dir", help="Folder for the embedded stack's state (overrides OUTREACH_DATA_DIR)."),
@@ -33,7 +43,7 @@ def up(
     """Start everything on this machine: Temporal dev server, mail catcher, worker, web app. Ctrl-C stops it all."""
     from outreach.up import run_up
 
-    raise typer.Exit(run_up(data_dir=data_dir, web=not no_web))
+    _exit_now(run_up(data_dir=data_dir, web=not no_web))
 
 
 def worker(
@@ -44,7 +54,7 @@ def worker(
     """Run a worker against OUTREACH_TEMPORAL_ADDRESS (start several to scale out)."""
     settings = _settings()
     if check:
-        raise typer.Exit(asyncio.run(_worker_polls_here(settings)))
+        _exit_now(asyncio.run(_worker_polls_here(settings)))
     import worker as worker_module
     from outreach.temporal_client import TemporalUnavailable
 
@@ -52,7 +62,8 @@ def worker(
         worker_module.main()
     except TemporalUnavailable as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(1) from None
+        _exit_now(1)
+    _exit_now(0)
 
 
 async def _worker_polls_here(settings) -> int:

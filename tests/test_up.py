@@ -205,6 +205,12 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     asyncio.run(aiosmtplib.send(msg, hostname="127.0.0.1", port=int(env["OUTREACH_MAIL_CATCHER_PORT"])))
     assert [m.subject for m in list_messages(tmp_path / "var" / "mail")] == ["CMRT request"]
 
+    # The worker's container health check: a worker on this host polls the task queue (or not).
+    check = _cli(tmp_path, env, "worker", "--check")
+    assert check.returncode == 0, check.stderr
+    check = _cli(tmp_path, {**env, "OUTREACH_TASK_QUEUE": "nobody-polls-this"}, "worker", "--check")
+    assert check.returncode == 1 and "no worker on" in check.stderr, check.stderr
+
     # One stack per data folder.
     second = subprocess.run(up_command(), cwd=tmp_path, env=stack_env(tmp_path), capture_output=True,
                             text=True, timeout=120)
@@ -311,3 +317,33 @@ def test_unreachable_smtp_server_is_one_line(tmp_path):
     env = stack_env(tmp_path, OUTREACH_SMTP_HOST="127.0.0.1", OUTREACH_SMTP_PORT=str(port))
     line = _one_line_failure(tmp_path, env)
     assert f"127.0.0.1:{port}" in line and "OUTREACH_SMTP_HOST" in line, line
+
+
+def _cli(cwd: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "outreach.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_db_upgrade_creates_the_schema_and_can_run_again(tmp_path):
+    import sqlite3
+
+    env = stack_env(tmp_path)
+    for _ in range(2):
+        done = _cli(tmp_path, env, "db", "upgrade")
+        assert done.returncode == 0, done.stderr
+        assert "latest version" in done.stdout
+    with sqlite3.connect(tmp_path / "var" / "outreach.db") as conn:
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+    port = free_port()
+    done = _cli(tmp_path, {**env, "OUTREACH_DATABASE_URL": f"postgresql+psycopg://u@127.0.0.1:{port}/x"},
+                "db", "upgrade")
+    assert done.returncode == 1
+    assert len(done.stderr.strip().splitlines()) == 1 and "OUTREACH_DATABASE_URL" in done.stderr, done.stderr
+
+
+def test_worker_without_temporal_is_one_line(tmp_path):
+    env = stack_env(tmp_path)  # nothing listens on its Temporal address
+    done = _cli(tmp_path, env, "worker")
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert env["OUTREACH_TEMPORAL_ADDRESS"] in last and "OUTREACH_TEMPORAL_ADDRESS" in last, done.stderr
