@@ -35,8 +35,9 @@ from outreach.db import lock_for_update, session_scope
 from outreach.reports.smelters import current_reference, supplier_smelters
 from outreach.scoring import ScoreInputs, ScoringConfig, score, trend
 
-CLOSED_PLAN_STATES = {"closed", "verified", "completed", "done"}
-REFUSED_STATES = {"refused", "abandoned", "failed"}
+# Corrective action plan states (workflows/corrective_action.py): requested, in_progress, overdue,
+# refused, closed (every action verified), cancelled (the survey was withdrawn: not the supplier's doing).
+OPEN_PLAN_STATES = {"requested", "in_progress"}
 
 
 class SurveyNotFound(LookupError):
@@ -165,7 +166,8 @@ def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
             )
 
     # Corrective actions
-    plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey.id)).all()
+    plans = [p for p in session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey.id)).all()
+             if p.state != "cancelled"]
     if plans:
         actions = session.exec(
             select(CorrectiveAction).where(CorrectiveAction.plan_id.in_([p.id for p in plans]))
@@ -174,11 +176,11 @@ def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
         pending = [a for a in actions if a.status not in ("verified", "refused")]
         overdue = [a for a in pending if a.target_date < as_of]
         inputs.actions_open, inputs.actions_overdue, inputs.actions_closed = len(pending), len(overdue), len(done)
-        if any(p.state in REFUSED_STATES for p in plans) or any(a.status == "refused" for a in actions):
+        if any(p.state == "refused" for p in plans) or any(a.status == "refused" for a in actions):
             inputs.corrective_actions = "refused"
-        elif overdue:
+        elif overdue or any(p.state == "overdue" for p in plans):
             inputs.corrective_actions = "overdue"
-        elif all(p.state in CLOSED_PLAN_STATES or p.closed_at for p in plans) or (actions and not pending):
+        elif all(p.state == "closed" for p in plans):
             inputs.corrective_actions = "closed"
         else:
             inputs.corrective_actions = "on_track"

@@ -45,7 +45,8 @@ def populate(engine) -> None:
     s = add_supplier_survey(engine, "G-high-risk", name="Golf")
     add_submission(engine, s, check_result(smelters=ok + [GOLD_HIGH_RISK], unknown=[("Gold", "Backyard Refiners")]), at=T0)
     with session_scope(engine) as ses:
-        ses.add(CorrectiveActionPlan(id="cap-g", survey_id=s, opened_at=T0 + timedelta(days=5)))
+        ses.add(CorrectiveActionPlan(id="cap-g", survey_id=s, opened_at=T0 + timedelta(days=5), state="in_progress"))
+        ses.add(CorrectiveActionPlan(id="cap-g0", survey_id=s, opened_at=T0, state="cancelled", closed_at=T0))
         ses.add(Escalation(id="esc-g", survey_id=s, reason="cap_overdue", opened_at=DUE, decision="suspend",
                            decided_by="vp@example.com", decided_at=DUE + timedelta(days=2)))
         ses.flush()
@@ -80,8 +81,9 @@ def test_campaign_figures(any_db_url):
     assert {a["cid"] for a in f["appendix_a"]} == {"CID000015", "CID000402", "CID000004", "CID003185"}
     assert [(h["cid"], h["suppliers"]) for h in f["high_risk_smelters"]] == [("CID003185", ["Golf"])]
     assert [(e["name"], e["suppliers"]) for e in f["unknown_entities"]] == [("Backyard Refiners", ["Golf"])]
-    assert f["corrective_actions"] == {"plans": 1, "plans_open": 1, "plans_closed": 0, "actions_open": 1,
-                                       "actions_overdue": 1, "actions_closed": 1, "actions_refused": 0}
+    assert f["corrective_actions"] == {"plans": 1, "plans_open": 1, "plans_closed": 0, "plans_overdue": 0,
+                                       "plans_refused": 0, "actions_open": 1, "actions_overdue": 1,
+                                       "actions_closed": 1, "actions_refused": 0}
     assert f["escalations"] == {"total": 2, "open": 1, "decisions": {"suspend": 1},
                                 "by_reason": {"cap_overdue": 1, "non_response": 1}}
     rows = {r["supplier_id"]: r for r in f["suppliers"]}

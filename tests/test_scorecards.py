@@ -217,18 +217,22 @@ def test_product_level_cmrt_replaces_the_company_level_one(engine):
     assert after["scope"]["status"] == "product" and after["sourcing"]["score"] == 100
 
 
-@pytest.mark.parametrize("statuses,target_days,plan_closed,expected", [
-    (["open", "in_progress"], 60, False, "on_track"),
-    (["open", "verified"], -1, False, "overdue"),
-    (["verified", "verified"], -1, True, "closed"),
-    (["refused", "open"], 60, False, "refused"),
+@pytest.mark.parametrize("statuses,target_days,plan_state,expected", [
+    (["open", "in_progress"], 60, "in_progress", "on_track"),
+    (["open", "verified"], -1, "in_progress", "overdue"),
+    ([], 0, "overdue", "overdue"),  # no plan submitted in time
+    (["verified", "verified"], -1, "closed", "closed"),
+    (["refused", "open"], 60, "in_progress", "refused"),
+    ([], 0, "refused", "refused"),
+    ([], 0, "cancelled", "none_needed"),  # withdrawn with the survey: not the supplier's doing
 ])
-def test_corrective_action_states(engine, statuses, target_days, plan_closed, expected):
+def test_corrective_action_states(engine, statuses, target_days, plan_state, expected):
     sid = add_supplier_survey(engine, "S-7")
     add_submission(engine, sid, check_result(smelters=CONFORMANT_4), at=T0)
     with session_scope(engine) as s:
-        s.add(CorrectiveActionPlan(id="cap-7", survey_id=sid, opened_at=T0,
-                                   closed_at=AS_OF if plan_closed else None, state="closed" if plan_closed else "open"))
+        closed = plan_state in ("closed", "cancelled", "refused", "overdue")
+        s.add(CorrectiveActionPlan(id="cap-7", survey_id=sid, opened_at=T0, closed_at=AS_OF if closed else None,
+                                   state=plan_state))
         s.flush()
         for n, st in enumerate(statuses):
             s.add(CorrectiveAction(plan_id="cap-7", number=n, description="remove smelter", owner="Supplier",

@@ -213,7 +213,7 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
                      as_of: datetime | None = None) -> dict[str, Any]:
     """Figures for one campaign (by ID) or every campaign of a year (an int or digits)."""
     from models.columns import utcnow
-    from outreach.scorecards import declaration_used, effective_verdict
+    from outreach.scorecards import OPEN_PLAN_STATES, declaration_used, effective_verdict
 
     reference = reference if reference is not None else current_reference(engine)
     as_of = as_of or utcnow()
@@ -264,10 +264,13 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
         ))
 
     pending = [a for a in actions if a.status not in ("verified", "refused")]
+    plans = [p for p in plans if p.state != "cancelled"]  # cancelled with a withdrawn survey
     cap_figures = {
         "plans": len(plans),
-        "plans_open": sum(1 for p in plans if p.closed_at is None),
-        "plans_closed": sum(1 for p in plans if p.closed_at is not None),
+        "plans_open": sum(1 for p in plans if p.state in OPEN_PLAN_STATES),
+        "plans_closed": sum(1 for p in plans if p.state == "closed"),
+        "plans_overdue": sum(1 for p in plans if p.state == "overdue"),
+        "plans_refused": sum(1 for p in plans if p.state == "refused"),
         "actions_open": len(pending),
         "actions_overdue": sum(1 for a in pending if a.target_date < as_of),
         "actions_closed": sum(1 for a in actions if a.status == "verified"),
