@@ -274,3 +274,25 @@ def test_json_shape_and_round_trip() -> None:
 
     bad = check(valid_builder().company(contact_email="x").to_bytes()).to_json_dict()
     assert set(bad["findings"][0]) == {"code", "severity", "sheet", "cell", "message"}
+
+
+def test_legacy_xls_is_read_and_flagged() -> None:
+    """Excel 97-2003 (.xls, BIFF): a 6.x CMRT saved that way is read (with a warning); a CFSI 5.x is named."""
+    xlwt = pytest.importorskip("xlwt", reason="xlwt writes the .xls fixtures (test extra)")
+
+    def xls(version_text: str, company: str | None = None) -> bytes:
+        wb = xlwt.Workbook()
+        sheets = {name: wb.add_sheet(name) for name in ("Declaration", "Smelter List", "Product List")}
+        sheets["Declaration"].write(2, 9, version_text)
+        if company:
+            sheets["Declaration"].write(7, 3, company)
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
+
+    r = check(xls("Revision 6.5\nApril 25, 2025", company="Acme"))
+    assert r.template.file_format == "xls" and r.template.version == "6.5"
+    assert r.declaration.company_name == "Acme"
+    assert r.checker_remaining == 51 and "xls_format" in r.codes()
+    r = check(xls("Revision 5.12"))
+    assert r.codes() == ["xls_format", "template_outdated"] and "5.12" in r.findings[1].message
