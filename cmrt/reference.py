@@ -968,11 +968,11 @@ def _words_agree(query: str, query_full: str, candidate: str, candidate_full: st
     """The names differ by typos, not by words.
 
     Numbers must be equal (``Unit 1`` is not ``Unit 2``), and so must the legal forms when both
-    names give one. Then either the names are equal with blanks ignored (``GoldRefinery``), or
-    every word of each has a close counterpart in the other; short words (``hc``) must be there
-    exactly, and a mistyped legal form among the last two words (``Lmd.``) is excused.
-    ``Sam Precious Metals`` does not agree with ``Samduck Precious Metals``, however similar the
-    whole strings are.
+    names give one. Every word of each name needs a close counterpart in the other: the same word
+    with a typo, or two words run together (``GoldCorporation``, ``AltEtihad``); short words
+    (``hc``) must be there exactly, and a mistyped legal form among the last two words (``Lmd.``)
+    is excused. ``Sam Precious Metals`` does not agree with ``Samduck Precious Metals``, however
+    similar the whole strings are.
     """
     q, c = query.split(), candidate.split()
     if {w for w in q if w.isdigit()} != {w for w in c if w.isdigit()}:
@@ -982,18 +982,30 @@ def _words_agree(query: str, query_full: str, candidate: str, candidate_full: st
     def close(word: str, pool: Iterable[str], threshold: float = _WORD_SIMILARITY) -> bool:
         return any(_word_typo(word, other, threshold) for other in pool)
 
+    def one_edit(joined: str, pool: Iterable[str]) -> bool:
+        # Two words run together may carry one typo, no more: "tungstenhc" is not "tungsvten".
+        return len(joined) >= 5 and any(OSA.distance(joined, other, score_cutoff=1) <= 1 for other in pool)
+
+    def in_joined_pair(word: str, words: list[str], pool: list[str]) -> bool:
+        """The word and its neighbour, written as one, match a word of the other name."""
+        return any(word in pair and one_edit("".join(pair), pool) for pair in zip(words, words[1:]))
+
+    c_pairs = ["".join(pair) for pair in zip(c_full, c_full[1:])]
+    q_pairs = ["".join(pair) for pair in zip(q_full, q_full[1:])]
     mistyped_legal = False
     for w in q:
-        if w in c_full or (len(w) >= 3 and close(w, c_full)):
+        if (w in c_full or (len(w) >= 3 and (close(w, c_full) or one_edit(w, c_pairs)))
+                or in_joined_pair(w, q_full, c_full)):
             continue
         if w in q_full[-2:] and close(w, _LEGAL_TOKENS, _LEGAL_LIKE):
             mistyped_legal = True
             continue
-        if query.replace(" ", "") != candidate.replace(" ", ""):
-            return False
+        return False
     for w in c:
-        if w not in q and (len(w) < 3 or not close(w, q)) and query.replace(" ", "") != candidate.replace(" ", ""):
-            return False
+        if (w in q or (len(w) >= 3 and (close(w, q) or one_edit(w, q_pairs)))
+                or in_joined_pair(w, c_full, q_full)):
+            continue
+        return False
     c_forms = _legal_forms(candidate_full)
     q_forms = _legal_forms(query_full)
     # A mistyped legal form at the end ("Ltsd.") stands for the candidate's form it resembles.
