@@ -271,3 +271,35 @@ def test_a_cid_back_on_a_newer_complete_list_is_no_longer_removed():
     ab = a.merged(b)
     assert ab.get("CID000002").removed
     assert not ab.merged(c).get("CID000002").removed
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "shared" / "cmrt" / "templates"
+VERSIONS = ["6.01", "6.1", "6.22", "6.31", "6.4", "6.5"]
+
+
+def test_official_templates_in_any_order_end_at_the_newest_list():
+    """Importing every official template over the shipped list, oldest first or newest first, leaves
+    exactly the 6.5 smelters current, under their 6.5 names, and keeps every older CID matchable."""
+    paths = [TEMPLATES / f"RMI_CMRT_{v}.xlsx" for v in VERSIONS]
+    missing = [p.name for p in paths if not p.exists()]
+    if missing:
+        pytest.skip(f"RMI templates not available in {TEMPLATES}: {', '.join(missing)}")
+    lists = [ReferenceList.from_cmrt_workbook(p) for p in paths]
+    assert [lst.published for lst in lists] == sorted(lst.published for lst in lists)
+    newest = lists[-1]
+    assert len(newest) == 349 and len(newest.aliases()) > 600
+
+    def current(order):
+        ref = default_reference()
+        for lst in order:
+            ref = ref.merged(lst)
+        return ref
+
+    forward, backward = current(lists), current(lists[::-1])
+    expected = {(s.cid, s.standard_name) for s in newest.smelters()}
+    assert {(s.cid, s.standard_name) for s in forward.smelters()} == expected
+    assert {(s.cid, s.standard_name) for s in backward.smelters()} == expected
+    every_cid = {s.cid for lst in [default_reference(), *lists] for s in lst.smelters()}
+    assert {s.cid for s in forward.smelters(include_removed=True)} == every_cid
+    gone = next(iter(every_cid - {s.cid for s in newest.smelters()}))
+    assert forward.match(metal=forward.get(gone).metal, cid=gone).match == "cid"
