@@ -12,6 +12,7 @@ the database has one, else the shipped default. It never creates a database.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -132,15 +133,36 @@ def stored_reference(session: Session) -> ReferenceList | None:
     return ReferenceList(smelters, aliases, complete=complete, published=published)
 
 
+# database URL -> (the last import's id and fingerprint, the list): checking many submissions
+# reads the list once, and again only after an import.
+_LOADED: dict[str, tuple[tuple, ReferenceList | None]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _stored_reference_cached(session: Session) -> ReferenceList | None:
+    marker = tuple(session.exec(
+        select(SmelterImport.id, SmelterImport.sha256).order_by(SmelterImport.id.desc()).limit(1)).first() or ())
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    with _LOADED_LOCK:
+        hit = _LOADED.get(url)
+    if hit is not None and hit[0] == marker:
+        return hit[1]
+    ref = stored_reference(session)
+    with _LOADED_LOCK:
+        _LOADED[url] = (marker, ref)
+    return ref
+
+
 def load_reference(session_or_engine: Session | Engine | None = None) -> ReferenceList:
     """The stored list when the database has one, else the shipped default.
 
     Without an argument it uses the configured database, and falls back to the default when that is
     unreachable, not migrated yet, or (SQLite) not created yet: checking a CMRT needs no server.
+    The list is read again only after a new import.
     """
     if session_or_engine is not None:
         with _session(session_or_engine) as session:
-            return stored_reference(session) or default_reference()
+            return _stored_reference_cached(session) or default_reference()
     from outreach.db import make_engine
     from outreach.settings import load_settings
 
@@ -151,7 +173,7 @@ def load_reference(session_or_engine: Session | Engine | None = None) -> Referen
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            return stored_reference(session) or default_reference()
+            return _stored_reference_cached(session) or default_reference()
     except SQLAlchemyError:
         return default_reference()
     finally:

@@ -230,3 +230,14 @@ def test_concurrent_imports_of_the_same_new_list_store_it_once(smelter_engine):
     assert sorted(r.already_imported for r in results) == [False, True]
     # 7 look-up names + the old standard name of the renamed CID002545; the default list + this import
     assert counts(smelter_engine) == (334, 8, 2)
+
+
+def test_loaded_list_is_reused_until_the_next_import(smelter_engine):
+    import_reference_file(smelter_engine, template("6.01", "May 19, 2020", OLD_TEMPLATE_ROWS), "old.xlsx", now=T0)
+    first = load_reference(smelter_engine)
+    assert load_reference(smelter_engine) is first  # no second read
+    assert first.match(metal="Gold", lookup_name="ACC Warwick").cid is None
+    import_reference_file(smelter_engine, template("6.5", "April 25, 2025", NEW_TEMPLATE_ROWS), "new.xlsx", now=T1)
+    second = load_reference(smelter_engine)
+    assert second is not first
+    assert second.match(metal="Gold", lookup_name="ACC Warwick").cid == "CID000015"
