@@ -277,9 +277,11 @@ def save_reference(
                 aliases_added += 1
             row = alias_rows.get(key)
             if row is None:
+                # An alias of the list in use that is not stored yet came with the shipped list.
+                origin = (seed_import_id or record.id) if key in base_keys else record.id
                 session.add(SmelterAlias(
                     metal=alias.metal, lookup_name=alias.lookup_name, lookup_key=key[1], cid=alias.cid,
-                    first_seen=now, import_id=record.id if key not in base_keys else seed_import_id or record.id,
+                    first_seen=now, import_id=origin,
                 ))
             elif row.cid != alias.cid:
                 row.cid = alias.cid  # a later list moved the name to another CID (a merger)
