@@ -362,19 +362,21 @@ def temporal_argv(binary: Path, settings: Settings) -> list[str]:
 
 def plan_children(settings: Settings, binary: Path | None, *, web: bool) -> list[Child]:
     logs = settings.data_dir / "logs"
+    # -P: the installed modules, never a worker.py that happens to sit in the current directory.
+    python = [sys.executable, "-P"]
     children = []
     if binary is not None:
         children.append(Child("the Temporal dev server", "temporal", temporal_argv(binary, settings),
                               logs / "temporal.log"))
     if uses_mail_catcher(settings):
         children.append(Child("the mail catcher", "mailcatcher", [
-            sys.executable, "-m", "outreach.mailcatcher",
+            *python, "-m", "outreach.mailcatcher",
             "--port", str(settings.mail_catcher_port), "--mail-dir", str(settings.mail_dir)],
             logs / "mailcatcher.log"))
-    children.append(Child("the worker", "worker", [sys.executable, "-m", "worker"], logs / "worker.log"))
+    children.append(Child("the worker", "worker", [*python, "-m", "worker"], logs / "worker.log"))
     if web:
         children.append(Child("the web app", "web", [
-            sys.executable, "-m", "uvicorn", "outreach.web.app:app",
+            *python, "-m", "uvicorn", "outreach.web.app:app",
             "--host", settings.web_host, "--port", str(settings.web_port)], logs / "web.log"))
     return children
 

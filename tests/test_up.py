@@ -179,6 +179,7 @@ async def _temporal_facts(env: dict[str, str], workflow_id: str, start: bool) ->
 
 
 def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
+    (tmp_path / "worker.py").write_text("raise SystemExit('not the product worker')\n")  # must be ignored
     env = stack_env(tmp_path)
     up = ups(env, tmp_path)
     urls = up.wait_running()
@@ -248,10 +249,14 @@ def test_a_child_that_dies_stops_the_whole_stack(tmp_path, ups):
 
 
 def test_a_child_that_fails_to_start_shows_its_log_and_leaves_nothing(tmp_path, ups):
-    # `python -m worker` finds this module first (the working directory leads sys.path).
-    (tmp_path / "worker.py").write_text(
+    # A worker.py in the working directory is ignored (the stack runs the installed one)...
+    (tmp_path / "worker.py").write_text("raise SystemExit('the wrong worker module ran')\n")
+    # ...but one on PYTHONPATH comes first: a worker that fails while starting.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "worker.py").write_text(
         "import sys\nprint('cannot register the survey workflows: boom', flush=True)\nsys.exit(3)\n")
-    env = stack_env(tmp_path)
+    env = stack_env(tmp_path, PYTHONPATH=str(broken))
     up = ups(env, tmp_path)
     assert up.finish(timeout=START_TIMEOUT) == 1
     err = "\n".join(up.err)
