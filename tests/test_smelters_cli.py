@@ -9,8 +9,7 @@ from typer.testing import CliRunner
 
 from cmrt.builder import CMRTBuilder, LookupRow
 from outreach.cli import app
-from outreach.db import make_engine
-from tests.test_smelters_store import create_smelter_tables
+from outreach.db import upgrade_database
 
 runner = CliRunner()
 
@@ -32,9 +31,7 @@ def run(*args: str, env: dict | None = None):
 @pytest.fixture
 def db_env(tmp_path):
     url = f"sqlite:///{tmp_path / 'outreach.db'}"
-    engine = make_engine(url)
-    create_smelter_tables(engine)
-    engine.dispose()
+    upgrade_database(url)
     return {"OUTREACH_DATABASE_URL": url, "OUTREACH_DATA_DIR": str(tmp_path / "var")}
 
 

@@ -8,30 +8,30 @@ from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
 from cmrt.builder import CMRTBuilder, LookupRow
 from cmrt.reference import ReferenceList, default_reference
 from models.smelters import Smelter, SmelterAlias, SmelterImport
-from outreach.db import make_engine
+from outreach.db import make_engine, upgrade_database
 from outreach.reference_store import import_reference_file, load_reference, save_reference, stored_reference
 from tests.conftest import postgres_reachable
 
-SMELTER_TABLES = [SmelterImport.__table__, Smelter.__table__, SmelterAlias.__table__]
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 T1 = datetime(2026, 2, 5, 9, 0, tzinfo=timezone.utc)
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def create_smelter_tables(engine) -> None:
-    # The lead's migrations own the schema; until they include these tables, create just ours.
-    SQLModel.metadata.create_all(engine, tables=SMELTER_TABLES, checkfirst=True)
+def migrated_engine(url: str):
+    """An engine on a database brought to the latest schema by the project's migrations."""
+    upgrade_database(url)
+    return make_engine(url)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def smelter_engine(request, tmp_path):
     if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'outreach.db'}")
-        create_smelter_tables(engine)
+        engine = migrated_engine(f"sqlite:///{tmp_path / 'outreach.db'}")
         yield engine
         engine.dispose()
         return
@@ -40,15 +40,14 @@ def smelter_engine(request, tmp_path):
         pytest.skip(reason)
     # A schema of our own: other tests may use the shared `test` database at the same time.
     schema = f"smelters_{uuid.uuid4().hex[:10]}"
-    admin = make_engine("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    admin = make_engine(PG_ADMIN_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = make_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/test?options=-csearch_path%3D{schema}")
     try:
-        create_smelter_tables(engine)
+        engine = migrated_engine(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}")
         yield engine
-    finally:
         engine.dispose()
+    finally:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
@@ -206,8 +205,7 @@ def test_load_reference_without_a_database_falls_back(tmp_path, monkeypatch):
 
 def test_load_reference_reads_the_configured_database(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'configured.db'}"
-    engine = make_engine(url)
-    create_smelter_tables(engine)
+    engine = migrated_engine(url)
     import_reference_file(engine, template("6.5", "April 25, 2025", NEW_TEMPLATE_ROWS), "new.xlsx", now=T0)
     engine.dispose()
     monkeypatch.setenv("OUTREACH_DATABASE_URL", url)
