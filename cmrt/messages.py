@@ -106,6 +106,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                             "not a reference to another field."),
     "effective_date_invalid": ("error", "The effective date in Declaration cell {cell} ('{value}') is not a date. "
                                "Enter it as a date, for example 15-Jan-2025."),
+    "effective_date_out_of_range": ("error", "The effective date in Declaration cell {cell} ({value}) is not after "
+                                    "31-Dec-2006, as the template requires. Enter the date the declaration was completed."),
     "effective_date_future": ("error", "The effective date in Declaration cell {cell} ({value}) is in the future. "
                               "Enter the date the declaration was completed."),
     "effective_date_stale": ("error", "The effective date in Declaration cell {cell} ({value}) is before {year}. "

@@ -78,24 +78,30 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
     out: list[Finding] = []
     raw = decl.raw
 
-    always = [
+    # Checker rows 4-12, in the Checker's order
+    scope = raw("D9")
+    for field_name, code in (
         ("company_name", "missing_company_name"),
         ("scope", "missing_scope"),
+        ("scope_description", "missing_scope_description"),
         ("contact_name", "missing_contact_name"),
+        ("contact_email", "missing_contact_email"),
         ("contact_phone", "missing_contact_phone"),
         ("authorizer", "missing_authorizer"),
+        ("authorizer_email", "missing_authorizer_email"),
         ("effective_date", "missing_effective_date"),
-    ]
-    for field_name, code in always:
+    ):
         cell = DECLARATION_CELLS[field_name]
-        if xl_is_zero(raw(cell)):
-            out.append(finding(code, sheet=DECL, cell=cell))
-    scope = raw("D9")
-    if not (xl_eq(scope, SCOPE_A) or xl_eq(scope, SCOPE_B) or xl_is_zero(scope)) and xl_is_zero(raw("D10")):
-        out.append(finding("missing_scope_description", sheet=DECL, cell="D10"))
-    for field_name, code in (("contact_email", "missing_contact_email"), ("authorizer_email", "missing_authorizer_email")):
-        cell = DECLARATION_CELLS[field_name]
-        if "@" not in xl_text(raw(cell)):
+        value = raw(cell)
+        if field_name == "scope_description":
+            # F6: needed unless the scope is A, B or blank (so also for any text that is not a scope)
+            needed = not (xl_eq(scope, SCOPE_A) or xl_eq(scope, SCOPE_B) or xl_is_zero(scope))
+            missing = needed and xl_is_zero(value)
+        elif field_name.endswith("email"):
+            missing = "@" not in xl_text(value)  # G8/G11: ISNUMBER(SEARCH("@", ...))
+        else:
+            missing = xl_is_zero(value)
+        if missing:
             out.append(finding(code, sheet=DECL, cell=cell))
 
     q1 = [raw(f"D{26 + i}") for i in range(4)]
@@ -237,7 +243,9 @@ def contradictions(
     if eff is None and declaration.effective_date_text:
         out.append(finding("effective_date_invalid", sheet=DECL, cell="D22", value=declaration.effective_date_text))
     elif eff is not None:
-        if eff > today:
+        if eff <= date(2006, 12, 31):  # the template's own validation: after 31-Dec-2006
+            out.append(finding("effective_date_out_of_range", sheet=DECL, cell="D22", value=eff.isoformat()))
+        elif eff > today:
             out.append(finding("effective_date_future", sheet=DECL, cell="D22", value=eff.isoformat()))
         elif campaign_year is not None and eff < date(campaign_year, 1, 1):
             out.append(finding("effective_date_stale", sheet=DECL, cell="D22", value=eff.isoformat(),

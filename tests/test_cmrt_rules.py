@@ -119,6 +119,8 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     ("contact_placeholder", with_company(authorizer="Same"), with_company(authorizer="Sam E. Smith"), {}),
     ("effective_date_invalid", with_company(effective_date="sometime in May"), with_company(effective_date="02-May-2024"), {}),
     ("effective_date_future", with_company(effective_date=date(2031, 1, 1)), with_company(effective_date=date(2025, 5, 1)), {}),
+    ("effective_date_out_of_range", with_company(effective_date=date(2006, 12, 31)),
+     with_company(effective_date=date(2007, 1, 1)), {}),
     ("effective_date_stale", with_company(effective_date=date(2023, 3, 1)), with_company(effective_date=date(2024, 3, 1)),
      {"campaign_year": 2024}),
     ("answer_not_allowed", answer("Q1", "Tin", "Maybe"), answer("Q1", "Tin", " yes "), {}),
