@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cmrt.reference import ReferenceList, _sheet_rows, default_reference, lookup_rows_from_sheet, normalise_name  # noqa: E402
+from cmrt.reference import ReferenceList, default_reference, lookup_rows_from_workbook, normalise_name  # noqa: E402
 from tests.test_smelters_matching import (  # noqa: E402
     NOT_ON_DEFAULT_LIST,
     TEMPLATE_65,
@@ -49,7 +49,7 @@ def main() -> None:
     line("smelters not on the list (+1 typo): any CID is wrong", score(ref, neg))
 
     if TEMPLATE_65.exists():
-        lookup = lookup_rows_from_sheet(_sheet_rows(TEMPLATE_65.read_bytes(), "Smelter Look-up"))
+        lookup = lookup_rows_from_workbook(TEMPLATE_65)
         known = {s.cid for s in smelters}
         line("6.5 look-up aliases of listed CIDs, no alias table",
              score(ref, [(r["metal"], r["lookup_name"], r["country"], r["cid"]) for r in lookup

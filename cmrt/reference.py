@@ -74,6 +74,8 @@ __all__ = [
     "SmelterMatch",
     "default_reference",
     "detect_reference_kind",
+    "lookup_rows_from_sheet",
+    "lookup_rows_from_workbook",
     "alias_key",
     "normalise_cid",
     "normalise_metal",
@@ -357,7 +359,6 @@ def _sheet_rows(data: bytes, sheet: str) -> list[list[object]]:
         raise ReferenceFormatError(f"cannot read sheet {sheet!r}: {exc}") from None
 
 
-LOOKUP_SHEET = "Smelter Look-up"
 _LOOKUP_SHEETS = ("smelter look-up", "smelter lookup", "smelter reference list", "standard smelter names")
 
 
@@ -493,15 +494,9 @@ class ReferenceList:
         removed.
         """
         data = _read_bytes(path_or_bytes)
-        if not _is_zip(data):
-            raise ReferenceFormatError("not an .xlsx workbook")
-        names = _workbook_sheet_names(data)
-        sheet = _lookup_sheet_name(names)
-        if sheet is None:
-            raise ReferenceFormatError("the workbook has no Smelter Look-up sheet")
-        rows = lookup_rows_from_sheet(_sheet_rows(data, sheet))
+        rows = lookup_rows_from_workbook(data)
         published = None
-        if "Declaration" in names:
+        if "Declaration" in _workbook_sheet_names(data):
             decl = _sheet_rows(data, "Declaration")
             if len(decl) >= 3 and len(decl[2]) >= 10:
                 published = template_date(decl[2][9])
@@ -1043,6 +1038,17 @@ def _legal_forms_agree(a: set[str], b: set[str]) -> bool:
 
 # --------------------------------------------------------------------------------------------
 # Helpers shared with the CMRT reader
+
+
+def lookup_rows_from_workbook(path_or_bytes: str | Path | bytes) -> list[dict]:
+    """The Smelter Look-up rows of a CMRT (or EMRT) workbook, as :func:`lookup_rows_from_sheet` gives them."""
+    data = _read_bytes(path_or_bytes)
+    if not _is_zip(data):
+        raise ReferenceFormatError("not an .xlsx workbook")
+    sheet = _lookup_sheet_name(_workbook_sheet_names(data))
+    if sheet is None:
+        raise ReferenceFormatError("the workbook has no Smelter Look-up sheet")
+    return lookup_rows_from_sheet(_sheet_rows(data, sheet))
 
 
 def lookup_rows_from_sheet(rows: list[list[object]]) -> list[dict]:

@@ -17,7 +17,7 @@ from cmrt.reference import (
     ReferenceList,
     ReferenceSmelter,
     default_reference,
-    lookup_rows_from_sheet,
+    lookup_rows_from_workbook,
     normalise_cid,
     normalise_name,
 )
@@ -193,9 +193,7 @@ def test_smelters_not_on_the_list_never_get_a_cid(ref):
 def lookup_65() -> list[dict]:
     if not TEMPLATE_65.exists():
         pytest.skip(f"RMI template not available at {TEMPLATE_65} (tests read it from ../shared)")
-    from cmrt.reference import _sheet_rows
-
-    return lookup_rows_from_sheet(_sheet_rows(TEMPLATE_65.read_bytes(), "Smelter Look-up"))
+    return lookup_rows_from_workbook(TEMPLATE_65)
 
 
 def test_template_aliases_against_the_default_list_are_never_wrong(ref, lookup_65):
