@@ -14,6 +14,13 @@ from cmrt.builder import high_risk_cmrt, invalid_cmrt, valid_builder, valid_cmrt
 from outreach.cli import app
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_stored_reference(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No database here: the command falls back to the shipped reference list, whatever var/ holds."""
+    monkeypatch.setenv("OUTREACH_DATA_DIR", str(tmp_path_factory.mktemp("no-db")))
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", "")
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "smelters_juniper_2020.csv"
 
 
