@@ -227,7 +227,8 @@ class CMRTBuilder:
         """A Smelter List row. Fields: metal, lookup_name, name, country, cid_input (column A), cid,
         standard_name, id_source, street, city, state, contact_name, contact_email, next_steps,
         mine_name, mine_country, recycled_scrap, comments, row (default: next free row from 5).
-        With cached_values, cid/standard_name/country/id_source default to the Look-up values."""
+        With cached_values, cid/standard_name/country/id_source default to the Look-up values, and
+        cache_zero=True stores "0" in F and R where the look-up finds nothing (as Excel caches it)."""
         self._smelters.append(dict(fields))
         return self
 

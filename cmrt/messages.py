@@ -61,8 +61,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "missing_answer": ("error", "Question {question} for {metal} is not answered: select an answer in Declaration "
                        "cell {cell}."),
     "missing_answer_blocked": ("error", "Question {question} for {metal} counts as unanswered because question {blocker} "
-                               "for {metal} is not answered Yes or No: answer {blocker} first, then {question} "
-                               "in Declaration cell {cell}."),
+                               "for {metal} is not answered Yes or No: answer question {blocker} first, then "
+                               "question {question} in Declaration cell {cell}."),
     "missing_company_answer": ("error", "Company question {letter} is not answered: select an answer in Declaration "
                                "cell {cell}."),
     "missing_policy_url": ("error", "You answered Yes to company question B (policy publicly available): enter the "

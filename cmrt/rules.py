@@ -109,13 +109,13 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
     in_scope_flags = []
     for i, metal in enumerate(METALS):
         if xl_is_zero(q1[i]):
-            out.append(finding("missing_answer", sheet=DECL, cell=f"D{26 + i}", question="Q1", metal=metal))
+            out.append(finding("missing_answer", sheet=DECL, cell=f"D{26 + i}", question="1", metal=metal))
         # Q2 is required unless Q1 = No; it only counts as given when Q1 = Yes (B19 =IF(B14="Yes",D32,0)).
         if not xl_eq(q1[i], "No"):
             shown = q2[i] if xl_eq(q1[i], "Yes") else 0
             if xl_is_zero(shown):
                 code = "missing_answer" if xl_eq(q1[i], "Yes") or xl_is_zero(q2[i]) else "missing_answer_blocked"
-                out.append(finding(code, sheet=DECL, cell=f"D{32 + i}", question="Q2", metal=metal, blocker="Q1"))
+                out.append(finding(code, sheet=DECL, cell=f"D{32 + i}", question="2", metal=metal, blocker="1"))
         q2_shown = q2[i] if xl_eq(q1[i], "Yes") else 0
         in_scope = not (xl_eq(q1[i], "No") or xl_eq(q2_shown, "No"))
         in_scope_flags.append(in_scope)
@@ -128,9 +128,9 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
             value = raw(f"D{first + i}")
             if xl_is_zero(value if both_yes else 0):
                 blocked = not both_yes and not xl_is_zero(value)
-                blocker = "Q1" if not xl_eq(q1[i], "Yes") else "Q2"
+                blocker = "1" if not xl_eq(q1[i], "Yes") else "2"
                 out.append(finding("missing_answer_blocked" if blocked else "missing_answer", sheet=DECL,
-                                   cell=f"D{first + i}", question=q, metal=metal, blocker=blocker))
+                                   cell=f"D{first + i}", question=q[1:], metal=metal, blocker=blocker))
 
     if any(in_scope_flags):
         for letter in ("A", "B", "C", "D", "E", "F", "G", "H"):
@@ -332,7 +332,7 @@ def smelter_row_findings(smelters: list[SmelterRow]) -> list[Finding]:
         if (s.recycled_scrap or "").casefold() == "yes" and s.mine_name and not any(
                 w in s.mine_name.casefold() for w in RECYCLED_WORDS):
             out.append(finding("smelter_recycled_mine_conflict", sheet=SMELTERS, cell=f"N{s.row}", row=s.row))
-        cid = s.cid or s.cid_input
+        cid = s.cid_input or s.cid  # as matching reads it: column A is what the supplier typed
         if s.metal and cid:
             seen.setdefault((s.metal.casefold(), cid.upper()), []).append(s.row)
     for (metal, cid), rows in seen.items():
