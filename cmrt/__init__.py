@@ -199,7 +199,9 @@ def _check_bytes(
             except DamagedSheet:
                 lookup_sheet = None  # the reference list still derives what it can
             if lookup_sheet is not None:
-                derive_from_lookup(smelters, LookupIndex.build(read_lookup_rows(lookup_sheet)))
+                lookup_rows = read_lookup_rows(lookup_sheet)
+                derive_from_lookup(smelters, LookupIndex.build(lookup_rows))
+                _derive_with_file_aliases(smelters, lookup_rows)
 
     checker_findings = checker(decl, smelter_sheet, products_sheet)
     result.checker_remaining = len(checker_findings)
@@ -249,6 +251,27 @@ def _find_declaration_by_content(wb: Workbook) -> str | None:
         if text.lower().startswith("revision") and sheet.rows and len(sheet.rows) >= 22:
             return name
     return None
+
+
+def _derive_with_file_aliases(smelters: list[SmelterRow], lookup_rows: list[dict[str, str | None]]) -> None:
+    """Rows the template's exact look-up could not resolve (spacing, punctuation, a typed name on a
+    'Smelter not listed' row) are matched against this file's own Look-up aliases, so that aliases
+    the reference list does not know still count. Only alias/name/CID matches are taken, never fuzzy."""
+    pending = [s for s in smelters if s.metal and not s.cid and (s.lookup_name or s.name)
+               and (s.lookup_name or "").casefold() != "smelter not yet identified"]
+    if not pending:
+        return
+    try:
+        from cmrt.reference import ReferenceList as _ReferenceList
+    except ImportError:
+        return
+    file_reference = _ReferenceList.from_lookup_rows(lookup_rows)
+    for s in pending:
+        m = file_reference.match(metal=s.metal, cid=s.cid_input, lookup_name=s.lookup_name, name=s.name,
+                                 country=s.country)
+        if m.cid and m.match in ("cid", "alias", "name"):
+            s.__dict__.update(cid=m.cid, standard_name=s.standard_name or m.standard_name,
+                              country=s.country or m.country, derived=True)
 
 
 def _default_reference() -> ReferenceList | None:

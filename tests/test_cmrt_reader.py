@@ -102,6 +102,18 @@ def test_no_cached_values_derives_from_the_files_lookup_sheet() -> None:
     assert r.verdict == "valid", r.codes()
 
 
+def test_no_cached_values_file_aliases_count_beyond_the_exact_lookup() -> None:
+    """A typed name on a 'Smelter not listed' row, and a look-up name with different punctuation, that
+    only this file's Look-up sheet knows: derived from the file, then matched by CID."""
+    lookup = list(SAMPLE_SMELTERS) + [LookupRow("Tin", "Luna Tin Rwanda", "Luna Smelter, Ltd.", "RWANDA", "CID003387")]
+    b = valid_builder(cached_values=False).lookup_rows(lookup)
+    b.smelter(metal="Tin", lookup_name="Luna  Tin  Rwanda ")
+    b.smelter(metal="Tin", lookup_name=NOT_LISTED, name="LUNA TIN RWANDA", country="RWANDA")
+    r = check(b.to_bytes())
+    assert [(s.cid, s.derived, s.match) for s in r.smelters[-2:]] == [("CID003387", True, "cid")] * 2
+    assert "smelter_not_in_reference" not in r.codes()
+
+
 def test_no_cached_values_and_no_lookup_sheet_uses_the_reference() -> None:
     b = valid_builder(cached_values=False).drop_sheet("Smelter Look-up")
     r = check(b.to_bytes())
