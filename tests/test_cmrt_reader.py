@@ -308,3 +308,26 @@ def test_legacy_xls_is_read_and_flagged() -> None:
     assert r.checker_remaining == 51 and "xls_format" in r.codes()
     r = check(xls("Revision 5.12"))
     assert r.codes() == ["xls_format", "template_outdated"] and "5.12" in r.findings[1].message
+
+
+def test_zip_directory_that_lies_about_sizes() -> None:
+    """A part whose real content is far larger than the directory declares is refused before the
+    spreadsheet reader expands it."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        zf.writestr("xl/workbook.xml", "<workbook/>")
+        zf.writestr("xl/worksheets/sheet1.xml", b"<a/>" * (2 * 1024 * 1024))
+    data = bytearray(buf.getvalue())
+    # declare 100 bytes uncompressed for sheet1.xml in both the local header and the central directory
+    name = b"xl/worksheets/sheet1.xml"
+    # (signature, offset of the uncompressed-size field, offset of the file name) in each record
+    for sig, size_offset, name_offset in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        pos = 0
+        while (pos := data.find(sig, pos)) != -1:
+            if data[pos + name_offset: pos + name_offset + len(name)] == name:
+                data[pos + size_offset: pos + size_offset + 4] = (100).to_bytes(4, "little")
+            pos += 4
+    r = cmrt.check(bytes(data))
+    assert r.verdict == "unreadable" and r.codes() == ["corrupt_workbook"]
+    assert "larger than the zip directory says" in r.findings[0].message
