@@ -236,14 +236,17 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     assert processes_mentioning(str(tmp_path)) == []
 
 
-def test_a_child_that_dies_stops_the_whole_stack(tmp_path, ups):
-    env = stack_env(tmp_path)
+def test_with_an_smtp_relay_no_catcher_and_a_child_that_dies_stops_the_whole_stack(tmp_path, ups, smtp):
+    # Outgoing mail goes to a relay (here a test SMTP server), so no mail catcher is started.
+    env = stack_env(tmp_path, OUTREACH_SMTP_PORT=str(smtp.port))
     up = ups(env, tmp_path)
     up.wait_running()
     pids = up.child_pids()
-    os.kill(pids["mailcatcher"], signal.SIGKILL)
+    assert "mailcatcher" not in pids
+    assert any(f"Outgoing mail: 127.0.0.1:{smtp.port} (no mail catcher)" in line for line in up.out), up.out
+    os.kill(pids["worker"], signal.SIGKILL)
     assert up.finish() == 1
-    assert any("the mail catcher stopped unexpectedly" in line for line in up.err), up.err
+    assert any("the worker stopped unexpectedly (exit code -9)" in line for line in up.err), up.err
     assert wait_gone(list(pids.values())) == []
     assert processes_mentioning(str(tmp_path)) == []
 
