@@ -42,7 +42,8 @@ from cmrt.rules import (
     is_not_listed,
     smelter_row_findings,
 )
-from cmrt.sniff import Sniffed, Unreadable, sniff
+from cmrt.sniff import Sniffed, Unreadable
+from cmrt.sniff import sniff as sniff_bytes  # keeps `cmrt.sniff` the module
 from cmrt.types import (
     METALS,
     Answer,
@@ -135,7 +136,7 @@ def _check_bytes(
     campaign_year: int | None,
     today: date,
 ) -> CheckResult:
-    sniffed: Sniffed = sniff(data, max_bytes=max_bytes)
+    sniffed: Sniffed = sniff_bytes(data, max_bytes=max_bytes)
     findings: list[Finding] = list(sniffed.findings)
     try:
         wb = Workbook.open(sniffed.data, sniffed.file_format)
