@@ -169,3 +169,17 @@ def test_busy_port_is_one_clear_line(tmp_path):
     assert done.returncode == 1
     assert f"127.0.0.1:{port}" in done.stderr and "OUTREACH_MAIL_CATCHER_PORT" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_malformed_messages_are_listed_and_opened_not_crashed_on(tmp_path):
+    from outreach.mailcatcher import store_message
+
+    mail_dir = tmp_path / "mail"
+    raw = (b"From: =?x-unknown?Q?Lieferant?= <s@example.org>\r\nTo: minerals@example.com\r\n"
+           b"Subject: CMRT f\xfcr 2024 =?utf-8?B?broken\r\nContent-Type: text/plain; charset=x-unknown\r\n\r\n"
+           b"Anbei unsere CMRT \xfc\r\n")
+    mail_id = store_message(mail_dir, raw, "s@example.org", ["minerals@example.com"])
+    [listed] = list_messages(mail_dir)
+    assert listed.id == mail_id and "CMRT" in listed.subject and not listed.has_html
+    opened = read_message(mail_dir, mail_id)
+    assert "Anbei unsere CMRT" in opened.text and opened.html is None
