@@ -73,6 +73,15 @@ def xl_len_of_ref(v: Any) -> int:
 
 
 # -- the Checker -------------------------------------------------------------------------------
+# The codes checker() emits: their number is always CheckResult.checker_remaining.
+CHECKER_CODES: frozenset[str] = frozenset({
+    "missing_company_name", "missing_scope", "missing_scope_description", "missing_contact_name",
+    "missing_contact_email", "missing_contact_phone", "missing_authorizer", "missing_authorizer_email",
+    "missing_effective_date", "missing_answer", "missing_answer_blocked", "missing_company_answer",
+    "missing_policy_url", "missing_products", "missing_smelters", "unlisted_smelter_incomplete",
+})
+
+
 def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list[Finding]:
     """One finding per item the template's Checker counts as missing; len() is Checker!D2."""
     out: list[Finding] = []

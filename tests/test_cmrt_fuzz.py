@@ -13,6 +13,7 @@ import pytest
 
 import cmrt
 from cmrt.builder import CMRTBuilder, valid_builder, valid_cmrt
+from cmrt.rules import CHECKER_CODES
 
 VALUES = [None, "", " ", 0, 1, -1.5, 1e308, "0", "Yes", "yes\t", "No", "NO ", "Unknown", "100%", 1.0, True, False,
           datetime(2024, 5, 2), date(1900, 1, 1), time(12, 0), "=1/0", "=A1", "@", "a@b", "x" * 3000,
@@ -37,6 +38,7 @@ def assert_verdict(result: cmrt.CheckResult) -> None:
         assert (result.verdict == "invalid") == has_error
     for f in result.findings:
         assert f.message and "{" not in f.message.replace("{}", ""), f
+    assert sum(f.code in CHECKER_CODES for f in result.findings) == result.checker_remaining
     json.dumps(result.to_json_dict())
 
 
