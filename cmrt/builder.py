@@ -45,7 +45,7 @@ from typing import Any, Iterable
 
 from openpyxl import Workbook
 
-from cmrt.types import COMPANY_QUESTIONS, METALS, QUESTIONS
+from cmrt.types import COMPANY_QUESTIONS, METALS
 
 REVISION_DATES = {
     "6.01": "May 19, 2020",

@@ -26,7 +26,6 @@ from cmrt.reader import (
     SMELTER_FIRST_ROW,
     SMELTER_LAST_ROW,
     Sheet,
-    to_text,
 )
 from cmrt.types import METALS, Answer, Declaration, Finding, SmelterRow
 
@@ -360,7 +359,3 @@ def cid_malformed(value: str | None) -> bool:
 
 def is_not_listed(s: SmelterRow) -> bool:
     return bool(s.lookup_name) and s.lookup_name.casefold() == NOT_LISTED  # type: ignore[union-attr]
-
-
-def text_or_none(v: Any) -> str | None:
-    return to_text(v)
