@@ -13,7 +13,9 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     from activities.campaign import CampaignActivities
     from activities.email import EmailActivities
     from activities.scorecards import ScorecardActivities
+    from activities.survey import SurveyActivities
 
     email = EmailActivities(settings, engine)
     scorecard = ScorecardActivities(settings, engine)
-    return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all()]
+    return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all(),
+            *SurveyActivities(settings, engine).all()]

@@ -130,6 +130,7 @@ class SubmissionSummary(BaseModel):
     declaration_scope: Optional[str] = None  # company / product / user_defined
     program_strength: Optional[str] = None
     manual_decision: Optional[Literal["accepted", "rejected"]] = None
+    update_id: Optional[str] = None  # the Update that delivered it (a duplicate delivery gets this verdict)
 
 
 class ActionAck(BaseModel):
@@ -159,6 +160,8 @@ class SurveyInput(BaseModel):
     # on the namespace (`outreach up` and the compose file do); tests on the time-skipping server, which
     # has none registered, pass False.
     search_attributes: bool = True
+    # Continue-as-new also past this many history events (tests; production follows Temporal's suggestion).
+    continue_as_new_at_events: Optional[int] = None
     # Set only by continue-as-new: the whole state of the previous run (never set it by hand).
     carried: Optional["SurveyCarry"] = None
 
@@ -201,6 +204,10 @@ class SurveyCarry(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     processed_update_ids: list[str] = Field(default_factory=list)
     last_supplier_message: Optional[dict[str, Any]] = None  # template + context, re-sent to a new contact
+    # Messages queued by Updates for the run loop to send ({step, template, n, extra}), and payloads to
+    # forward to the open child ({signal, payload}).
+    pending: list[dict[str, Any]] = Field(default_factory=list)
+    forward: list[dict[str, Any]] = Field(default_factory=list)
 
 
 SurveyInput.model_rebuild()

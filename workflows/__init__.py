@@ -1,6 +1,10 @@
 """Deterministic orchestration only. Every workflow the worker runs is listed in ALL_WORKFLOWS."""
 
 from workflows.campaign import CampaignWorkflow
+from workflows.corrective_action import CorrectiveActionWorkflow
+from workflows.escalation import EscalationWorkflow
 from workflows.mail_check import MailCheckWorkflow
+from workflows.survey import SupplierSurveyWorkflow
 
-ALL_WORKFLOWS: list[type] = [CampaignWorkflow, MailCheckWorkflow]
+ALL_WORKFLOWS: list[type] = [CampaignWorkflow, MailCheckWorkflow, SupplierSurveyWorkflow, CorrectiveActionWorkflow,
+                             EscalationWorkflow]

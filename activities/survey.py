@@ -1,0 +1,379 @@
+"""The survey lifecycle's side effects on the read model, and the check of a submitted workbook.
+
+Every write carries a key computed in the workflow (the event's sequence number, the submission ID, the
+plan and escalation IDs), so a retried or replayed activity changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from temporalio import activity
+
+from models.columns import utcnow
+from models.survey import CorrectiveActionState, SubmissionFinding
+from models.tables import (
+    Campaign,
+    CorrectiveAction,
+    CorrectiveActionPlan,
+    Escalation,
+    Finding,
+    StoredFile,
+    Submission,
+    Supplier,
+    Survey,
+    SurveyEvent,
+)
+from outreach.db import session_scope
+from outreach.settings import Settings
+from outreach.storage import FileStore
+
+log = logging.getLogger(__name__)
+
+
+# --- Payloads ------------------------------------------------------------------------------------
+
+
+class SurveyColumns(BaseModel):
+    """The survey row's columns as the workflow knows them (typed, so datetimes stay datetimes)."""
+
+    outcome: Optional[str] = None
+    contact_name: Optional[str] = None
+    contact_email: Optional[str] = None
+    language: str = "en"
+    paused: bool = False
+    contact_bounced: bool = False
+    correction_round: int = 0
+    reminders_sent: int = 0
+    requested_at: Optional[datetime] = None
+    due_at: Optional[datetime] = None
+    first_submission_at: Optional[datetime] = None
+    last_submission_id: Optional[str] = None
+    next_step: Optional[str] = None
+    next_step_at: Optional[datetime] = None
+    program_strength: Optional[str] = None
+    declaration_scope: Optional[str] = None
+    closed_at: Optional[datetime] = None
+
+
+class SurveyRecord(BaseModel):
+    """One transition: the survey's current row and the timeline event numbered `seq`."""
+
+    survey_id: str
+    campaign_id: str
+    campaign_year: int
+    supplier_id: str
+    supplier_name: str
+    seq: int
+    at: datetime
+    kind: str
+    state: str
+    actor: Optional[str] = None
+    reason: Optional[str] = None
+    data: dict[str, Any] = Field(default_factory=dict)
+    # The survey row's columns (all of them, each time: the latest sequence number wins).
+    survey: SurveyColumns = Field(default_factory=SurveyColumns)
+
+
+class CheckRequest(BaseModel):
+    survey_id: str
+    submission_id: str
+    file_sha256: str
+    filename: Optional[str] = None
+    channel: str = "portal"
+    submitted_by: Optional[str] = None
+    received_at: datetime
+    round: int = 0
+    purpose: str = "declaration"
+    campaign_year: Optional[int] = None
+
+
+class CheckOutcome(BaseModel):
+    submission_id: str
+    verdict: str  # valid / invalid / unreadable
+    findings: list[SubmissionFinding] = Field(default_factory=list)
+    error_count: int = 0
+    high_risk_smelters: int = 0
+    declaration_scope: Optional[str] = None
+    program_strength: Optional[str] = None
+    template_version: Optional[str] = None
+
+
+class ManualReviewRecord(BaseModel):
+    submission_id: str
+    decision: str  # accepted / rejected
+    by: str
+    reason: str
+
+
+class EscalationOpen(BaseModel):
+    escalation_id: str
+    survey_id: str
+    reason: str
+    opened_at: datetime
+
+
+class CaseSummary(BaseModel):
+    """What the VP reads before deciding: who, how much business, what happened, what was tried."""
+
+    supplier_id: str
+    supplier_name: str
+    supplier_status: str = "active"
+    category: Optional[str] = None
+    country: Optional[str] = None
+    annual_spend: float = 0.0
+    commodity_manager: Optional[str] = None
+    campaign_id: Optional[str] = None
+    state: Optional[str] = None
+    reminders_sent: int = 0
+    correction_rounds: int = 0
+    submissions: int = 0
+    history: list[dict[str, Any]] = Field(default_factory=list)  # {at, kind, reason}
+    findings: list[dict[str, Any]] = Field(default_factory=list)  # latest submission's findings
+
+
+class EscalationRecord(BaseModel):
+    escalation_id: str
+    reminders_sent: int = 0
+    decision: Optional[str] = None
+    decided_by: Optional[str] = None
+    decided_at: Optional[datetime] = None
+    decision_reason: Optional[str] = None
+    supplier_id: Optional[str] = None
+
+
+class CapRecord(BaseModel):
+    cap_id: str
+    survey_id: str
+    reason: Optional[str] = None
+    state: str
+    opened_at: datetime
+    closed_at: Optional[datetime] = None
+    actions: list[CorrectiveActionState] = Field(default_factory=list)
+
+
+# --- Activities ----------------------------------------------------------------------------------
+
+class SurveyActivities:
+    def __init__(self, settings: Settings, engine: Engine):
+        self.settings = settings
+        self.engine = engine
+        self.files = FileStore(settings.file_store_path, engine)
+        self._reference = None
+
+    # The read model ------------------------------------------------------------------------------
+
+    @activity.defn(name="record_survey_event")
+    def record_survey_event(self, rec: SurveyRecord) -> None:
+        with session_scope(self.engine) as session:
+            # A survey started by hand (not by a campaign) may name a campaign or supplier the read model
+            # has not seen yet: create the minimal rows so the event is never lost.
+            if session.get(Campaign, rec.campaign_id) is None:
+                session.add(Campaign(id=rec.campaign_id, year=rec.campaign_year, name=rec.campaign_id, state="running"))
+            if session.get(Supplier, rec.supplier_id) is None:
+                session.add(Supplier(id=rec.supplier_id, name=rec.supplier_name))
+            session.flush()
+            survey = session.get(Survey, rec.survey_id)
+            if survey is None:
+                survey = Survey(id=rec.survey_id, campaign_id=rec.campaign_id, supplier_id=rec.supplier_id, seq=0)
+            if rec.seq > survey.seq:  # an older write (a late retry) never overwrites a newer state
+                for name, value in rec.survey:
+                    setattr(survey, name, value)
+                survey.state = rec.state
+                survey.seq = rec.seq
+                survey.updated_at = utcnow()
+            session.add(survey)
+            session.flush()
+            exists = session.exec(
+                select(SurveyEvent.id).where(SurveyEvent.survey_id == rec.survey_id, SurveyEvent.seq == rec.seq)
+            ).first()
+            if exists is None:
+                session.add(SurveyEvent(survey_id=rec.survey_id, seq=rec.seq, at=rec.at, kind=rec.kind, state=rec.state,
+                                        actor=rec.actor, reason=rec.reason, data=rec.data))
+
+    # Submissions ---------------------------------------------------------------------------------
+
+    def _reference_list(self):
+        """The smelter reference list, loaded once per worker (None until the store exists)."""
+        if self._reference is None:
+            try:
+                from outreach.reference_store import load_reference
+            except ImportError:
+                return None
+            self._reference = load_reference(self.engine)
+        return self._reference
+
+    def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome]:
+        """cmrt.check on the stored file; a file that cannot be read is a verdict, never an error."""
+        import cmrt
+
+        try:
+            data = self.files.get(req.file_sha256)
+        except (OSError, ValueError) as exc:
+            finding = SubmissionFinding(code="file_not_found", severity="error",
+                                        message="The uploaded file could not be found; please upload it again.")
+            log.warning("submission %s: stored file %s missing: %s", req.submission_id, req.file_sha256, exc)
+            return {"verdict": "unreadable"}, CheckOutcome(submission_id=req.submission_id, verdict="unreadable",
+                                                            findings=[finding], error_count=1)
+        try:
+            result = cmrt.check(data, filename=req.filename, reference=self._reference_list(),
+                                campaign_year=req.campaign_year, today=req.received_at.date())
+        except Exception as exc:  # noqa: BLE001 - a supplier's file must never stop the survey
+            log.exception("submission %s: the check failed", req.submission_id)
+            finding = SubmissionFinding(
+                code="unreadable", severity="error",
+                message=f"The file could not be read as a CMRT workbook ({type(exc).__name__}). "
+                        "Please send the RMI template saved as .xlsx.")
+            return {"verdict": "unreadable", "error": str(exc)[:500]}, CheckOutcome(
+                submission_id=req.submission_id, verdict="unreadable", findings=[finding], error_count=1)
+        findings = [SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+                    for f in result.findings]
+        scope = result.summary.scope_level if result.summary else None
+        outcome = CheckOutcome(
+            submission_id=req.submission_id, verdict=result.verdict, findings=findings,
+            error_count=sum(1 for f in findings if f.severity == "error"),
+            high_risk_smelters=result.summary.high_risk_smelters if result.summary else 0,
+            declaration_scope=scope, program_strength=result.program_strength,
+            template_version=result.template.version if result.template else None,
+        )
+        return result.to_json_dict(), outcome
+
+    @activity.defn(name="check_submission")
+    def check_submission(self, req: CheckRequest) -> CheckOutcome:
+        with session_scope(self.engine) as session:
+            done = session.get(Submission, req.submission_id)
+            if done is not None:  # a retry after the row was written: the stored verdict stands
+                findings = session.exec(select(Finding).where(Finding.submission_id == req.submission_id)
+                                        .order_by(Finding.id)).all()
+                return CheckOutcome(
+                    submission_id=done.id, verdict=done.verdict or "unreadable",
+                    findings=[SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell,
+                                                message=f.message) for f in findings],
+                    error_count=sum(1 for f in findings if f.severity == "error"),
+                    high_risk_smelters=int((done.result or {}).get("summary", {}).get("high_risk_smelters", 0) or 0),
+                    declaration_scope=done.declaration_scope, program_strength=done.program_strength,
+                    template_version=done.template_version,
+                )
+        result_json, outcome = self._run_check(req)
+        try:
+            with session_scope(self.engine) as session:
+                if session.get(StoredFile, req.file_sha256) is None:
+                    size = self.files.path_for(req.file_sha256).stat().st_size if self.files.exists(req.file_sha256) else 0
+                    session.add(StoredFile(sha256=req.file_sha256, size=size, original_filename=req.filename))
+                    session.flush()
+                session.add(Submission(
+                    id=req.submission_id, survey_id=req.survey_id, file_sha256=req.file_sha256, filename=req.filename,
+                    channel=req.channel, submitted_by=req.submitted_by, received_at=req.received_at, round=req.round,
+                    purpose=req.purpose, verdict=outcome.verdict, template_version=outcome.template_version,
+                    checker_remaining=result_json.get("checker_remaining"), program_strength=outcome.program_strength,
+                    declaration_scope=outcome.declaration_scope, result=result_json,
+                ))
+                session.flush()
+                for f in outcome.findings:
+                    session.add(Finding(submission_id=req.submission_id, code=f.code, severity=f.severity,
+                                        sheet=f.sheet, cell=f.cell, message=f.message))
+        except IntegrityError:  # a concurrent attempt stored it first; its verdict is the same
+            pass
+        return outcome
+
+    @activity.defn(name="record_manual_review")
+    def record_manual_review(self, rec: ManualReviewRecord) -> None:
+        with session_scope(self.engine) as session:
+            sub = session.get(Submission, rec.submission_id)
+            if sub is not None:
+                sub.manual_decision = rec.decision
+                sub.manual_reason = f"{rec.reason} ({rec.by})"
+                session.add(sub)
+
+    # Escalations ---------------------------------------------------------------------------------
+
+    @activity.defn(name="open_escalation")
+    def open_escalation(self, req: EscalationOpen) -> CaseSummary:
+        with session_scope(self.engine) as session:
+            survey = session.get(Survey, req.survey_id)
+            supplier = session.get(Supplier, survey.supplier_id) if survey else None
+            events = session.exec(select(SurveyEvent).where(SurveyEvent.survey_id == req.survey_id)
+                                  .order_by(SurveyEvent.seq)).all()
+            subs = session.exec(select(Submission).where(Submission.survey_id == req.survey_id)
+                                .order_by(Submission.received_at)).all()
+            findings = []
+            if subs:
+                findings = [dict(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+                            for f in session.exec(select(Finding).where(Finding.submission_id == subs[-1].id)
+                                                  .order_by(Finding.id)).all()]
+            summary = CaseSummary(
+                supplier_id=survey.supplier_id if survey else "",
+                supplier_name=supplier.name if supplier else "",
+                supplier_status=supplier.status if supplier else "active",
+                category=supplier.category if supplier else None,
+                country=supplier.country if supplier else None,
+                annual_spend=supplier.annual_spend if supplier else 0.0,
+                commodity_manager=(supplier.commodity_manager_name or supplier.commodity_manager_email) if supplier else None,
+                campaign_id=survey.campaign_id if survey else None,
+                state=survey.state if survey else None,
+                reminders_sent=survey.reminders_sent if survey else 0,
+                correction_rounds=survey.correction_round if survey else 0,
+                submissions=len(subs),
+                history=[dict(at=e.at.isoformat(), kind=e.kind, reason=e.reason or "") for e in events],
+                findings=findings[:50],
+            )
+            if session.get(Escalation, req.escalation_id) is None:
+                session.add(Escalation(id=req.escalation_id, survey_id=req.survey_id, reason=req.reason,
+                                       summary=summary.model_dump(mode="json"), opened_at=req.opened_at))
+        return summary
+
+    @activity.defn(name="record_escalation")
+    def record_escalation(self, rec: EscalationRecord) -> None:
+        with session_scope(self.engine) as session:
+            esc = session.get(Escalation, rec.escalation_id)
+            if esc is None:
+                return
+            esc.reminders_sent = max(esc.reminders_sent, rec.reminders_sent)
+            if rec.decision:
+                esc.decision = rec.decision
+                esc.decided_by = rec.decided_by
+                esc.decided_at = rec.decided_at
+                esc.decision_reason = rec.decision_reason
+                new_status = {"suspend": "suspended", "disengage": "disengaged"}.get(rec.decision)
+                if new_status and rec.supplier_id:
+                    supplier = session.get(Supplier, rec.supplier_id)
+                    if supplier is not None:
+                        supplier.status = new_status
+                        supplier.updated_at = utcnow()
+                        session.add(supplier)
+            session.add(esc)
+
+    # Corrective action plans ---------------------------------------------------------------------
+
+    @activity.defn(name="record_cap")
+    def record_cap(self, rec: CapRecord) -> None:
+        with session_scope(self.engine) as session:
+            plan = session.get(CorrectiveActionPlan, rec.cap_id)
+            if plan is None:
+                plan = CorrectiveActionPlan(id=rec.cap_id, survey_id=rec.survey_id, reason=rec.reason,
+                                            opened_at=rec.opened_at)
+            plan.state = rec.state
+            plan.closed_at = rec.closed_at
+            session.add(plan)
+            session.flush()
+            rows = {a.number: a for a in session.exec(select(CorrectiveAction)
+                                                      .where(CorrectiveAction.plan_id == rec.cap_id)).all()}
+            for a in rec.actions:
+                row = rows.get(a.number) or CorrectiveAction(plan_id=rec.cap_id, number=a.number, description=a.description,
+                                                             owner=a.owner, target_date=a.target_date)
+                row.status = a.status.value if hasattr(a.status, "value") else str(a.status)
+                row.status_note = a.status_note
+                row.reported_at = a.reported_at
+                row.verified_at = a.verified_at
+                row.verified_by = a.verified_by
+                session.add(row)
+
+    def all(self) -> list:
+        return [self.record_survey_event, self.check_submission, self.record_manual_review, self.open_escalation,
+                self.record_escalation, self.record_cap]

@@ -1,0 +1,900 @@
+"""One supplier in one campaign, from the request to an outcome (DESIGN.md, the lifecycle).
+
+Shape: the run loop walks the survey's states; each waiting state computes its next scheduled step from
+the carried state and the policy (`_next_step`) and sleeps until then or until an Update changes
+something (`_changed`). Updates only change state and queue messages; the loop sends them, so an Update
+never waits on SMTP. The whole state is one pydantic object (`SurveyCarry`) so continue-as-new carries it
+as is, with the IDs of the Updates already applied.
+
+Email idempotency keys are `survey/<campaign>/<supplier>/<step>/r<round>/n<n>` with every part taken from
+the carried state: a replay, a retry or a new run computes the same key and the outbox sends nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Awaitable, Callable, Optional
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.email import EmailRequest, EmailResult
+    from activities.survey import CheckOutcome, CheckRequest, ManualReviewRecord, SurveyColumns, SurveyRecord
+    from models.enums import Decision, SurveyOutcome, SurveyState
+    from models.scorecards import ScorecardEvent
+    from models.search_attributes import CAMPAIGN, OUTCOME, STATE, SUPPLIER
+    from models.survey import (
+        ActionAck,
+        AddNote,
+        CapInput,
+        CapResult,
+        ComplianceAction,
+        Contact,
+        EscalationInput,
+        EscalationResult,
+        ExtendDeadline,
+        ManualReview,
+        ReplaceContact,
+        SubmissionFinding,
+        SubmissionSummary,
+        SubmissionVerdict,
+        SubmitCmrt,
+        SurveyCarry,
+        SurveyInput,
+        SurveyResult,
+        SurveyStatus,
+        TimelineEntry,
+        VerifyAction,
+        VpDecision,
+        Withdraw,
+        cap_workflow_id,
+        escalation_workflow_id,
+    )
+    from workflows.common import DB_OPTIONS, EMAIL_OPTIONS
+
+# A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
+CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
+
+OPEN_FOR_DECLARATION = {SurveyState.awaiting_response, SurveyState.chasing,
+                        SurveyState.correction_requested}
+WAITING_STATES = {SurveyState.awaiting_response, SurveyState.chasing, SurveyState.correction_requested,
+                  SurveyState.product_level_requested}
+# The outcome a case keeps when the VP lets its escalation lapse (see models/survey.py).
+PROVISIONAL_OUTCOME = {
+    "non_responsive": SurveyOutcome.non_responsive,
+    "invalid_uncorrected": SurveyOutcome.invalid_uncorrected,
+    "cap_overdue": SurveyOutcome.non_responsive,
+    "cap_refused": SurveyOutcome.non_responsive,
+}
+DECISION_OUTCOME = {Decision.suspend: SurveyOutcome.suspended, Decision.disengage: SurveyOutcome.disengaged,
+                    Decision.waive: SurveyOutcome.waived}
+MAX_KEPT_UPDATE_IDS = 500
+
+
+@dataclass
+class Step:
+    name: str
+    at: datetime
+    run: Callable[[], Awaitable[None]]
+
+
+def _day(dt: Optional[datetime]) -> str:
+    return dt.strftime("%d %B %Y") if dt else ""
+
+
+@workflow.defn(name="SupplierSurvey")
+class SupplierSurveyWorkflow:
+    @workflow.init
+    def __init__(self, inp: SurveyInput) -> None:
+        self.inp = inp
+        self.p = inp.policy
+        self.s: SurveyCarry = inp.carried or SurveyCarry(contact=inp.contact)
+        self.survey_id = inp.survey_id
+        self._lock = asyncio.Lock()
+        self._changed = 0  # bumped by every Update that changes what the loop should do next
+        self._child: Any = None
+        self._next: Optional[Step] = None
+
+    # --- the run loop ---------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, inp: SurveyInput) -> SurveyResult:
+        if inp.carried is None:
+            await self._set_state(SurveyState.requested, "survey_started")
+        else:
+            self._publish_search_attributes()
+        while self.s.state != SurveyState.closed:
+            await self._send_queued()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.inp.model_copy(update={"carried": self.s}))
+            state = self.s.state
+            if state == SurveyState.requested:
+                await self._send_request()
+            elif state in WAITING_STATES:
+                await self._wait_for_next_step()
+            elif state == SurveyState.corrective_action:
+                await self._run_corrective_action()
+            elif state == SurveyState.escalated:
+                await self._run_escalation()
+            else:  # validating / risk_review: an Update is deciding
+                seen = self._changed
+                await workflow.wait_condition(lambda: self._changed != seen or self.s.state not in
+                                              (SurveyState.validating, SurveyState.risk_review))
+        await self._send_queued()
+        await self._close_entry()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return SurveyResult(survey_id=self.survey_id, outcome=self.s.outcome, closed_at=workflow.now(),
+                            submissions=len(self.s.submissions), correction_rounds=self.s.correction_round)
+
+    def _should_continue_as_new(self) -> bool:
+        if self.s.state not in WAITING_STATES or self._child is not None:
+            return False  # never with a child open: closing the run would cancel it
+        info = workflow.info()
+        limit = self.inp.continue_as_new_at_events
+        return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
+
+    async def _send_request(self) -> None:
+        now = workflow.now()
+        self.s.requested_at = now
+        self.s.phase_started_at = now
+        self.s.due_at = now + self.p.response_due
+        await self._email_supplier("request", "request", n=0, round_=0)
+        await self._set_state(SurveyState.awaiting_response, "request_sent", data={"to": self.s.contact.email})
+        await self._scorecard("request_sent")
+
+    async def _wait_for_next_step(self) -> None:
+        """Sleep until the next scheduled step of this state, or until an Update changes the picture."""
+        state = self.s.state
+        if not self.s.phase_entry_done:
+            await self._phase_entry()
+            return
+        if self._frozen():
+            seen = self._changed
+            self._next = None
+            await workflow.wait_condition(lambda: self._changed != seen)
+            return
+        step = self._next_step()
+        self._next = step
+        if step is None:
+            seen = self._changed
+            await workflow.wait_condition(lambda: self._changed != seen)
+            return
+        wait = (step.at - workflow.now()).total_seconds()
+        if wait > 0:
+            seen = self._changed
+            try:
+                await workflow.wait_condition(lambda: self._changed != seen or bool(self.s.pending), timeout=wait)
+                return  # something changed: compute again
+            except asyncio.TimeoutError:
+                pass
+        if self.s.state == state and not self._frozen():
+            await step.run()
+
+    def _frozen(self) -> bool:
+        return self.s.paused or self.s.bounced
+
+    def _next_step(self) -> Optional[Step]:
+        s, p = self.s, self.p
+        start = s.phase_started_at
+        steps: list[Step] = []
+        if s.state in (SurveyState.awaiting_response, SurveyState.chasing):
+            if s.reminders_sent < len(p.reminder_offsets):
+                at = start + p.reminder_offsets[s.reminders_sent]
+                if at < s.due_at:
+                    steps.append(Step(f"reminder {s.reminders_sent + 1}", at, self._remind))
+            if s.state == SurveyState.awaiting_response:
+                steps.append(Step("due date: the commodity manager chases", s.due_at, self._chase))
+            else:
+                escalate_at = s.due_at + p.grace_period
+                nxt = s.due_at + p.chase_reminder_every * (s.chase_reminders_sent + 1)
+                if nxt < escalate_at:
+                    steps.append(Step(f"overdue reminder {s.chase_reminders_sent + 1}", nxt, self._overdue_reminder))
+                steps.append(Step("escalation to the Supply Chain VP", escalate_at,
+                                  lambda: self._escalate("non_responsive")))
+        elif s.state == SurveyState.correction_requested:
+            if s.reminders_sent < len(p.correction_reminder_offsets):
+                steps.append(Step(f"correction reminder {s.reminders_sent + 1}",
+                                  start + p.correction_reminder_offsets[s.reminders_sent], self._correction_reminder))
+            steps.append(Step("correction window ends: escalation", start + p.correction_window,
+                              lambda: self._escalate("invalid_uncorrected")))
+        elif s.state == SurveyState.product_level_requested:
+            steps.append(Step("no product-level CMRT: corrective action plan", start + p.product_level_window,
+                              lambda: self._open_cap("no_product_level")))
+        return min(steps, key=lambda st: st.at) if steps else None
+
+    async def _phase_entry(self) -> None:
+        """The message that opens a waiting state (once per state entry, also across continue-as-new)."""
+        s = self.s
+        self.s.phase_entry_done = True
+        if s.state == SurveyState.correction_requested:
+            await self._email_supplier("correction_request", "correction_request", n=0, extra={
+                "findings": [f.model_dump() for f in s.last_findings],
+                "round": s.correction_round, "max_rounds": self.p.max_correction_rounds,
+                "window_ends": _day(s.phase_started_at + self.p.correction_window)})
+        elif s.state == SurveyState.product_level_requested:
+            high = s.submissions[-1].high_risk_smelters if s.submissions else 0
+            await self._email_supplier("product_level_request", "product_level_request", n=0, extra={
+                "high_risk_smelters": high, "window_ends": _day(s.phase_started_at + self.p.product_level_window)})
+
+    # --- scheduled steps -------------------------------------------------------------------------
+
+    async def _remind(self) -> None:
+        n = self.s.reminders_sent + 1
+        self.s.reminders_sent = n
+        await self._email_supplier("reminder", "reminder", n=n, extra={
+            "firmness": n, "final": n == len(self.p.reminder_offsets)})
+        await self._record("reminder_sent", data={"n": n})
+
+    async def _chase(self) -> None:
+        to = self.inp.commodity_manager_email or self.inp.compliance_email
+        await self._email("due_date_chase", "due_date_chase", to, n=0, cc=[self.inp.compliance_email]
+                          if self.inp.commodity_manager_email else [], extra={
+                              "commodity_manager_name": self.inp.commodity_manager_name or "colleague",
+                              "grace_ends": _day(self.s.due_at + self.p.grace_period)})
+        await self._set_state(SurveyState.chasing, "due_date_passed", data={"chased_by": to})
+
+    async def _overdue_reminder(self) -> None:
+        n = self.s.chase_reminders_sent + 1
+        self.s.chase_reminders_sent = n
+        await self._email_supplier("overdue_reminder", "overdue_reminder", n=n, extra={
+            "grace_ends": _day(self.s.due_at + self.p.grace_period)})
+        await self._record("overdue_reminder_sent", data={"n": n})
+
+    async def _correction_reminder(self) -> None:
+        n = self.s.reminders_sent + 1
+        self.s.reminders_sent = n
+        await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra={
+            "findings": [f.model_dump() for f in self.s.last_findings],
+            "window_ends": _day(self.s.phase_started_at + self.p.correction_window)})
+        await self._record("correction_reminder_sent", data={"n": n})
+
+    # --- escalation and corrective action (children) ----------------------------------------------
+
+    async def _escalate(self, reason: str) -> None:
+        self.s.escalations += 1
+        self.s.escalation_reason = reason
+        self.s.open_escalation_id = escalation_workflow_id(self.survey_id, self.s.escalations)
+        self.s.outcome = PROVISIONAL_OUTCOME[reason]
+        await self._set_state(SurveyState.escalated, "escalated", reason=reason,
+                              data={"escalation_id": self.s.open_escalation_id})
+
+    async def _open_cap(self, reason: str) -> None:
+        self.s.caps += 1
+        self.s.cap_reason = reason
+        self.s.open_cap_id = cap_workflow_id(self.survey_id, self.s.caps)
+        await self._set_state(SurveyState.corrective_action, "corrective_action_opened", reason=reason,
+                              data={"cap_id": self.s.open_cap_id})
+
+    async def _await_child(self, handle: Any) -> Any:
+        """The child's result; None when the survey was withdrawn meanwhile (closing cancels the child)."""
+        while True:
+            await workflow.wait_condition(lambda: handle.done() or bool(self.s.pending) or bool(self.s.forward)
+                                          or self.s.state == SurveyState.closed)
+            if self.s.state == SurveyState.closed:
+                return None
+            await self._send_queued()
+            await self._forward_to_child(handle)
+            if handle.done():
+                return await handle
+
+    async def _forward_to_child(self, handle: Any) -> None:
+        while self.s.forward:
+            item = self.s.forward.pop(0)
+            await handle.signal(item["signal"], item["payload"])
+
+    async def _run_escalation(self) -> None:
+        esc_id = self.s.open_escalation_id
+        handle = await workflow.start_child_workflow(
+            "Escalation",
+            EscalationInput(
+                escalation_id=esc_id, survey_id=self.survey_id, campaign_id=self.inp.campaign_id,
+                supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name,
+                reason=self.s.escalation_reason, vp_email=self.inp.vp_email, compliance_email=self.inp.compliance_email,
+                supplier_contact=None if self.s.bounced else self.s.contact, policy=self.p,
+                company_name=self.inp.company_name),
+            id=esc_id, result_type=EscalationResult,
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        )
+        self._child = handle
+        try:
+            result: EscalationResult = await self._await_child(handle)
+        finally:
+            self._child = None
+        self.s.open_escalation_id = None
+        if self.s.state != SurveyState.escalated:  # withdrawn meanwhile
+            return
+        if result.decision is None:
+            await self._close(self.s.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
+        elif result.decision == Decision.corrective_action:
+            await self._record("vp_decided", actor=result.decided_by, reason=result.reason,
+                               data={"decision": result.decision.value})
+            await self._open_cap("vp_decision")
+        else:
+            await self._close(DECISION_OUTCOME[result.decision], "vp_decided", actor=result.decided_by,
+                              reason=result.reason, data={"decision": result.decision.value})
+
+    async def _run_corrective_action(self) -> None:
+        cap_id = self.s.open_cap_id
+        handle = await workflow.start_child_workflow(
+            "CorrectiveActionPlan",
+            CapInput(cap_id=cap_id, survey_id=self.survey_id, campaign_id=self.inp.campaign_id,
+                     supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, contact=self.s.contact,
+                     compliance_email=self.inp.compliance_email, reason=self.s.cap_reason, policy=self.p,
+                     company_name=self.inp.company_name),
+            id=cap_id, result_type=CapResult,
+            parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
+        )
+        self._child = handle
+        try:
+            result: CapResult = await self._await_child(handle)
+        finally:
+            self._child = None
+        self.s.open_cap_id = None
+        if self.s.state != SurveyState.corrective_action:
+            return
+        if result.status == "closed":
+            outcome = SurveyOutcome.valid_with_cap if self._has_valid_declaration() else self.s.outcome
+            await self._close(outcome or SurveyOutcome.valid_with_cap, "corrective_action_closed", data={"cap_id": cap_id})
+        else:
+            await self._record("corrective_action_" + result.status, data={"cap_id": cap_id}, reason=result.reason)
+            await self._escalate("cap_refused" if result.status == "refused" else "cap_overdue")
+
+    def _has_valid_declaration(self) -> bool:
+        return any(sub.purpose == "declaration" and sub.verdict in ("valid", "accepted") for sub in self.s.submissions)
+
+    # --- closing --------------------------------------------------------------------------------
+
+    async def _close(self, outcome: Optional[SurveyOutcome], kind: str, *, actor: Optional[str] = None,
+                     reason: Optional[str] = None, data: Optional[dict] = None) -> None:
+        self.s.outcome = outcome
+        self.s.phase_entry_done = False
+        await self._set_state(SurveyState.closed, kind, actor=actor, reason=reason,
+                              data=dict(data or {}, outcome=outcome.value if outcome else None))
+
+    async def _close_entry(self) -> None:
+        if self.s.phase_entry_done:
+            return
+        self.s.phase_entry_done = True
+        outcome = self.s.outcome
+        if outcome in (SurveyOutcome.valid, SurveyOutcome.valid_with_cap):
+            await self._email_supplier("accepted", "accepted", n=0, extra={"with_cap": outcome == SurveyOutcome.valid_with_cap})
+        elif outcome == SurveyOutcome.withdrawn:
+            await self._email_supplier("withdrawn", "withdrawn", n=0)
+        await self._scorecard("outcome", outcome=outcome.value if outcome else None)
+
+    # --- Updates: the supplier's submission -----------------------------------------------------
+
+    @workflow.update
+    async def submit(self, sub: SubmitCmrt) -> SubmissionVerdict:
+        async with self._lock:
+            uid = self._update_id()
+            if uid in self.s.processed_update_ids or self._same_as_latest(sub):
+                return self._verdict_of(self._latest_for(uid, sub))
+            self._check_submission_allowed(sub)
+            self._remember(uid)
+            n = len(self.s.submissions) + 1
+            submission_id = f"{self.survey_id}/submission/{n}"
+            received = workflow.now()
+            prior_state = self.s.state
+            await self._set_state(SurveyState.validating, "submission_received", actor=sub.submitted_by,
+                                  data={"submission_id": submission_id, "filename": sub.filename,
+                                        "channel": sub.channel, "purpose": sub.purpose, "update_id": uid})
+            result: CheckOutcome = await workflow.execute_activity(
+                "check_submission",
+                CheckRequest(survey_id=self.survey_id, submission_id=submission_id, file_sha256=sub.file_sha256,
+                             filename=sub.filename, channel=sub.channel, submitted_by=sub.submitted_by,
+                             received_at=received, round=self.s.correction_round, purpose=sub.purpose,
+                             campaign_year=self.inp.campaign_year),
+                result_type=CheckOutcome, **CHECK_OPTIONS)
+            summary = SubmissionSummary(
+                submission_id=submission_id, file_sha256=sub.file_sha256, filename=sub.filename, purpose=sub.purpose,
+                round=self.s.correction_round, received_at=received, verdict=result.verdict,
+                error_count=result.error_count, high_risk_smelters=result.high_risk_smelters,
+                declaration_scope=result.declaration_scope, program_strength=result.program_strength, update_id=uid)
+            self.s.submissions.append(summary)
+            self.s.last_findings = list(result.findings)
+            await self._record("submission_checked", data={"submission_id": submission_id, "verdict": result.verdict,
+                                                           "errors": result.error_count,
+                                                           "high_risk_smelters": result.high_risk_smelters})
+            if not self.s.first_submission_reported:
+                self.s.first_submission_reported = True
+                await self._scorecard("first_submission", submission_id=submission_id)
+            await self._decide_after(summary, prior_state)
+            return self._verdict_of(summary)
+
+    @submit.validator
+    def _validate_submit(self, sub: SubmitCmrt) -> None:
+        if self._update_id() in self.s.processed_update_ids or self._same_as_latest(sub):
+            return  # a duplicate delivery: answered with the first verdict
+        self._check_submission_allowed(sub)
+
+    def _check_submission_allowed(self, sub: SubmitCmrt) -> None:
+        state = self.s.state
+        if sub.purpose == "product_level":
+            if state != SurveyState.product_level_requested:
+                raise ApplicationError(f"no product-level CMRT is requested (the survey is {state.value})",
+                                       type="SubmissionNotAllowed", non_retryable=True)
+        elif state not in OPEN_FOR_DECLARATION:
+            raise ApplicationError(f"the survey does not take a declaration now (it is {state.value})",
+                                   type="SubmissionNotAllowed", non_retryable=True)
+
+    def _same_as_latest(self, sub: SubmitCmrt) -> bool:
+        """The same file sent again for the same purpose before anything moved on is the same submission."""
+        if not self.s.submissions:
+            return False
+        last = self.s.submissions[-1]
+        return (last.file_sha256 == sub.file_sha256 and last.purpose == sub.purpose
+                and last.round == self.s.correction_round and self.s.state != SurveyState.validating)
+
+    def _latest_for(self, uid: str, sub: SubmitCmrt) -> SubmissionSummary:
+        for summary in reversed(self.s.submissions):
+            if summary.update_id == uid:
+                return summary
+        return self.s.submissions[-1]
+
+    async def _decide_after(self, sub: SubmissionSummary, prior: SurveyState) -> None:
+        """Where a checked (or hand-reviewed) submission takes the survey: the rules in one place."""
+        s, p = self.s, self.p
+        good = sub.verdict in ("valid", "accepted")
+        if sub.purpose == "product_level":
+            if not good:
+                await self._set_state(SurveyState.product_level_requested, "product_level_invalid")
+            elif sub.high_risk_smelters > 0:
+                await self._open_cap("high_risk_confirmed")
+            else:
+                await self._close(SurveyOutcome.valid, "risk_cleared")
+            return
+        if not good:
+            if s.correction_round >= p.max_correction_rounds:
+                await self._escalate("invalid_uncorrected")
+                return
+            s.correction_round += 1
+            await self._enter_phase(SurveyState.correction_requested, "correction_requested",
+                                    data={"round": s.correction_round, "findings": len(s.last_findings)})
+            await self._scorecard("correction_round", submission_id=sub.submission_id)
+            return
+        # Risk review of a valid declaration.
+        await self._set_state(SurveyState.risk_review, "risk_review",
+                              data={"high_risk_smelters": sub.high_risk_smelters, "scope": sub.declaration_scope,
+                                    "program_strength": sub.program_strength})
+        if sub.program_strength == "weak" and not s.guidance_sent:
+            s.guidance_sent = True
+            s.pending.append({"step": "weak_program_guidance", "template": "weak_program_guidance", "n": 0})
+        if sub.high_risk_smelters > 0 and (sub.declaration_scope or "company") == "company":
+            await self._enter_phase(SurveyState.product_level_requested, "product_level_requested",
+                                    data={"high_risk_smelters": sub.high_risk_smelters})
+        else:
+            await self._close(SurveyOutcome.valid, "declaration_valid")
+
+    def _verdict_of(self, sub: SubmissionSummary) -> SubmissionVerdict:
+        s = self.s
+        state = s.state
+        accepted = sub.verdict in ("valid", "accepted")
+        messages = {
+            SurveyState.closed: "Thank you: your declaration is complete and valid.",
+            SurveyState.correction_requested: "Your file needs corrections: each finding below names the sheet and cell.",
+            SurveyState.product_level_requested: "Thank you. Your declaration lists high-risk smelters: please send a "
+                                                 "product-level CMRT for the products you supply to us.",
+            SurveyState.corrective_action: "A corrective action plan is needed; you will receive a request by email.",
+            SurveyState.escalated: "Your file still has errors after the last correction round; our compliance team "
+                                   "will contact you.",
+        }
+        if state == SurveyState.product_level_requested and sub.purpose == "product_level" and not accepted:
+            message = "Your product-level file needs corrections: each finding below names the sheet and cell."
+        else:
+            message = messages.get(state, "Thank you: your file was received.")
+        findings = s.last_findings if s.submissions and s.submissions[-1].submission_id == sub.submission_id else []
+        return SubmissionVerdict(submission_id=sub.submission_id, verdict=sub.verdict, findings=findings,
+                                 accepted=accepted, next_step=state.value, message=message, state=state,
+                                 correction_round=s.correction_round)
+
+    # --- Updates: compliance actions ----------------------------------------------------------------
+
+    @workflow.update
+    async def extend_deadline(self, req: ExtendDeadline) -> ActionAck:
+        if self._seen():
+            return self._ack("already applied")
+        old = self.s.due_at
+        self.s.due_at = req.new_due_at
+        if self.s.state == SurveyState.chasing and req.new_due_at > workflow.now():
+            self.s.chase_reminders_sent = 0
+            await self._set_state(SurveyState.awaiting_response, "deadline_extended", actor=req.by, reason=req.reason,
+                                  data={"from": old.isoformat() if old else None, "to": req.new_due_at.isoformat()})
+        else:
+            await self._record("deadline_extended", actor=req.by, reason=req.reason,
+                               data={"from": old.isoformat() if old else None, "to": req.new_due_at.isoformat()})
+        self._bump()
+        return self._ack(f"due date moved to {_day(req.new_due_at)}")
+
+    @extend_deadline.validator
+    def _validate_extend(self, req: ExtendDeadline) -> None:
+        if self._seen():
+            return
+        if self.s.state not in (SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing):
+            self._refuse(f"the deadline applies while waiting for the first answer (the survey is {self.s.state.value})")
+        if req.new_due_at.tzinfo is None:
+            self._refuse("new_due_at must carry a time zone")
+        if self.s.due_at and req.new_due_at <= self.s.due_at:
+            self._refuse(f"the new due date must be later than the current one ({_day(self.s.due_at)})")
+        if req.new_due_at <= workflow.now():
+            self._refuse("the new due date is in the past")
+
+    @workflow.update
+    async def pause_reminders(self, req: ComplianceAction) -> ActionAck:
+        if self._seen():
+            return self._ack("already paused")
+        was_frozen = self._frozen()
+        self.s.paused = True
+        if not was_frozen:
+            self.s.frozen_since = workflow.now()
+        await self._record("reminders_paused", actor=req.by, reason=req.reason)
+        self._bump()
+        return self._ack("reminders paused")
+
+    @pause_reminders.validator
+    def _validate_pause(self, req: ComplianceAction) -> None:
+        if self._seen():
+            return
+        self._require_open()
+        if self.s.paused:
+            self._refuse("reminders are already paused")
+
+    @workflow.update
+    async def resume_reminders(self, req: ComplianceAction) -> ActionAck:
+        if self._seen():
+            return self._ack("already resumed")
+        self.s.paused = False
+        shifted = self._unfreeze_if_clear()
+        await self._record("reminders_resumed", actor=req.by, reason=req.reason,
+                           data={"schedule_shifted_by_seconds": shifted})
+        self._bump()
+        return self._ack("reminders resumed")
+
+    @resume_reminders.validator
+    def _validate_resume(self, req: ComplianceAction) -> None:
+        if self._seen():
+            return
+        self._require_open()
+        if not self.s.paused:
+            self._refuse("reminders are not paused")
+
+    @workflow.update
+    async def remind_now(self, req: ComplianceAction) -> ActionAck:
+        if self._seen():
+            return self._ack("already queued")
+        self.s.manual_reminders += 1
+        template = "correction_reminder" if self.s.state == SurveyState.correction_requested else "reminder"
+        extra: dict[str, Any] = {"firmness": max(1, self.s.reminders_sent), "final": False}
+        if template == "correction_reminder":
+            extra = {"findings": [f.model_dump() for f in self.s.last_findings],
+                     "window_ends": _day(self.s.phase_started_at + self.p.correction_window)}
+        self.s.pending.append({"step": "manual_reminder", "template": template, "n": self.s.manual_reminders,
+                               "extra": extra})
+        await self._record("manual_reminder", actor=req.by, reason=req.reason)
+        self._bump()
+        return self._ack("a reminder is on its way")
+
+    @remind_now.validator
+    def _validate_remind_now(self, req: ComplianceAction) -> None:
+        if self._seen():
+            return
+        if self.s.state not in WAITING_STATES or self.s.state == SurveyState.product_level_requested:
+            self._refuse(f"nothing to remind the supplier of (the survey is {self.s.state.value})")
+        if self.s.bounced:
+            self._refuse("the contact's address bounced: replace the contact first")
+
+    @workflow.update
+    async def replace_contact(self, req: ReplaceContact) -> ActionAck:
+        if self._seen():
+            return self._ack("already replaced")
+        old = self.s.contact.email
+        self.s.contact = Contact(name=req.name, email=req.email, language=req.language)
+        self.s.contacts_used += 1
+        was_bounced = self.s.bounced
+        self.s.bounced = False
+        shifted = self._unfreeze_if_clear()
+        if was_bounced and self.s.last_supplier_message and self.s.state != SurveyState.closed:
+            msg = self.s.last_supplier_message
+            self.s.pending.append({"step": msg["step"].split("-to-new-contact")[0] + "-to-new-contact", "template": msg["template"],
+                                   "n": self.s.contacts_used, "extra": msg.get("extra", {})})
+        if self._child is not None:
+            self.s.forward.append({"signal": "contact_changed", "payload": self.s.contact.model_dump()})
+        await self._record("contact_replaced", actor=req.by, reason=req.reason,
+                           data={"from": old, "to": req.email, "schedule_shifted_by_seconds": shifted})
+        self._bump()
+        return self._ack(f"contact is now {req.email}")
+
+    @replace_contact.validator
+    def _validate_replace_contact(self, req: ReplaceContact) -> None:
+        if self._seen():
+            return
+        self._require_open()
+        local, at, domain = req.email.rpartition("@")
+        if not at or not local or "." not in domain or " " in req.email or "," in req.email:
+            self._refuse(f"not one email address: {req.email!r}")
+        if req.email.lower() == self.s.contact.email.lower() and not self.s.bounced:
+            self._refuse("that is already the contact")
+
+    @workflow.update
+    async def add_note(self, req: AddNote) -> ActionAck:
+        if self._seen():
+            return self._ack("already noted")
+        await self._record("note", actor=req.by, reason=req.text)
+        return self._ack("noted")
+
+    @add_note.validator
+    def _validate_note(self, req: AddNote) -> None:
+        if not req.text.strip():
+            self._refuse("a note needs text")
+
+    @workflow.update
+    async def accept_submission(self, req: ManualReview) -> ActionAck:
+        return await self._review(req, "accepted")
+
+    @accept_submission.validator
+    def _validate_accept(self, req: ManualReview) -> None:
+        self._validate_review(req, "accepted")
+
+    @workflow.update
+    async def reject_submission(self, req: ManualReview) -> ActionAck:
+        return await self._review(req, "rejected")
+
+    @reject_submission.validator
+    def _validate_reject(self, req: ManualReview) -> None:
+        self._validate_review(req, "rejected")
+
+    def _validate_review(self, req: ManualReview, decision: str) -> None:
+        if self._seen():
+            return
+        if not self.s.submissions or self.s.submissions[-1].submission_id != req.submission_id:
+            self._refuse("only the latest submission can be reviewed by hand")
+        last = self.s.submissions[-1]
+        if last.manual_decision:
+            self._refuse(f"that submission was already {last.manual_decision} by hand")
+        if self.s.state not in (SurveyState.correction_requested, SurveyState.product_level_requested):
+            self._refuse(f"the survey is {self.s.state.value}: nothing is waiting on this submission")
+        if decision == "rejected" and self.s.state == SurveyState.correction_requested:
+            self._refuse("that submission is already rejected: a correction is requested")
+
+    async def _review(self, req: ManualReview, decision: str) -> ActionAck:
+        async with self._lock:
+            if self._seen():
+                return self._ack(f"already {decision}")
+            self._validate_review(req, decision)  # the state may have moved while waiting for the lock
+            self._remember(self._update_id())
+            last = self.s.submissions[-1]
+            last.manual_decision = decision
+            prior = self.s.state
+            await workflow.execute_activity("record_manual_review", ManualReviewRecord(
+                submission_id=last.submission_id, decision=decision, by=req.by, reason=req.reason), **DB_OPTIONS)
+            await self._record(f"submission_{decision}_by_hand", actor=req.by, reason=req.reason,
+                               data={"submission_id": last.submission_id})
+            if decision == "accepted":
+                last.verdict = "accepted"
+                if last.purpose == "declaration" and prior == SurveyState.product_level_requested:
+                    last.high_risk_smelters = 0  # the team accepted the risk picture as it is
+                if prior == SurveyState.product_level_requested:
+                    await self._close(SurveyOutcome.valid, "risk_cleared", actor=req.by, reason=req.reason)
+                else:
+                    await self._decide_after(last, prior)
+            else:
+                last.verdict = "rejected"
+                self.s.last_findings = [SubmissionFinding(code="rejected_by_reviewer", severity="error",
+                                                          message=req.reason)]
+                if last.purpose == "product_level":
+                    await self._open_cap("product_level_rejected")
+                else:
+                    await self._decide_after(last, prior)
+            self._bump()
+            return self._ack(f"submission {decision}")
+
+    @workflow.update
+    async def withdraw(self, req: Withdraw) -> ActionAck:
+        if self._seen():
+            return self._ack("already withdrawn")
+        self._remember(self._update_id())
+        self.s.pending.clear()
+        await self._close(SurveyOutcome.withdrawn, "withdrawn", actor=req.by, reason=req.reason)
+        self._bump()
+        return self._ack("supplier withdrawn from the campaign")
+
+    @withdraw.validator
+    def _validate_withdraw(self, req: Withdraw) -> None:
+        if self._seen():
+            return
+        self._require_open()
+
+    @workflow.update
+    async def verify_action(self, req: VerifyAction) -> ActionAck:
+        if self._seen():
+            return self._ack("already forwarded")
+        self._remember(self._update_id())
+        self.s.forward.append({"signal": "verify_action_signal", "payload": req.model_dump(mode="json")})
+        self._bump()
+        return self._ack(f"forwarded to {self.s.open_cap_id}")
+
+    @verify_action.validator
+    def _validate_verify(self, req: VerifyAction) -> None:
+        if self._seen():
+            return
+        if self.s.state != SurveyState.corrective_action or not self.s.open_cap_id:
+            self._refuse("no corrective action plan is open")
+
+    @workflow.update
+    async def decide(self, req: VpDecision) -> ActionAck:
+        if self._seen():
+            return self._ack("already forwarded")
+        self._remember(self._update_id())
+        self.s.forward.append({"signal": "decide_signal", "payload": req.model_dump(mode="json")})
+        self._bump()
+        return self._ack(f"forwarded to {self.s.open_escalation_id}")
+
+    @decide.validator
+    def _validate_decide(self, req: VpDecision) -> None:
+        if self._seen():
+            return
+        if self.s.state != SurveyState.escalated or not self.s.open_escalation_id:
+            self._refuse("no escalation is waiting for a decision")
+
+    # --- the query ------------------------------------------------------------------------------
+
+    @workflow.query
+    def status(self) -> SurveyStatus:
+        s = self.s
+        nxt = self._next if (self._next and s.state in WAITING_STATES and not self._frozen()) else None
+        next_step, next_at = (nxt.name, nxt.at) if nxt else (None, None)
+        if s.state == SurveyState.corrective_action:
+            next_step = f"corrective action plan {s.open_cap_id}"
+        elif s.state == SurveyState.escalated:
+            next_step = f"decision of the Supply Chain VP ({s.open_escalation_id})"
+        elif self._frozen() and s.state != SurveyState.closed:
+            next_step = "waiting for a new contact" if s.bounced else "reminders paused"
+        return SurveyStatus(
+            survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
+            state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
+            correction_round=s.correction_round, reminders_sent=s.reminders_sent, requested_at=s.requested_at,
+            due_at=s.due_at, next_step=next_step, next_step_at=next_at, open_cap_id=s.open_cap_id,
+            open_escalation_id=s.open_escalation_id, submissions=s.submissions, last_findings=s.last_findings,
+            timeline=s.timeline)
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    def _update_id(self) -> str:
+        info = workflow.current_update_info()
+        return info.id if info else ""
+
+    def _seen(self) -> bool:
+        return self._update_id() in self.s.processed_update_ids
+
+    def _remember(self, uid: str) -> None:
+        if uid and uid not in self.s.processed_update_ids:
+            self.s.processed_update_ids.append(uid)
+            del self.s.processed_update_ids[:-MAX_KEPT_UPDATE_IDS]
+
+    def _refuse(self, message: str) -> None:
+        raise ApplicationError(message, type="ActionRefused", non_retryable=True)
+
+    def _require_open(self) -> None:
+        if self.s.state == SurveyState.closed:
+            self._refuse(f"the survey is closed ({self.s.outcome.value if self.s.outcome else 'no outcome'})")
+
+    def _ack(self, message: str) -> ActionAck:
+        self._remember(self._update_id())
+        return ActionAck(state=self.s.state, message=message)
+
+    def _bump(self) -> None:
+        self._changed += 1
+
+    def _unfreeze_if_clear(self) -> float:
+        """Resume the clock when nothing holds it: every pending step moves by the time it was frozen."""
+        if self._frozen() or self.s.frozen_since is None:
+            return 0.0
+        delta = workflow.now() - self.s.frozen_since
+        self.s.frozen_since = None
+        if self.s.phase_started_at:
+            self.s.phase_started_at += delta
+        if self.s.due_at and self.s.state in (SurveyState.awaiting_response, SurveyState.chasing):
+            self.s.due_at += delta
+        return delta.total_seconds()
+
+    async def _enter_phase(self, state: SurveyState, kind: str, **kw: Any) -> None:
+        self.s.phase_started_at = workflow.now()
+        self.s.phase_entry_done = False
+        self.s.reminders_sent = 0
+        await self._set_state(state, kind, **kw)
+
+    async def _set_state(self, state: SurveyState, kind: str, *, actor: Optional[str] = None,
+                         reason: Optional[str] = None, data: Optional[dict] = None) -> None:
+        self.s.state = state
+        self._publish_search_attributes()
+        await self._record(kind, actor=actor, reason=reason, data=data)
+        self._bump()
+
+    def _publish_search_attributes(self) -> None:
+        if not self.inp.search_attributes:
+            return
+        updates = [CAMPAIGN.value_set(self.inp.campaign_id), SUPPLIER.value_set(self.inp.supplier_id),
+                   STATE.value_set(self.s.state.value)]
+        updates.append(OUTCOME.value_set(self.s.outcome.value) if self.s.outcome else OUTCOME.value_unset())
+        workflow.upsert_search_attributes(updates)
+
+    async def _record(self, kind: str, *, actor: Optional[str] = None, reason: Optional[str] = None,
+                      data: Optional[dict] = None) -> None:
+        s = self.s
+        s.seq += 1
+        entry = TimelineEntry(seq=s.seq, at=workflow.now(), kind=kind, state=s.state.value, actor=actor,
+                              reason=reason, data=data or {})
+        s.timeline.append(entry)
+        nxt = self._next_step() if (s.state in WAITING_STATES and not self._frozen()) else None
+        survey_row = SurveyColumns(
+            next_step=nxt.name if nxt else None, next_step_at=nxt.at if nxt else None,
+            outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
+            language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
+            correction_round=s.correction_round, reminders_sent=s.reminders_sent + s.chase_reminders_sent,
+            requested_at=s.requested_at, due_at=s.due_at,
+            first_submission_at=s.submissions[0].received_at if s.submissions else None,
+            last_submission_id=s.submissions[-1].submission_id if s.submissions else None,
+            program_strength=s.submissions[-1].program_strength if s.submissions else None,
+            declaration_scope=s.submissions[-1].declaration_scope if s.submissions else None,
+            closed_at=workflow.now() if s.state == SurveyState.closed else None,
+        )
+        await workflow.execute_activity("record_survey_event", SurveyRecord(
+            survey_id=self.survey_id, campaign_id=self.inp.campaign_id, campaign_year=self.inp.campaign_year,
+            supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, seq=entry.seq, at=entry.at,
+            kind=kind, state=s.state.value, actor=actor, reason=reason, data=entry.data, survey=survey_row,
+        ), **DB_OPTIONS)
+
+    async def _scorecard(self, kind: str, **fields: Any) -> None:
+        await workflow.execute_activity("update_scorecard", ScorecardEvent(
+            survey_id=self.survey_id, kind=kind, at=workflow.now(), **fields), **DB_OPTIONS)
+
+    def _context(self, extra: Optional[dict] = None) -> dict[str, Any]:
+        s, inp = self.s, self.inp
+        ctx = {
+            "company_name": inp.company_name, "program_name": f"{inp.company_name} Responsible Minerals Program",
+            "supplier_name": inp.supplier_name, "supplier_id": inp.supplier_id, "campaign_id": inp.campaign_id,
+            "campaign_year": inp.campaign_year, "contact_name": s.contact.name or "", "contact_email": s.contact.email,
+            "language": s.contact.language, "due_date": _day(s.due_at), "compliance_email": inp.compliance_email,
+            "correction_round": s.correction_round, "max_rounds": self.p.max_correction_rounds,
+        }
+        ctx.update(extra or {})
+        return ctx
+
+    async def _email(self, step: str, template: str, to: str, *, n: int, round_: Optional[int] = None,
+                     cc: Optional[list[str]] = None, extra: Optional[dict] = None) -> EmailResult:
+        r = self.s.correction_round if round_ is None else round_
+        key = f"{self.survey_id}/{step}/r{r}/n{n}"
+        return await workflow.execute_activity("send_email", EmailRequest(
+            idempotency_key=key, template=template, to=to, cc=cc or [], survey_id=self.survey_id,
+            context=self._context(extra)), result_type=EmailResult, **EMAIL_OPTIONS)
+
+    async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
+                              extra: Optional[dict] = None) -> None:
+        self.s.last_supplier_message = {"step": step, "template": template, "extra": extra or {}}
+        if self.s.bounced:
+            return  # waits for a new contact; replace_contact re-sends the latest message
+        result = await self._email(step, template, self.s.contact.email, n=n, round_=round_, extra=extra)
+        if result.status == "bounced":
+            await self._on_bounce(result)
+
+    async def _on_bounce(self, result: EmailResult) -> None:
+        s = self.s
+        s.bounces += 1
+        was_frozen = self._frozen()
+        s.bounced = True
+        if not was_frozen:
+            s.frozen_since = workflow.now()
+        await self._record("contact_bounced", reason=result.detail, data={"email": s.contact.email})
+        await self._email("bounce_notice", "bounce_notice", self.inp.compliance_email, n=s.bounces, extra={
+            "bounced_email": s.contact.email, "detail": result.detail or "", "state": s.state.value})
+        self._bump()
+
+    async def _send_queued(self) -> None:
+        while self.s.pending:
+            item = self.s.pending[0]
+            await self._email_supplier(item["step"], item["template"], n=item["n"], extra=item.get("extra"))
+            self.s.pending.pop(0)
