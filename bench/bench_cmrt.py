@@ -78,10 +78,12 @@ def rmi_filled(n_smelters: int) -> bytes | None:
     for first in (26, 32, 38, 44, 50, 56, 62, 68):
         for i in range(4):
             d[f"D{first + i}"] = "100%" if first == 56 else ("No" if first in (38, 44, 50) else "Yes")
-    for row in (75, 77, 79, 81, 83, 85, 87, 89):
+    for row in (75, 77, 79, 81, 85, 87):
         d[f"D{row}"] = "Yes"
+    d["D83"], d["D89"] = "Yes, in conformance with IPC1755 (e.g., CMRT)", "Yes, with the SEC"
     d["G77"] = "https://acme.example.com/policy"
-    lookup = [r for r in wb["Smelter Look-up"].iter_rows(min_row=5, max_col=2, values_only=True) if r[0] and r[1]]
+    lookup = [r for r in wb["Smelter Look-up"].iter_rows(min_row=5, max_col=2, values_only=True)
+              if r[0] and r[1] and not str(r[1]).startswith("Smelter not")]
     sl = wb["Smelter List"]
     for i in range(n_smelters):
         metal, alias = lookup[(i * 7) % len(lookup)]
