@@ -374,3 +374,30 @@ def test_worker_without_temporal_is_one_line(tmp_path):
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
     assert env["OUTREACH_TEMPORAL_ADDRESS"] in last and "OUTREACH_TEMPORAL_ADDRESS" in last, done.stderr
+
+
+def test_what_up_starts_follows_the_settings(tmp_path):
+    from outreach.settings import load_settings
+    from outreach.up import plan_children, port_needs, starts_temporal, uses_mail_catcher
+
+    local = load_settings(data_dir=tmp_path, smtp_port=2525, mail_catcher_port=2525)
+    assert starts_temporal(local) and uses_mail_catcher(local)
+    slugs = [c.slug for c in plan_children(local, Path("/opt/temporal"), web=True)]
+    assert slugs == ["temporal", "mailcatcher", "worker", "web"]
+    temporal = plan_children(local, Path("/opt/temporal"), web=False)[0].argv
+    assert temporal[:3] == ["/opt/temporal", "server", "start-dev"]
+    assert temporal[temporal.index("--db-filename") + 1] == str(tmp_path / "temporal.db")
+    assert "journal_mode=wal" in temporal and "OutreachCampaign=Keyword" in temporal
+
+    remote = load_settings(data_dir=tmp_path, temporal_address="temporal.example.com:7233",
+                           smtp_host="smtp.example.com", smtp_port=587)
+    assert not starts_temporal(remote) and not uses_mail_catcher(remote)
+    assert [c.slug for c in plan_children(remote, None, web=False)] == ["worker"]
+    assert [n.variable for n in port_needs(remote, temporal=False, catcher=False, web=True)] == ["OUTREACH_WEB_PORT"]
+
+
+def test_two_services_on_one_port_is_one_line(tmp_path):
+    port = str(free_port())
+    env = stack_env(tmp_path, OUTREACH_TEMPORAL_UI_PORT=port, OUTREACH_MAIL_CATCHER_PORT=port, OUTREACH_SMTP_PORT=port)
+    line = _one_line_failure(tmp_path, env)
+    assert "OUTREACH_TEMPORAL_UI_PORT" in line and "OUTREACH_MAIL_CATCHER_PORT" in line and port in line, line
