@@ -46,6 +46,7 @@ class SurveyRig:
     engine: Any
     settings: Any
     campaign_id: str = field(default_factory=lambda: f"cmrt-{uuid.uuid4().hex[:8]}")
+    started: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.files = FileStore(self.settings.file_store_path, self.engine)
@@ -68,6 +69,7 @@ class SurveyRig:
         from workflows.survey import SupplierSurveyWorkflow
 
         inp = survey_input(self.campaign_id, policy=policy, **overrides)
+        self.started.append(inp.survey_id)
         return await self.client.start_workflow(
             SupplierSurveyWorkflow.run, inp, id=survey_workflow_id(inp.campaign_id, inp.supplier_id),
             task_queue=self.settings.task_queue)
@@ -89,7 +91,26 @@ class SurveyRig:
         return self.smtp.templates_to(address)
 
 
+    async def terminate_leftovers(self) -> None:
+        """A failed test must not leave timers behind: on the shared time-skipping server, a workflow
+        task with no worker to take it holds the clock for every later test."""
+        from temporalio.client import WorkflowExecutionStatus
+
+        for survey_id in self.started:
+            ids = [survey_id] + [f"{survey_id}/{kind}/{n}" for kind in ("cap", "escalation") for n in (1, 2, 3)]
+            for wf_id in ids:
+                try:
+                    desc = await self.client.get_workflow_handle(wf_id).describe()
+                    if desc.status == WorkflowExecutionStatus.RUNNING:
+                        await self.client.get_workflow_handle(wf_id).terminate("test finished")
+                except Exception:  # noqa: BLE001 - not started
+                    pass
+
+
 @asynccontextmanager
 async def running(rig: SurveyRig):
-    async with rig.worker():
-        yield rig
+    try:
+        async with rig.worker():
+            yield rig
+    finally:
+        await rig.terminate_leftovers()
