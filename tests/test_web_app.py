@@ -1,0 +1,374 @@
+"""The web app on a real migrated SQLite database: login, CSRF, links, uploads refused, pages, files, mail, API.
+
+These need no Temporal: pages read the database; the lifecycle tests (test_web_lifecycle.py) drive the
+real survey workflow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlmodel import select
+
+from cmrt.builder import valid_cmrt
+from models.tables import Submission, StoredFile
+from outreach.db import session_scope
+from outreach.links import LinkSigner
+from outreach.mailcatcher import store_message
+from outreach.storage import FileStore
+from tests.web_support import USER_EMAIL, csrf_from, make_web, seed_case, seed_escalation, seed_plan
+
+
+@pytest.fixture
+async def web(engine, db_url, settings_for):
+    w = make_web(settings_for(db_url=db_url, max_upload_bytes=200_000), engine)
+    yield w
+    await w.client.aclose()
+
+
+# --- Login, sessions, CSRF ---------------------------------------------------------------------
+
+
+async def test_pages_need_login(web):
+    for path in ("/", "/suppliers", "/suppliers/S-1", "/mail", "/campaigns/new", "/files/" + "a" * 64):
+        r = await web.client.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+
+
+async def test_wrong_password_is_refused_and_right_one_lets_in(web):
+    r = await web.login(password="not the password")
+    assert r.status_code == 401 and "do not match" in r.text
+    r = await web.login(email="nobody@company.test")
+    assert r.status_code == 401
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+    r = await web.login()
+    assert r.status_code == 200 and "Campaigns" in r.text and "Ana Analyst" in r.text
+
+
+async def test_login_and_forms_without_the_csrf_token_are_refused(web):
+    r = await web.client.post("/login", data={"email": USER_EMAIL, "password": "a long enough password"})
+    assert r.status_code == 403 and "reload the page" in r.text
+    await web.login()
+    survey_id = seed_case(web.engine)
+    r = await web.client.post("/suppliers/S-1/actions/add_note", data={"survey_id": survey_id, "text": "x",
+                                                                        "csrf_token": "forged"})
+    assert r.status_code == 403
+    r = await web.client.post("/logout", data={})
+    assert r.status_code == 403
+    # Logging out with the token ends the session.
+    r = await web.client.post("/logout", data={"csrf_token": await web.csrf("/")})
+    assert r.url.path == "/login"
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_login_next_never_leaves_the_site(web):
+    page = await web.client.get("/login")
+    r = await web.client.post("/login", follow_redirects=False, data={
+        "email": USER_EMAIL, "password": "a long enough password", "next": "//evil.example/x",
+        "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+
+
+async def test_session_cookie_is_signed_and_http_only(web):
+    r = await web.login()
+    cookie = next(h for k, h in r.history[0].headers.multi_items() if k == "set-cookie")
+    assert "httponly" in cookie.lower() and "samesite=lax" in cookie.lower()
+    # A forged cookie is ignored.
+    web.client.cookies.set("outreach_session", "eyJ1c2VyX2lkIjogMX0=.forged.sig", domain="portal.test")
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+
+
+# --- Dashboard pages on the read model -----------------------------------------------------------
+
+
+async def test_empty_dashboard_offers_the_demo(web):
+    await web.login()
+    r = await web.client.get("/")
+    assert "No campaign yet" in r.text and 'action="/demo"' in r.text and "Load the demo" in r.text
+
+
+async def test_dashboard_shows_each_campaign_with_its_funnel(web):
+    seed_case(web.engine, supplier_id="S-1")
+    seed_case(web.engine, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False)
+    seed_case(web.engine, supplier_id="S-3", name="Gamma Gold", state="closed", outcome="valid")
+    await web.login()
+    r = await web.client.get("/")
+    assert "CMRT campaign 2025" in r.text and "No campaign yet" not in r.text
+    assert "Response rate (2)" in r.text and "67%" in r.text  # 2 of 3 answered
+    r = await web.client.get("/campaigns/cmrt-2025")
+    assert r.status_code == 200 and "Beta Tin" in r.text  # the overdue table
+    assert (await web.client.get("/campaigns/nope")).status_code == 404
+
+
+async def test_supplier_table_filters(web):
+    seed_case(web.engine, supplier_id="S-1", name="Acme Metals")
+    seed_case(web.engine, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False,
+              category="preferred", manager="cm.two@company.test")
+    seed_case(web.engine, supplier_id="S-3", name="Gamma Gold", state="closed", outcome="valid")
+    await web.login()
+
+    async def names(query: str) -> set[str]:
+        text = (await web.client.get(f"/suppliers?{query}")).text
+        return {n for n in ("Acme Metals", "Beta Tin", "Gamma Gold") if f">{n}</a>" in text}
+
+    assert await names("") == {"Acme Metals", "Beta Tin", "Gamma Gold"}
+    assert await names("state=correction_requested") == {"Acme Metals"}
+    assert await names("outcome=valid") == {"Gamma Gold"}
+    assert await names("overdue=1") == {"Beta Tin"}
+    assert await names("category=preferred") == {"Beta Tin"}
+    assert await names("manager=cm.two%40company.test") == {"Beta Tin"}
+    assert await names("q=gamma") == {"Gamma Gold"}
+
+
+async def test_supplier_page_shows_timeline_findings_emails_and_actions(web):
+    survey_id = seed_case(web.engine)
+    seed_plan(web.engine, survey_id)
+    seed_escalation(web.engine, survey_id)
+    await web.login()
+    r = await web.client.get("/suppliers/S-1")
+    assert r.status_code == 200
+    text = r.text
+    assert "Request sent" in text and "2 errors in the declaration." in text  # timeline
+    assert "Declaration!D16" in text and "The contact email is missing." in text  # finding with sheet and cell
+    assert "Conflict minerals survey 2025" in text  # email sent
+    assert "Replace smelter 1" in text and "Awaiting the VP" in text
+    for action in ("extend_deadline", "pause_reminders", "remind_now", "replace_contact", "add_note",
+                   "accept_submission", "reject_submission", "verify_action", "withdraw"):
+        assert f"/actions/{action}" in text, action
+    assert "http://portal.test/portal/" in text  # the supplier's own link
+    assert (await web.client.get("/suppliers/NOPE")).status_code == 404
+
+
+async def test_action_form_errors_are_shown_without_calling_the_survey(web):
+    survey_id = seed_case(web.engine)
+    await web.login()
+    token = await web.csrf("/suppliers/S-1")
+    r = await web.client.post("/suppliers/S-1/actions/replace_contact", data={
+        "survey_id": survey_id, "email": "not-an-email", "csrf_token": token})
+    assert "Replace the contact: email" in r.text
+    # Another supplier's survey cannot be acted on through this supplier's page.
+    other = seed_case(web.engine, supplier_id="S-9", name="Other")
+    r = await web.client.post("/suppliers/S-1/actions/add_note", data={"survey_id": other, "text": "x",
+                                                                        "csrf_token": token})
+    assert r.status_code == 404
+
+
+async def test_submitted_file_downloads_as_an_attachment_with_our_name(web):
+    seed_case(web.engine)
+    data = valid_cmrt()
+    sha = FileStore(web.settings.file_store_path, web.engine).put(data, filename="../../etc/passwd<script>.xlsx")
+    await web.login()
+    r = await web.client.get(f"/files/{sha}")
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["content-disposition"] == f'attachment; filename="cmrt-{sha[:12]}.xlsx"'
+    assert r.headers["content-type"] == "application/octet-stream" and r.headers["x-content-type-options"] == "nosniff"
+    assert (await web.client.get("/files/" + "0" * 64)).status_code == 404
+    assert (await web.client.get("/files/..%2F..%2Fsecret_key")).status_code == 404
+
+
+async def test_caught_mail_is_browsable_and_html_is_sandboxed(web):
+    raw = (b"From: Minerals <minerals@company.test>\r\nTo: jane@acme.test\r\nSubject: Your CMRT\r\n"
+           b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=XX\r\n\r\n"
+           b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain words\r\n"
+           b"--XX\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello</p><script>alert(1)</script>\r\n--XX--\r\n")
+    mail_id = store_message(web.settings.mail_dir, raw, "minerals@company.test", ["jane@acme.test"])
+    await web.login()
+    r = await web.client.get("/mail")
+    assert "Your CMRT" in r.text and f"/mail/{mail_id}" in r.text
+    assert "Your CMRT" not in (await web.client.get("/mail?to=someone.else")).text
+    r = await web.client.get(f"/mail/{mail_id}")
+    assert r.status_code == 200 and "Plain words" in r.text
+    assert 'sandbox srcdoc="&lt;p&gt;Hello&lt;/p&gt;&lt;script&gt;' in r.text  # escaped, in a sandbox
+    assert "<script>alert" not in r.text
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    assert (await web.client.get("/mail/../../secret_key")).status_code == 404
+    assert (await web.client.get("/mail/00000000000000000000-0000000000000000")).status_code == 404
+
+
+async def test_healthz(web):
+    r = await web.client.get("/healthz")
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+# --- Signed links --------------------------------------------------------------------------------
+
+
+def _old_token(secret: str, scope: str, subject: str, days: int) -> str:
+    class OldSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - days * 86400
+
+    return URLSafeTimedSerializer(secret, salt=f"outreach-{scope}", signer=OldSigner).dumps({"s": subject})
+
+
+async def test_portal_link_shows_one_survey_and_tampered_or_expired_links_show_nothing(web):
+    survey_id = seed_case(web.engine, name="Acme Metals")
+    seed_case(web.engine, supplier_id="S-2", name="Beta Tin")
+    signer = LinkSigner.from_settings(web.settings)
+    url = signer.portal_url(survey_id).removeprefix("http://portal.test")
+    r = await web.client.get(url)
+    assert r.status_code == 200 and "Acme Metals" in r.text and "Beta Tin" not in r.text
+    assert "Declaration!D16" in r.text  # what to correct in the last file
+    token = url.rsplit("/", 1)[1]
+    tampered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")
+    r = await web.client.get(f"/portal/{tampered}")
+    assert r.status_code == 403 and "not valid" in r.text and "Acme" not in r.text and "Beta" not in r.text
+    expired = _old_token(web.settings.signing_key(), "portal", survey_id, days=web.settings.portal_link_days + 1)
+    r = await web.client.get(f"/portal/{expired}")
+    assert r.status_code == 410 and "expired" in r.text and "Acme" not in r.text
+    assert "most recent email" in r.text  # what to do
+    # A decision link is not a portal link (another scope, another salt).
+    decision = signer.decision_url(survey_id).rsplit("/", 1)[1]
+    assert (await web.client.get(f"/portal/{decision}")).status_code == 403
+
+
+async def test_decision_page_summarises_the_case_and_requires_a_reason(web):
+    survey_id = seed_case(web.engine, name="Acme Metals")
+    escalation_id = seed_escalation(web.engine, survey_id)
+    signer = LinkSigner.from_settings(web.settings)
+    url = signer.decision_url(escalation_id).removeprefix("http://portal.test")
+    r = await web.client.get(url)
+    assert r.status_code == 200
+    for text in ("Acme Metals", "250,000", "still has errors", "The contact email is missing.", "Declaration!D16",
+                 "Suspend the supplier", "Disengage", "Require corrective action", "Accept and waive",
+                 "vp@company.test"):
+        assert text in r.text, text
+    r = await web.client.post(url, data={"decision": "suspend", "reason": "  ", "csrf_token": csrf_from(r.text)})
+    assert r.status_code == 422 and "Please give the reason" in r.text
+    expired = _old_token(web.settings.signing_key(), "decision", escalation_id, days=31)
+    r = await web.client.get(f"/decide/{expired}")
+    assert r.status_code == 410 and "Acme" not in r.text
+    r = await web.client.get(url[:-2] + "xx")
+    assert r.status_code == 403
+
+
+# --- Uploads refused before they reach the survey --------------------------------------------------
+
+
+@pytest.mark.parametrize("payload,expected", [
+    (b"%PDF-1.7 a scanned declaration", "not an Excel workbook"),
+    (b"\xff\xd8\xff\xe0 a photo of the form", "a JPEG image"),
+    (b"x" * 200_001, "larger than the"),
+    (b"", "The file is empty"),
+])
+async def test_portal_refuses_files_that_are_not_workbooks(web, payload, expected):
+    survey_id = seed_case(web.engine)
+    url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    page = await web.client.get(url)
+    r = await web.client.post(f"{url}/upload", data={"csrf_token": csrf_from(page.text)},
+                              files={"file": ("cmrt.xlsx", payload, "application/vnd.ms-excel")})
+    assert r.status_code == 200
+    assert "could not be read" in r.text and expected in r.text
+    # Nothing stored, nothing submitted.
+    with session_scope(web.engine) as s:
+        assert s.get(StoredFile, hashlib.sha256(payload).hexdigest()) is None
+        assert len(s.exec(select(Submission)).all()) == 1  # the seeded one only
+
+
+async def test_portal_upload_needs_the_csrf_token(web):
+    survey_id = seed_case(web.engine)
+    url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    r = await web.client.post(f"{url}/upload", files={"file": ("a.xlsx", valid_cmrt(), "application/octet-stream")})
+    assert r.status_code == 403
+
+
+# --- JSON API ------------------------------------------------------------------------------------
+
+
+async def test_api_needs_a_token(web):
+    r = await web.client.get("/api/v1/suppliers")
+    assert r.status_code == 401 and "Bearer" in r.json()["detail"]
+    r = await web.client.get("/api/v1/suppliers", headers={"Authorization": "Bearer out_1_wrong"})
+    assert r.status_code == 401
+    r = await web.client.get("/api/v1/suppliers", headers={"Authorization": f"Bearer {web.api_token()}"})
+    assert r.status_code == 200
+
+
+async def test_openapi_document_covers_the_integration_paths(web):
+    doc = (await web.client.get("/api/openapi.json")).json()
+    paths = doc["paths"]
+    for path in ("/api/v1/suppliers", "/api/v1/suppliers/{supplier_id}", "/api/v1/campaigns",
+                 "/api/v1/campaigns/{campaign_id}", "/api/v1/campaigns/{campaign_id}/progress",
+                 "/api/v1/surveys/{survey_id}", "/api/v1/surveys/{survey_id}/status",
+                 "/api/v1/surveys/{survey_id}/submissions", "/api/v1/surveys/{survey_id}/actions/extend_deadline",
+                 "/api/v1/surveys/{survey_id}/actions/withdraw", "/healthz"):
+        assert path in paths, path
+    assert "post" in paths["/api/v1/campaigns"] and "post" in paths["/api/v1/surveys/{survey_id}/submissions"]
+    body = paths["/api/v1/surveys/{survey_id}/actions/extend_deadline"]["post"]["requestBody"]
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ExtendDeadlineBody")
+    assert "409" in paths["/api/v1/surveys/{survey_id}/actions/withdraw"]["post"]["responses"]
+    assert doc["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    # The pages are not part of the API document.
+    assert "/login" not in paths and "/portal/{token}" not in paths
+
+
+async def test_api_json_shapes_and_errors(web):
+    survey_id = seed_case(web.engine)
+    seed_case(web.engine, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False)
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    r = (await web.client.get("/api/v1/suppliers?overdue=true", headers=h)).json()
+    assert r["campaign_id"] == "cmrt-2025" and r["total"] == 1
+    item = r["items"][0]
+    assert item["id"] == "S-2" and item["survey"]["overdue"] is True and item["survey"]["state"] == "awaiting_response"
+    assert item["survey"]["portal_url"].startswith("http://portal.test/portal/")
+    r = (await web.client.get("/api/v1/suppliers/S-1", headers=h)).json()
+    assert r["contacts"][0]["email"] == "jane@s-1.test" and r["surveys"][0]["id"] == survey_id
+    r = await web.client.get(f"/api/v1/surveys/{survey_id}", headers=h)
+    assert r.status_code == 200
+    detail = r.json()
+    assert [e["kind"] for e in detail["events"]] == ["request_sent", "correction_requested"]
+    assert detail["submissions"][0]["findings"][0] == {
+        "code": "contact_email_missing", "severity": "error", "sheet": "Declaration", "cell": "D16",
+        "message": "The contact email is missing."}
+    assert detail["emails"][0]["template"] == "request"
+    # Percent-encoded IDs work too.
+    encoded = survey_id.replace("/", "%2F")
+    assert (await web.client.get(f"/api/v1/surveys/{encoded}", headers=h)).json()["id"] == survey_id
+    campaigns = (await web.client.get("/api/v1/campaigns", headers=h)).json()
+    assert campaigns[0]["id"] == "cmrt-2025"
+    progress = (await web.client.get("/api/v1/campaigns/cmrt-2025/progress", headers=h)).json()
+    assert progress["surveys"] == 2 and progress["overdue_count"] == 1
+    # Errors say what to fix.
+    r = await web.client.get("/api/v1/suppliers/NOPE", headers=h)
+    assert r.status_code == 404 and r.json()["detail"] == "There is no supplier NOPE."
+    r = await web.client.post("/api/v1/campaigns", headers=h, json={"year": 1900, "policy": "weekly"})
+    assert r.status_code == 422
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {"year", "policy"}
+    r = await web.client.post(f"/api/v1/surveys/{survey_id}/actions/add_note", headers=h, json={"text": ""})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "text"
+    r = await web.client.post("/api/v1/surveys/survey/none/S-0/actions/add_note", headers=h, json={"text": "hi"})
+    assert r.status_code == 404
+    # A write needs a token even with a session (a session POST would need CSRF protection).
+    await web.login()
+    r = await web.client.post(f"/api/v1/surveys/{survey_id}/actions/add_note", json={"text": "hi"})
+    assert r.status_code == 401
+
+
+async def test_api_refuses_a_file_that_is_not_a_workbook_with_findings(web):
+    survey_id = seed_case(web.engine)
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    r = await web.client.post(f"/api/v1/surveys/{survey_id}/submissions", headers=h,
+                              files={"file": ("cmrt.xlsx", b"%PDF-1.4 nope", "application/pdf")})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["verdict"] == "refused" and body["findings"][0]["code"] == "not_a_spreadsheet"
+
+
+def test_passwords_are_hashed_with_argon2(engine):
+    from models.tables import User
+    from outreach.users import UserError, authenticate, create_user
+
+    create_user(engine, "Bob@Company.test", "another long password")
+    with session_scope(engine) as s:
+        user = s.exec(select(User)).one()
+    assert user.email == "bob@company.test" and user.password_hash.startswith("$argon2id$")
+    assert "another long password" not in user.password_hash
+    assert authenticate(engine, "BOB@company.test", "another long password") is not None
+    assert authenticate(engine, "bob@company.test", "another long passworD") is None
+    with pytest.raises(UserError, match="at least"):
+        create_user(engine, "c@company.test", "short")
+    with pytest.raises(UserError, match="already exists"):
+        create_user(engine, "bob@company.test", "another long password")
