@@ -41,6 +41,7 @@ from cmrt.rules import (
     in_scope_metals,
     is_not_listed,
     smelter_row_findings,
+    spacing_findings,
 )
 from cmrt.sniff import Sniffed, Unreadable
 from cmrt.sniff import sniff as sniff_bytes  # keeps `cmrt.sniff` the module
@@ -207,6 +208,7 @@ def _check_bytes(
     checker_findings = checker(decl, smelter_sheet, products_sheet)
     result.checker_remaining = len(checker_findings)
     findings.extend(checker_findings)
+    findings.extend(spacing_findings(decl, smelter_sheet))
     findings.extend(contradictions(declaration, questions, company, smelters, today=today,
                                    campaign_year=campaign_year))
     findings.extend(smelter_row_findings(smelters))

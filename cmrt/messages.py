@@ -73,6 +73,10 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                          "smelter. Add at least one row with Metal = {metal} and a Smelter Look-up value."),
     "unlisted_smelter_incomplete": ("error", "Smelter List row(s) {rows}: 'Smelter not listed' is selected, so enter "
                                     "the smelter's name (column D) and country (column E)."),
+    "value_spacing": ("warning", "Declaration cell {cell} holds '{value}' with extra spaces or tabs around it, so "
+                      "the template's Checker does not recognise the answer. Select it again from the list."),
+    "smelter_value_spacing": ("warning", "Smelter List column {column}, row(s) {rows}: the value has extra spaces or "
+                              "tabs around it, so the template does not recognise it. Select it again from the list."),
     # -- contradictions the Checker misses ------------------------------------------------------
     "smelters_out_of_scope": ("error", "The Smelter List has {count} {metal} row(s) (first: row {row}), but Q1 or Q2 "
                               "says {metal} is not used or does not remain in your products. Either correct Q1/Q2 "

@@ -187,6 +187,28 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
     return out
 
 
+def spacing_findings(decl: Sheet, smelters: Sheet | None) -> list[Finding]:
+    """Answers whose extra spaces or tabs make Excel's own comparisons fail ("Yes\t" is not "Yes" to the
+    Checker, "Smelter not listed " is not "Smelter not listed"): we read them anyway, but the supplier's
+    Checker counts them as missing, so say why."""
+    out: list[Finding] = []
+    cells = ["D9"] + [f"D{first + i}" for first in QUESTION_FIRST_ROW.values() for i in range(4)]
+    cells += [f"D{row}" for row in COMPANY_ROW.values()]
+    for ref_ in cells:
+        v = decl.raw(ref_)
+        if isinstance(v, str) and v.strip() and v != v.strip():
+            out.append(finding("value_spacing", sheet=DECL, cell=ref_, value=v.strip()))
+    if smelters is not None:
+        for col, label in ((1, "B"), (2, "C")):
+            rows = [r for r, row in enumerate(smelters.rows[SMELTER_FIRST_ROW - 1:], start=SMELTER_FIRST_ROW)
+                    if len(row) > col and isinstance(row[col], str) and row[col].strip()
+                    and row[col] != row[col].strip()]
+            if rows:
+                out.append(finding("smelter_value_spacing", sheet=SMELTERS, cell=f"{label}{rows[0]}",
+                                   column=label, rows=_rows_text(rows)))
+    return out
+
+
 # -- contradictions the Checker misses ------------------------------------------------------------
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")

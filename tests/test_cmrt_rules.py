@@ -124,6 +124,9 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     ("effective_date_stale", with_company(effective_date=date(2023, 3, 1)), with_company(effective_date=date(2024, 3, 1)),
      {"campaign_year": 2024}),
     ("answer_not_allowed", answer("Q1", "Tin", "Maybe"), answer("Q1", "Tin", " yes "), {}),
+    ("value_spacing", answer("Q1", "Gold", "Yes\t"), answer("Q1", "Gold", "yes"), {}),
+    ("smelter_value_spacing", add_smelter(metal="Tin", lookup_name="Smelter not listed ", name="Foo", country="PERU"),
+     add_smelter(metal="Tin", lookup_name="Smelter not listed", name="Foo", country="PERU"), {}),
     # --- smelter rows ---
     ("smelter_metal_invalid", add_smelter(metal="Cobalt", lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
     ("smelter_metal_missing", add_smelter(lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
