@@ -81,6 +81,7 @@ def rcoi_command(
     xlsx: Optional[Path] = typer.Option(None, "--xlsx", help="Write the workbook (Summary, Appendix A, ...)."),
     draft: Optional[Path] = typer.Option(None, "--draft", help="Write the draft 'Due Diligence Results' (Markdown)."),
     html: Optional[Path] = typer.Option(None, "--html", help="Write the HTML fragment shown on the dashboard."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Date of the RMI list the draft cites, e.g. 'May 17, 2021'."),
 ) -> None:
     """RCOI and due-diligence figures: suppliers, submissions, smelters by RMAP status, per-metal shares."""
     from outreach.reports import figures as fig
@@ -115,7 +116,8 @@ def rcoi_command(
         rcoi_workbook(figures, xlsx)
     if draft is not None:
         draft.parent.mkdir(parents=True, exist_ok=True)
-        draft.write_text(render_due_diligence_draft(figures, company=load_settings().company_name), encoding="utf-8")
+        draft.write_text(render_due_diligence_draft(figures, company=load_settings().company_name,
+                                                  as_of=as_of), encoding="utf-8")
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_rcoi_html(figures), encoding="utf-8")

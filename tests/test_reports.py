@@ -153,13 +153,16 @@ def test_cli_files_json_from_a_zip(juniper_dir, tmp_path):
     result = CliRunner().invoke(app, [
         "report", "rcoi", "--files", str(archive), "--suppliers", str(suppliers), "--json", "--year", "2020",
         "--xlsx", str(out / "r.xlsx"), "--draft", str(out / "draft.md"), "--html", str(out / "r.html"),
+        "--as-of", "May 17, 2021",
     ])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["source"]["files"] == 5 and data["suppliers_surveyed"] == 7
     assert data["smelters"]["total"] == 333
     assert [m["conformant_percent"] for m in data["smelters"]["by_metal"]] == [63, 100, 69, 83]
-    assert (out / "r.xlsx").exists() and "333 known smelters" in (out / "draft.md").read_text()
+    draft = (out / "draft.md").read_text()
+    assert (out / "r.xlsx").exists() and "333 known smelters" in draft
+    assert "through our due diligence process that, as of May 17, 2021, were not listed" in draft
     assert "rcoi-report" in (out / "r.html").read_text()
 
 
