@@ -51,5 +51,6 @@ def main() -> None:
     if args.postgres:
         run(args.postgres, args.events, args.threads)
 
+
 if __name__ == "__main__":
     main()
