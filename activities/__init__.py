@@ -11,6 +11,7 @@ from outreach.settings import Settings
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     from activities.campaign import CampaignActivities
+    from activities.demo import DemoActivities
     from activities.email import EmailActivities
     from activities.scorecards import ScorecardActivities
     from activities.survey import SurveyActivities
@@ -18,4 +19,5 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     email = EmailActivities(settings, engine)
     scorecard = ScorecardActivities(settings, engine)
     return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all(),
+            DemoActivities(settings, engine).demo_answer,
             *SurveyActivities(settings, engine).all()]

@@ -146,6 +146,22 @@ class CampaignInput(BaseModel):
 
 
 
+class YearlyCampaign(BaseModel):
+    """What a yearly Schedule starts: next year's campaign, its year taken from the day it runs."""
+
+    template: CampaignInput  # campaign_id, year, name and ends_at are replaced at each start
+    year_offset: int = Field(default=-1, description="A campaign started in 2027 surveys the reporting year 2026.")
+
+    def for_year(self, year: int) -> CampaignInput:
+        return self.template.model_copy(update={
+            "campaign_id": default_campaign_id(year), "year": year, "name": f"CMRT campaign {year}",
+            "ends_at": None, "carried": None})
+
+
+def yearly_schedule_id(prefix: str = "outreach") -> str:
+    return f"{prefix}-yearly-campaign"
+
+
 # --- Updates ------------------------------------------------------------------------------------
 
 

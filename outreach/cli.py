@@ -6,6 +6,7 @@ import typer
 
 from outreach import cli_cmrt, cli_ops, cli_smelters
 from outreach import cli_report
+from outreach import cli_campaign
 
 app = typer.Typer(
     help="Responsible-minerals supplier due diligence: surveys, checks, corrections, escalations, reports.",
@@ -17,6 +18,7 @@ app.add_typer(cli_cmrt.app, name="cmrt")
 app.add_typer(cli_smelters.app, name="smelters")
 app.add_typer(cli_report.app, name="report")
 cli_ops.register(app)  # up, worker, db upgrade
+cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
 
 
 def main() -> None:  # pragma: no cover - console entry

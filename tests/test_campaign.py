@@ -36,10 +36,10 @@ from models.survey import ActionAck, SurveyInput, Withdraw, survey_workflow_id
 from models.tables import Campaign
 from outreach.suppliers import import_suppliers, write_supplier_csv
 from worker import workflow_runner
-from workflows.campaign import CampaignWorkflow
+from workflows.campaign import SURVEY_WORKFLOW, CampaignWorkflow
 
 
-@workflow.defn(name="SupplierSurveyWorkflow")
+@workflow.defn(name=SURVEY_WORKFLOW)
 class StandInSurvey:
     """Waits until withdrawn; its input is queryable so the test sees what the campaign passed."""
 
@@ -73,6 +73,12 @@ def seed_suppliers(engine, spends: list[float], *, prefix: str = "S", categories
     report = import_suppliers(engine, write_supplier_csv(rows), "suppliers.csv")
     assert report.imported, report.errors
     return [r["supplier_id"] for r in rows]
+
+
+def test_the_stand_in_has_the_real_survey_workflow_name():
+    from workflows.survey import SupplierSurveyWorkflow
+
+    assert workflow._Definition.must_from_class(SupplierSurveyWorkflow).name == SURVEY_WORKFLOW
 
 
 # --- Selection -------------------------------------------------------------------------------

@@ -1,0 +1,264 @@
+"""Running campaigns and acting on surveys from outside Temporal: what the CLI and the web app call.
+
+Every function takes a connected Temporal client (``outreach.temporal_client.connect``) and raises
+:class:`ActionRefused` with one sentence when the workflow says no (or is not there), so both faces
+show the same message.
+
+    await start_campaign(client, settings, year=2026, selection=SupplierSelection.parse("spend:0.99"))
+    await pause_campaign(client, "cmrt-2026", by="ana")        # resume_campaign, cancel_campaign
+    await add_suppliers(client, "cmrt-2026", ["S-9"], by="ana")
+    await schedule_yearly_campaign(client, settings, month=1, day=15)
+    await submit_file(client, settings, engine, survey_id, data, filename, channel="cli")
+    await survey_status(client, survey_id)
+    await decide_escalation(client, escalation_id, Decision.suspend, by="vp@...", reason="...")
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleUpdate,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from models.campaign import (
+    AddSuppliers,
+    AddSuppliersResult,
+    CampaignAck,
+    CampaignAction,
+    CampaignInput,
+    CampaignStatus,
+    CancelCampaign,
+    SupplierSelection,
+    YearlyCampaign,
+    campaign_workflow_id,
+    default_campaign_id,
+    yearly_schedule_id,
+)
+from models.enums import Decision
+from models.policy import CampaignPolicy
+from models.survey import (
+    ActionAck,
+    EscalationStatus,
+    ExtendDeadline,
+    SubmissionVerdict,
+    SubmitCmrt,
+    SurveyStatus,
+    VpDecision,
+    Withdraw,
+    survey_workflow_id,
+)
+from models.tables import Survey
+from outreach.settings import Settings
+
+
+class ActionRefused(RuntimeError):
+    """The campaign or survey refused the action, or does not exist; the message says why."""
+
+
+def _reason(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    while cause is not None and getattr(cause, "cause", None) is not None and not str(cause):
+        cause = cause.cause
+    return str(cause or exc) or type(exc).__name__
+
+
+async def _update(handle: WorkflowHandle, name: str, arg: Any, result_type: type, what: str, **kw) -> Any:
+    try:
+        return await handle.execute_update(name, arg, result_type=result_type, **kw)
+    except WorkflowUpdateFailedError as exc:
+        raise ActionRefused(f"{what}: {_reason(exc)}") from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(f"{what}: {handle.id} is not running") from None
+        raise
+
+
+# --- Campaigns ---------------------------------------------------------------------------------
+
+
+def campaign_input(settings: Settings, *, year: int, campaign_id: str | None = None, name: str = "",
+                   selection: SupplierSelection | None = None, policy: CampaignPolicy | None = None,
+                   ends_at: datetime | None = None, page_size: int | None = None,
+                   start_window: int | None = None) -> CampaignInput:
+    extra = {k: v for k, v in (("page_size", page_size), ("start_window", start_window)) if v is not None}
+    return CampaignInput(
+        campaign_id=campaign_id or default_campaign_id(year), year=year, name=name,
+        selection=selection or SupplierSelection(), policy=policy or CampaignPolicy.annual(), ends_at=ends_at,
+        vp_email=settings.vp_email, compliance_email=settings.compliance_email,
+        company_name=settings.company_name, **extra,
+    )
+
+
+async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignInput:
+    """Start a campaign (see :func:`campaign_input` for the options); refused when the ID was used."""
+    inp = campaign_input(settings, **kw)
+    try:
+        await client.start_workflow(
+            "CampaignWorkflow", inp, id=campaign_workflow_id(inp.campaign_id), task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+    except WorkflowAlreadyStartedError:
+        raise ActionRefused(f"a campaign with the ID {inp.campaign_id} already exists; choose another --id") from None
+    return inp
+
+
+def _campaign(client: Client, campaign_id: str) -> WorkflowHandle:
+    return client.get_workflow_handle(campaign_workflow_id(campaign_id))
+
+
+async def campaign_status(client: Client, campaign_id: str) -> CampaignStatus:
+    try:
+        return await _campaign(client, campaign_id).query("status", result_type=CampaignStatus)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(f"no campaign {campaign_id} in Temporal") from None
+        raise
+
+
+async def pause_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "") -> CampaignAck:
+    return await _update(_campaign(client, campaign_id), "pause", CampaignAction(by=by, reason=reason), CampaignAck,
+                         f"cannot pause {campaign_id}")
+
+
+async def resume_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "") -> CampaignAck:
+    return await _update(_campaign(client, campaign_id), "resume", CampaignAction(by=by, reason=reason), CampaignAck,
+                         f"cannot resume {campaign_id}")
+
+
+async def cancel_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
+                          withdraw_surveys: bool = True) -> CampaignAck:
+    return await _update(_campaign(client, campaign_id), "cancel",
+                         CancelCampaign(by=by, reason=reason, withdraw_surveys=withdraw_surveys), CampaignAck,
+                         f"cannot cancel {campaign_id}")
+
+
+async def add_suppliers(client: Client, campaign_id: str, supplier_ids: list[str], *, by: str) -> AddSuppliersResult:
+    return await _update(_campaign(client, campaign_id), "add_suppliers", AddSuppliers(supplier_ids=supplier_ids, by=by),
+                         AddSuppliersResult, f"cannot add suppliers to {campaign_id}")
+
+
+async def schedule_yearly_campaign(client: Client, settings: Settings, *, month: int = 1, day: int = 15, hour: int = 8,
+                                   selection: SupplierSelection | None = None, policy: CampaignPolicy | None = None,
+                                   schedule_id: str | None = None, replace: bool = False) -> str:
+    """A Temporal Schedule that opens each year's campaign on MONTH/DAY at HOUR (UTC).
+
+    The campaign opened in year Y surveys the reporting year Y-1, under the ID ``cmrt-<Y-1>``.
+    """
+    template = campaign_input(settings, year=datetime.now(timezone.utc).year - 1, selection=selection, policy=policy)
+    schedule_id = schedule_id or yearly_schedule_id()
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            "YearlyCampaignWorkflow", YearlyCampaign(template=template), id=f"{schedule_id}/starter",
+            task_queue=settings.task_queue,
+        ),
+        spec=ScheduleSpec(calendars=[ScheduleCalendarSpec(
+            month=[ScheduleRange(month)], day_of_month=[ScheduleRange(day)], hour=[ScheduleRange(hour)],
+            minute=[ScheduleRange(0)], second=[ScheduleRange(0)],
+            comment="open the year's responsible-minerals campaign")]),
+    )
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        if not replace:
+            raise ActionRefused(f"the schedule {schedule_id} already exists (use --replace to change it)") from None
+        handle = client.get_schedule_handle(schedule_id)
+        await client.get_schedule_handle(schedule_id).update(lambda _input: ScheduleUpdate(schedule=schedule))
+    return schedule_id
+
+
+# --- Surveys -----------------------------------------------------------------------------------
+
+
+def find_survey_id(engine: Engine, supplier_id: str, campaign_id: str | None = None) -> str:
+    """The survey of a supplier: in the given campaign, else its latest survey."""
+    if campaign_id:
+        return survey_workflow_id(campaign_id, supplier_id)
+    with Session(engine) as session:
+        survey = session.exec(select(Survey).where(Survey.supplier_id == supplier_id)
+                              .order_by(Survey.created_at.desc())).first()
+    if survey is None:
+        raise ActionRefused(f"supplier {supplier_id} has no survey yet; name the campaign with --campaign")
+    return survey.id
+
+
+async def survey_status(client: Client, survey_id: str) -> SurveyStatus:
+    try:
+        return await client.get_workflow_handle(survey_id).query("status", result_type=SurveyStatus)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ActionRefused(f"no survey {survey_id} in Temporal") from None
+        raise
+
+
+async def submit_file(client: Client, settings: Settings, engine: Engine, survey_id: str, data: bytes,
+                      filename: str, *, channel: str = "portal", submitted_by: str | None = None,
+                      purpose: str = "declaration") -> SubmissionVerdict:
+    """Store a workbook under its hash and hand it to the survey: the same path as the portal."""
+    from outreach.storage import FileStore
+
+    if len(data) > settings.max_upload_bytes:
+        raise ActionRefused(f"{filename} is {len(data)} bytes; the limit is {settings.max_upload_bytes}")
+    sha = FileStore(settings.file_store_path, engine).put(
+        data, filename=filename, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    sub = SubmitCmrt(file_sha256=sha, filename=filename, channel=channel, submitted_by=submitted_by, purpose=purpose)
+    return await _update(client.get_workflow_handle(survey_id), "submit", sub, SubmissionVerdict,
+                         f"submission refused by {survey_id}", id=f"submit-{purpose}-{sha}")
+
+
+async def extend_deadline(client: Client, survey_id: str, new_due_at: datetime, *, by: str, reason: str = "") -> ActionAck:
+    return await _update(client.get_workflow_handle(survey_id), "extend_deadline",
+                         ExtendDeadline(new_due_at=new_due_at, by=by, reason=reason), ActionAck,
+                         f"cannot extend {survey_id}")
+
+
+async def withdraw_survey(client: Client, survey_id: str, *, by: str, reason: str = "") -> ActionAck:
+    return await _update(client.get_workflow_handle(survey_id), "withdraw", Withdraw(by=by, reason=reason), ActionAck,
+                         f"cannot withdraw {survey_id}")
+
+
+async def decide_escalation(client: Client, escalation_id: str, decision: Decision, *, by: str,
+                            reason: str = "") -> EscalationStatus:
+    """The VP's decision, sent to the escalation itself (its validator answers precisely)."""
+    return await _update(client.get_workflow_handle(escalation_id), "decide",
+                         VpDecision(decision=decision, decided_by=by, reason=reason), EscalationStatus,
+                         f"decision refused by {escalation_id}")
+
+
+async def open_escalation_id(client: Client, survey_id: str) -> str:
+    status = await survey_status(client, survey_id)
+    if not status.open_escalation_id:
+        raise ActionRefused(f"{survey_id} has no open escalation (state: {status.state.value})")
+    return status.open_escalation_id
+
+
+def parse_when(text: str, *, now: Optional[datetime] = None) -> datetime:
+    """``2026-06-30`` (end of that day, UTC), an ISO date-time, or ``+14d`` / ``+36h`` from now."""
+    now = now or datetime.now(timezone.utc)
+    text = text.strip()
+    if text.startswith("+") and text[-1:] in ("d", "h") and text[1:-1].isdigit():
+        amount = int(text[1:-1])
+        return now + (timedelta(days=amount) if text.endswith("d") else timedelta(hours=amount))
+    try:
+        if len(text) == 10:
+            day = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+            return day + timedelta(days=1) - timedelta(seconds=1)
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date: use 2026-06-30, 2026-06-30T17:00+02:00, +14d or +36h") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
