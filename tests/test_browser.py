@@ -141,7 +141,7 @@ async def test_supplier_corrects_a_cmrt_in_the_portal(ts_env, smtp, engine, db_u
 
             link = LinkSigner.from_settings(settings).portal_url(h.id)
             assert link.startswith(server.url)
-            await wait_for(lambda: survey_row(engine, h.id))
+            await wait_for(lambda: getattr(survey_row(engine, h.id), "state", None) == "awaiting_response")
             await page.goto(link)
             await page.get_by_role("heading", name="Waiting for your CMRT").wait_for()
             await shot(page, "portal")

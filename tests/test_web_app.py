@@ -96,7 +96,10 @@ async def test_dashboard_shows_each_campaign_with_its_funnel(web):
     await web.login()
     r = await web.client.get("/")
     assert "CMRT campaign 2025" in r.text and "No campaign yet" not in r.text
-    assert "Response rate (2)" in r.text and "67%" in r.text  # 2 of 3 answered
+    assert "67%" in r.text  # response rate: 2 of 3 answered
+    funnel = r.text.split('aria-label="Campaign funnel"')[1].split("</ul>")[0]
+    counts = [int(n) for n in __import__("re").findall(r'<span class="n">(\d+)</span>', funnel)]
+    assert counts == [0, 3, 2, 1]  # in scope (no selection recorded), sent, answered, valid
     r = await web.client.get("/campaigns/cmrt-2025")
     assert r.status_code == 200 and "Beta Tin" in r.text  # the overdue table
     assert (await web.client.get("/campaigns/nope")).status_code == 404

@@ -48,6 +48,12 @@ async def eventually(check, timeout: float = 10.0):
     raise AssertionError("the read model never showed the expected change")
 
 
+def request_sent(rig, survey_id: str) -> bool:
+    """The survey has sent its request and waits for the supplier (what every test starts from)."""
+    survey = rig_survey(rig, survey_id)
+    return survey is not None and survey.state == "awaiting_response"
+
+
 def events(engine, survey_id: str) -> list[SurveyEvent]:
     with session_scope(engine) as s:
         return list(s.exec(select(SurveyEvent).where(SurveyEvent.survey_id == survey_id).order_by(SurveyEvent.seq)))
@@ -58,7 +64,7 @@ async def test_portal_upload_shows_findings_then_accepts_the_correction(rig_web)
     async with running(rig):
         h = await rig.start()
         path = portal_path(web, h.id)
-        await eventually(lambda: events(rig.engine, h.id))
+        await eventually(lambda: request_sent(rig, h.id))
         page = await web.client.get(path)
         assert page.status_code == 200 and "Waiting for your CMRT" in page.text and "Acme Components Ltd." in page.text
 
@@ -86,7 +92,7 @@ async def test_dashboard_actions_call_the_survey_and_show_its_refusals(rig_web):
     rig, web = rig_web
     async with running(rig):
         h = await rig.start()
-        await eventually(lambda: events(rig.engine, h.id))
+        await eventually(lambda: request_sent(rig, h.id))
         await web.login()
         page = await web.client.get("/suppliers/S-100")
         token = csrf_from(page.text)
@@ -135,7 +141,7 @@ async def test_api_actions_status_and_submissions(rig_web):
     h_auth = {"Authorization": f"Bearer {web.api_token()}"}
     async with running(rig):
         h = await rig.start()
-        await eventually(lambda: events(rig.engine, h.id))
+        await eventually(lambda: request_sent(rig, h.id))
         r = await web.client.get(f"/api/v1/surveys/{h.id}/status", headers=h_auth)
         assert r.status_code == 200 and r.json()["state"] == "awaiting_response"
         assert r.json()["timeline"][0]["kind"] == "survey_started"

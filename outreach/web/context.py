@@ -7,6 +7,7 @@ use (pages that only read the database work while Temporal is down).
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -123,6 +124,13 @@ def _humanise(value: str | None) -> str:
     return value.replace("_", " ").capitalize()
 
 
+def _words(value: str | None) -> str:
+    """A reason as people read it: codes such as ``non_responsive`` become words, sentences stay."""
+    if value and re.fullmatch(r"[a-z0-9_]+", value):
+        return _humanise(value)
+    return value or ""
+
+
 def _money(value: float | None) -> str:
     if value is None:
         return "—"
@@ -142,5 +150,6 @@ def make_templates() -> Jinja2Templates:
     env.filters["date"] = _fmt_date
     env.filters["human"] = _humanise
     env.filters["money"] = _money
+    env.filters["words"] = _words
     env.filters["pct"] = _pct
     return templates

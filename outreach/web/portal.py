@@ -19,6 +19,7 @@ from outreach.web import queries
 from outreach.web.actions import ActionRejected, report_action_status, submit_plan
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.uploads import submit_upload
+from workflows.survey import WAITING_STATES
 
 router = APIRouter(include_in_schema=False)
 PLAN_ROWS = 5
@@ -33,10 +34,11 @@ STATUS_TEXT = {
     "risk_review": ("Thank you — we are reviewing your answer", "Your CMRT is complete. We are reviewing the smelters it lists. Nothing is needed from you now."),
     "product_level_requested": ("Please send a product-level CMRT", "Your company-level CMRT lists smelters we must look at more closely. Please send a CMRT that covers only the products you supply to us (scope B, with the Product List filled in)."),
     "corrective_action": ("Please send a corrective action plan", "List the actions you will take, who owns each one and by when. Then tell us here when each action is done."),
-    "escalated": ("Your case is with our management", "We have not been able to close your survey. You can still upload a correct CMRT here."),
+    "escalated": ("Your case is with our management", "We have not been able to close your survey with you. We will contact you about the next steps."),
     "closed": ("This survey is closed", "Thank you. Nothing more is needed from you for this survey."),
 }
-CAN_SUBMIT = {s.value for s in SurveyState} - {SurveyState.closed.value, SurveyState.validating.value}
+# The states in which the survey waits for a file (its `submit` validator refuses the others).
+CAN_SUBMIT = {s.value for s in WAITING_STATES}
 
 
 def link_error(request: Request, exc: Exception):
