@@ -75,6 +75,11 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
         return user
 
 
+def has_users(engine: Engine) -> bool:
+    with session_scope(engine) as session:
+        return session.exec(select(User.id).limit(1)).first() is not None
+
+
 def get_user(engine: Engine, user_id: int) -> User | None:
     with session_scope(engine) as session:
         return session.get(User, user_id)

@@ -375,3 +375,29 @@ def test_passwords_are_hashed_with_argon2(engine):
         create_user(engine, "c@company.test", "short")
     with pytest.raises(UserError, match="already exists"):
         create_user(engine, "bob@company.test", "another long password")
+
+
+async def test_first_run_creates_the_first_account_then_closes(engine, db_url, settings_for):
+    from outreach.web.app import create_app
+
+    app = create_app(settings_for(db_url=db_url), engine)
+    import httpx
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test",
+                                 follow_redirects=True) as client:
+        r = await client.get("/")
+        assert r.url.path == "/setup" and "Create the first compliance team account" in r.text
+        token = csrf_from(r.text)
+        r = await client.post("/setup", data={"email": "lead@company.test", "password": "long enough pw",
+                                              "password_again": "different pw!", "csrf_token": token})
+        assert r.status_code == 422 and "differ" in r.text
+        r = await client.post("/setup", data={"email": "lead@company.test", "name": "Lea", "password": "long enough pw",
+                                              "password_again": "long enough pw", "csrf_token": token})
+        assert r.url.path == "/" and "No campaign yet" in r.text and "Lea" in r.text
+        # Once an account exists the setup page is gone, for everyone.
+        client.cookies.clear()
+        assert (await client.get("/setup")).status_code == 404
+        r = await client.post("/setup", data={"email": "x@company.test", "password": "long enough pw",
+                                              "password_again": "long enough pw", "csrf_token": token})
+        assert r.status_code in (403, 404)
+        assert (await client.get("/")).url.path == "/login"

@@ -6,7 +6,7 @@ Survey IDs contain slashes (``survey/cmrt-2026/S-1``); send them as they are or 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
 from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
@@ -17,7 +17,7 @@ from models.tables import User
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action, survey_status
 from outreach.web.auth import api_user
-from outreach.web.campaigns import CampaignRequest, campaign_progress_or_none, start_campaign
+from outreach.web.campaigns import CampaignRequest, campaign_action, campaign_progress_or_none, start_campaign
 from outreach.web.context import ctx_of
 from outreach.web.uploads import submit_upload
 
@@ -234,6 +234,27 @@ async def create_campaign(request: Request, body: CampaignRequest, user: User = 
         return _rejected(exc)
     return CampaignStarted(campaign_id=campaign_id,
                            message="Started: the campaign row appears once its suppliers are selected.")
+
+
+class CampaignActionBody(BaseModel):
+    reason: str = Field("", max_length=2000)
+
+
+class CampaignActionResult(BaseModel):
+    campaign_id: str
+    message: str
+
+
+@router.post("/campaigns/{campaign_id}/actions/{action}", response_model=CampaignActionResult, tags=["campaigns"],
+             responses=ACTION_ERRORS,
+             summary="Pause, resume or cancel a campaign (cancel withdraws its open surveys)")
+async def campaign_action_api(request: Request, campaign_id: str, action: Literal["pause", "resume", "cancel"],
+                              body: CampaignActionBody, user: User = Depends(api_user)):
+    try:
+        message = await campaign_action(ctx_of(request), campaign_id, action, by=user.email, reason=body.reason)
+    except ActionRejected as exc:
+        return _rejected(exc)
+    return CampaignActionResult(campaign_id=campaign_id, message=message)
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignOut, tags=["campaigns"], responses=ERRORS)

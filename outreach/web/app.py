@@ -27,7 +27,8 @@ SESSION_HOURS = 12
 
 API_DESCRIPTION = """The same read model and actions the dashboard uses, for other systems.
 
-Authenticate with `Authorization: Bearer <token>` (create a token with `outreach users token EMAIL`).
+Authenticate with `Authorization: Bearer <token>` (an administrator issues one with
+`outreach users create EMAIL --token`).
 Errors say what to fix: 422 lists each wrong field, 404 names what was not found, 409 carries the
 survey's own reason when an action is not allowed in its current state.
 """

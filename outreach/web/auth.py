@@ -13,7 +13,7 @@ from outreach import users
 from outreach.web.context import SESSION_USER, ctx_of, render, require_csrf
 
 router = APIRouter()
-_bearer = HTTPBearer(auto_error=False, description="An API token from `outreach users token EMAIL`.")
+_bearer = HTTPBearer(auto_error=False, description="An API token from `outreach users create EMAIL --token`.")
 
 
 class LoginRequired(Exception):
@@ -41,8 +41,8 @@ def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None 
     if credentials is not None:
         user = users.user_for_token(ctx_of(request).engine, credentials.credentials)
         if user is None:
-            raise HTTPException(401, "The API token is not valid. Create one with `outreach users token EMAIL`.",
-                                headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(401, "The API token is not valid. An administrator issues one with "
+                                "`outreach users create EMAIL --token`.", headers={"WWW-Authenticate": "Bearer"})
         request.state.user = user
         return user
     if request.method in ("GET", "HEAD"):
@@ -50,8 +50,8 @@ def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None 
         if user is not None:
             request.state.user = user
             return user
-    raise HTTPException(401, "Send an API token: `Authorization: Bearer <token>` (create one with "
-                        "`outreach users token EMAIL`).", headers={"WWW-Authenticate": "Bearer"})
+    raise HTTPException(401, "Send an API token: `Authorization: Bearer <token>` (an administrator issues one with "
+                        "`outreach users create EMAIL --token`).", headers={"WWW-Authenticate": "Bearer"})
 
 
 def _safe_next(value: str | None) -> str:
@@ -70,7 +70,41 @@ def login_redirect(request: Request) -> RedirectResponse:
 def login_page(request: Request, next: str = "/"):
     if session_user(request) is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
+    if not users.has_users(ctx_of(request).engine):
+        return RedirectResponse("/setup", status_code=303)
     return render(request, "login.html", next=_safe_next(next))
+
+
+# First run: while no account exists, whoever opens the dashboard (on 127.0.0.1 by default) creates
+# the first one, an admin. Once one exists, this page is gone and accounts come from `outreach users`.
+
+
+def _setup_open(request: Request) -> None:
+    if users.has_users(ctx_of(request).engine):
+        raise HTTPException(404, "The first account exists already. Sign in, or ask an administrator for an "
+                                 "account (`outreach users create EMAIL`).")
+
+
+@router.get("/setup", include_in_schema=False)
+def setup_page(request: Request):
+    _setup_open(request)
+    return render(request, "setup.html", form={})
+
+
+@router.post("/setup", include_in_schema=False, dependencies=[Depends(require_csrf)])
+def setup(request: Request, email: str = Form(""), name: str = Form(""), password: str = Form(""),
+          password_again: str = Form("")):
+    _setup_open(request)
+    form = {"email": email, "name": name}
+    if password != password_again:
+        return render(request, "setup.html", status_code=422, form=form, error="The two passwords differ.")
+    try:
+        user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="admin")
+    except users.UserError as exc:
+        return render(request, "setup.html", status_code=422, form=form, error=f"{str(exc)[0].upper()}{str(exc)[1:]}.")
+    request.session.clear()
+    request.session[SESSION_USER] = user.id
+    return RedirectResponse("/", status_code=303)
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(require_csrf)])

@@ -6,11 +6,10 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
 from sqlalchemy.engine import Engine
-from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.common import WorkflowIDReusePolicy
 
-from models.campaign import CampaignInput, SupplierSelection, campaign_workflow_id, default_campaign_id
+from models.campaign import SupplierSelection, default_campaign_id
 from models.policy import CampaignPolicy
+from outreach import campaigns
 from outreach.progress import CampaignNotFound, CampaignProgress, campaign_progress
 from outreach.temporal_client import TemporalUnavailable
 from outreach.web.actions import ActionRejected
@@ -48,30 +47,42 @@ class CampaignRequest(BaseModel):
                    selection=selection, policy=form.get("policy") or "annual")
 
 
-async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
-    """Start the campaign workflow; the campaign row appears once it has frozen its selection."""
-    settings = ctx.settings
-    policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
+async def _client(ctx):
     try:
-        arg = CampaignInput(campaign_id=req.effective_id, year=req.year, name=req.name, selection=req.selection,
-                            policy=policy, vp_email=settings.vp_email, compliance_email=settings.compliance_email,
-                            company_name=settings.company_name)
-    except ValueError as exc:
-        raise ActionRejected(str(exc), 422) from None
-    try:
-        client = await ctx.temporal()
+        return await ctx.temporal()
     except TemporalUnavailable as exc:
         raise ActionRejected(f"The workflow engine is not reachable right now; try again in a minute. ({exc})", 503)
+
+
+async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
+    """Start the campaign workflow; the campaign row appears once it has frozen its selection."""
+    policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
+    client = await _client(ctx)
     try:
-        await client.start_workflow(
-            "CampaignWorkflow", arg, id=campaign_workflow_id(arg.campaign_id), task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            memo={"started_by": by},
-        )
-    except WorkflowAlreadyStartedError:
-        raise ActionRejected(f"A campaign {arg.campaign_id} already exists. Choose another campaign ID "
-                             f"(e.g. {arg.campaign_id}-b) or open the existing one.", 409) from None
-    return arg.campaign_id
+        inp = await campaigns.start_campaign(client, ctx.settings, year=req.year, campaign_id=req.effective_id,
+                                             name=req.name, selection=req.selection, policy=policy)
+    except ValueError as exc:  # the campaign input's own validation (e.g. the ID's shape)
+        raise ActionRejected(str(exc), 422) from None
+    except campaigns.ActionRefused as exc:
+        raise ActionRejected(f"{exc}. Open the existing campaign or choose another campaign ID.", 409) from None
+    return inp.campaign_id
+
+
+CAMPAIGN_ACTIONS = {
+    "pause": ("Pause the campaign", campaigns.pause_campaign),
+    "resume": ("Resume the campaign", campaigns.resume_campaign),
+    "cancel": ("Cancel the campaign", campaigns.cancel_campaign),
+}
+
+
+async def campaign_action(ctx, campaign_id: str, action: str, *, by: str, reason: str = "") -> str:
+    """Pause, resume or cancel (cancelling withdraws the open surveys); returns the campaign's answer."""
+    client = await _client(ctx)
+    try:
+        ack = await CAMPAIGN_ACTIONS[action][1](client, campaign_id, by=by, reason=reason)
+    except campaigns.ActionRefused as exc:
+        raise ActionRejected(str(exc), 409) from None
+    return ack.message
 
 
 def campaign_progress_or_none(engine: Engine, campaign_id: str) -> CampaignProgress | None:

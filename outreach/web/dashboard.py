@@ -15,7 +15,13 @@ from models.tables import User
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action
 from outreach.web.auth import require_user
-from outreach.web.campaigns import CampaignRequest, campaign_progress_or_none, start_campaign
+from outreach.web.campaigns import (
+    CAMPAIGN_ACTIONS,
+    CampaignRequest,
+    campaign_action,
+    campaign_progress_or_none,
+    start_campaign,
+)
 from outreach.web.context import ctx_of, flash, render, require_csrf
 
 log = logging.getLogger("outreach.web")
@@ -38,15 +44,17 @@ def home(request: Request):
 
 @router.post("/demo", dependencies=[Depends(require_csrf)])
 async def load_demo(request: Request):
-    from outreach.demo import start_demo
+    from outreach.demo import DemoError, start_demo
+    from outreach.temporal_client import TemporalUnavailable
 
+    ctx = ctx_of(request)
     try:
-        result = await start_demo(ctx_of(request).settings)
-    except Exception as exc:  # the demo is a convenience: say what went wrong, keep the page
-        log.exception("demo failed to start")
+        started = await start_demo(ctx.settings, client=await ctx.temporal())
+    except (DemoError, TemporalUnavailable) as exc:
         flash(request, f"The demo could not start: {exc}", "error")
         return RedirectResponse("/", status_code=303)
-    flash(request, f"Demo loaded. {result if isinstance(result, str) else 'Surveys start within a minute.'}", "ok")
+    flash(request, f"{started} Watch the caught mail and this page; the escalation reaches the VP in about "
+                   f"{started.script[-1].split()[0]} minutes.", "ok")
     return RedirectResponse("/", status_code=303)
 
 
@@ -76,6 +84,21 @@ async def create_campaign(request: Request, user: User = Depends(require_user)):
     flash(request, f"Campaign {campaign_id} started: it appears below once its suppliers are selected, and the "
                    f"surveys go out in pages over the next minutes.", "ok")
     return RedirectResponse("/", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/actions/{action}", dependencies=[Depends(require_csrf)])
+async def campaign_action_form(request: Request, campaign_id: str, action: str, user: User = Depends(require_user)):
+    if action not in CAMPAIGN_ACTIONS:
+        raise HTTPException(404, f"There is no campaign action {action!r}.")
+    reason = str((await request.form()).get("reason") or "")
+    title = CAMPAIGN_ACTIONS[action][0]
+    try:
+        message = await campaign_action(ctx_of(request), campaign_id, action, by=user.email, reason=reason)
+    except ActionRejected as exc:
+        flash(request, f"{title}: not done. {exc.message}", "error")
+    else:
+        flash(request, f"{title}: {message}", "ok")
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
 @router.get("/campaigns/{campaign_id}")
