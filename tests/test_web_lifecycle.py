@@ -12,6 +12,7 @@ from sqlmodel import select
 from cmrt.builder import invalid_cmrt, valid_cmrt
 from models.enums import SurveyOutcome
 from models.policy import CampaignPolicy
+from models.survey import Withdraw
 from models.tables import Escalation, Submission, Supplier, Survey, SurveyEvent
 from outreach.db import session_scope
 from tests.survey_harness import SUPPLIER, VP, SurveyRig, running
@@ -222,3 +223,70 @@ async def test_a_second_decision_is_refused_with_the_workflows_reason(rig_web):
         assert "Your decision was not recorded" in r.text
         result = await h.result()
     assert result.outcome == SurveyOutcome.waived
+
+
+async def test_portal_product_level_then_corrective_action_plan_and_status(rig_web):
+    from cmrt.builder import DEFAULT_SMELTERS, SCOPE_PRODUCT, high_risk_cmrt, valid_builder
+    from models.tables import CorrectiveAction, CorrectiveActionPlan
+
+    rig, web = rig_web
+    product = valid_builder(smelters=list(DEFAULT_SMELTERS) + [{"metal": "Gold", "lookup_name": "African Gold Refinery"}],
+                            scope=SCOPE_PRODUCT).answer("Q3", "Gold", "Yes").answer("Q4", "Gold", "Yes").to_bytes()
+    async with running(rig):
+        h = await rig.start()
+        await eventually(lambda: request_sent(rig, h.id))
+        path = portal_path(web, h.id)
+        r = await upload(web, path, high_risk_cmrt())
+        assert "Please send a product-level CMRT" in r.text and "Upload your product-level CMRT" in r.text
+        r = await upload(web, path, product)  # sent as the product-level answer: the state says so
+        with session_scope(rig.engine) as s:
+            assert [x.purpose for x in s.exec(select(Submission).order_by(Submission.received_at))] == [
+                "declaration", "product_level"]
+
+        def open_plan():
+            with session_scope(rig.engine) as s:
+                return s.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == h.id)).first()
+
+        plan = await eventually(open_plan)
+        page = await web.client.get(path)
+        assert "Please send a corrective action plan" in page.text and "What will be done" in page.text
+        token = csrf_from(page.text)
+        r = await web.client.post(f"{path}/plan", data={"csrf_token": token, "description_1": "Drop the refinery",
+                                                         "owner_1": "Jane Doe", "target_1": "2000-01-01"})
+        assert "Your plan was not accepted: action 1: the target date is in the past" in r.text
+        r = await web.client.post(f"{path}/plan", data={"csrf_token": token, "description_1": "Drop the refinery",
+                                                         "owner_1": "", "target_1": "2099-01-01"})
+        assert "Action 1: please give a description, an owner and a target date." in r.text
+        r = await web.client.post(f"{path}/plan", data={
+            "csrf_token": token, "description_1": "Remove African Gold Refinery from the gold supply",
+            "owner_1": "Jane Doe", "target_1": "2099-03-31",
+            "description_2": "Ask the refinery to enrol in RMAP", "owner_2": "Raj Patel", "target_2": "2099-06-30"})
+        assert "Your plan with 2 action(s) was received" in r.text
+
+        def actions():
+            with session_scope(rig.engine) as s:
+                return s.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id == plan.id)
+                              .order_by(CorrectiveAction.number)).all()
+
+        await eventually(lambda: len(actions()) == 2)
+        page = await web.client.get(path)
+        assert "Tell us where each action stands" in page.text and "Raj Patel" in page.text
+        r = await web.client.post(f"{path}/actions/1", data={"csrf_token": token, "status": "reported_done",
+                                                              "note": "removed from the BOM"})
+        assert "The status of action 1 was recorded" in r.text
+        r = await web.client.post(f"{path}/actions/9", data={"csrf_token": token, "status": "reported_done"})
+        assert "Not recorded:" in r.text
+        await eventually(lambda: actions()[0].status == "reported_done")
+
+        # The compliance team verifies it from the supplier page (straight to the plan's validator).
+        await web.login()
+        page = await web.client.get("/suppliers/S-100")
+        assert "Verify a corrective action" in page.text
+        r = await web.client.post("/suppliers/S-100/actions/verify_action", data={
+            "csrf_token": csrf_from(page.text), "survey_id": h.id, "number": "1", "note": "checked the BOM"})
+        assert "Verify a corrective action:" in r.text and "not done" not in r.text
+        await eventually(lambda: actions()[0].status == "verified")
+        r = await web.client.post("/suppliers/S-100/actions/verify_action", data={
+            "csrf_token": csrf_from(page.text), "survey_id": h.id, "number": "1"})
+        assert "Verify a corrective action: not done. action 1 is already verified" in r.text
+        await h.execute_update("withdraw", Withdraw(by="test", reason="end of test"))
