@@ -73,11 +73,11 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-def live_settings(settings_for, env, smtp, db_url):
+def live_settings(settings_for, env, smtp_port: int, db_url):
     """Settings whose links point at the live server's port and whose Temporal is the test's."""
     port = free_port()
     target = env.client.service_client.config.target_host
-    settings = settings_for(db_url=db_url, smtp_port=smtp.port, temporal_address=target, vp_email=VP, web_port=port)
+    settings = settings_for(db_url=db_url, smtp_port=smtp_port, temporal_address=target, vp_email=VP, web_port=port)
     return settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
 
 
@@ -128,7 +128,7 @@ def survey_row(engine, survey_id: str):
 
 async def test_supplier_corrects_a_cmrt_in_the_portal(ts_env, smtp, engine, db_url, settings_for, tmp_path):
     _skip_without_browser()
-    settings = live_settings(settings_for, ts_env, smtp, db_url)
+    settings = live_settings(settings_for, ts_env, smtp.port, db_url)
     rig = SurveyRig(ts_env, smtp, engine, settings)
     invalid = tmp_path / "acme-cmrt.xlsx"
     invalid.write_bytes(invalid_cmrt(problem="missing_contact_email"))
@@ -162,8 +162,10 @@ async def test_supplier_corrects_a_cmrt_in_the_portal(ts_env, smtp, engine, db_u
     assert result.outcome == SurveyOutcome.valid
 
 
-async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, smtp, engine, db_url, settings_for):
+async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, engine, db_url, settings_for):
+    """On the embedded stack's shape: the requests go to the real mail catcher, browsable at /mail."""
     _skip_without_browser()
+    from outreach.mailcatcher import start_mail_catcher
     from outreach.suppliers import import_suppliers, write_supplier_csv
     from worker import build_worker
 
@@ -175,9 +177,11 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, smtp, e
                                                      ("Gamma Gold Refining", 120000, "strategic")], start=1)]
     report = import_suppliers(engine, write_supplier_csv(rows), "suppliers.csv")
     assert report.imported, report.errors
-    settings = live_settings(settings_for, dev_env, smtp, db_url)
+    catcher_port = free_port()
+    settings = live_settings(settings_for, dev_env, catcher_port, db_url)
+    catcher = await start_mail_catcher(settings.mail_dir, port=catcher_port)
     with serve(settings, engine) as server:
-        async with build_worker(dev_env.client, settings, engine), browser_page() as page:
+        async with catcher, build_worker(dev_env.client, settings, engine), browser_page() as page:
             await page.goto(server.url + "/")
             await page.get_by_label("Email").fill(USER_EMAIL)
             await page.get_by_label("Password").fill(USER_PASSWORD)
@@ -205,7 +209,18 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, smtp, e
             await page.get_by_role("link", name="CMRT campaign 2025").wait_for()
             await shot(page, "dashboard")
 
+            # The requests, as the suppliers received them.
+            await page.get_by_role("link", name="Caught mail").click()
+            await page.get_by_role("cell", name="cmrt@beta.example").first.wait_for()
+            await shot(page, "mail")
+            await page.locator("tr", has_text="cmrt@beta.example").get_by_role("link").first.click()
+            await page.get_by_role("heading", name="Text version").wait_for()
+            assert await page.locator("iframe[sandbox]").count() == 1
+            await shot(page, "mail-message")
+
             await page.get_by_role("link", name="Suppliers", exact=True).first.click()
+            await page.get_by_role("heading", name="Suppliers", exact=True).wait_for()
+            await shot(page, "suppliers")
             await page.get_by_role("link", name="Beta Tin Works").click()
             await page.get_by_role("heading", name="Timeline").wait_for()
             timeline = page.locator("ol.timeline")
@@ -225,7 +240,7 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, smtp, e
 async def test_vp_decides_from_the_link(ts_env, smtp, engine, db_url, settings_for):
     _skip_without_browser()
     policy = CampaignPolicy.annual()
-    settings = live_settings(settings_for, ts_env, smtp, db_url)
+    settings = live_settings(settings_for, ts_env, smtp.port, db_url)
     rig = SurveyRig(ts_env, smtp, engine, settings)
     with serve(settings, engine) as server:
         async with running(rig), browser_page() as page:

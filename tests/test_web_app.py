@@ -174,7 +174,7 @@ async def test_submitted_file_downloads_as_an_attachment_with_our_name(web):
 async def test_caught_mail_is_browsable_and_html_is_sandboxed(web):
     raw = (b"From: Minerals <minerals@company.test>\r\nTo: jane@acme.test\r\nSubject: Your CMRT\r\n"
            b"MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=XX\r\n\r\n"
-           b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain words\r\n"
+           b"--XX\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain words http://portal.test/portal/abc.DEF-1\r\n"
            b"--XX\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hello</p><script>alert(1)</script>\r\n--XX--\r\n")
     mail_id = store_message(web.settings.mail_dir, raw, "minerals@company.test", ["jane@acme.test"])
     await web.login()
@@ -183,8 +183,10 @@ async def test_caught_mail_is_browsable_and_html_is_sandboxed(web):
     assert "Your CMRT" not in (await web.client.get("/mail?to=someone.else")).text
     r = await web.client.get(f"/mail/{mail_id}")
     assert r.status_code == 200 and "Plain words" in r.text
-    assert 'sandbox srcdoc="&lt;p&gt;Hello&lt;/p&gt;&lt;script&gt;' in r.text  # escaped, in a sandbox
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="&lt;base target=&#34;_blank&#34;&gt;' \
+           '&lt;p&gt;Hello&lt;/p&gt;&lt;script&gt;' in r.text  # escaped, in a sandbox without scripts
     assert "<script>alert" not in r.text
+    assert '<a href="http://portal.test/portal/abc.DEF-1" target="_blank"' in r.text
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert (await web.client.get("/mail/../../secret_key")).status_code == 404
     assert (await web.client.get("/mail/00000000000000000000-0000000000000000")).status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from outreach.mailcatcher import MailNotFound, list_messages, read_message
@@ -34,6 +36,10 @@ def mail_message(request: Request, mail_id: str):
         message = read_message(ctx_of(request).settings.mail_dir, mail_id)
     except MailNotFound:
         raise HTTPException(404, "No caught message has this id.") from None
-    response = render(request, "mail_message.html", section="mail", m=message)
+    # Our own links (portal, decision) listed as links, so the demo can be followed from the caught mail.
+    base = re.escape(ctx_of(request).settings.public_base_url)
+    links = sorted(set(re.findall(base + r"/(?:portal|decide)/[A-Za-z0-9_.\-]+", message.text or "")))
+    html = f'<base target="_blank">{message.html}' if message.html else None
+    response = render(request, "mail_message.html", section="mail", m=message, links=links, html=html)
     response.headers["Content-Security-Policy"] = MAIL_VIEW_CSP
     return response
