@@ -28,7 +28,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def build_worker(client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None) -> Worker:
+def build_worker(client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None,
+                 **worker_options) -> Worker:
     from activities import build_activities
     from workflows import ALL_WORKFLOWS
 
@@ -41,6 +42,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine, *, task_que
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=workflow_runner(),
+        **worker_options,  # tests: e.g. a short sticky_queue_schedule_to_start_timeout
     )
 
 

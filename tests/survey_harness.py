@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest_asyncio
 from sqlmodel import select
 
 from models.policy import CampaignPolicy
@@ -60,10 +61,14 @@ class SurveyRig:
     def client(self):
         return self.env.client
 
-    def worker(self):
+    def worker(self, *, sticky_seconds: float | None = None):
+        """The product's worker. `sticky_seconds`: how long a task waits on this worker's sticky queue
+        once the worker is gone (10 s by default; a test that kills workers shortens it)."""
         from worker import build_worker
 
-        return build_worker(self.client, self.settings, self.engine)
+        options = {} if sticky_seconds is None else {
+            "sticky_queue_schedule_to_start_timeout": timedelta(seconds=sticky_seconds)}
+        return build_worker(self.client, self.settings, self.engine, **options)
 
     async def start(self, policy: CampaignPolicy | None = None, **overrides: Any):
         from workflows.survey import SupplierSurveyWorkflow
@@ -114,3 +119,19 @@ async def running(rig: SurveyRig):
             yield rig
     finally:
         await rig.terminate_leftovers()
+
+
+@pytest_asyncio.fixture
+async def rig(ts_env, smtp, engine, db_url, settings_for):
+    """A rig on the session's time-skipping server; whatever the test leaves running is terminated."""
+    r = SurveyRig(ts_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=db_url))
+    yield r
+    await r.terminate_leftovers()
+
+
+@pytest_asyncio.fixture
+async def dev_rig(dev_env, smtp, engine, db_url, settings_for):
+    """The same on the dev server (real time, registered search attributes, sticky queues that time out)."""
+    r = SurveyRig(dev_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=db_url))
+    yield r
+    await r.terminate_leftovers()

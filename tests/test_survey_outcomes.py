@@ -24,14 +24,10 @@ from models.survey import (
 )
 from models.tables import CorrectiveAction, CorrectiveActionPlan, Escalation, Finding, Submission, Supplier, Survey
 from outreach.db import session_scope
-from tests.survey_harness import CM, COMPLIANCE, SUPPLIER, VP, SurveyRig, running
+from tests.survey_harness import CM, COMPLIANCE, SUPPLIER, VP, SurveyRig, rig, running  # noqa: F401 (rig is a fixture)
 
 P = CampaignPolicy.annual()
 
-
-@pytest.fixture
-def rig(ts_env, smtp, engine, db_url, settings_for):
-    return SurveyRig(ts_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=db_url))
 
 
 def survey_row(rig, survey_id) -> Survey:

@@ -11,7 +11,7 @@ from cmrt.builder import invalid_cmrt, valid_cmrt
 from models.enums import SurveyOutcome, SurveyState
 from models.policy import CampaignPolicy
 from models.survey import ComplianceAction, ExtendDeadline, SubmitCmrt, Withdraw
-from tests.survey_harness import CM, SUPPLIER, SurveyRig, running
+from tests.survey_harness import CM, SUPPLIER, SurveyRig, rig, running  # noqa: F401 (rig is a fixture)
 
 D = timedelta(days=1)
 POLICY = CampaignPolicy(
@@ -20,10 +20,6 @@ POLICY = CampaignPolicy(
     vp_reminder_every=3 * D, vp_max_reminders=1,
 )
 
-
-@pytest.fixture
-def rig(ts_env, smtp, engine, db_url, settings_for):
-    return SurveyRig(ts_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=db_url))
 
 
 def offsets(rig, survey_id, *kinds):

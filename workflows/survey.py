@@ -58,7 +58,7 @@ with workflow.unsafe.imports_passed_through():
 # A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
 CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
 
-OPEN_FOR_DECLARATION = {SurveyState.awaiting_response, SurveyState.chasing,
+OPEN_FOR_DECLARATION = {SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing,
                         SurveyState.correction_requested}
 WAITING_STATES = {SurveyState.awaiting_response, SurveyState.chasing, SurveyState.correction_requested,
                   SurveyState.product_level_requested}
@@ -102,10 +102,9 @@ class SupplierSurveyWorkflow:
 
     @workflow.run
     async def run(self, inp: SurveyInput) -> SurveyResult:
+        self._publish_search_attributes()
         if inp.carried is None:
-            await self._set_state(SurveyState.requested, "survey_started")
-        else:
-            self._publish_search_attributes()
+            await self._record("survey_started")
         while self.s.state != SurveyState.closed:
             await self._send_queued()
             if self._should_continue_as_new():
@@ -138,12 +137,19 @@ class SupplierSurveyWorkflow:
         return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
 
     async def _send_request(self) -> None:
+        """The request, unless a submission (by the CLI or the API) already answered it."""
         now = workflow.now()
         self.s.requested_at = now
         self.s.phase_started_at = now
         self.s.due_at = now + self.p.response_due
+        if self.s.state != SurveyState.requested:
+            return
         await self._email_supplier("request", "request", n=0, round_=0)
-        await self._set_state(SurveyState.awaiting_response, "request_sent", data={"to": self.s.contact.email})
+        # A submission may already have arrived (by the CLI or the API, before any email): it decides.
+        if self.s.state == SurveyState.requested:
+            await self._set_state(SurveyState.awaiting_response, "request_sent", data={"to": self.s.contact.email})
+        else:
+            await self._record("request_sent", data={"to": self.s.contact.email})
         await self._scorecard("request_sent")
 
     async def _wait_for_next_step(self) -> None:
@@ -427,8 +433,8 @@ class SupplierSurveyWorkflow:
         if not self.s.submissions:
             return False
         last = self.s.submissions[-1]
-        return (last.file_sha256 == sub.file_sha256 and last.purpose == sub.purpose
-                and last.round == self.s.correction_round and self.s.state != SurveyState.validating)
+        # The identical file cannot get another verdict: answering it again would only burn a round.
+        return last.file_sha256 == sub.file_sha256 and last.purpose == sub.purpose
 
     def _latest_for(self, uid: str, sub: SubmitCmrt) -> SubmissionSummary:
         for summary in reversed(self.s.submissions):
