@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -21,10 +22,9 @@ import pytest
 
 from cmrt.builder import invalid_cmrt, valid_cmrt
 from models.enums import SurveyOutcome
-from models.policy import CampaignPolicy
 from tests.conftest import free_port
 from tests.survey_harness import VP, SurveyRig, running
-from tests.web_support import USER_EMAIL, USER_PASSWORD
+from tests.web_support import USER_EMAIL, USER_PASSWORD, skip_to_escalation
 
 pytestmark = pytest.mark.browser
 
@@ -191,11 +191,13 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, engine,
             await shot(page, "dashboard-empty")
 
             await page.get_by_role("link", name="Start a campaign").first.click()
+            campaign_id = f"cmrt-2025-{uuid.uuid4().hex[:6]}"  # the dev server outlives this test
             await page.get_by_label("Reporting year").fill("2025")
+            await page.get_by_label("Campaign ID").fill(campaign_id)
             await page.get_by_label("All active suppliers").check()
             await shot(page, "campaign-new")
             await page.get_by_role("button", name="Start the campaign").click()
-            await page.get_by_text("Campaign cmrt-2025 started").wait_for()
+            await page.get_by_text(f"Campaign {campaign_id} started").wait_for()
 
             from models.tables import Survey, SurveyEvent
             from sqlmodel import Session, select
@@ -227,25 +229,24 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, engine,
             assert "Request sent" in await timeline.inner_text()
             await shot(page, "supplier")
             # The campaign's own page and the filtered table.
-            await page.goto(server.url + "/campaigns/cmrt-2025")
+            await page.goto(f"{server.url}/campaigns/{campaign_id}")
             await page.get_by_role("heading", name="Overdue suppliers").wait_for()
             await shot(page, "campaign")
             with Session(engine) as s:
                 survey_ids = [x.id for x in s.exec(select(Survey)).all()]
             for survey_id in survey_ids:  # stop the surveys: nothing must outlive the test
                 await dev_env.client.get_workflow_handle(survey_id).terminate("test over")
-            await dev_env.client.get_workflow_handle("campaign/cmrt-2025").terminate("test over")
+            await dev_env.client.get_workflow_handle(f"campaign/{campaign_id}").terminate("test over")
 
 
 async def test_vp_decides_from_the_link(ts_env, smtp, engine, db_url, settings_for):
     _skip_without_browser()
-    policy = CampaignPolicy.annual()
     settings = live_settings(settings_for, ts_env, smtp.port, db_url)
     rig = SurveyRig(ts_env, smtp, engine, settings)
-    with serve(settings, engine) as server:
+    with serve(settings, engine):
         async with running(rig), browser_page() as page:
             h = await rig.start()
-            await rig.skip(days=(policy.response_due + policy.grace_period).days + 1)
+            await skip_to_escalation(rig)
             from models.tables import Escalation
             from sqlmodel import Session, select
 

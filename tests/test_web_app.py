@@ -403,3 +403,10 @@ async def test_first_run_creates_the_first_account_then_closes(engine, db_url, s
                                               "password_again": "long enough pw", "csrf_token": token})
         assert r.status_code in (403, 404)
         assert (await client.get("/")).url.path == "/login"
+
+
+async def test_api_page_lists_the_operations_for_people(web):
+    await web.login()
+    r = await web.client.get("/api")
+    assert r.status_code == 200 and "/api/v1/surveys/{survey_id}/submissions" in r.text
+    assert "outreach users create EMAIL --token" in r.text

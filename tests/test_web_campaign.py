@@ -5,6 +5,7 @@ the form and the API, refusals, pause/resume/cancel, and the empty dashboard's "
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from sqlmodel import Session, select
@@ -59,6 +60,7 @@ def campaign_row(engine, campaign_id: str) -> Campaign | None:
 
 async def test_start_pause_resume_cancel_from_the_dashboard(web):
     seed_suppliers(web.engine)
+    cid = f"web-{uuid.uuid4().hex[:8]}"  # the dev server is shared by the whole session
     await web.login()
     page = await web.client.get("/campaigns/new")
     token = csrf_from(page.text)
@@ -66,22 +68,22 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
                                                   "categories": "", "policy": "annual"})
     assert r.status_code == 422 and "a category selection needs at least one category" in r.text
     r = await web.client.post("/campaigns", data={"csrf_token": token, "year": "2025", "selection": "category",
-                                                  "categories": "strategic", "policy": "annual"})
-    assert r.url.path == "/" and "Campaign cmrt-2025 started" in r.text
-    await until(lambda: getattr(campaign_row(web.engine, "cmrt-2025"), "surveys_started", 0) == 1)
+                                                  "categories": "strategic", "policy": "annual", "campaign_id": cid})
+    assert r.url.path == "/" and f"Campaign {cid} started" in r.text
+    await until(lambda: getattr(campaign_row(web.engine, cid), "surveys_started", 0) == 1)
     r = await web.client.post("/campaigns", data={"csrf_token": token, "year": "2025", "selection": "all",
-                                                  "policy": "annual"})
+                                                  "policy": "annual", "campaign_id": cid})
     assert r.status_code == 409 and "already exists" in r.text
 
-    r = await web.client.post("/campaigns/cmrt-2025/actions/pause", data={"csrf_token": token})
+    r = await web.client.post(f"/campaigns/{cid}/actions/pause", data={"csrf_token": token})
     assert "Pause the campaign:" in r.text and "not done" not in r.text
-    r = await web.client.post("/campaigns/cmrt-2025/actions/pause", data={"csrf_token": token})
+    r = await web.client.post(f"/campaigns/{cid}/actions/pause", data={"csrf_token": token})
     assert "Pause the campaign: not done." in r.text
-    r = await web.client.post("/campaigns/cmrt-2025/actions/resume", data={"csrf_token": token})
+    r = await web.client.post(f"/campaigns/{cid}/actions/resume", data={"csrf_token": token})
     assert "Resume the campaign:" in r.text and "not done" not in r.text
-    r = await web.client.post("/campaigns/cmrt-2025/actions/cancel", data={"csrf_token": token, "reason": "wrong year"})
+    r = await web.client.post(f"/campaigns/{cid}/actions/cancel", data={"csrf_token": token, "reason": "wrong year"})
     assert "Cancel the campaign:" in r.text and "not done" not in r.text
-    await until(lambda: campaign_row(web.engine, "cmrt-2025").state == "cancelled")
+    await until(lambda: campaign_row(web.engine, cid).state == "cancelled")
 
     def withdrawn() -> bool:
         with Session(web.engine) as s:
@@ -92,20 +94,21 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
 
 async def test_start_a_campaign_through_the_api(web):
     seed_suppliers(web.engine)
+    cid = f"api-{uuid.uuid4().hex[:8]}"
     h = {"Authorization": f"Bearer {web.api_token()}"}
     r = await web.client.post("/api/v1/campaigns", headers=h, json={
-        "year": 2024, "campaign_id": "cmrt-2024-api", "selection": {"kind": "spend_share", "share": 0.5}})
-    assert r.status_code == 202 and r.json()["campaign_id"] == "cmrt-2024-api"
-    await until(lambda: campaign_row(web.engine, "cmrt-2024-api"))
-    r = await web.client.get("/api/v1/campaigns/cmrt-2024-api", headers=h)
+        "year": 2024, "campaign_id": cid, "selection": {"kind": "spend_share", "share": 0.5}})
+    assert r.status_code == 202 and r.json()["campaign_id"] == cid
+    await until(lambda: campaign_row(web.engine, cid))
+    r = await web.client.get(f"/api/v1/campaigns/{cid}", headers=h)
     assert r.json()["year"] == 2024 and r.json()["selection"]
-    r = await web.client.post("/api/v1/campaigns", headers=h, json={"year": 2024, "campaign_id": "cmrt-2024-api"})
+    r = await web.client.post("/api/v1/campaigns", headers=h, json={"year": 2024, "campaign_id": cid})
     assert r.status_code == 409 and "already exists" in r.json()["detail"]
     r = await web.client.post("/api/v1/campaigns", headers=h, json={"year": 2024, "campaign_id": "no spaces please"})
     assert r.status_code == 422
-    r = await web.client.post("/api/v1/campaigns/cmrt-2024-api/actions/pause", headers=h, json={"reason": "x"})
+    r = await web.client.post(f"/api/v1/campaigns/{cid}/actions/pause", headers=h, json={"reason": "x"})
     assert r.status_code == 200 and r.json()["message"]
-    r = await web.client.post("/api/v1/campaigns/cmrt-2024-api/actions/explode", headers=h, json={})
+    r = await web.client.post(f"/api/v1/campaigns/{cid}/actions/explode", headers=h, json={})
     assert r.status_code == 422
     r = await web.client.post("/api/v1/campaigns/nope/actions/pause", headers=h, json={})
     assert r.status_code == 409 and "nope" in r.json()["detail"]

@@ -16,7 +16,7 @@ from models.survey import Withdraw
 from models.tables import Escalation, Submission, Supplier, Survey, SurveyEvent
 from outreach.db import session_scope
 from tests.survey_harness import SUPPLIER, VP, SurveyRig, running
-from tests.web_support import csrf_from, make_web
+from tests.web_support import csrf_from, make_web, skip_to_escalation
 
 P = CampaignPolicy.annual()
 
@@ -175,7 +175,7 @@ async def test_vp_decides_from_the_link(rig_web):
     rig, web = rig_web
     async with running(rig):
         h = await rig.start()
-        await rig.skip(days=(P.response_due + P.grace_period).days + 1)
+        await skip_to_escalation(rig)
         escalation_id = await eventually(lambda: _open_escalation(rig, h.id))
         path = web.app.state.ctx.signer.decision_url(escalation_id).removeprefix("http://portal.test")
         page = await web.client.get(path)
@@ -212,7 +212,7 @@ async def test_a_second_decision_is_refused_with_the_workflows_reason(rig_web):
     rig, web = rig_web
     async with running(rig):
         h = await rig.start()
-        await rig.skip(days=(P.response_due + P.grace_period).days + 1)
+        await skip_to_escalation(rig)
         escalation_id = await eventually(lambda: _open_escalation(rig, h.id))
         path = web.app.state.ctx.signer.decision_url(escalation_id).removeprefix("http://portal.test")
         page = await web.client.get(path)

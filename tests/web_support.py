@@ -133,3 +133,15 @@ def seed_plan(engine, survey_id: str, actions: int = 1) -> str:
             s.add(CorrectiveAction(plan_id=plan_id, number=n, description=f"Replace smelter {n}", owner="Bob",
                                    target_date=NOW + timedelta(days=30)))
     return plan_id
+
+
+async def skip_to_escalation(rig) -> None:
+    """Past due date and grace period (annual policy), in 10-day steps: one long skip can outlast the
+    test server's RPC deadline on a busy machine."""
+    from models.policy import CampaignPolicy
+
+    policy = CampaignPolicy.annual()
+    days = (policy.response_due + policy.grace_period).days + 1
+    for _ in range(days // 10):
+        await rig.skip(days=10)
+    await rig.skip(days=days % 10)

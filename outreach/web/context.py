@@ -22,7 +22,7 @@ from temporalio.client import Client
 from outreach.links import LinkSigner
 from outreach.settings import PROJECT_ROOT, Settings
 from outreach.storage import FileStore
-from outreach.temporal_client import TemporalUnavailable, connect
+from outreach.temporal_client import connect
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -102,6 +102,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "flashes": pop_flashes(request),
         "user": getattr(request.state, "user", None),
         "now": datetime.now(timezone.utc),
+        "company_name": ctx.settings.company_name,
     }
     base.update(context)
     return ctx.templates.TemplateResponse(request, template, base, status_code=status_code)

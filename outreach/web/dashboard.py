@@ -185,6 +185,20 @@ async def supplier_action(request: Request, supplier_id: str, action: str, user:
     return RedirectResponse(back, status_code=303)
 
 
+# --- The API, described for people (Swagger UI at /api/docs needs its scripts from a CDN) ----------
+
+
+@router.get("/api")
+def api_overview(request: Request):
+    doc = request.app.openapi()
+    operations = [
+        {"method": method.upper(), "path": path, "summary": op.get("summary") or "", "tag": (op.get("tags") or [""])[0]}
+        for path, item in doc["paths"].items() for method, op in item.items()
+    ]
+    return render(request, "api.html", section="api", operations=operations, title=doc["info"]["title"],
+                  base_url=ctx_of(request).settings.public_base_url)
+
+
 # --- Files -------------------------------------------------------------------------------------
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")

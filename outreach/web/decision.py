@@ -62,7 +62,7 @@ def decision_page(request: Request, token: str):
     try:
         esc, sv, sup = _case(request, token)
     except (LinkInvalid, LinkExpired) as exc:
-        return link_error(request, exc)
+        return link_error(request, exc, decision=True)
     return _page(request, token, esc, sv, sup)
 
 
@@ -72,7 +72,7 @@ async def decision_submit(request: Request, token: str):
     try:
         esc, sv, sup = _case(request, token)
     except (LinkInvalid, LinkExpired) as exc:
-        return link_error(request, exc)
+        return link_error(request, exc, decision=True)
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     if not reason:

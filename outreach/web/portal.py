@@ -41,15 +41,20 @@ STATUS_TEXT = {
 CAN_SUBMIT = {s.value for s in WAITING_STATES}
 
 
-def link_error(request: Request, exc: Exception):
+def link_error(request: Request, exc: Exception, *, decision: bool = False):
     expired = isinstance(exc, LinkExpired)
+    if decision:
+        what_to_do = ("Use the link in the most recent escalation email, or ask the compliance team "
+                      f"({ctx_of(request).settings.compliance_email}) to send the case again.")
+    else:
+        what_to_do = ("Open the most recent email we sent you about the conflict-minerals survey and use its link, "
+                      "or reply to that email and we will send you a new one.")
     return render(
         request, "message.html", status_code=410 if expired else 403, public=True,
         heading="This link has expired" if expired else "This link is not valid",
         text=("Links in our emails stay valid for a limited time, to protect your information."
               if expired else "The link is incomplete or has been changed, so we cannot show this page."),
-        next_step=("Open the most recent email we sent you about the conflict-minerals survey and use its link, "
-                   "or reply to that email and we will send you a new one."),
+        next_step=what_to_do,
     )
 
 
@@ -70,10 +75,13 @@ def _page(request: Request, token: str, view, *, outcome=None, status_code: int 
     heading, text = STATUS_TEXT.get(state, ("Your survey", ""))
     if state == "closed" and view.survey.outcome in ("valid", "valid_with_cap", "waived"):
         heading, text = "Thank you — your CMRT is accepted", "Nothing more is needed from you for this survey."
+    plan = view.open_plan
+    if state == SurveyState.corrective_action.value and plan and plan.actions:
+        heading, text = "Your corrective actions", "Thank you for your plan. Tell us below when each action is done."
     return render(
         request, "portal.html", status_code=status_code, token=token, v=view, supplier=sup.supplier if sup else None,
         company_name=ctx.settings.company_name, heading=heading, status_text=text, latest=latest,
-        can_submit=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
+        can_submit=state in CAN_SUBMIT, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
         max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),
         product_level=state == SurveyState.product_level_requested.value,
     )
