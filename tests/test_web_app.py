@@ -410,3 +410,14 @@ async def test_api_page_lists_the_operations_for_people(web):
     r = await web.client.get("/api")
     assert r.status_code == 200 and "/api/v1/surveys/{survey_id}/submissions" in r.text
     assert "outreach users create EMAIL --token" in r.text
+
+
+async def test_campaign_report_page_shows_the_figures_and_a_draft(web):
+    seed_case(web.engine, supplier_id="S-1")
+    seed_case(web.engine, supplier_id="S-3", name="Gamma Gold", state="closed", outcome="valid")
+    await web.login()
+    r = await web.client.get("/campaigns/cmrt-2025/report")
+    assert r.status_code == 200
+    assert "Suppliers surveyed" in r.text and "Smelters and refiners identified" in r.text
+    assert "Due diligence results" in r.text and "Example Manufacturing Inc." in r.text
+    assert (await web.client.get("/campaigns/nope/report")).status_code == 404

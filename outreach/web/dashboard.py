@@ -112,6 +112,25 @@ def campaign_page(request: Request, campaign_id: str):
     return render(request, "campaign.html", section="campaigns", campaign=campaign, progress=progress, overdue=overdue)
 
 
+@router.get("/campaigns/{campaign_id}/report")
+def campaign_report(request: Request, campaign_id: str):
+    """The Conflict Minerals Report figures (outreach.reports), with a draft of the results section."""
+    from outreach.reports.figures import ReportInputError, campaign_figures
+    from outreach.reports.render import render_due_diligence_draft, render_rcoi_html
+
+    ctx = ctx_of(request)
+    campaign = queries.campaign(ctx.engine, campaign_id)
+    if campaign is None:
+        raise HTTPException(404, f"There is no campaign {campaign_id}.")
+    try:
+        figures = campaign_figures(ctx.engine, campaign_id)
+    except ReportInputError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return render(request, "report.html", section="campaigns", campaign=campaign,
+                  fragment=render_rcoi_html(figures),  # our own template, autoescaped inside
+                  draft=render_due_diligence_draft(figures, company=ctx.settings.company_name, year=campaign.year))
+
+
 # --- Suppliers ---------------------------------------------------------------------------------
 
 
