@@ -1,0 +1,152 @@
+"""The other paths: weak program guidance, review by hand, product-level answers, a refused plan, the VP's
+corrective action through the survey, the status query on children."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+from temporalio.client import WorkflowUpdateFailedError
+
+from cmrt.builder import DEFAULT_SMELTERS, SCOPE_PRODUCT, high_risk_cmrt, invalid_cmrt, valid_builder, valid_cmrt
+from models.enums import Decision, SurveyOutcome, SurveyState
+from models.survey import (
+    ActionStatusReport,
+    ManualReview,
+    PlannedAction,
+    SubmitCmrt,
+    SubmitPlan,
+    VerifyAction,
+    VpDecision,
+)
+from models.tables import CorrectiveActionPlan, Escalation, Submission
+from outreach.db import session_scope
+from tests.survey_harness import COMPLIANCE, SUPPLIER, VP, rig, running  # noqa: F401 (rig is a fixture)
+from tests.survey_scenarios import SHORT, D, weak_cmrt
+
+
+async def test_weak_program_gets_guidance_without_blocking(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(weak_cmrt())))
+        assert (v.verdict, v.accepted, v.state) == ("valid", True, SurveyState.closed)
+        assert (await h.result()).outcome == SurveyOutcome.valid
+    assert rig.templates(SUPPLIER) == ["request", "weak_program_guidance", "accepted"]
+    with session_scope(rig.engine) as s:
+        assert s.get(Submission, f"{h.id}/submission/1").program_strength == "weak"
+
+
+async def test_accept_by_hand_overrules_the_check(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(invalid_cmrt())))
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await h.execute_update(SupplierSurveyWorkflow.accept_submission, ManualReview(
+                submission_id="survey/x/submission/9", by="ana", reason="phone confirmation"))
+        assert "latest submission" in str(err.value.cause)
+        ack = await h.execute_update(SupplierSurveyWorkflow.accept_submission, ManualReview(
+            submission_id=v.submission_id, by="ana", reason="contact email confirmed by phone"))
+        assert ack.state == SurveyState.closed
+        assert (await h.result()).outcome == SurveyOutcome.valid
+    assert rig.templates(SUPPLIER) == ["request", "correction_request", "accepted"]
+    with session_scope(rig.engine) as s:
+        sub = s.get(Submission, v.submission_id)
+        assert (sub.verdict, sub.manual_decision) == ("invalid", "accepted") and "ana" in sub.manual_reason
+    kinds = [e.kind for e in rig.events(h.id)]
+    assert "submission_accepted_by_hand" in kinds and kinds[-1] == "declaration_valid"
+
+
+async def test_product_level_clears_the_risk(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+        assert v.state == SurveyState.product_level_requested and "product-level" in v.message
+        # An invalid product-level file: findings back, still waiting for a good one.
+        bad = valid_builder(scope=SCOPE_PRODUCT).company(contact_email=None).to_bytes()
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(bad),
+                                                                             purpose="product_level"))
+        assert (v.verdict, v.state) == ("invalid", SurveyState.product_level_requested) and v.findings
+        clean = valid_builder(scope=SCOPE_PRODUCT, smelters=list(DEFAULT_SMELTERS)).to_bytes()
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(clean),
+                                                                             purpose="product_level"))
+        assert (v.verdict, v.state) == ("valid", SurveyState.closed)
+        assert (await h.result()).outcome == SurveyOutcome.valid
+    assert rig.templates(SUPPLIER) == ["request", "product_level_request", "accepted"]
+    assert "high-risk" in rig.smtp.to(SUPPLIER)[1].subject
+
+
+async def test_refused_plan_escalates_and_vp_waives(rig):
+    from workflows.corrective_action import CorrectiveActionWorkflow
+    from workflows.escalation import EscalationWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+        await rig.skip(days=11)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert st.state == SurveyState.corrective_action and st.next_step.startswith("corrective action plan")
+        cap = rig.client.get_workflow_handle(st.open_cap_id)
+        now = await rig.now()
+        with pytest.raises(WorkflowUpdateFailedError) as err:
+            await cap.execute_update(CorrectiveActionWorkflow.submit_plan, SubmitPlan(actions=[
+                PlannedAction(description="x", owner="y", target_date=now - D)]))
+        assert "in the past" in str(err.value.cause)
+        await cap.execute_update(CorrectiveActionWorkflow.submit_plan, SubmitPlan(actions=[
+            PlannedAction(description="Replace the refinery", owner="Jane", target_date=now + 20 * D)]))
+        cap_status = await cap.query(CorrectiveActionWorkflow.status)
+        assert cap_status.next_step == "reminder before target of action 1"
+        await cap.execute_update(CorrectiveActionWorkflow.report_action_status, ActionStatusReport(
+            number=1, status="refused", note="the refinery is our only source"))
+        await rig.skip(hours=1)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert st.state == SurveyState.escalated
+        esc = rig.client.get_workflow_handle(st.open_escalation_id)
+        assert (await esc.query(EscalationWorkflow.status)).reason == "cap_refused"
+        await esc.execute_update(EscalationWorkflow.decide, VpDecision(
+            decision=Decision.waive, decided_by=VP, reason="sole source; revisit next year"))
+        assert (await h.result()).outcome == SurveyOutcome.waived
+    with session_scope(rig.engine) as s:
+        plan = s.exec(select(CorrectiveActionPlan)).one()
+        assert plan.state == "refused"
+        esc_row = s.exec(select(Escalation)).one()
+        assert (esc_row.reason, esc_row.decision) == ("cap_refused", "waive")
+    assert "sole source" in rig.smtp.to(COMPLIANCE)[-1].text
+
+
+async def test_vp_requires_a_plan_through_the_survey(rig):
+    """`decide` sent to the survey is forwarded to the open escalation; the plan it opens closes valid_with_cap
+    only on a valid declaration, so a non-responsive supplier keeps its outcome."""
+    from workflows.corrective_action import CorrectiveActionWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(days=43)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert (st.state, st.outcome) == (SurveyState.escalated, SurveyOutcome.non_responsive)
+        ack = await h.execute_update(SupplierSurveyWorkflow.decide, VpDecision(
+            decision=Decision.corrective_action, decided_by=VP, reason="commit to a date"))
+        assert st.open_escalation_id in ack.message
+        await rig.skip(hours=1)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert st.state == SurveyState.corrective_action
+        cap = rig.client.get_workflow_handle(st.open_cap_id)
+        now = await rig.now()
+        await cap.execute_update(CorrectiveActionWorkflow.submit_plan, SubmitPlan(actions=[
+            PlannedAction(description="Send the CMRT", owner="Jane", target_date=now + 5 * D)]))
+        await cap.execute_update(CorrectiveActionWorkflow.verify_action, VerifyAction(number=1, verified_by="ana"))
+        result = await h.result()
+    assert result.outcome == SurveyOutcome.non_responsive
+    assert rig.templates(SUPPLIER)[-2:] == ["cap_request", "accepted"]
+    with session_scope(rig.engine) as s:
+        assert s.exec(select(Escalation)).one().decision == "corrective_action"
