@@ -189,6 +189,7 @@ class SurveyCarry(BaseModel):
     reminders_sent: int = 0  # in the current waiting phase
     chase_reminders_sent: int = 0
     manual_reminders: int = 0
+    total_reminders: int = 0  # every reminder of the survey (phases, overdue, by hand): the read model's count
     bounces: int = 0
     correction_round: int = 0
     submissions: list[SubmissionSummary] = Field(default_factory=list)

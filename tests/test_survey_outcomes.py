@@ -67,10 +67,11 @@ async def test_non_responsive_reminds_chases_escalates_then_lapses(rig):
     assert result.outcome == SurveyOutcome.non_responsive
     # 3 reminders before the due date; 4 overdue reminders inside the 30-day grace period (every 7 days).
     assert rig.templates(SUPPLIER) == ["request", "reminder", "reminder", "reminder"] + ["overdue_reminder"] * 4
-    assert rig.templates(CM) == ["due_date_chase"]
+    assert rig.templates(CM) == ["due_date_chase", "escalation_notice"]
     assert rig.templates(VP) == ["escalation_to_vp"] + ["vp_reminder"] * P.vp_max_reminders
-    assert rig.templates(COMPLIANCE) == ["due_date_chase", "escalation_to_vp"] + ["vp_reminder"] * P.vp_max_reminders + [
-        "decision_notice"]
+    # The compliance team is copied on the chase and the escalation notice, never on the VP's decision link.
+    assert rig.templates(COMPLIANCE) == ["due_date_chase", "escalation_notice", "decision_notice"]
+    assert "/portal/" not in rig.smtp.to(CM)[0].html and "/decide/" not in rig.smtp.to(CM)[1].text
     subjects = [m.subject for m in rig.smtp.to(SUPPLIER)][1:4]
     assert subjects[0].startswith("Reminder:") and subjects[1].startswith("Second reminder")
     assert subjects[2].startswith("Final reminder")
@@ -80,7 +81,7 @@ async def test_non_responsive_reminds_chases_escalates_then_lapses(rig):
     assert kinds[:5] == ["survey_started", "request_sent", "reminder_sent", "reminder_sent", "reminder_sent"]
     assert kinds[5:] == ["due_date_passed"] + ["overdue_reminder_sent"] * 4 + ["escalated", "escalation_lapsed"]
     row = survey_row(rig, h.id)
-    assert (row.state, row.outcome) == ("closed", "non_responsive")
+    assert (row.state, row.outcome, row.reminders_sent) == ("closed", "non_responsive", 7)
     with session_scope(rig.engine) as s:
         esc = s.exec(select(Escalation)).one()
         assert (esc.reason, esc.decision, esc.reminders_sent) == ("non_responsive", None, P.vp_max_reminders)

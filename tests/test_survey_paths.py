@@ -150,3 +150,43 @@ async def test_vp_requires_a_plan_through_the_survey(rig):
     assert rig.templates(SUPPLIER)[-2:] == ["cap_request", "accepted"]
     with session_scope(rig.engine) as s:
         assert s.exec(select(Escalation)).one().decision == "corrective_action"
+
+
+async def test_late_answer_while_the_vp_decides_withdraws_the_escalation(rig):
+    from workflows.escalation import EscalationWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(days=43)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert (st.state, st.outcome) == (SurveyState.escalated, SurveyOutcome.non_responsive)
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(valid_cmrt())))
+        assert (v.verdict, v.state) == ("valid", SurveyState.closed)
+        assert (await h.result()).outcome == SurveyOutcome.valid
+        esc = await rig.client.get_workflow_handle(st.open_escalation_id).describe()
+        assert esc.status.name == "CANCELED"
+    kinds = [e.kind for e in rig.events(h.id)]
+    assert kinds[kinds.index("escalated"):] == ["escalated", "submission_received", "escalation_withdrawn",
+                                                 "submission_checked", "risk_review", "declaration_valid"]
+    assert rig.templates(SUPPLIER)[-1] == "accepted"
+    assert rig.templates(VP) == ["escalation_to_vp"]
+
+
+async def test_withdrawn_with_an_open_plan_cancels_it(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+    from models.survey import Withdraw
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+        await rig.skip(days=11)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        assert st.state == SurveyState.corrective_action
+        await h.execute_update(SupplierSurveyWorkflow.withdraw, Withdraw(by="ana", reason="supplier sold"))
+        assert (await h.result()).outcome == SurveyOutcome.withdrawn
+        await rig.skip(hours=1)
+        assert (await rig.client.get_workflow_handle(st.open_cap_id).describe()).status.name == "CANCELED"
+    with session_scope(rig.engine) as s:
+        assert s.exec(select(CorrectiveActionPlan)).one().state == "cancelled"

@@ -43,7 +43,7 @@ async def test_reminder_times_follow_the_policy_exactly(rig):
     # The VP: one reminder 3 days later, then it lapses 3 days after that.
     assert offsets(rig, h.id, "escalation_lapsed") == [48]
     assert rig.templates(SUPPLIER) == ["request", "reminder", "reminder", "overdue_reminder", "overdue_reminder"]
-    assert rig.templates(CM) == ["due_date_chase"]
+    assert rig.templates(CM) == ["due_date_chase", "escalation_notice"]
     # The caught messages carry the same step in their idempotency-derived Message-IDs: all distinct.
     assert len({m.message["Message-ID"] for m in rig.smtp.messages}) == len(rig.smtp.messages)
 

@@ -58,7 +58,8 @@ class EscalationWorkflow:
             "reason": inp.reason, "reason_text": REASON_TEXT.get(inp.reason, inp.reason),
             "case": summary.model_dump(mode="json"),
         }
-        await self._email("escalation_to_vp", "escalation_to_vp", inp.vp_email, 0, context, cc=[inp.compliance_email])
+        # The decision link is the VP's alone: nobody is copied (the survey tells the others).
+        await self._email("escalation_to_vp", "escalation_to_vp", inp.vp_email, 0, context)
         while self.decision is None:
             self.next_at = workflow.now() + p.vp_reminder_every
             try:
@@ -69,7 +70,7 @@ class EscalationWorkflow:
                     break
                 self.reminders_sent += 1
                 await self._email("vp_reminder", "vp_reminder", inp.vp_email, self.reminders_sent,
-                                  dict(context, reminder=self.reminders_sent), cc=[inp.compliance_email])
+                                  dict(context, reminder=self.reminders_sent))
                 await workflow.execute_activity("record_escalation", EscalationRecord(
                     escalation_id=inp.escalation_id, reminders_sent=self.reminders_sent), **DB_OPTIONS)
         self.next_at = None

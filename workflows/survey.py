@@ -60,6 +60,8 @@ CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
 
 OPEN_FOR_DECLARATION = {SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing,
                         SurveyState.correction_requested}
+# A late answer is still welcome while the VP has not decided on a non-response.
+LATE_ANSWER_REASONS = {"non_responsive"}
 WAITING_STATES = {SurveyState.awaiting_response, SurveyState.chasing, SurveyState.correction_requested,
                   SurveyState.product_level_requested}
 # The outcome a case keeps when the VP lets its escalation lapse (see models/survey.py).
@@ -231,6 +233,7 @@ class SupplierSurveyWorkflow:
     async def _remind(self) -> None:
         n = self.s.reminders_sent + 1
         self.s.reminders_sent = n
+        self.s.total_reminders += 1
         await self._email_supplier("reminder", "reminder", n=n, extra={
             "firmness": n, "final": n == len(self.p.reminder_offsets)})
         await self._record("reminder_sent", data={"n": n})
@@ -246,6 +249,7 @@ class SupplierSurveyWorkflow:
     async def _overdue_reminder(self) -> None:
         n = self.s.chase_reminders_sent + 1
         self.s.chase_reminders_sent = n
+        self.s.total_reminders += 1
         await self._email_supplier("overdue_reminder", "overdue_reminder", n=n, extra={
             "grace_ends": _day(self.s.due_at + self.p.grace_period)})
         await self._record("overdue_reminder_sent", data={"n": n})
@@ -253,6 +257,7 @@ class SupplierSurveyWorkflow:
     async def _correction_reminder(self) -> None:
         n = self.s.reminders_sent + 1
         self.s.reminders_sent = n
+        self.s.total_reminders += 1
         await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra={
             "findings": [f.model_dump() for f in self.s.last_findings],
             "window_ends": _day(self.s.phase_started_at + self.p.correction_window)})
@@ -267,6 +272,14 @@ class SupplierSurveyWorkflow:
         self.s.outcome = PROVISIONAL_OUTCOME[reason]
         await self._set_state(SurveyState.escalated, "escalated", reason=reason,
                               data={"escalation_id": self.s.open_escalation_id})
+        # Added after the first release: the commodity manager and the compliance team hear of the escalation
+        # (without the VP's decision link). Surveys escalated before it replay without the extra email.
+        if workflow.patched("escalation-notice"):
+            to = self.inp.commodity_manager_email or self.inp.compliance_email
+            await self._email("escalation_notice", "escalation_notice", to, n=self.s.escalations,
+                              cc=[self.inp.compliance_email] if self.inp.commodity_manager_email else [],
+                              extra={"reason": reason, "escalation_id": self.s.open_escalation_id,
+                                     "commodity_manager_name": self.inp.commodity_manager_name or "colleague"})
 
     async def _open_cap(self, reason: str) -> None:
         self.s.caps += 1
@@ -276,11 +289,15 @@ class SupplierSurveyWorkflow:
                               data={"cap_id": self.s.open_cap_id})
 
     async def _await_child(self, handle: Any) -> Any:
-        """The child's result; None when the survey was withdrawn meanwhile (closing cancels the child)."""
+        """The child's result; None when the survey moved on meanwhile (withdrawn, or a late submission
+        answered a non-response escalation): the child is cancelled."""
+        state = self.s.state
         while True:
             await workflow.wait_condition(lambda: handle.done() or bool(self.s.pending) or bool(self.s.forward)
-                                          or self.s.state == SurveyState.closed)
-            if self.s.state == SurveyState.closed:
+                                          or self.s.state != state)
+            if self.s.state != state:
+                if not handle.done():
+                    handle.cancel()
                 return None
             await self._send_queued()
             await self._forward_to_child(handle)
@@ -311,7 +328,9 @@ class SupplierSurveyWorkflow:
         finally:
             self._child = None
         self.s.open_escalation_id = None
-        if self.s.state != SurveyState.escalated:  # withdrawn meanwhile
+        if self.s.state != SurveyState.escalated:  # withdrawn, or answered late
+            if self.s.state != SurveyState.closed or self.s.outcome != SurveyOutcome.withdrawn:
+                await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
             return
         if result.decision is None:
             await self._close(self.s.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
@@ -386,6 +405,8 @@ class SupplierSurveyWorkflow:
             submission_id = f"{self.survey_id}/submission/{n}"
             received = workflow.now()
             prior_state = self.s.state
+            if prior_state == SurveyState.escalated:
+                self.s.outcome = None  # the provisional non-response no longer holds
             await self._set_state(SurveyState.validating, "submission_received", actor=sub.submitted_by,
                                   data={"submission_id": submission_id, "filename": sub.filename,
                                         "channel": sub.channel, "purpose": sub.purpose, "update_id": uid})
@@ -424,7 +445,8 @@ class SupplierSurveyWorkflow:
             if state != SurveyState.product_level_requested:
                 raise ApplicationError(f"no product-level CMRT is requested (the survey is {state.value})",
                                        type="SubmissionNotAllowed", non_retryable=True)
-        elif state not in OPEN_FOR_DECLARATION:
+        elif state not in OPEN_FOR_DECLARATION and not (
+                state == SurveyState.escalated and self.s.escalation_reason in LATE_ANSWER_REASONS):
             raise ApplicationError(f"the survey does not take a declaration now (it is {state.value})",
                                    type="SubmissionNotAllowed", non_retryable=True)
 
@@ -573,6 +595,7 @@ class SupplierSurveyWorkflow:
         if self._seen():
             return self._ack("already queued")
         self.s.manual_reminders += 1
+        self.s.total_reminders += 1
         template = "correction_reminder" if self.s.state == SurveyState.correction_requested else "reminder"
         extra: dict[str, Any] = {"firmness": max(1, self.s.reminders_sent), "final": False}
         if template == "correction_reminder":
@@ -840,7 +863,7 @@ class SupplierSurveyWorkflow:
             next_step=nxt.name if nxt else None, next_step_at=nxt.at if nxt else None,
             outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
             language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.reminders_sent + s.chase_reminders_sent,
+            correction_round=s.correction_round, reminders_sent=s.total_reminders,
             requested_at=s.requested_at, due_at=s.due_at,
             first_submission_at=s.submissions[0].received_at if s.submissions else None,
             last_submission_id=s.submissions[-1].submission_id if s.submissions else None,
@@ -871,11 +894,14 @@ class SupplierSurveyWorkflow:
         return ctx
 
     async def _email(self, step: str, template: str, to: str, *, n: int, round_: Optional[int] = None,
-                     cc: Optional[list[str]] = None, extra: Optional[dict] = None) -> EmailResult:
+                     cc: Optional[list[str]] = None, extra: Optional[dict] = None,
+                     supplier_link: bool = False) -> EmailResult:
+        """One email, once per key. Only the supplier's messages carry its portal link."""
         r = self.s.correction_round if round_ is None else round_
         key = f"{self.survey_id}/{step}/r{r}/n{n}"
         return await workflow.execute_activity("send_email", EmailRequest(
-            idempotency_key=key, template=template, to=to, cc=cc or [], survey_id=self.survey_id,
+            idempotency_key=key, template=template, to=to, cc=cc or [],
+            survey_id=self.survey_id if supplier_link else None,
             context=self._context(extra)), result_type=EmailResult, **EMAIL_OPTIONS)
 
     async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
@@ -883,7 +909,8 @@ class SupplierSurveyWorkflow:
         self.s.last_supplier_message = {"step": step, "template": template, "extra": extra or {}}
         if self.s.bounced:
             return  # waits for a new contact; replace_contact re-sends the latest message
-        result = await self._email(step, template, self.s.contact.email, n=n, round_=round_, extra=extra)
+        result = await self._email(step, template, self.s.contact.email, n=n, round_=round_, extra=extra,
+                                   supplier_link=True)
         if result.status == "bounced":
             await self._on_bounce(result)
 
