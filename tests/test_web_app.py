@@ -421,3 +421,21 @@ async def test_campaign_report_page_shows_the_figures_and_a_draft(web):
     assert "Suppliers surveyed" in r.text and "Smelters and refiners identified" in r.text
     assert "Due diligence results" in r.text and "Example Manufacturing Inc." in r.text
     assert (await web.client.get("/campaigns/nope/report")).status_code == 404
+
+
+async def test_bodies_over_the_limit_are_refused_before_they_are_read(web):
+    survey_id = seed_case(web.engine)
+    url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    limit = web.settings.max_upload_bytes + 1024 * 1024
+    r = await web.client.post(f"{url}/upload", content=b"x" * (limit + 1),
+                              headers={"content-type": "multipart/form-data; boundary=B"})
+    assert r.status_code == 413 and "too large" in r.text
+
+    async def chunks():  # no Content-Length: counted as it arrives
+        yield (b'--B\r\nContent-Disposition: form-data; name="file"; filename="a.xlsx"\r\n'
+               b"Content-Type: application/octet-stream\r\n\r\n")
+        for _ in range(limit // 65536 + 2):
+            yield b"y" * 65536
+
+    r = await web.client.post(f"{url}/upload", content=chunks(), headers={"content-type": "multipart/form-data; boundary=B"})
+    assert r.status_code == 413

@@ -51,6 +51,61 @@ def _security_headers(app: FastAPI) -> None:
         return response
 
 
+class BodyLimit:
+    """Refuse request bodies over the limit before they are spooled to disk (413), whether or not they
+    announce their length. Uploads under it get their precise finding from the upload check."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.limit:
+            return await self._refuse(send)
+        received = 0
+        started = refused = False
+
+        async def limited_receive():
+            nonlocal received, refused
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit and not refused:
+                    refused = True
+                    if not started:
+                        await self._refuse(send)
+                    # The app sees a client that went away (frameworks turn parse errors into 400s).
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message):
+            nonlocal started
+            if refused:
+                return  # the 413 has been sent; whatever the app answers after it is dropped
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+
+    async def _refuse(self, send) -> None:
+        mb = self.limit // 1048576
+        body = (f"<!doctype html><html lang=\"en\"><title>File too large</title><body style=\"font-family:system-ui;"
+                f"max-width:40rem;margin:3rem auto\"><h1>This file is too large</h1><p>We accept files up to about {mb} MB. "
+                f"A CMRT is normally under 3 MB: please remove pictures or extra sheets, save it again as .xlsx "
+                f"and upload it again (use your browser's Back button).</p></body></html>").encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"connection", b"close"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
 def _wants_html(request: Request) -> bool:
     return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "text/html")
 
@@ -116,6 +171,8 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
         https_only=settings.public_base_url.startswith("https://"),
     )
     _error_handlers(app)
+    # Room for the form around the largest accepted file.
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["health"], summary="Liveness and database check")
