@@ -22,9 +22,10 @@ import pytest
 
 from cmrt.builder import invalid_cmrt, valid_cmrt
 from models.enums import SurveyOutcome
+from models.policy import CampaignPolicy
 from tests.conftest import free_port
 from tests.survey_harness import VP, SurveyRig, running
-from tests.web_support import USER_EMAIL, USER_PASSWORD, skip_to_escalation
+from tests.web_support import USER_EMAIL, USER_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -245,8 +246,10 @@ async def test_vp_decides_from_the_link(ts_env, smtp, engine, db_url, settings_f
     rig = SurveyRig(ts_env, smtp, engine, settings)
     with serve(settings, engine):
         async with running(rig), browser_page() as page:
-            h = await rig.start()
-            await skip_to_escalation(rig)
+            # The demo policy reaches the VP in minutes: a short skip, light on a busy machine.
+            policy = CampaignPolicy.demo()
+            h = await rig.start(policy=policy)
+            await rig.skip(seconds=(policy.response_due + policy.grace_period).total_seconds() + 30)
             from models.tables import Escalation
             from sqlmodel import Session, select
 
