@@ -231,7 +231,7 @@ class CampaignActivities:
         ids, closed = await asyncio.to_thread(self._withdraw_candidates, req.campaign_id)
         details = activity.info().heartbeat_details
         start = int(details[0]) if details else 0
-        result = WithdrawResult(already_closed=len(closed))
+        result = WithdrawResult(not_running=len(closed))
         client = activity.client()
         payload = Withdraw(by=req.by, reason=req.reason or "the campaign was cancelled")
 
@@ -244,7 +244,7 @@ class CampaignActivities:
                 return "refused"  # the survey's validator said no (e.g. it is closing)
             except RPCError as exc:
                 if exc.status == RPCStatusCode.NOT_FOUND:
-                    return "already_closed"  # never started, or already completed
+                    return "not_running"  # never started, or already completed
                 raise
 
         batch = 20

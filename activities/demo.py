@@ -30,9 +30,9 @@ def demo_workbook(kind: AnswerKind, company: str) -> bytes:
         return builder.high_risk_cmrt(company=company, scope=builder.SCOPE_PRODUCT, products=["DX-200", "DX-210"],
                                       effective_date=today)
     if kind == "weak_program":
-        # A valid declaration from a company without a policy or a due-diligence process of its own.
+        # A valid declaration from a company with no due-diligence measures and no smelter audits of its own.
         return (builder.valid_builder(company, effective_date=today)
-                .company_answer("A", "No").company_answer("D", "No").to_bytes())
+                .company_answer("D", "No").company_answer("G", "No").to_bytes())
     raise ValueError(f"unknown demo answer {kind!r}")
 
 

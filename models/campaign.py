@@ -286,7 +286,7 @@ CampaignCarry.model_rebuild()
 
 class WithdrawResult(BaseModel):
     withdrawn: int = 0
-    already_closed: int = 0
+    not_running: int = 0  # already ended, or never started (cancelled before its page)
     refused: int = 0
 
 

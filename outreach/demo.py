@@ -46,7 +46,7 @@ DEMO_STEPS = [
     DemoStep(after=_s(60), supplier_id="DEMO-CORDILLERA", answer="high_risk",
              note="a refinery of concern at company level: a product-level CMRT is requested"),
     DemoStep(after=_s(70), supplier_id="DEMO-DELTA", answer="weak_program",
-             note="valid, but no policy or due diligence of its own: guidance sent"),
+             note="valid, but no due-diligence measures of its own: guidance sent"),
     DemoStep(after=_s(140), supplier_id="DEMO-BOREALIS", answer="corrected",
              note="the corrected CMRT after a correction reminder: accepted"),
     DemoStep(after=_s(160), supplier_id="DEMO-CORDILLERA", answer="high_risk_product_level",

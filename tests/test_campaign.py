@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import pytest_asyncio
 from sqlmodel import Session
 from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
@@ -305,3 +306,91 @@ async def test_campaign_closes_at_its_end_date_and_sends_the_summary(dev_env, en
     assert "Suppliers in scope: 2" in mail.text and "http://portal.test/campaigns/" in mail.text
     with Session(engine) as s:
         assert s.get(Campaign, inp.campaign_id).state == "closed"
+
+
+# --- The yearly schedule ------------------------------------------------------------------
+
+
+async def test_yearly_schedule_opens_the_previous_years_campaign(dev_env, engine, settings_for, smtp):
+    from temporalio.client import ScheduleCalendarSpec
+
+    from outreach.campaigns import ActionRefused, schedule_yearly_campaign
+    from workflows.campaign import YearlyCampaignWorkflow
+
+    client = dev_env.client
+    settings = settings_for(smtp_port=smtp.port)
+    seed_suppliers(engine, [5.0, 3.0])
+    schedule_id = f"yearly-{uuid.uuid4().hex[:6]}"
+    await schedule_yearly_campaign(client, settings, month=2, day=1, hour=6, schedule_id=schedule_id,
+                                   selection=SupplierSelection(kind="all"))
+    with pytest.raises(ActionRefused, match="already exists"):
+        await schedule_yearly_campaign(client, settings, schedule_id=schedule_id)
+    await schedule_yearly_campaign(client, settings, month=3, day=2, hour=7, schedule_id=schedule_id, replace=True)
+    schedule = client.get_schedule_handle(schedule_id)
+    desc = await schedule.describe()
+    calendar: ScheduleCalendarSpec = desc.schedule.spec.calendars[0]
+    assert (calendar.month[0].start, calendar.day_of_month[0].start, calendar.hour[0].start) == (3, 2, 7)
+    assert desc.info.next_action_times and desc.info.next_action_times[0].month == 3
+
+    year = datetime.now(timezone.utc).year - 1
+    campaign_id = f"cmrt-{year}"
+    worker = Worker(client, task_queue=settings.task_queue,
+                    workflows=[CampaignWorkflow, YearlyCampaignWorkflow, StandInSurvey],
+                    activities=[EmailActivities(settings, engine).send_email, *CampaignActivities(settings, engine).all()],
+                    workflow_runner=workflow_runner(), activity_executor=ThreadPoolExecutor(max_workers=4))
+    async with worker:
+        await schedule.trigger()  # what the calendar does once a year
+        status = await _wait(lambda: _selected_all_started(client, campaign_id, 2), what="the scheduled campaign")
+        assert status.selected == 2
+        with Session(engine) as s:
+            row = s.get(Campaign, campaign_id)
+            assert (row.year, row.name) == (year, f"CMRT campaign {year}")
+        await client.get_workflow_handle(campaign_workflow_id(campaign_id)).execute_update(
+            CampaignWorkflow.cancel, CancelCampaign(by="test"))
+        await client.get_workflow_handle(campaign_workflow_id(campaign_id)).result()
+    await schedule.delete()
+
+
+# --- Continue-as-new when Temporal suggests it (a second dev server with a low threshold) ----
+
+
+@pytest_asyncio.fixture(scope="module")
+async def low_threshold_env():
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.testing import WorkflowEnvironment
+
+    from models.search_attributes import ALL_KEYS
+    from outreach.binaries import BinaryNotFound, find_binary
+
+    try:
+        path = find_binary("temporal")
+    except BinaryNotFound as exc:
+        pytest.skip(str(exc))
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(path), data_converter=pydantic_data_converter, search_attributes=ALL_KEYS,
+        dev_server_extra_args=["--dynamic-config-value", "limit.historyCount.suggestContinueAsNew=40"])
+    yield env
+    await env.shutdown()
+
+
+async def test_a_waiting_campaign_continues_as_new_when_its_history_grows(low_threshold_env, engine, settings_for, smtp):
+    client = low_threshold_env.client
+    settings = settings_for(smtp_port=smtp.port)
+    seed_suppliers(engine, [5.0, 4.0, 3.0])
+    inp = _input(page_size=10)
+    async with _worker(client, settings, engine):
+        handle = await client.start_workflow(CampaignWorkflow.run, inp, id=campaign_workflow_id(inp.campaign_id),
+                                             task_queue=settings.task_queue)
+        await _wait(lambda: _selected_all_started(client, inp.campaign_id, 3, runs=2), what="the fan-out")
+        # Only pause/resume Updates now: each adds events to a run that otherwise just waits.
+        for _ in range(6):
+            await handle.execute_update(CampaignWorkflow.pause, CampaignAction(by="ana"))
+            await handle.execute_update(CampaignWorkflow.resume, CampaignAction(by="ana"))
+        await handle.execute_update(CampaignWorkflow.pause, CampaignAction(by="ana"))
+        status = await _status(client, inp.campaign_id)
+        assert status.runs >= 3  # continued as new while waiting for the end date
+        assert (status.state, status.cursor, status.started, status.already_running) == (CampaignState.paused, 3, 3, 0)
+        desc = await handle.describe()
+        assert desc.raw_description.workflow_execution_info.history_length < 60
+        await handle.execute_update(CampaignWorkflow.cancel, CancelCampaign(by="ana", withdraw_surveys=False))
+        assert (await handle.result()).state == CampaignState.cancelled

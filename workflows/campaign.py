@@ -107,7 +107,8 @@ class CampaignWorkflow:
                 return await self._close()
             try:
                 await workflow.wait_condition(
-                    lambda: c.cancel is not None or (not c.paused and c.cursor < c.selected), timeout=remaining)
+                    lambda: c.cancel is not None or (not c.paused and c.cursor < c.selected)
+                    or workflow.info().is_continue_as_new_suggested(), timeout=remaining)
             except asyncio.TimeoutError:
                 return await self._close()
 
