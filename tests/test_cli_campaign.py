@@ -205,3 +205,37 @@ async def test_users_create(cli_env):
         engine.dispose()
     again = await cli("users", "create", "ana@corp.example", "--password-stdin", input="another password\n", code=1)
     assert "already exists" in again.stderr
+
+
+async def test_decide_records_the_vps_decision_on_an_escalated_supplier(dev_env, cli_env, tmp_path, engine, db_url):
+    from datetime import timedelta
+
+    from models.campaign import SupplierSelection
+    from models.policy import CampaignPolicy
+    from outreach.campaigns import start_campaign
+    from outreach.settings import load_settings
+    from worker import build_worker
+
+    cli = Cli(cli_env | {"OUTREACH_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host})
+    settings = load_settings(**{k.removeprefix("OUTREACH_").lower(): v for k, v in cli.env.items()
+                                if k.startswith("OUTREACH_") and k != "OUTREACH_SETTINGS_FILE"})
+    (tmp_path / "one.csv").write_text("supplier_id,name,contact_email\nVP-1,Silent Supplier,quiet@silent.example\n")
+    await cli("suppliers", "import", str(tmp_path / "one.csv"))
+    s = timedelta(seconds=1)
+    # A supplier that never answers reaches the VP in seconds on this policy.
+    policy = CampaignPolicy(reminder_offsets=[s], response_due=2 * s, chase_reminder_every=s, grace_period=2 * s)
+    campaign = f"vp-{uuid.uuid4().hex[:6]}"
+    async with build_worker(dev_env.client, settings, engine):
+        await start_campaign(dev_env.client, settings, year=2025, campaign_id=campaign, policy=policy,
+                             selection=SupplierSelection(kind="all"))
+
+        async def escalated():
+            status = await cli.json("survey", "status", "VP-1", "--campaign", campaign)
+            assert status["open_escalation_id"], status["state"]
+            return status
+        status = await _eventually(escalated, timeout=60)
+        decided = await cli.json("decide", "VP-1", "suspend", "--campaign", campaign, "--reason", "no answer at all")
+        assert decided["decision"] == "suspend" and decided["decided_by"] == "vp@corp.example"
+        assert decided["escalation_id"] == status["open_escalation_id"]
+        again = await cli("decide", status["open_escalation_id"], "waive", "--reason", "changed my mind", code=1)
+        assert again.stderr.startswith("Error: decision refused by")
