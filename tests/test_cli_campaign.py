@@ -239,3 +239,11 @@ async def test_decide_records_the_vps_decision_on_an_escalated_supplier(dev_env,
         assert decided["escalation_id"] == status["open_escalation_id"]
         again = await cli("decide", status["open_escalation_id"], "waive", "--reason", "changed my mind", code=1)
         assert again.stderr.startswith("Error: decision refused by")
+
+
+def test_unreachable_temporal_is_one_line_and_exit_1(cli_env):
+    result = CliRunner().invoke(app, ["campaign", "pause", "cmrt-2025"],
+                                env=cli_env | {"OUTREACH_TEMPORAL_ADDRESS": "127.0.0.1:1"})
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: cannot reach Temporal at 127.0.0.1:1")
