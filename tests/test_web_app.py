@@ -439,3 +439,16 @@ async def test_bodies_over_the_limit_are_refused_before_they_are_read(web):
 
     r = await web.client.post(f"{url}/upload", content=chunks(), headers={"content-type": "multipart/form-data; boundary=B"})
     assert r.status_code == 413
+
+
+@pytest.mark.parametrize("reason,upload_offered", [("non_responsive", True), ("invalid_uncorrected", False)])
+async def test_portal_takes_a_late_answer_only_while_a_non_response_waits_for_the_vp(web, reason, upload_offered):
+    from models.tables import Escalation
+
+    survey_id = seed_case(web.engine, state="escalated", answered=False)
+    escalation_id = seed_escalation(web.engine, survey_id)
+    with session_scope(web.engine) as s:
+        s.get(Escalation, escalation_id).reason = reason
+    url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    r = await web.client.get(url)
+    assert (f'action="{url}/upload"' in r.text) is upload_offered

@@ -19,7 +19,7 @@ from outreach.web import queries
 from outreach.web.actions import ActionRejected, report_action_status, submit_plan
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.uploads import submit_upload
-from workflows.survey import WAITING_STATES
+from workflows.survey import LATE_ANSWER_REASONS, OPEN_FOR_DECLARATION
 
 router = APIRouter(include_in_schema=False)
 PLAN_ROWS = 5
@@ -37,8 +37,15 @@ STATUS_TEXT = {
     "escalated": ("Your case is with our management", "We have not been able to close your survey with you. We will contact you about the next steps."),
     "closed": ("This survey is closed", "Thank you. Nothing more is needed from you for this survey."),
 }
-# The states in which the survey waits for a file (its `submit` validator refuses the others).
-CAN_SUBMIT = {s.value for s in WAITING_STATES}
+# When the survey's `submit` validator takes a file (models/survey.py, "Rules callers can rely on").
+CAN_SUBMIT = {s.value for s in OPEN_FOR_DECLARATION} | {SurveyState.product_level_requested.value}
+
+
+def can_submit(view) -> bool:
+    if view.survey.state in CAN_SUBMIT:
+        return True
+    esc = view.open_escalation
+    return view.survey.state == SurveyState.escalated.value and esc is not None and esc.reason in LATE_ANSWER_REASONS
 
 
 def link_error(request: Request, exc: Exception, *, decision: bool = False):
@@ -78,10 +85,14 @@ def _page(request: Request, token: str, view, *, outcome=None, status_code: int 
     plan = view.open_plan
     if state == SurveyState.corrective_action.value and plan and plan.actions:
         heading, text = "Your corrective actions", "Thank you for your plan. Tell us below when each action is done."
+    open_for_files = can_submit(view)
+    if state == SurveyState.escalated.value and open_for_files:
+        heading, text = ("Your CMRT is overdue", "We have asked our management to decide about your company. "
+                         "Please upload your CMRT now: a valid answer closes the case.")
     return render(
         request, "portal.html", status_code=status_code, token=token, v=view, supplier=sup.supplier if sup else None,
         company_name=ctx.settings.company_name, heading=heading, status_text=text, latest=latest,
-        can_submit=state in CAN_SUBMIT, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
+        can_submit=open_for_files, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
         max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),
         product_level=state == SurveyState.product_level_requested.value,
     )
