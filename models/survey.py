@@ -53,6 +53,22 @@ Update). The survey-level call therefore acknowledges the forwarding only; calle
 own validation (an unknown action number, a decision already taken) call the child, whose ID is in
 ``SurveyStatus.open_cap_id`` / ``open_escalation_id`` — the VP page does that.
 
+Rules callers can rely on:
+
+- ``submit`` is accepted while the survey waits for a declaration (requested, awaiting_response, chasing,
+  correction_requested) and, as a late answer, while a non-response escalation waits for the VP (the
+  escalation is then cancelled); ``purpose="product_level"`` only in product_level_requested. Otherwise
+  the validator refuses it (``ApplicationError`` type ``SubmissionNotAllowed``) and nothing is recorded.
+- Duplicates change nothing: the same Update ID (also after continue-as-new: the IDs are carried), or the
+  same file (hash) and purpose as the latest submission, returns the first verdict.
+- An unreadable or missing file is a verdict (``unreadable``) with a finding, and counts as a round.
+- Refused compliance actions raise ``ApplicationError`` type ``ActionRefused`` with the reason.
+- ``pause_reminders`` (and a bounce) freeze the survey's clock; ``resume_reminders`` (and
+  ``replace_contact`` after a bounce) shift every pending step by the time it was frozen. After a bounce,
+  ``replace_contact`` re-sends the last message to the new contact.
+- ``SurveyInput.search_attributes=True`` needs the attributes of models/search_attributes.py registered
+  (dev server: ``outreach up``; the time-skipping test server has none: pass False there).
+
 Outcomes: ``valid`` (a valid declaration, no risk left), ``valid_with_cap`` (a corrective action plan closed
 with every action verified on a valid declaration), ``invalid_uncorrected`` and ``non_responsive`` (set
 when the case escalates for that reason; they stay the outcome when the VP lets the escalation lapse or
