@@ -1,0 +1,91 @@
+"""The survey's read-model activities on SQLite and PostgreSQL: every write is idempotent under retries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlmodel import select
+
+from activities.survey import (
+    CapRecord,
+    CheckRequest,
+    EscalationOpen,
+    EscalationRecord,
+    SurveyActivities,
+    SurveyColumns,
+    SurveyRecord,
+)
+from cmrt.builder import invalid_cmrt
+from models.survey import CorrectiveActionState
+from models.tables import CorrectiveAction, Escalation, Finding, Submission, Supplier, Survey, SurveyEvent
+from outreach.db import make_engine, session_scope
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+SID = "survey/cmrt-2026/S-7"
+
+
+def rec(seq: int, kind: str, state: str, **columns) -> SurveyRecord:
+    return SurveyRecord(survey_id=SID, campaign_id="cmrt-2026", campaign_year=2026, supplier_id="S-7",
+                        supplier_name="Seven Metals", seq=seq, at=T0 + timedelta(days=seq), kind=kind, state=state,
+                        survey=SurveyColumns(**columns))
+
+
+def test_read_model_writes_are_idempotent_and_ordered(any_db_url, settings_for):
+    engine = make_engine(any_db_url)
+    try:
+        acts = SurveyActivities(settings_for(db_url=any_db_url), engine)
+        acts.record_survey_event(rec(1, "survey_started", "requested"))
+        acts.record_survey_event(rec(2, "request_sent", "awaiting_response", requested_at=T0, due_at=T0 + timedelta(days=60)))
+        acts.record_survey_event(rec(2, "request_sent", "awaiting_response"))  # a retry: nothing new
+        acts.record_survey_event(rec(3, "escalated", "escalated", outcome="non_responsive", reminders_sent=3))
+        acts.record_survey_event(rec(2, "request_sent", "awaiting_response"))  # a late retry never goes back
+        with session_scope(engine) as s:
+            survey = s.get(Survey, SID)
+            assert (survey.state, survey.outcome, survey.seq, survey.reminders_sent) == ("escalated", "non_responsive", 3, 3)
+            assert [e.seq for e in s.exec(select(SurveyEvent).where(SurveyEvent.survey_id == SID))] == [1, 2, 3]
+            assert s.get(Supplier, "S-7").name == "Seven Metals"  # created on first sight
+
+        # The case summary for the VP, written once.
+        summary = acts.open_escalation(EscalationOpen(escalation_id=f"{SID}/escalation/1", survey_id=SID,
+                                                      reason="non_responsive", opened_at=T0))
+        again = acts.open_escalation(EscalationOpen(escalation_id=f"{SID}/escalation/1", survey_id=SID,
+                                                    reason="non_responsive", opened_at=T0))
+        assert summary.supplier_name == "Seven Metals" and [h["kind"] for h in summary.history][-1] == "escalated"
+        assert again.history == summary.history
+        acts.record_escalation(EscalationRecord(escalation_id=f"{SID}/escalation/1", reminders_sent=2, decision="suspend",
+                                                decided_by="vp@x.test", decided_at=T0, supplier_id="S-7"))
+        with session_scope(engine) as s:
+            assert len(s.exec(select(Escalation)).all()) == 1
+            assert s.get(Escalation, f"{SID}/escalation/1").decision == "suspend"
+            assert s.get(Supplier, "S-7").status == "suspended"
+
+        # A plan and its actions: upserted by number.
+        action = CorrectiveActionState(number=1, description="Drop it", owner="Jane", target_date=T0 + timedelta(days=30))
+        for status in ("open", "verified"):
+            acts.record_cap(CapRecord(cap_id=f"{SID}/cap/1", survey_id=SID, state="in_progress", opened_at=T0,
+                                      actions=[action.model_copy(update={"status": status})]))
+        with session_scope(engine) as s:
+            assert [(a.number, a.status) for a in s.exec(select(CorrectiveAction))] == [(1, "verified")]
+    finally:
+        engine.dispose()
+
+
+def test_check_runs_once_per_submission_and_stores_findings(any_db_url, settings_for):
+    engine = make_engine(any_db_url)
+    try:
+        settings = settings_for(db_url=any_db_url)
+        acts = SurveyActivities(settings, engine)
+        acts.record_survey_event(rec(1, "survey_started", "requested"))
+        sha = acts.files.put(invalid_cmrt(problem="malformed_email"), filename="seven.xlsx")
+        req = CheckRequest(survey_id=SID, submission_id=f"{SID}/submission/1", file_sha256=sha, filename="seven.xlsx",
+                           received_at=T0, campaign_year=2025)
+        first = acts.check_submission(req)
+        acts.files.path_for(sha).unlink()  # a retry must not need the file again: the stored verdict stands
+        second = acts.check_submission(req)
+        assert first.verdict == second.verdict == "invalid"
+        assert first.findings == second.findings and any(f.cell == "D16" for f in first.findings)
+        with session_scope(engine) as s:
+            assert len(s.exec(select(Submission)).all()) == 1
+            assert len(s.exec(select(Finding)).all()) == len(first.findings)
+    finally:
+        engine.dispose()
