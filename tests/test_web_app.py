@@ -452,3 +452,23 @@ async def test_portal_takes_a_late_answer_only_while_a_non_response_waits_for_th
     url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
     r = await web.client.get(url)
     assert (f'action="{url}/upload"' in r.text) is upload_offered
+
+
+async def test_first_account_cannot_be_claimed_from_another_machine(engine, db_url, settings_for):
+    import httpx
+
+    from outreach.web.app import create_app
+
+    app = create_app(settings_for(db_url=db_url), engine)
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://portal.test", follow_redirects=True) as client:
+        r = await client.get("/")
+        assert r.status_code == 403 and "outreach users create EMAIL --role admin" in r.text
+
+
+async def test_repeated_wrong_passwords_lock_the_account_for_a_while(web):
+    for _ in range(5):
+        assert (await web.login(password="guess")).status_code == 401
+    r = await web.login()  # even the right password waits now
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -75,14 +76,19 @@ def login_page(request: Request, next: str = "/"):
     return render(request, "login.html", next=_safe_next(next))
 
 
-# First run: while no account exists, whoever opens the dashboard (on 127.0.0.1 by default) creates
-# the first one, an admin. Once one exists, this page is gone and accounts come from `outreach users`.
+# First run: while no account exists, a browser on the same machine (`make run`) creates the first one,
+# an admin. From anywhere else (a server behind a proxy) the first account comes from the CLI, so an
+# early visitor cannot claim the installation. Once an account exists, this page is gone.
+_LOCAL_CLIENTS = {"127.0.0.1", "::1"}
 
 
 def _setup_open(request: Request) -> None:
     if users.has_users(ctx_of(request).engine):
         raise HTTPException(404, "The first account exists already. Sign in, or ask an administrator for an "
                                  "account (`outreach users create EMAIL`).")
+    if request.client is None or request.client.host not in _LOCAL_CLIENTS:
+        raise HTTPException(403, "No account exists yet. Create the first one on the server: "
+                                 "`outreach users create EMAIL --role admin`.")
 
 
 @router.get("/setup", include_in_schema=False)
@@ -107,12 +113,31 @@ def setup(request: Request, email: str = Form(""), name: str = Form(""), passwor
     return RedirectResponse("/", status_code=303)
 
 
+MAX_FAILURES = 5
+FAILURE_WINDOW_SECONDS = 15 * 60
+
+
+def _recent_failures(request: Request, key: str) -> list[float]:
+    now = time.monotonic()
+    failures = [t for t in ctx_of(request).login_failures.get(key, []) if now - t < FAILURE_WINDOW_SECONDS]
+    ctx_of(request).login_failures[key] = failures
+    return failures
+
+
 @router.post("/login", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")):
+    key = users.normalise_email(email)
+    failures = _recent_failures(request, key)
+    if len(failures) >= MAX_FAILURES:
+        wait = int((FAILURE_WINDOW_SECONDS - (time.monotonic() - failures[0])) // 60) + 1
+        return render(request, "login.html", status_code=429, next=_safe_next(next), email=email,
+                      error=f"Too many failed sign-ins for this account. Try again in {wait} minutes.")
     user = users.authenticate(ctx_of(request).engine, email, password)
     if user is None:
+        failures.append(time.monotonic())
         return render(request, "login.html", status_code=401, next=_safe_next(next), email=email,
                       error="That email and password do not match an account. Check both and try again.")
+    ctx_of(request).login_failures.pop(key, None)
     # A fresh session on login, so a session id planted before login is worth nothing.
     request.session.clear()
     request.session[SESSION_USER] = user.id
