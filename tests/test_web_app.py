@@ -472,3 +472,24 @@ async def test_repeated_wrong_passwords_lock_the_account_for_a_while(web):
     r = await web.login()  # even the right password waits now
     assert r.status_code == 429 and "Too many failed sign-ins" in r.text
     assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+
+
+@pytest.mark.postgres
+async def test_pages_and_api_read_the_same_on_postgres(any_db_url, settings_for):
+    """The read-model queries (filters, joins, paging, progress) on SQLite and PostgreSQL alike."""
+    from outreach.db import make_engine
+
+    eng = make_engine(any_db_url)
+    try:
+        w = make_web(settings_for(db_url=any_db_url), eng)
+        survey_id = seed_case(eng, supplier_id="S-1", name="Acme Metals")
+        seed_case(eng, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False)
+        await w.login()
+        assert ">Beta Tin</a>" in (await w.client.get("/suppliers?overdue=1&q=beta")).text
+        assert "Declaration!D16" in (await w.client.get("/suppliers/S-1")).text
+        assert "67%" not in (await w.client.get("/")).text and "50%" in (await w.client.get("/")).text
+        h = {"Authorization": f"Bearer {w.api_token()}"}
+        assert (await w.client.get(f"/api/v1/surveys/{survey_id}", headers=h)).json()["id"] == survey_id
+        await w.client.aclose()
+    finally:
+        eng.dispose()
