@@ -493,3 +493,23 @@ async def test_pages_and_api_read_the_same_on_postgres(any_db_url, settings_for)
         await w.client.aclose()
     finally:
         eng.dispose()
+
+
+async def test_actions_say_so_when_temporal_is_unreachable(engine, db_url, settings_for):
+    from tests.conftest import free_port
+
+    w = make_web(settings_for(db_url=db_url, temporal_address=f"127.0.0.1:{free_port()}"), engine)
+    survey_id = seed_case(engine)
+    # Pages read the database: they work without Temporal.
+    await w.login()
+    page = await w.client.get("/suppliers/S-1")
+    assert page.status_code == 200
+    r = await w.client.post("/suppliers/S-1/actions/add_note", data={
+        "survey_id": survey_id, "text": "called", "csrf_token": csrf_from(page.text)})
+    assert "Add a note: not done. The workflow engine is not reachable right now" in r.text
+    url = LinkSigner.from_settings(w.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    page = await w.client.get(url)
+    r = await w.client.post(f"{url}/upload", data={"csrf_token": csrf_from(page.text)},
+                            files={"file": ("a.xlsx", valid_cmrt(), "application/octet-stream")})
+    assert "we cannot take files for a few minutes" in r.text
+    await w.client.aclose()

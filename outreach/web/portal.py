@@ -118,7 +118,9 @@ async def portal_upload(request: Request, token: str, file: UploadFile = File(..
         outcome = await submit_upload(ctx.temporal, ctx.store, view.survey, file, max_bytes=ctx.settings.max_upload_bytes,
                                       channel="portal", submitted_by=view.survey.contact_email)
     except ActionRejected as exc:
-        flash(request, f"Your file was not submitted: {exc.message}", "error")
+        flash(request, "Your file was not submitted: " + (
+            "we cannot take files for a few minutes. Please try again later." if exc.status_code >= 500 else
+            f"we are not expecting a file from you at the moment ({exc.message})."), "error")
         return RedirectResponse(f"/portal/{token}", status_code=303)
     # Show the verdict at once; the page's other parts come from the read model, which may lag a moment.
     return _page(request, token, queries.survey_view(ctx.engine, view.survey.id) or view, outcome=outcome)
