@@ -75,6 +75,10 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
                                                   "policy": "annual", "campaign_id": cid})
     assert r.status_code == 409 and "already exists" in r.text
 
+    r = await web.client.post(f"/campaigns/{cid}/suppliers", data={"csrf_token": token,
+                                                                   "supplier_ids": "S-2, S-1 NOPE"})
+    assert "Add suppliers: 1 added" in r.text and "already in the campaign: S-1" in r.text and "unknown: NOPE" in r.text
+    await until(lambda: getattr(campaign_row(web.engine, cid), "surveys_started", 0) == 2)
     r = await web.client.post(f"/campaigns/{cid}/actions/pause", data={"csrf_token": token})
     assert "Pause the campaign:" in r.text and "not done" not in r.text
     r = await web.client.post(f"/campaigns/{cid}/actions/pause", data={"csrf_token": token})
@@ -87,7 +91,7 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
 
     def withdrawn() -> bool:
         with Session(web.engine) as s:
-            return [x.outcome for x in s.exec(select(Survey))] == ["withdrawn"]
+            return [x.outcome for x in s.exec(select(Survey))] == ["withdrawn", "withdrawn"]
 
     await until(withdrawn)
 

@@ -91,3 +91,18 @@ def campaign_progress_or_none(engine: Engine, campaign_id: str) -> CampaignProgr
         return campaign_progress(engine, campaign_id, overdue_limit=20)
     except CampaignNotFound:
         return None
+
+
+async def add_suppliers(ctx, campaign_id: str, supplier_ids: list[str], *, by: str) -> str:
+    """Bring suppliers into a running campaign; says which were added and which were not, and why."""
+    client = await _client(ctx)
+    try:
+        result = await campaigns.add_suppliers(client, campaign_id, supplier_ids, by=by)
+    except campaigns.ActionRefused as exc:
+        raise ActionRejected(str(exc), 409) from None
+    parts = [f"{len(result.added)} added (their surveys start with the next page)"]
+    for label, ids in (("already in the campaign", result.already_in_campaign), ("unknown", result.unknown),
+                       ("without a contact", result.without_contact)):
+        if ids:
+            parts.append(f"{label}: {', '.join(ids)}")
+    return "; ".join(parts) + "."

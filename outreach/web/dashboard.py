@@ -101,6 +101,22 @@ async def campaign_action_form(request: Request, campaign_id: str, action: str, 
     return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
 
 
+@router.post("/campaigns/{campaign_id}/suppliers", dependencies=[Depends(require_csrf)])
+async def campaign_add_suppliers(request: Request, campaign_id: str, user: User = Depends(require_user)):
+    from outreach.web.campaigns import add_suppliers
+
+    text = str((await request.form()).get("supplier_ids") or "")
+    ids = [x for x in (p.strip() for p in re.split(r"[,\s;]+", text)) if x]
+    if not ids:
+        flash(request, "Add suppliers: give at least one supplier ID.", "error")
+    else:
+        try:
+            flash(request, f"Add suppliers: {await add_suppliers(ctx_of(request), campaign_id, ids, by=user.email)}", "ok")
+        except ActionRejected as exc:
+            flash(request, f"Add suppliers: not done. {exc.message}", "error")
+    return RedirectResponse(f"/campaigns/{campaign_id}", status_code=303)
+
+
 @router.get("/campaigns/{campaign_id}")
 def campaign_page(request: Request, campaign_id: str):
     ctx = ctx_of(request)
