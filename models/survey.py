@@ -343,6 +343,7 @@ class CapInput(BaseModel):
     reason: str  # high_risk_confirmed, no_product_level, vp_decision, ...
     policy: CampaignPolicy
     company_name: str = "Example Manufacturing Inc."
+    continue_as_new_at_events: Optional[int] = None  # as SurveyInput's (tests)
     carried: Optional["CapCarry"] = None
 
 

@@ -190,3 +190,32 @@ async def test_withdrawn_with_an_open_plan_cancels_it(rig):
         assert (await rig.client.get_workflow_handle(st.open_cap_id).describe()).status.name == "CANCELED"
     with session_scope(rig.engine) as s:
         assert s.exec(select(CorrectiveActionPlan)).one().state == "cancelled"
+
+
+async def test_a_long_plan_continues_as_new_and_the_survey_still_gets_its_result(rig):
+    """The plan child continues as new (carrying its actions and update IDs); its parent awaits the chain."""
+    from workflows.corrective_action import CorrectiveActionWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT, continue_as_new_at_events=40)
+        await rig.skip(hours=2)
+        await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+        await rig.skip(days=11)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        cap = rig.client.get_workflow_handle(st.open_cap_id)
+        first_run = (await cap.describe()).run_id
+        now = await rig.now()
+        plan = SubmitPlan(actions=[PlannedAction(description=f"Action {i}", owner="Jane", target_date=now + (5 + i) * D)
+                                   for i in range(1, 5)])
+        await cap.execute_update(CorrectiveActionWorkflow.submit_plan, plan, id="plan-1")
+        await rig.skip(days=10)  # reminders before and after four targets: the history passes 40 events
+        cap = rig.client.get_workflow_handle(st.open_cap_id)
+        assert (await cap.describe()).run_id != first_run
+        again = await cap.execute_update(CorrectiveActionWorkflow.submit_plan, plan, id="plan-1")  # a duplicate
+        assert [a.number for a in again.actions] == [1, 2, 3, 4]
+        for n in range(1, 5):
+            await cap.execute_update(CorrectiveActionWorkflow.verify_action, VerifyAction(number=n, verified_by="ana"))
+        assert (await h.result()).outcome == SurveyOutcome.valid_with_cap
+    reminders = [m.subject for m in rig.smtp.to(SUPPLIER) if m.template == "cap_reminder"]
+    assert len(reminders) == len(set(reminders)) == 4  # one before each target, none twice across runs

@@ -70,7 +70,7 @@ class CorrectiveActionWorkflow:
                     "plan_due": _day(c.opened_at + self.p.cap_plan_window)})
                 c.opened = True
             while c.state in ("requested", "in_progress"):
-                if workflow.info().is_continue_as_new_suggested():
+                if self._should_continue_as_new():
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     workflow.continue_as_new(inp.model_copy(update={"carried": c}))
                 step = self._next_step()
@@ -106,6 +106,11 @@ class CorrectiveActionWorkflow:
             reason = "; ".join(f"action {a.number}: {a.status_note or 'refused'}" for a in c.actions
                                if a.status == Status.refused)
         return CapResult(cap_id=inp.cap_id, status=c.state, reason=reason, actions=c.actions)
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        limit = self.inp.continue_as_new_at_events
+        return info.is_continue_as_new_suggested() or (limit is not None and info.get_current_history_length() >= limit)
 
     # --- the schedule ---------------------------------------------------------------------------
 

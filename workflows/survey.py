@@ -349,7 +349,8 @@ class SupplierSurveyWorkflow:
             CapInput(cap_id=cap_id, survey_id=self.survey_id, campaign_id=self.inp.campaign_id,
                      supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, contact=self.s.contact,
                      compliance_email=self.inp.compliance_email, reason=self.s.cap_reason, policy=self.p,
-                     company_name=self.inp.company_name),
+                     company_name=self.inp.company_name,
+                     continue_as_new_at_events=self.inp.continue_as_new_at_events),
             id=cap_id, result_type=CapResult,
             parent_close_policy=workflow.ParentClosePolicy.REQUEST_CANCEL,
         )
