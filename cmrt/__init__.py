@@ -22,13 +22,13 @@ from cmrt.messages import CATALOGUE, finding
 from cmrt.reader import (
     CURRENT_VERSION,
     DamagedSheet,
-    LookupIndex,
+    FileLookup,
     Workbook,
     derive_from_lookup,
     detect_template,
     needs_derivation,
     read_declaration,
-    read_lookup_rows,
+    read_lookup,
     read_products,
     read_smelters,
     scope_level,
@@ -140,7 +140,7 @@ def _check_bytes(
     sniffed: Sniffed = sniff_bytes(data, max_bytes=max_bytes)
     findings: list[Finding] = list(sniffed.findings)
     try:
-        wb = Workbook.open(sniffed.data, sniffed.file_format)
+        wb = Workbook.open(sniffed.data, sniffed.file_format, verify_sheet=sniffed.verify_sheet)
     except Exception as exc:  # noqa: BLE001 - calamine raises its own error types for damaged parts
         raise Unreadable(finding("corrupt_workbook", detail=_short(exc))) from exc
 
@@ -193,17 +193,21 @@ def _check_bytes(
     smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
     result.products = read_products(products_sheet) if products_sheet is not None else []
 
-    if needs_derivation(smelters):
-        lookup_name = wb.find("Smelter Look-up")
-        if lookup_name is not None:
-            try:
-                lookup_sheet = wb.sheet(lookup_name)
-            except DamagedSheet:
-                lookup_sheet = None  # the reference list still derives what it can
-            if lookup_sheet is not None:
-                lookup_rows = read_lookup_rows(lookup_sheet)
-                derive_from_lookup(smelters, LookupIndex.build(lookup_rows))
-                _derive_with_file_aliases(smelters, lookup_rows)
+    # The file's own Smelter Look-up: derives what formulas did not cache, and its aliases join the
+    # reference list for matching (the names the supplier's template version offered).
+    # Skipped when it can add nothing: formula values cached and every CID known to the reference.
+    ref = reference if reference is not None else _default_reference()
+    derive = needs_derivation(smelters)
+    lookup: FileLookup | None = None
+    lookup_name = wb.find("Smelter Look-up") if derive or not _every_cid_known(smelters, ref) else None
+    if lookup_name is not None:
+        try:
+            lookup = read_lookup(wb.sheet(lookup_name))
+        except DamagedSheet:
+            pass  # the reference list still derives and matches what it can
+    if lookup is not None and lookup.rows and derive:
+        derive_from_lookup(smelters, lookup.index)
+        _derive_with_file_aliases(smelters, lookup.rows)
 
     checker_findings = checker(decl, smelter_sheet, products_sheet)
     result.checker_remaining = len(checker_findings)
@@ -212,7 +216,7 @@ def _check_bytes(
     findings.extend(contradictions(declaration, questions, company, smelters, today=today,
                                    campaign_year=campaign_year))
     findings.extend(smelter_row_findings(smelters))
-    findings.extend(_match_smelters(smelters, reference))
+    findings.extend(_match_smelters(smelters, ref, lookup))
     result.smelters = smelters
 
     metals = in_scope_metals(questions)
@@ -294,10 +298,31 @@ _PROBLEM_CODES = {
 }
 
 
-def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None) -> list[Finding]:
-    """Match each row against the reference list; fill match/score/status/risk; findings per problem."""
+def _every_cid_known(smelters: list[SmelterRow], ref: ReferenceList | None) -> bool:
+    """Every row to match declares a CID the reference list has for its metal, so matching goes by CID
+    and the file's own Look-up sheet cannot change it."""
+    if ref is None:
+        return True  # nothing to match against
+    from cmrt.reference import normalise_cid, normalise_metal
+
+    metals = {m.casefold() for m in METALS}
+    for s in smelters:  # the rows _match_smelters matches
+        if not s.metal or s.metal.casefold() not in metals or (
+                s.lookup_name and s.lookup_name.casefold() == "smelter not yet identified"):
+            continue
+        cid, well_formed = normalise_cid(s.cid_input or s.cid)
+        known = ref.get(cid) if cid and well_formed else None
+        if known is None or known.metal != normalise_metal(s.metal):
+            return False
+    return True
+
+
+def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, lookup: FileLookup | None) -> list[Finding]:
+    """Match each row against the reference list (with the file's own Look-up rows merged in);
+    fill match/score/status/risk; findings per problem. ref None: no list could be loaded."""
     out: list[Finding] = []
-    ref = reference if reference is not None else _default_reference()
+    if ref is not None and lookup is not None and lookup.rows:
+        ref = ref.with_lookup_rows(lookup.rows, fingerprint=lookup.fingerprint or None)
     metals = {m.casefold() for m in METALS}
     seen: dict[tuple[str | None, ...], Any] = {}
     risk_reported: set[tuple[str, str | None]] = set()
@@ -321,9 +346,9 @@ def _match_smelters(smelters: list[SmelterRow], reference: ReferenceList | None)
         s.__dict__.update(match=m.match, score=m.score, rmap_status=m.rmap_status, risk=m.risk,
                           problems=list(m.problems))
         if m.cid and m.match != "fuzzy" or (m.match == "fuzzy" and "needs_review" not in m.problems and m.cid):
-            s.cid = s.cid if s.cid and "cid_other_metal" not in m.problems and "cid_unknown" not in m.problems else m.cid
-            s.standard_name = s.standard_name or m.standard_name
-            s.country = s.country or m.country
+            s.__dict__.update(
+                cid=s.cid if s.cid and "cid_other_metal" not in m.problems and "cid_unknown" not in m.problems else m.cid,
+                standard_name=s.standard_name or m.standard_name, country=s.country or m.country)
         cid_cell = f"A{s.row}" if s.cid_input else f"F{s.row}"
         value = declared_cid or s.name or s.lookup_name
         for problem in m.problems:

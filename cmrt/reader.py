@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import io
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Callable
+
+from pydantic import TypeAdapter
 
 from cmrt.types import (
     COMPANY_QUESTIONS,
@@ -196,13 +200,17 @@ class Workbook:
     sheet_names: list[str]
     file_format: str
     _cache: dict[str, Sheet] = field(default_factory=dict)
+    # Called with a sheet's name before it is first read (cmrt.sniff.Sniffed.verify_sheet: the zip
+    # check of parts it deferred); raises to refuse the sheet.
+    verify_sheet: Callable[[str], None] | None = None
 
     @classmethod
-    def open(cls, data: bytes, file_format: str) -> Workbook:
+    def open(cls, data: bytes, file_format: str, verify_sheet: Callable[[str], None] | None = None) -> Workbook:
         from python_calamine import CalamineWorkbook
 
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        return cls(book=book, sheet_names=list(book.sheet_names), file_format=file_format)
+        return cls(book=book, sheet_names=list(book.sheet_names), file_format=file_format,
+                   verify_sheet=verify_sheet)
 
     def find(self, template_name: str) -> str | None:
         """The actual name of a template sheet, tolerating case, spaces and dashes."""
@@ -216,6 +224,8 @@ class Workbook:
 
     def sheet(self, actual_name: str) -> Sheet:
         if actual_name not in self._cache:
+            if self.verify_sheet is not None:
+                self.verify_sheet(actual_name)
             try:
                 rows = self.book.get_sheet_by_name(actual_name).to_python(skip_empty_area=False)
             except Exception as exc:  # noqa: BLE001 - calamine's XmlError, ZipError, WorksheetNotFound...
@@ -336,35 +346,43 @@ def scope_level(scope: str | None) -> str | None:
 
 def read_smelters(sheet: Sheet) -> list[SmelterRow]:
     """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept."""
-    out: list[SmelterRow] = []
+    found: list[dict[str, Any]] = []
     width = len(SMELTER_COLUMNS)
-    for r in range(SMELTER_FIRST_ROW, len(sheet.rows) + 1):
-        raw = sheet.rows[r - 1]
-        if all(v == "" or v is None for v in raw[:17]):
-            continue  # the common case: one of ~2,500 empty template rows
-        texts: list[str | None] = [None] * width
-        for i, v in enumerate(raw[:width]):
-            if v == "" or v is None:
-                continue
-            t = to_text(v)
+    for r, raw in enumerate(sheet.rows[SMELTER_FIRST_ROW - 1:], start=SMELTER_FIRST_ROW):
+        # The common case, one of ~2,500 empty template rows, tested at C speed ("" and None are
+        # falsy; a row of 0 / False cells goes on to the exact test).
+        if not any(raw[:17]) and all(v == "" or v is None for v in raw[:17]):
+            continue
+        # to_text with its common case (a str) inlined: this runs for every cell of every filled row
+        texts: list[str | None] = [
+            None if v == "" or v is None else (v.replace("\u00a0", " ").strip() or None) if type(v) is str
+            else to_text(v)
+            for v in raw[:width]
+        ]
+        texts += [None] * (width - len(texts))
+        for i in _FORMULA_COLUMNS:
             # columns E, F, G and R are formulas in the template: a cached "0" means the look-up was empty
-            texts[i] = None if (t == "0" and i in _FORMULA_COLUMNS) else t
+            if texts[i] == "0":
+                texts[i] = None
         if not any(texts[:17]):
             continue
         # A row whose only content is formula output (cached "RMI" etc.) with no input is not a row.
-        if not any(texts[i] for i in (0, 1, 2, 3)) and not any(texts[7:17]):
+        if not any(texts[:4]) and not any(texts[7:17]):
             continue
-        row = SmelterRow(row=r, **dict(zip(SMELTER_FIELDS, texts)))
-        out.append(row)
-    return out
+        row = dict(zip(SMELTER_FIELDS, texts))
+        row["row"] = r
+        found.append(row)
+    return _SMELTER_ROWS.validate_python(found)  # one call for all rows: cheaper than one per row
+
+
+_SMELTER_ROWS = TypeAdapter(list[SmelterRow])
 
 
 def read_products(sheet: Sheet) -> list[ProductRow]:
     out: list[ProductRow] = []
-    for r in range(6, len(sheet.rows) + 1):
-        raw = sheet.rows[r - 1]
-        if all(v == "" or v is None for v in raw[1:4]):
-            continue
+    for r, raw in enumerate(sheet.rows[5:], start=6):
+        if not any(raw[1:4]) and all(v == "" or v is None for v in raw[1:4]):
+            continue  # an empty template row, tested at C speed first
         number, name, comments = (to_text(sheet.at(r, c)) for c in (1, 2, 3))
         if not (number or name or comments):
             continue
@@ -374,13 +392,18 @@ def read_products(sheet: Sheet) -> list[ProductRow]:
     return out
 
 
+_LOOKUP_KEYS = ("metal", "lookup_name", "standard_name", "country", "cid", "source")
+
+
 def read_lookup_rows(sheet: Sheet) -> list[dict[str, str | None]]:
-    """Smelter Look-up rows (header row 4): metal, lookup_name, standard_name, country, cid, source, ..."""
-    keys = ("metal", "lookup_name", "standard_name", "country", "cid", "source", "street", "city", "state")
+    """Smelter Look-up rows (header row 4): metal, lookup_name, standard_name, country, cid, source
+    (the columns derivation and matching use; the address columns are not read)."""
     out = []
-    for r in range(5, len(sheet.rows) + 1):
-        raw = sheet.rows[r - 1]
-        row = {k: to_text(raw[i]) if i < len(raw) else None for i, k in enumerate(keys)}
+    width = len(_LOOKUP_KEYS)
+    for raw in sheet.rows[4:]:
+        if len(raw) < width:
+            raw = list(raw) + [None] * (width - len(raw))
+        row = dict(zip(_LOOKUP_KEYS, map(to_text, raw[:width])))
         if row["metal"] and (row["lookup_name"] or row["cid"]):
             out.append(row)
     return out
@@ -403,6 +426,46 @@ class LookupIndex:
             if row["cid"]:
                 by_cid.setdefault(row["cid"].upper(), row)
         return cls(by_alias, by_cid)
+
+
+@dataclass(frozen=True)
+class FileLookup:
+    """A workbook's Smelter Look-up sheet, read: its rows, the template's look-up index, and a key
+    equal for every file whose sheet holds the same values (the same template version)."""
+
+    fingerprint: str
+    rows: list[dict[str, str | None]]
+    index: LookupIndex
+
+
+_FILE_LOOKUPS: OrderedDict[str, FileLookup] = OrderedDict()
+_FILE_LOOKUPS_CACHED = 16  # template versions x languages seen lately
+_FILE_LOOKUPS_LOCK = threading.Lock()  # checks may run in threads (activities)
+
+
+def read_lookup(sheet: Sheet) -> FileLookup:
+    """The Smelter Look-up sheet read once per template version: files of the same version share the
+    parsed rows and index (callers must not change them)."""
+    data = sheet.rows[4:]
+    try:
+        # Python's tuple hash runs in C over calamine's values (str, float, datetime...): far cheaper
+        # than parsing the rows, and with the row count as good a key as a digest for a small cache.
+        fingerprint = f"{len(data)}:{hash(tuple(map(tuple, data))):x}"
+    except TypeError:  # an unhashable cell value: read without the cache
+        rows = read_lookup_rows(sheet)
+        return FileLookup("", rows, LookupIndex.build(rows))
+    with _FILE_LOOKUPS_LOCK:
+        hit = _FILE_LOOKUPS.get(fingerprint)
+        if hit is not None:
+            _FILE_LOOKUPS.move_to_end(fingerprint)
+            return hit
+    rows = read_lookup_rows(sheet)
+    lookup = FileLookup(fingerprint, rows, LookupIndex.build(rows))
+    with _FILE_LOOKUPS_LOCK:
+        _FILE_LOOKUPS[fingerprint] = lookup
+        while len(_FILE_LOOKUPS) > _FILE_LOOKUPS_CACHED:
+            _FILE_LOOKUPS.popitem(last=False)
+    return lookup
 
 
 def needs_derivation(rows: list[SmelterRow]) -> bool:

@@ -49,8 +49,10 @@ import hashlib
 import io
 import json
 import re
+import threading
 import unicodedata
 import zipfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -61,7 +63,7 @@ from pydantic import BaseModel
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from cmrt.risk import COVERED_COUNTRIES, canonical_status, country_key, smelter_risk
+from cmrt.risk import COVERED_COUNTRIES, cache_text, canonical_status, country_key, smelter_risk
 
 __all__ = [
     "COVERED_COUNTRIES",
@@ -153,6 +155,7 @@ def _clean(text: object) -> str:
     return " ".join(str(text).replace("\u00a0", " ").split())
 
 
+@cache_text
 def normalise_metal(metal: object) -> str | None:
     text = _clean(metal)
     if not text:
@@ -166,6 +169,7 @@ def normalise_metal(metal: object) -> str | None:
     return text.title()
 
 
+@cache_text
 def normalise_cid(cid: object) -> tuple[str | None, bool]:
     """Return (CID, well_formed). Case and blanks are forgiven; anything else is malformed.
 
@@ -179,6 +183,7 @@ def normalise_cid(cid: object) -> tuple[str | None, bool]:
     return text, False
 
 
+@cache_text
 def alias_key(name: object) -> str:
     """How the alias table compares look-up names: case-folded, blanks collapsed."""
     return _clean(name).casefold()
@@ -428,6 +433,18 @@ def detect_reference_kind(path_or_bytes: str | Path | bytes, filename: str | Non
 # --------------------------------------------------------------------------------------------
 # The list
 
+# ReferenceList.with_lookup_rows keeps the merged lists of this many look-up sheets (template
+# versions) per list; checks may run in threads (activities), hence the lock.
+_WITH_LOOKUP_CACHED = 8
+_WITH_LOOKUP_LOCK = threading.Lock()
+_LOOKUP_FIELDS = ("metal", "lookup_name", "standard_name", "country", "cid")
+
+
+def _lookup_fingerprint(rows: list[dict]) -> str:
+    """What from_lookup_rows reads of the rows, hashed: equal for two files of one template version."""
+    text = "\x1e".join("\x1f".join(str(row.get(k) or "") for k in _LOOKUP_FIELDS) for row in rows)
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
 
 class ReferenceList:
     """Smelters keyed by CID plus an alias table; immutable once built (merging makes a new one)."""
@@ -626,6 +643,30 @@ class ReferenceList:
                 smelters[cid] = s.model_copy(update={"removed": True, "successor_cid": successor})
         return result
 
+    def with_lookup_rows(self, rows: list[dict], *, fingerprint: str | None = None) -> "ReferenceList":
+        """This list with a workbook's own Smelter Look-up rows merged in (:meth:`merged` with
+        :meth:`from_lookup_rows`), for checking that workbook: the aliases of the supplier's own
+        template version count, and CIDs this list lacks become known (without an RMAP status).
+
+        Cached per look-up content (``fingerprint``, when the caller has one for these rows: see
+        ``cmrt.reader.read_lookup``), so every file from the same template version reuses one merged
+        list and its matching indexes. Returns ``self`` when the rows hold no smelter.
+        """
+        key = fingerprint or _lookup_fingerprint(rows)
+        with _WITH_LOOKUP_LOCK:
+            cache = self.__dict__.setdefault("_with_lookup", OrderedDict())
+            hit = cache.get(key)
+            if hit is not None:
+                cache.move_to_end(key)
+                return hit
+        file_list = ReferenceList.from_lookup_rows(rows)
+        combined = self.merged(file_list) if len(file_list) else self
+        with _WITH_LOOKUP_LOCK:
+            cache[key] = combined
+            while len(cache) > _WITH_LOOKUP_CACHED:
+                cache.popitem(last=False)
+        return combined
+
     def _successor_for(self, gone: ReferenceSmelter, before: "ReferenceList") -> str | None:
         """A CID in this list that now carries one of the removed smelter's names (same metal)."""
         names = {normalise_name(gone.standard_name)}
@@ -718,9 +759,12 @@ class ReferenceList:
                 continue
             seen.add((metal, full, cid))
             choices = per_metal.setdefault(metal, _FuzzyChoices())
-            choices.norm.append(normalise_name(name))
+            norm = normalise_name(name)
+            choices.norm.append(norm)
             choices.full.append(full)
             choices.cids.append(cid)
+            choices.norm_sorted.append(_sorted_words(norm))
+            choices.full_sorted.append(_sorted_words(full))
         return per_metal
 
     def _resolve(self, cid: str) -> ReferenceSmelter:
@@ -886,22 +930,27 @@ class ReferenceList:
         q_norm, q_full = normalise_name(text), _full_name(text)
         if not q_full:
             return None
+        # token_sort_ratio is ratio on the words sorted: sort the query once here and the candidates
+        # once per list (_fuzzy_choices), instead of rapidfuzz re-sorting every candidate per call.
+        queries = (q_norm, _sorted_words(q_norm), q_full, _sorted_words(q_full))
         # cid -> (score, full-form score, the candidate's norm and full names)
         scored: dict[str, tuple[float, float, str, str]] = {}
         for m in metals:
             choices = self._fuzzy_choices.get(m)
             if not choices:
                 continue
-            # C-speed shortlist on both forms, then the exact score on the few candidates.
+            # C-speed shortlist on both forms, plain and word-order-insensitive, then the exact score
+            # on the few candidates. Most names unknown to the list stop here with an empty shortlist.
             shortlist: set[int] = set()
-            for query, pool in ((q_norm, choices.norm), (q_full, choices.full)):
-                for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
-                    for _, _, idx in process.extract(query, pool, scorer=scorer, limit=6,
-                                                     score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN):
-                        shortlist.add(idx)
+            for query, pool in zip(queries, choices.pools):
+                for _, _, idx in process.extract(query, pool, scorer=fuzz.ratio, limit=6,
+                                                 score_cutoff=FUZZY_REVIEW - FUZZY_MARGIN):
+                    shortlist.add(idx)
             for idx in shortlist:
-                s_norm = _similarity(q_norm, choices.norm[idx])
-                s_full = _similarity(q_full, choices.full[idx])
+                # Similarity that forgives reordered words, never substring containment (partial_ratio
+                # would score "xiamen tungsten" 100 against "xiamen tungsten hc").
+                s_norm = max(fuzz.ratio(q_norm, choices.norm[idx]), fuzz.ratio(queries[1], choices.norm_sorted[idx]))
+                s_full = max(fuzz.ratio(q_full, choices.full[idx]), fuzz.ratio(queries[3], choices.full_sorted[idx]))
                 cid = self._resolve(choices.cids[idx]).cid
                 entry = (max(s_norm, s_full), s_full, choices.norm[idx], choices.full[idx])
                 if entry[:2] > scored.get(cid, (-1.0, -1.0, "", ""))[:2]:
@@ -919,13 +968,13 @@ class ReferenceList:
         agree = _words_agree(q_norm, q_full, norm, full)
         # The runner-up that counts is one the name could also be a typo of; a near-equal name that
         # differs in a word or number ("... (Unit 2)") is no competitor.
-        rivals = [v for c, v in ranked[1:] if _words_agree(q_norm, q_full, v[2], v[3])]
+        # Only the first such rival counts, so stop at it (_words_agree is the costly part).
+        rival = next(((c, v) for c, v in ranked[1:] if _words_agree(q_norm, q_full, v[2], v[3])), None)
         lead = 100.0
-        if rivals:
-            second, second_full = rivals[0][:2]
+        if rival is not None:
+            rival_cid, (second, second_full, _, _) = rival
             # Either form may tell them apart: "hc starck" ties, "hc starck inc" does not.
             lead = max(score - second, full_score - second_full)
-            rival_cid = next(c for c, v in ranked[1:] if v is rivals[0])
             if country and country_key(self._smelters[best_cid].country) == country != country_key(
                     self._smelters[rival_cid].country):
                 lead = max(lead, FUZZY_MARGIN)
@@ -937,6 +986,18 @@ class _FuzzyChoices:
     norm: list[str] = field(default_factory=list)
     full: list[str] = field(default_factory=list)
     cids: list[str] = field(default_factory=list)
+    norm_sorted: list[str] = field(default_factory=list)  # words sorted: token_sort_ratio as plain ratio
+    full_sorted: list[str] = field(default_factory=list)
+
+    @property
+    def pools(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """In the order of the queries in ReferenceList._fuzzy: norm, norm sorted, full, full sorted."""
+        return self.norm, self.norm_sorted, self.full, self.full_sorted
+
+
+def _sorted_words(text: str) -> str:
+    """The form rapidfuzz's token_sort_ratio compares: the words in alphabetical order."""
+    return " ".join(sorted(text.split()))
 
 
 @dataclass
@@ -945,14 +1006,6 @@ class _FuzzyHit:
     score: float
     lead: float
     words_agree: bool
-
-
-def _similarity(a: str, b: str) -> float:
-    """Character similarity that also forgives reordered words, never substring containment.
-
-    (``partial_ratio`` would score ``xiamen tungsten`` 100 against ``xiamen tungsten hc``.)
-    """
-    return max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
 
 
 _WORD_SIMILARITY = 80.0  # one typo in a 5-letter word; "east" vs "west" (75) is another word

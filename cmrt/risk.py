@@ -15,9 +15,23 @@ CMRT question 3 and Form SD.
 
 from __future__ import annotations
 
-from typing import Literal
+from functools import lru_cache, wraps
+from typing import Callable, Literal, TypeVar
 
 Risk = Literal["low", "medium", "high", "unknown"]
+_T = TypeVar("_T")
+
+
+def cache_text(fn: Callable[[object], _T]) -> Callable[[object], _T]:
+    """Memoise a pure one-argument normaliser for str input (cell values: the same few names and
+    codes recur in every row and every file); other input is computed each time."""
+    cached = lru_cache(maxsize=16384)(fn)
+
+    @wraps(fn)
+    def normalise(value: object) -> _T:
+        return cached(value) if type(value) is str else fn(value)
+
+    return normalise
 
 # Country names as the CMRT's country list (hidden sheet C) spells them.
 COVERED_COUNTRIES: frozenset[str] = frozenset({
@@ -72,6 +86,7 @@ _COUNTRY_SYNONYMS = {
 }
 
 
+@cache_text
 def country_key(country: object) -> str:
     """The CMRT spelling of a country (upper case, blanks collapsed, common synonyms mapped); '' if none."""
     if country is None:
@@ -107,6 +122,7 @@ def canonical_status(status: object) -> str | None:
     return text
 
 
+@lru_cache(maxsize=4096)
 def smelter_risk(rmap_status: str | None, country: str | None) -> Risk:
     """Risk of a matched smelter (see the module docstring for the rule)."""
     status = canonical_status(rmap_status)

@@ -124,6 +124,33 @@ class CheckResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     smelters: list[SmelterRow] = Field(default_factory=list)
     products: list[ProductRow] = Field(default_factory=list)
+    # How many findings / smelter rows / product rows a bounded copy (for_payload) left out; 0 in the
+    # complete result that check() returns.
+    findings_truncated: int = 0
+    smelters_truncated: int = 0
+    products_truncated: int = 0
+
+    def for_payload(self, max_findings: int = 200, max_smelters: int = 300, max_products: int = 300) -> CheckResult:
+        """A copy small enough for a Temporal payload (which fails over 2 MiB), with the verdict,
+        declaration, summary and counts unchanged (they are computed over everything).
+
+        Keeps the first ``max_findings`` findings by severity (errors, then warnings, then info; in
+        check order within each), the high-risk smelter rows first and then the others in row order
+        up to ``max_smelters`` (listed in row order), and the first ``max_products`` products; the
+        ``*_truncated`` fields count what was left out. ``check()`` itself always returns everything.
+        """
+        findings = sorted(self.findings, key=lambda f: _SEVERITY_ORDER[f.severity])[:max(max_findings, 0)]
+        ranked = sorted(self.smelters, key=lambda s: (s.risk != "high", s.row))[:max(max_smelters, 0)]
+        smelters = sorted(ranked, key=lambda s: s.row)
+        products = self.products[:max(max_products, 0)]
+        return self.model_copy(update={
+            "findings": findings,
+            "smelters": smelters,
+            "products": products,
+            "findings_truncated": self.findings_truncated + len(self.findings) - len(findings),
+            "smelters_truncated": self.smelters_truncated + len(self.smelters) - len(smelters),
+            "products_truncated": self.products_truncated + len(self.products) - len(products),
+        })
 
     @property
     def errors(self) -> list[Finding]:
@@ -137,4 +164,10 @@ class CheckResult(BaseModel):
         data = self.model_dump(mode="json")
         for finding in data["findings"]:
             finding.pop("params", None)
+        for key in ("findings_truncated", "smelters_truncated", "products_truncated"):
+            if not data[key]:
+                del data[key]  # only a bounded copy (for_payload) says what it left out
         return data
+
+
+_SEVERITY_ORDER: dict[str, int] = {"error": 0, "warning": 1, "info": 2}

@@ -114,6 +114,39 @@ def test_no_cached_values_file_aliases_count_beyond_the_exact_lookup() -> None:
     assert "smelter_not_in_reference" not in r.codes()
 
 
+def test_files_own_lookup_joins_the_reference_for_this_check() -> None:
+    """Excel saved it (cached CIDs), but the reference list lacks this template's newer smelter: the
+    file's Smelter Look-up makes it known (matched by CID, no RMAP status invented), for this check
+    only, and files of the same template version share one merged list."""
+    from cmrt.reference import default_reference
+    from cmrt.reader import Sheet, read_lookup
+
+    newer = LookupRow("Gold", "Nova Gold Refinery", "Nova Gold Refinery Ltd.", "GHANA", "CID009901")
+    lookup = list(SAMPLE_SMELTERS) + [newer]
+    b = valid_builder().lookup_rows(lookup)
+    b.smelter(metal="Gold", lookup_name="Nova Gold Refinery", mine_name="Mine A")
+    ref = default_reference()
+    assert ref.get("CID009901") is None
+    r = check(b.to_bytes(), reference=ref)
+    nova = r.smelters[-1]
+    assert (nova.cid, nova.match, nova.standard_name, nova.rmap_status) == (
+        "CID009901", "cid", "Nova Gold Refinery Ltd.", None)
+    assert "cid_unknown" not in r.codes() and "smelter_not_in_reference" not in r.codes()
+    assert "smelter_not_conformant" in r.codes()  # known smelter, no RMAP status on record
+    assert ref.get("CID009901") is None  # the caller's list is not changed
+    # a second file of the same template version (other answers) reuses the merged list
+    other = valid_builder(company="Other Co").lookup_rows(lookup)
+    other.smelter(metal="Gold", lookup_name="Nova Gold Refinery")
+    assert check(other.to_bytes(), reference=ref).smelters[-1].cid == "CID009901"
+    rows = [["header"]] * 4 + [[x.metal, x.lookup_name, x.standard_name, x.country, x.cid, "RMI"] for x in lookup]
+    first, second = read_lookup(Sheet("Smelter Look-up", rows)), read_lookup(Sheet("Smelter Look-up", list(rows)))
+    assert first is second
+    merged = ref.with_lookup_rows(first.rows, fingerprint=first.fingerprint)
+    assert merged is ref.with_lookup_rows(second.rows, fingerprint=second.fingerprint)
+    assert merged.get("CID009901") is not None and merged is not ref
+    assert ref.with_lookup_rows(first.rows) is ref.with_lookup_rows(list(first.rows))  # content fingerprint
+
+
 def test_no_cached_values_and_no_lookup_sheet_uses_the_reference() -> None:
     b = valid_builder(cached_values=False).drop_sheet("Smelter Look-up")
     r = check(b.to_bytes())
@@ -331,3 +364,57 @@ def test_zip_directory_that_lies_about_sizes() -> None:
     r = cmrt.check(bytes(data))
     assert r.verdict == "unreadable" and r.codes() == ["corrupt_workbook"]
     assert "larger than the zip directory says" in r.findings[0].message
+
+
+def _lie_about(data: bytes, part: str, content: bytes) -> bytes:
+    """The workbook with `part` replaced by `content` while its zip entries declare 100 bytes."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for info in src.infolist():
+            zf.writestr(info.filename, content if info.filename == part else src.read(info.filename))
+    out = bytearray(buf.getvalue())
+    name = part.encode()
+    for sig, size_offset, name_offset in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        pos = 0
+        while (pos := out.find(sig, pos)) != -1:
+            if out[pos + name_offset: pos + name_offset + len(name)] == name:
+                out[pos + size_offset: pos + size_offset + 4] = (100).to_bytes(4, "little")
+            pos += 4
+    return bytes(out)
+
+
+def _sheet_part(data: bytes, sheet: str) -> str:
+    from cmrt.sniff import _sheet_parts
+
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return _sheet_parts(zf, set(zf.namelist()))[sheet]
+
+
+def test_lying_part_of_a_sheet_read_later_is_refused_when_read() -> None:
+    """The zip check defers sheets the check may not read; the Look-up sheet is streamed (and a lie
+    caught) when the file's missing formula values send the reader to it."""
+    data = valid_builder(cached_values=False).to_bytes()
+    bad = _lie_about(data, _sheet_part(data, "Smelter Look-up"), b"<a/>" * (2 * 1024 * 1024))
+    r = check(bad)
+    assert r.verdict == "unreadable" and r.codes() == ["corrupt_workbook"]
+    assert "larger than the zip directory says" in r.findings[0].message
+
+
+@pytest.mark.parametrize("sheet", ["Declaration", "Smelter List", "Product List"])
+def test_lying_part_of_a_sheet_every_check_reads_is_refused_up_front(sheet: str) -> None:
+    data = valid_cmrt()
+    r = check(_lie_about(data, _sheet_part(data, sheet), b"<a/>" * (2 * 1024 * 1024)))
+    assert r.verdict == "unreadable" and r.codes() == ["corrupt_workbook"]
+    assert "larger than the zip directory says" in r.findings[0].message
+
+
+def test_sheet_never_read_is_never_expanded() -> None:
+    """A hidden sheet the check never reads (like the template's L, C and SorP) is not decompressed:
+    the check's cost follows what it reads. Every other part is still streamed up front."""
+    data = valid_builder().extra_sheet("L").to_bytes()
+    part = _sheet_part(data, "L")
+    r = check(_lie_about(data, part, b"<a/>" * (2 * 1024 * 1024)))
+    assert r.verdict == "valid", r.codes()
+    damaged_styles = _lie_about(data, "xl/styles.xml", b"<a/>" * (2 * 1024 * 1024))
+    assert check(damaged_styles).codes() == ["corrupt_workbook"]
