@@ -98,7 +98,6 @@ class SupplierSurveyWorkflow:
         self._lock = asyncio.Lock()
         self._changed = 0  # bumped by every Update that changes what the loop should do next
         self._child: Any = None
-        self._next: Optional[Step] = None
 
     # --- the run loop ---------------------------------------------------------------------------
 
@@ -162,11 +161,9 @@ class SupplierSurveyWorkflow:
             return
         if self._frozen():
             seen = self._changed
-            self._next = None
             await workflow.wait_condition(lambda: self._changed != seen)
             return
         step = self._next_step()
-        self._next = step
         if step is None:
             seen = self._changed
             await workflow.wait_condition(lambda: self._changed != seen)
@@ -775,23 +772,30 @@ class SupplierSurveyWorkflow:
     @workflow.query
     def status(self) -> SurveyStatus:
         s = self.s
-        nxt = self._next if (self._next and s.state in WAITING_STATES and not self._frozen()) else None
-        next_step, next_at = (nxt.name, nxt.at) if nxt else (None, None)
-        if s.state == SurveyState.corrective_action:
-            next_step = f"corrective action plan {s.open_cap_id}"
-        elif s.state == SurveyState.escalated:
-            next_step = f"decision of the Supply Chain VP ({s.open_escalation_id})"
-        elif self._frozen() and s.state != SurveyState.closed:
-            next_step = "waiting for a new contact" if s.bounced else "reminders paused"
+        next_step, next_at = self._describe_next()
         return SurveyStatus(
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
             state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.reminders_sent, requested_at=s.requested_at,
+            correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
             due_at=s.due_at, next_step=next_step, next_step_at=next_at, open_cap_id=s.open_cap_id,
             open_escalation_id=s.open_escalation_id, submissions=s.submissions, last_findings=s.last_findings,
             timeline=s.timeline)
 
     # --- helpers ----------------------------------------------------------------------------------
+
+    def _describe_next(self) -> tuple[Optional[str], Optional[datetime]]:
+        """The next scheduled step and its time, as the query and the read model show it."""
+        s = self.s
+        if s.state == SurveyState.closed:
+            return None, None
+        if s.state == SurveyState.corrective_action:
+            return f"corrective action plan {s.open_cap_id}", None
+        if s.state == SurveyState.escalated:
+            return f"decision of the Supply Chain VP ({s.open_escalation_id})", None
+        if self._frozen():
+            return ("waiting for a new contact" if s.bounced else "reminders paused"), None
+        nxt = self._next_step() if s.state in WAITING_STATES else None
+        return (nxt.name, nxt.at) if nxt else (None, None)
 
     def _update_id(self) -> str:
         info = workflow.current_update_info()
@@ -859,9 +863,9 @@ class SupplierSurveyWorkflow:
         entry = TimelineEntry(seq=s.seq, at=workflow.now(), kind=kind, state=s.state.value, actor=actor,
                               reason=reason, data=data or {})
         s.timeline.append(entry)
-        nxt = self._next_step() if (s.state in WAITING_STATES and not self._frozen()) else None
+        next_step, next_at = self._describe_next()
         survey_row = SurveyColumns(
-            next_step=nxt.name if nxt else None, next_step_at=nxt.at if nxt else None,
+            next_step=next_step, next_step_at=next_at,
             outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
             language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
             correction_round=s.correction_round, reminders_sent=s.total_reminders,
