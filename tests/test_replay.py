@@ -31,8 +31,10 @@ def committed() -> list[Path]:
 
 
 def test_histories_are_committed_for_every_scenario():
-    names = {p.name.split("__")[0] for p in committed()}
+    # `v1-*` files were recorded before the `escalation-notice` patch and stay to prove old runs still replay.
+    names = {p.name.split("__")[0] for p in committed() if not p.name.startswith("v1-")}
     assert names == set(SCENARIOS), "re-record with: .venv/bin/python -m tests.record_histories"
+    assert any(p.name.startswith("v1-") for p in committed())
 
 
 @pytest.mark.parametrize("path", committed(), ids=lambda p: p.stem)
