@@ -289,4 +289,9 @@ async def test_portal_product_level_then_corrective_action_plan_and_status(rig_w
         r = await web.client.post("/suppliers/S-100/actions/verify_action", data={
             "csrf_token": csrf_from(page.text), "survey_id": h.id, "number": "1"})
         assert "Verify a corrective action: not done. action 1 is already verified" in r.text
+        # Close everything inside the worker's lifetime: a workflow left with a pending task would stall
+        # time skipping for every later test on the session's time-skipping server.
         await h.execute_update("withdraw", Withdraw(by="test", reason="end of test"))
+        await h.result()
+        cap = rig.client.get_workflow_handle(plan.id)
+        assert (await cap.describe()).status.name != "RUNNING"
