@@ -513,3 +513,27 @@ async def test_actions_say_so_when_temporal_is_unreachable(engine, db_url, setti
                             files={"file": ("a.xlsx", valid_cmrt(), "application/octet-stream")})
     assert "we cannot take files for a few minutes" in r.text
     await w.client.aclose()
+
+
+async def test_supplier_table_sorts_and_exports_csv_without_formulas(web):
+    seed_case(web.engine, supplier_id="S-1", name="Acme Metals")
+    seed_case(web.engine, supplier_id="S-2", name="=HYPERLINK(\"http://evil\")", state="awaiting_response",
+              due_days=-3, answered=False)
+    with session_scope(web.engine) as s:
+        from models.tables import Supplier
+
+        s.get(Supplier, "S-2").annual_spend = 1.0
+    await web.login()
+    text = (await web.client.get("/suppliers?sort=spend")).text
+    assert text.index("Acme Metals") < text.index("HYPERLINK")  # the biggest spend first
+    text = (await web.client.get("/suppliers?sort=name")).text
+    assert text.index("HYPERLINK") < text.index("Acme Metals")  # "=" before "A"
+    r = await web.client.get("/suppliers.csv?overdue=1")
+    assert r.headers["content-disposition"] == 'attachment; filename="suppliers-cmrt-2025.csv"'
+    lines = r.text.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("supplier_id,name,")
+    assert "'=HYPERLINK" in lines[1] and ",yes," in lines[1]
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    items = (await web.client.get("/api/v1/suppliers?sort=spend", headers=h)).json()["items"]
+    assert [i["id"] for i in items] == ["S-1", "S-2"]
+    assert (await web.client.get("/api/v1/suppliers?sort=bogus", headers=h)).status_code == 422

@@ -194,11 +194,13 @@ def list_suppliers(
     state: Optional[str] = None, outcome: Optional[str] = None, category: Optional[str] = None,
     manager: Optional[str] = Query(None, description="Commodity manager's email."),
     overdue: bool = False, q: Optional[str] = Query(None, description="Part of the name or ID."),
+    sort: Literal["name", "spend", "due", "state"] = "name",
     page: int = Query(1, ge=1), page_size: int = Query(100, ge=1, le=1000),
 ):
     ctx = ctx_of(request)
     f = queries.SupplierFilters(campaign_id=campaign or queries.latest_campaign_id(ctx.engine), state=state,
-                                outcome=outcome, category=category, manager=manager, overdue=overdue, q=q, page=page)
+                                outcome=outcome, category=category, manager=manager, overdue=overdue, q=q,
+                                sort=sort, page=page)
     table = queries.supplier_table(ctx.engine, f, page_size)
     return SupplierList(campaign_id=f.campaign_id, total=table.total, page=table.page, pages=table.pages,
                         items=[_supplier_out(request, r.supplier, r.survey, r.overdue) for r in table.rows])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
 import re
 from datetime import datetime, timezone
@@ -161,7 +163,7 @@ def _filters(request: Request) -> queries.SupplierFilters:
         campaign_id=q.get("campaign") or q.get("campaign_id") or queries.latest_campaign_id(ctx.engine),
         state=q.get("state") or None, outcome=q.get("outcome") or None, category=q.get("category") or None,
         manager=q.get("manager") or None, overdue=q.get("overdue") in ("1", "true", "on"),
-        q=q.get("q") or None, page=page,
+        q=q.get("q") or None, sort=q.get("sort") if q.get("sort") in queries.SORTS else "name", page=page,
     )
 
 
@@ -172,6 +174,29 @@ def suppliers(request: Request):
     table = queries.supplier_table(ctx.engine, f)
     return render(request, "suppliers.html", section="suppliers", table=table, f=f,
                   choices=queries.filter_choices(ctx.engine), campaigns=queries.campaigns(ctx.engine))
+
+
+@router.get("/suppliers.csv")
+def suppliers_csv(request: Request):
+    """The filtered table as CSV (every page), for a spreadsheet or a business review."""
+    from outreach.spreadsheet import neutralise
+
+    ctx = ctx_of(request)
+    table = queries.supplier_table(ctx.engine, _filters(request), page_size=1_000_000)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["supplier_id", "name", "category", "commodity_manager", "commodity_manager_email", "annual_spend",
+                     "campaign", "state", "outcome", "due_at", "overdue", "correction_round", "reminders_sent"])
+    for r in table.rows:
+        s = r.survey
+        writer.writerow([neutralise(v) for v in (
+            r.supplier.id, r.supplier.name, r.supplier.category, r.supplier.commodity_manager_name,
+            r.supplier.commodity_manager_email, r.supplier.annual_spend, s.campaign_id if s else "",
+            s.state if s else "", (s.outcome or "") if s else "", s.due_at.date().isoformat() if s and s.due_at else "",
+            "yes" if r.overdue else "", s.correction_round if s else "", s.reminders_sent if s else "")])
+    name = f"suppliers-{table.filters.campaign_id or 'all'}.csv"
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}"'})
 
 
 @router.get("/suppliers/{supplier_id}")

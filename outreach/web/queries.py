@@ -64,16 +64,26 @@ class SupplierFilters:
     manager: Optional[str] = None
     overdue: bool = False
     q: Optional[str] = None
+    sort: str = "name"
     page: int = 1
 
     def query_string(self, **changes) -> str:
         from urllib.parse import urlencode
 
         values = {**self.__dict__, **changes}
-        pairs = {k: v for k, v in values.items() if v not in (None, "", False) and not (k == "page" and v == 1)}
+        pairs = {k: v for k, v in values.items() if v not in (None, "", False)
+                 and not (k == "page" and v == 1) and not (k == "sort" and v == "name")}
         if pairs.get("overdue"):
             pairs["overdue"] = "1"
         return urlencode(pairs)
+
+
+SORTS = {
+    "name": (Supplier.name,),
+    "spend": (Supplier.annual_spend.desc(), Supplier.name),
+    "due": (Survey.due_at, Supplier.name),
+    "state": (Survey.state, Supplier.name),
+}
 
 
 @dataclass
@@ -115,7 +125,8 @@ def supplier_table(engine: Engine, f: SupplierFilters, page_size: int = PAGE_SIZ
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         pages = max(1, -(-total // page_size))
         page = min(max(1, f.page), pages)
-        rows = s.exec(stmt.order_by(Supplier.name, Supplier.id).offset((page - 1) * page_size).limit(page_size)).all()
+        order = SORTS.get(f.sort, SORTS["name"])
+        rows = s.exec(stmt.order_by(*order, Supplier.id).offset((page - 1) * page_size).limit(page_size)).all()
         return SupplierPage(
             rows=[SupplierRow(sup, sur, is_overdue(sur, now)) for sup, sur in rows],
             total=total, page=page, pages=pages, filters=f,
