@@ -215,6 +215,7 @@ async def test_portal_link_shows_one_survey_and_tampered_or_expired_links_show_n
     url = signer.portal_url(survey_id).removeprefix("http://portal.test")
     r = await web.client.get(url)
     assert r.status_code == 200 and "Acme Metals" in r.text and "Beta Tin" not in r.text
+    assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
     assert "Declaration!D16" in r.text  # what to correct in the last file
     token = url.rsplit("/", 1)[1]
     tampered = token[:-3] + ("AAA" if token[-3:] != "AAA" else "BBB")

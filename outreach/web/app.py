@@ -41,6 +41,9 @@ def _security_headers(app: FastAPI) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith("/static/"):
+            # Supplier data and signed links must not linger in shared caches or the back-forward cache.
+            response.headers.setdefault("Cache-Control", "no-store")
         if not request.url.path.startswith("/api/docs"):
             # Inline styles are allowed for the sandboxed mail view only (frame-src 'self' for srcdoc).
             response.headers.setdefault(
