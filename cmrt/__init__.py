@@ -202,12 +202,12 @@ def _check_bytes(
     lookup_name = wb.find("Smelter Look-up") if derive or not _every_cid_known(smelters, ref) else None
     if lookup_name is not None:
         try:
-            lookup = read_lookup(wb.sheet(lookup_name))
+            lookup = read_lookup(lambda: wb.sheet(lookup_name), sniffed.content_key(lookup_name))  # type: ignore[arg-type]
         except DamagedSheet:
             pass  # the reference list still derives and matches what it can
     if lookup is not None and lookup.rows and derive:
         derive_from_lookup(smelters, lookup.index)
-        _derive_with_file_aliases(smelters, lookup.rows)
+        _derive_with_file_aliases(smelters, lookup)
 
     checker_findings = checker(decl, smelter_sheet, products_sheet)
     result.checker_remaining = len(checker_findings)
@@ -260,7 +260,7 @@ def _find_declaration_by_content(wb: Workbook) -> str | None:
     return None
 
 
-def _derive_with_file_aliases(smelters: list[SmelterRow], lookup_rows: list[dict[str, str | None]]) -> None:
+def _derive_with_file_aliases(smelters: list[SmelterRow], lookup: FileLookup) -> None:
     """Rows the template's exact look-up could not resolve (spacing, punctuation, a typed name on a
     'Smelter not listed' row) are matched against this file's own Look-up aliases, so that aliases
     the reference list does not know still count. Only alias/name/CID matches are taken, never fuzzy."""
@@ -272,13 +272,20 @@ def _derive_with_file_aliases(smelters: list[SmelterRow], lookup_rows: list[dict
         from cmrt.reference import ReferenceList as _ReferenceList
     except ImportError:
         return
-    file_reference = _ReferenceList.from_lookup_rows(lookup_rows)
+    global _NO_REFERENCE
+    if _NO_REFERENCE is None:
+        _NO_REFERENCE = _ReferenceList()
+    # the file's own list, built once per template version (an empty list merged with the rows)
+    file_reference = _NO_REFERENCE.with_lookup_rows(lookup.rows, fingerprint=lookup.fingerprint or None)
     for s in pending:
         m = file_reference.match(metal=s.metal, cid=s.cid_input, lookup_name=s.lookup_name, name=s.name,
-                                 country=s.country)
+                                 country=s.country, fuzzy=False)
         if m.cid and m.match in ("cid", "alias", "name"):
             s.__dict__.update(cid=m.cid, standard_name=s.standard_name or m.standard_name,
                               country=s.country or m.country, derived=True)
+
+
+_NO_REFERENCE: ReferenceList | None = None
 
 
 def _default_reference() -> ReferenceList | None:

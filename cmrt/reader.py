@@ -439,13 +439,21 @@ class FileLookup:
 
 
 _FILE_LOOKUPS: OrderedDict[str, FileLookup] = OrderedDict()
-_FILE_LOOKUPS_CACHED = 16  # template versions x languages seen lately
+_FILE_LOOKUPS_CACHED = 32  # template versions seen lately, by values and by XML
 _FILE_LOOKUPS_LOCK = threading.Lock()  # checks may run in threads (activities)
 
 
-def read_lookup(sheet: Sheet) -> FileLookup:
+def read_lookup(load: Callable[[], Sheet], content_key: str | None = None) -> FileLookup:
     """The Smelter Look-up sheet read once per template version: files of the same version share the
-    parsed rows and index (callers must not change them)."""
+    parsed rows and index (callers must not change them).
+
+    load: reads the sheet. content_key: a digest of the sheet's XML and what decides its values
+    (cmrt.sniff.Sniffed.content_key), when the caller has one: a sheet seen before is not even parsed.
+    """
+    xml_key = f"xml:{content_key}" if content_key else None
+    if xml_key is not None and (hit := _cached_lookup(xml_key)) is not None:
+        return hit
+    sheet = load()
     data = sheet.rows[4:]
     try:
         # Python's tuple hash runs in C over calamine's values (str, float, datetime...): far cheaper
@@ -454,18 +462,25 @@ def read_lookup(sheet: Sheet) -> FileLookup:
     except TypeError:  # an unhashable cell value: read without the cache
         rows = read_lookup_rows(sheet)
         return FileLookup("", rows, LookupIndex.build(rows))
+    lookup = _cached_lookup(fingerprint)
+    if lookup is None:
+        rows = read_lookup_rows(sheet)
+        lookup = FileLookup(fingerprint, rows, LookupIndex.build(rows))
     with _FILE_LOOKUPS_LOCK:
-        hit = _FILE_LOOKUPS.get(fingerprint)
-        if hit is not None:
-            _FILE_LOOKUPS.move_to_end(fingerprint)
-            return hit
-    rows = read_lookup_rows(sheet)
-    lookup = FileLookup(fingerprint, rows, LookupIndex.build(rows))
-    with _FILE_LOOKUPS_LOCK:
-        _FILE_LOOKUPS[fingerprint] = lookup
+        for key in (fingerprint, xml_key):
+            if key is not None:
+                _FILE_LOOKUPS[key] = lookup
         while len(_FILE_LOOKUPS) > _FILE_LOOKUPS_CACHED:
             _FILE_LOOKUPS.popitem(last=False)
     return lookup
+
+
+def _cached_lookup(key: str) -> FileLookup | None:
+    with _FILE_LOOKUPS_LOCK:
+        hit = _FILE_LOOKUPS.get(key)
+        if hit is not None:
+            _FILE_LOOKUPS.move_to_end(key)
+        return hit
 
 
 def needs_derivation(rows: list[SmelterRow]) -> bool:

@@ -817,8 +817,12 @@ class ReferenceList:
         lookup_name: str | None = None,
         name: str | None = None,
         country: str | None = None,
+        fuzzy: bool = True,
     ) -> SmelterMatch:
-        """Match one declared smelter row (Smelter List columns A, B, C, D, E)."""
+        """Match one declared smelter row (Smelter List columns A, B, C, D, E).
+
+        fuzzy=False stops after the exact steps (CID, alias, normalised name): for callers that would
+        discard a fuzzy answer anyway."""
         metal_n = normalise_metal(metal)
         country_n = country_key(country)
         problems: list[str] = []
@@ -885,7 +889,7 @@ class ReferenceList:
 
         # 4. fuzzy
         best: _FuzzyHit | None = None
-        for text in names:
+        for text in names if fuzzy else ():
             hit = self._fuzzy(text, metals, country_n)
             if hit and (best is None or hit.score > best.score):
                 best = hit

@@ -7,6 +7,7 @@ that is the one it was saved with.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import re
@@ -55,7 +56,7 @@ class Sniffed:
     # Worksheet parts not streamed yet, by sheet name: sheets the check may never read (the hidden
     # L, C, SorP, the Checker...). verify_sheet() streams one before the reader opens it.
     deferred: dict[str, str] = field(default_factory=dict)
-    mapped: frozenset[str] = frozenset()  # every sheet name the zip check found a part for
+    parts: dict[str, str] = field(default_factory=dict)  # every sheet the zip check placed -> its part
 
     def verify_sheet(self, sheet_name: str) -> None:
         """Stream the sheet's part if the zip check deferred it; raise Unreadable when it lies.
@@ -64,7 +65,7 @@ class Sniffed:
             return
         if sheet_name in self.deferred:
             parts = [self.deferred.pop(sheet_name)]
-        elif sheet_name in self.mapped:
+        elif sheet_name in self.parts:
             return
         else:
             parts = list(self.deferred.values())
@@ -72,6 +73,33 @@ class Sniffed:
         with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
             for part in dict.fromkeys(parts):
                 _stream_part(zf, zf.getinfo(part))
+
+    def content_key(self, sheet_name: str) -> str | None:
+        """A digest of everything that decides a sheet's cell values, when its XML holds them all
+        inline (no shared-string references: tools other than Excel write it so), else None. Two files
+        with equal keys read the same values, so a parsed sheet can be reused without parsing again.
+        Verifies the part as verify_sheet does."""
+        part = self.parts.get(sheet_name)
+        if part is None:
+            return None
+        with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+            info = zf.getinfo(part)
+            if info.file_size > _MAX_KEYED_PART:
+                return None
+            xml = _read_part(zf, info)
+            self.deferred.pop(sheet_name, None)  # verified now
+            if _SHARED_STRING_RE.search(xml):
+                return None  # its text lives in the shared-string table, which every file orders its own way
+            digest = hashlib.blake2b(xml, digest_size=20)
+            # number formats (dates) and the 1904 date system decide how numeric cells read
+            for aux in ("xl/styles.xml", "xl/workbook.xml"):
+                if aux in zf.NameToInfo:
+                    digest.update(b"\0" + zf.read(aux))  # already streamed by the zip check
+        return digest.hexdigest()
+
+
+_MAX_KEYED_PART = 16 * 1024 * 1024  # a real Smelter Look-up sheet is under 1 MB
+_SHARED_STRING_RE = re.compile(rb"""\bt\s*=\s*["']s["']""")
 
 
 # Sheets every check reads (names as _sheet_key gives them): their parts are streamed up front.
@@ -126,10 +154,18 @@ def _sheet_parts(zf: zipfile.ZipFile, names: set[str]) -> dict[str, str]:
 def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Decompress one part, discarding it: Python's zipfile never returns more than the declared size
     and checks the CRC, so a directory that lies about sizes is caught here."""
+    _read_part(zf, info, keep=False)
+
+
+def _read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, keep: bool = True) -> bytes:
+    """Decompress one part (kept or discarded), refusing it as _stream_part says."""
+    chunks: list[bytes] = []
     try:
         with zf.open(info) as part:
-            while part.read(1 << 20):
-                pass
+            while chunk := part.read(1 << 20):
+                if keep:
+                    chunks.append(chunk)
+        return b"".join(chunks)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         detail = "a part is larger than the zip directory says" if "CRC" in str(exc) else str(exc)
         raise Unreadable(finding("corrupt_workbook", detail=f"{info.filename}: {detail}")) from exc
@@ -155,7 +191,7 @@ def _describe_unknown(data: bytes) -> str:
         return "an unknown binary format"
 
 
-def _check_zip(data: bytes) -> tuple[str, dict[str, str], frozenset[str]]:
+def _check_zip(data: bytes) -> tuple[str, dict[str, str], dict[str, str]]:
     """Validate the zip directory and stream its parts; return ("xlsx", deferred sheet parts, the sheet
     names placed) or raise Unreadable. Worksheets the check may never read are deferred to
     Sniffed.verify_sheet."""
@@ -189,7 +225,7 @@ def _check_zip(data: bytes) -> tuple[str, dict[str, str], frozenset[str]]:
                 continue
             _stream_part(zf, info)
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
-        return "xlsx", deferred, frozenset(parts)
+        return "xlsx", deferred, parts
     if "word/document.xml" in names:
         raise Unreadable(finding("not_a_spreadsheet", detected="a Word document"))
     if "ppt/presentation.xml" in names:
@@ -250,8 +286,8 @@ def sniff(data: bytes, *, max_bytes: int) -> Sniffed:
         if data.startswith(OLE_MAGIC):
             return Sniffed(data, "xls", notes)
     if data.startswith(ZIP_MAGICS):
-        file_format, deferred, mapped = _check_zip(data)
-        return Sniffed(data, file_format, notes, deferred, mapped)
+        file_format, deferred, parts = _check_zip(data)
+        return Sniffed(data, file_format, notes, deferred, parts)
     if notes:  # decrypted to something that is neither zip nor BIFF
         raise Unreadable(finding("corrupt_workbook", detail="the decrypted content is not a workbook"))
     raise Unreadable(finding("not_a_spreadsheet", detected=_describe_unknown(data)))

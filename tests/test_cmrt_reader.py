@@ -139,7 +139,8 @@ def test_files_own_lookup_joins_the_reference_for_this_check() -> None:
     other.smelter(metal="Gold", lookup_name="Nova Gold Refinery")
     assert check(other.to_bytes(), reference=ref).smelters[-1].cid == "CID009901"
     rows = [["header"]] * 4 + [[x.metal, x.lookup_name, x.standard_name, x.country, x.cid, "RMI"] for x in lookup]
-    first, second = read_lookup(Sheet("Smelter Look-up", rows)), read_lookup(Sheet("Smelter Look-up", list(rows)))
+    first = read_lookup(lambda: Sheet("Smelter Look-up", rows))
+    second = read_lookup(lambda: Sheet("Smelter Look-up", list(rows)))
     assert first is second
     merged = ref.with_lookup_rows(first.rows, fingerprint=first.fingerprint)
     assert merged is ref.with_lookup_rows(second.rows, fingerprint=second.fingerprint)
@@ -366,14 +367,18 @@ def test_zip_directory_that_lies_about_sizes() -> None:
     assert "larger than the zip directory says" in r.findings[0].message
 
 
-def _lie_about(data: bytes, part: str, content: bytes) -> bytes:
-    """The workbook with `part` replaced by `content` while its zip entries declare 100 bytes."""
+def _replace_part(data: bytes, part: str, content: bytes) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for info in src.infolist():
             zf.writestr(info.filename, content if info.filename == part else src.read(info.filename))
-    out = bytearray(buf.getvalue())
+    return buf.getvalue()
+
+
+def _lie_about(data: bytes, part: str, content: bytes) -> bytes:
+    """The workbook with `part` replaced by `content` while its zip entries declare 100 bytes."""
+    out = bytearray(_replace_part(data, part, content))
     name = part.encode()
     for sig, size_offset, name_offset in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
         pos = 0
@@ -418,3 +423,21 @@ def test_sheet_never_read_is_never_expanded() -> None:
     assert r.verdict == "valid", r.codes()
     damaged_styles = _lie_about(data, "xl/styles.xml", b"<a/>" * (2 * 1024 * 1024))
     assert check(damaged_styles).codes() == ["corrupt_workbook"]
+
+
+def test_lookup_sheet_content_key_follows_its_values() -> None:
+    """Files of one template version written by a tool that keeps text inline share the key that lets
+    the check reuse the parsed Look-up sheet; other values, or text in the shared-string table (whose
+    order differs per file), do not."""
+    from cmrt.sniff import sniff
+
+    def key(data: bytes) -> str | None:
+        return sniff(data, max_bytes=cmrt.DEFAULT_MAX_BYTES).content_key("Smelter Look-up")
+
+    first = valid_builder(cached_values=False).to_bytes()
+    other_answers = valid_builder(cached_values=False, company="Other Co").smelter(metal="Tin", lookup_name="Dowa")
+    assert key(first) and key(first) == key(other_answers.to_bytes())
+    assert key(valid_builder(cached_values=False).lookup_rows(SAMPLE_SMELTERS[:-1]).to_bytes()) != key(first)
+    shared = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+              '<row r="5"><c r="A5" t="s"><v>0</v></c></row></sheetData></worksheet>').encode()
+    assert key(_replace_part(first, _sheet_part(first, "Smelter Look-up"), shared)) is None
