@@ -208,7 +208,7 @@ async def test_analyst_starts_a_campaign_and_finds_the_timeline(dev_env, engine,
                     return len(s.exec(select(SurveyEvent).where(SurveyEvent.kind == "request_sent")).all()) == 3
 
             await wait_for(requested)
-            await page.reload()
+            await page.goto(server.url + "/")
             await page.get_by_role("link", name="CMRT campaign 2025").wait_for()
             await shot(page, "dashboard")
 

@@ -69,7 +69,7 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
     assert r.status_code == 422 and "a category selection needs at least one category" in r.text
     r = await web.client.post("/campaigns", data={"csrf_token": token, "year": "2025", "selection": "category",
                                                   "categories": "strategic", "policy": "annual", "campaign_id": cid})
-    assert r.url.path == "/" and f"Campaign {cid} started" in r.text
+    assert r.url.path in ("/", f"/campaigns/{cid}") and f"Campaign {cid} started" in r.text
     await until(lambda: getattr(campaign_row(web.engine, cid), "surveys_started", 0) == 1)
     r = await web.client.post("/campaigns", data={"csrf_token": token, "year": "2025", "selection": "all",
                                                   "policy": "annual", "campaign_id": cid})
@@ -122,7 +122,7 @@ async def test_empty_dashboard_loads_the_demo(web):
     await web.login()
     page = await web.client.get("/")
     r = await web.client.post("/demo", data={"csrf_token": csrf_from(page.text)})
-    assert r.url.path == "/" and "Demo campaign demo-" in r.text and "started" in r.text
+    assert "Demo campaign demo-" in r.text and "started" in r.text
 
     def demo_campaign():
         with Session(web.engine) as s:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import logging
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
+from models.policy import CampaignPolicy
 from models.tables import User
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action
@@ -55,9 +57,21 @@ async def load_demo(request: Request):
     except (DemoError, TemporalUnavailable) as exc:
         flash(request, f"The demo could not start: {exc}", "error")
         return RedirectResponse("/", status_code=303)
-    flash(request, f"{started} Watch the caught mail and this page; the escalation reaches the VP in about "
-                   f"{started.script[-1].split()[0]} minutes.", "ok")
-    return RedirectResponse("/", status_code=303)
+    policy = CampaignPolicy.demo()
+    minutes = round((policy.response_due + policy.grace_period).total_seconds() / 60)
+    flash(request, f"{started} Watch the caught mail and this page; the silent supplier reaches the VP in about "
+                   f"{minutes} minutes.", "ok")
+    return RedirectResponse(await _campaign_page_when_ready(ctx, started.campaign_id), status_code=303)
+
+
+async def _campaign_page_when_ready(ctx, campaign_id: str, wait_seconds: float = 5.0) -> str:
+    """The new campaign's page once its row exists (its first activity writes it within a moment),
+    else the campaign list, where it appears shortly."""
+    for _ in range(int(wait_seconds / 0.25)):
+        if queries.campaign(ctx.engine, campaign_id) is not None:
+            return f"/campaigns/{campaign_id}"
+        await asyncio.sleep(0.25)
+    return "/"
 
 
 @router.get("/campaigns/new")
@@ -83,9 +97,8 @@ async def create_campaign(request: Request, user: User = Depends(require_user)):
         return render(request, "campaign_new.html", status_code=exc.status_code, section="campaigns", form=form,
                       error=exc.message, year=form.get("year"),
                       categories=queries.filter_choices(ctx.engine)["categories"])
-    flash(request, f"Campaign {campaign_id} started: it appears below once its suppliers are selected, and the "
-                   f"surveys go out in pages over the next minutes.", "ok")
-    return RedirectResponse("/", status_code=303)
+    flash(request, f"Campaign {campaign_id} started: the surveys go out in pages over the next minutes.", "ok")
+    return RedirectResponse(await _campaign_page_when_ready(ctx, campaign_id), status_code=303)
 
 
 @router.post("/campaigns/{campaign_id}/actions/{action}", dependencies=[Depends(require_csrf)])
