@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from cmrt.builder import high_risk_cmrt, invalid_cmrt, valid_builder, valid_cmrt
+from cmrt.builder import high_risk_cmrt, invalid_cmrt, valid_builder
 from models.enums import Decision, SurveyOutcome
 from models.policy import CampaignPolicy
 from models.survey import (

@@ -16,7 +16,7 @@ from models.policy import CampaignPolicy
 from models.survey import ReplaceContact, SubmitCmrt, Withdraw
 from models.tables import Finding, OutboxMessage, Submission
 from outreach.db import session_scope
-from tests.survey_harness import COMPLIANCE, SUPPLIER, SurveyRig, dev_rig, rig, running  # noqa: F401 (rig is a fixture)
+from tests.survey_harness import COMPLIANCE, SUPPLIER, dev_rig, rig, running  # noqa: F401 (fixtures)
 
 D = timedelta(days=1)
 POLICY = CampaignPolicy(reminder_offsets=[10 * D, 20 * D], response_due=30 * D, chase_reminder_every=5 * D,

@@ -24,7 +24,7 @@ from models.survey import (
 )
 from models.tables import CorrectiveAction, CorrectiveActionPlan, Escalation, Finding, Submission, Supplier, Survey
 from outreach.db import session_scope
-from tests.survey_harness import CM, COMPLIANCE, SUPPLIER, VP, SurveyRig, rig, running  # noqa: F401 (rig is a fixture)
+from tests.survey_harness import CM, COMPLIANCE, SUPPLIER, VP, rig, running  # noqa: F401 (rig is a fixture)
 
 P = CampaignPolicy.annual()
 

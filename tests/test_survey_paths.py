@@ -153,7 +153,6 @@ async def test_vp_requires_a_plan_through_the_survey(rig):
 
 
 async def test_late_answer_while_the_vp_decides_withdraws_the_escalation(rig):
-    from workflows.escalation import EscalationWorkflow
     from workflows.survey import SupplierSurveyWorkflow
 
     async with running(rig):

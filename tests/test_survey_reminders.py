@@ -11,7 +11,7 @@ from cmrt.builder import invalid_cmrt, valid_cmrt
 from models.enums import SurveyOutcome, SurveyState
 from models.policy import CampaignPolicy
 from models.survey import ComplianceAction, ExtendDeadline, SubmitCmrt, Withdraw
-from tests.survey_harness import CM, SUPPLIER, SurveyRig, rig, running  # noqa: F401 (rig is a fixture)
+from tests.survey_harness import CM, SUPPLIER, rig, running  # noqa: F401 (rig is a fixture)
 
 D = timedelta(days=1)
 POLICY = CampaignPolicy(
