@@ -218,3 +218,34 @@ async def test_a_long_plan_continues_as_new_and_the_survey_still_gets_its_result
         assert (await h.result()).outcome == SurveyOutcome.valid_with_cap
     reminders = [m.subject for m in rig.smtp.to(SUPPLIER) if m.template == "cap_reminder"]
     assert len(reminders) == len(set(reminders)) == 4  # one before each target, none twice across runs
+
+
+async def test_a_correction_round_on_each_database(ts_env, smtp, any_db_url, settings_for):
+    """The same lifecycle writes the same read model on SQLite and PostgreSQL (scorecards included)."""
+    from outreach.db import make_engine
+    from tests.survey_harness import SurveyRig
+    from workflows.survey import SupplierSurveyWorkflow
+
+    engine = make_engine(any_db_url)
+    rig_ = SurveyRig(ts_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=any_db_url))
+    try:
+        async with running(rig_):
+            h = await rig_.start(SHORT)
+            await rig_.skip(days=12)
+            await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig_.store(invalid_cmrt())))
+            await rig_.skip(days=5)
+            await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig_.store(valid_cmrt())))
+            assert (await h.result()).outcome == SurveyOutcome.valid
+        assert rig_.templates(SUPPLIER) == ["request", "reminder", "correction_request", "correction_reminder",
+                                            "accepted"]
+        kinds = [e.kind for e in rig_.events(h.id)]
+        assert kinds.count("submission_checked") == 2 and kinds[-1] == "declaration_valid"
+        with session_scope(engine) as s:
+            from models.tables import Survey
+
+            row = s.get(Survey, h.id)
+            assert (row.outcome, row.correction_round, row.reminders_sent) == ("valid", 1, 2)
+            assert len(s.exec(select(Submission)).all()) == 2
+    finally:
+        await rig_.terminate_leftovers()
+        engine.dispose()
