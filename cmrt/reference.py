@@ -613,7 +613,9 @@ class ReferenceList:
                 update.update(standard_name=new.standard_name, country=new.country or old.country)
                 if other.complete:
                     update.update(removed=False, successor_cid=None)
-            updated = old.model_copy(update=update)
+            # a copy only where something changes: re-merging a list it already holds is then cheap
+            changed = any(getattr(old, k) != v for k, v in update.items())
+            updated = old.model_copy(update=update) if changed else old
             if updated.standard_name != old.standard_name:
                 add_alias(old.metal, old.standard_name, cid)
             if new.standard_name != updated.standard_name:
@@ -661,11 +663,23 @@ class ReferenceList:
                 return hit
         file_list = ReferenceList.from_lookup_rows(rows)
         combined = self.merged(file_list) if len(file_list) else self
+        if combined is not self and self._matches_alike(combined):
+            combined = self  # the list already knew it all (an imported template): keep its warm indexes
         with _WITH_LOOKUP_LOCK:
             cache[key] = combined
             while len(cache) > _WITH_LOOKUP_CACHED:
                 cache.popitem(last=False)
         return combined
+
+    def _matches_alike(self, other: "ReferenceList") -> bool:
+        """``other`` (this list merged with another) holds the same smelters and alias CIDs."""
+        mine, theirs = self._smelters, other._smelters
+        if len(mine) != len(theirs) or len(self._aliases) != len(other._aliases):
+            return False
+        if any(mine.get(cid) is not s for cid, s in theirs.items()):
+            return False
+        return all((a := self._aliases.get(key)) is not None and a.cid == alias.cid
+                   for key, alias in other._aliases.items())
 
     def _successor_for(self, gone: ReferenceSmelter, before: "ReferenceList") -> str | None:
         """A CID in this list that now carries one of the removed smelter's names (same metal)."""
