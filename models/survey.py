@@ -371,6 +371,7 @@ class CorrectiveActionState(BaseModel):
 class CapCarry(BaseModel):
     state: Literal["requested", "in_progress", "closed", "overdue", "refused", "cancelled"] = "requested"
     opened_at: Optional[datetime] = None
+    plan_submitted_at: Optional[datetime] = None
     plan_reminders_sent: int = 0
     actions: list[CorrectiveActionState] = Field(default_factory=list)
     contact: Optional[Contact] = None

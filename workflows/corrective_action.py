@@ -129,7 +129,8 @@ class CorrectiveActionWorkflow:
                 at = a.reported_at + p.cap_review_every * (a.review_reminders_sent + 1)
                 steps.append(_Step(f"review reminder for action {a.number}", at, self._review_reminder(a)))
                 continue
-            if not a.reminder_before_sent and a.target_date - p.cap_reminder_before_target > c.opened_at:
+            # No "due soon" reminder for a target set closer than the reminder's lead time.
+            if not a.reminder_before_sent and a.target_date - p.cap_reminder_before_target > (c.plan_submitted_at or c.opened_at):
                 steps.append(_Step(f"reminder before target of action {a.number}",
                                    a.target_date - p.cap_reminder_before_target, self._before_target(a)))
             overdue_at = a.target_date + p.cap_overdue_escalation
@@ -180,6 +181,10 @@ class CorrectiveActionWorkflow:
         c.actions = [CorrectiveActionState(number=i + 1, description=a.description, owner=a.owner,
                                            target_date=a.target_date) for i, a in enumerate(plan.actions)]
         c.state = "in_progress"
+        # Reminder lead times count from the plan, not from the request (changed after the first release:
+        # plans submitted before it keep their schedule).
+        if workflow.patched("cap-lead-from-plan"):
+            c.plan_submitted_at = workflow.now()
         await self._save()
         self._changed += 1
         return self.status()
