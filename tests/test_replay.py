@@ -31,7 +31,8 @@ def committed() -> list[Path]:
 
 
 def test_histories_are_committed_for_every_scenario():
-    # `v1-*` files were recorded before the `escalation-notice` patch and stay to prove old runs still replay.
+    # `v1-*` files were recorded before the `escalation-notice` and `cap-lead-from-plan` patches and stay to
+    # prove that runs started before them still replay.
     names = {p.name.split("__")[0] for p in committed() if not p.name.startswith("v1-")}
     assert names == set(SCENARIOS), "re-record with: .venv/bin/python -m tests.record_histories"
     assert any(p.name.startswith("v1-") for p in committed())
@@ -45,7 +46,7 @@ async def test_committed_history_replays(path: Path):
     assert result.replay_failure is None
 
 
-@pytest.mark.parametrize("name", ["valid_after_correction", "invalid_vp_cap_overdue_disengaged"])
+@pytest.mark.parametrize("name", ["valid_after_correction", "high_risk_cap_closed", "invalid_vp_cap_overdue_disengaged"])
 async def test_fresh_run_replays(rig, name):  # noqa: F811
     """The live run's histories (survey and children) replay without a nondeterminism error."""
     async with running(rig):
