@@ -255,6 +255,7 @@ class SurveyStatus(BaseModel):
     due_at: Optional[datetime] = None
     next_step: Optional[str] = None
     next_step_at: Optional[datetime] = None
+    # Set once the child runs (an Update sent to it right away finds it); None while it starts.
     open_cap_id: Optional[str] = None
     open_escalation_id: Optional[str] = None
     submissions: list[SubmissionSummary] = Field(default_factory=list)

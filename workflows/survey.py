@@ -777,8 +777,11 @@ class SupplierSurveyWorkflow:
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
             state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
             correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
-            due_at=s.due_at, next_step=next_step, next_step_at=next_at, open_cap_id=s.open_cap_id,
-            open_escalation_id=s.open_escalation_id, submissions=s.submissions, last_findings=s.last_findings,
+            due_at=s.due_at, next_step=next_step, next_step_at=next_at,
+            # A child's ID is shown once the child runs: callers send it Updates right away.
+            open_cap_id=s.open_cap_id if self._child is not None else None,
+            open_escalation_id=s.open_escalation_id if self._child is not None else None,
+            submissions=s.submissions, last_findings=s.last_findings,
             timeline=s.timeline)
 
     # --- helpers ----------------------------------------------------------------------------------
