@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -272,11 +273,9 @@ def _derive_with_file_aliases(smelters: list[SmelterRow], lookup: FileLookup) ->
         from cmrt.reference import ReferenceList as _ReferenceList
     except ImportError:
         return
-    global _NO_REFERENCE
-    if _NO_REFERENCE is None:
-        _NO_REFERENCE = _ReferenceList()
     # the file's own list, built once per template version (an empty list merged with the rows)
-    file_reference = _NO_REFERENCE.with_lookup_rows(lookup.rows, fingerprint=lookup.fingerprint or None)
+    file_reference = _empty_reference(_ReferenceList).with_lookup_rows(lookup.rows,
+                                                                       fingerprint=lookup.fingerprint or None)
     for s in pending:
         m = file_reference.match(metal=s.metal, cid=s.cid_input, lookup_name=s.lookup_name, name=s.name,
                                  country=s.country, fuzzy=False)
@@ -285,7 +284,10 @@ def _derive_with_file_aliases(smelters: list[SmelterRow], lookup: FileLookup) ->
                               country=s.country or m.country, derived=True)
 
 
-_NO_REFERENCE: ReferenceList | None = None
+@lru_cache(maxsize=1)
+def _empty_reference(cls: type[ReferenceList]) -> ReferenceList:
+    """One empty list per process, so that its per-template-version cache (with_lookup_rows) lasts."""
+    return cls()
 
 
 def _default_reference() -> ReferenceList | None:
