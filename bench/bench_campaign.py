@@ -13,6 +13,9 @@ starts a campaign on the annual policy for all of them, then measures:
 - the largest workflow history: every run of the campaign (continue-as-new chain) and a sample of
   surveys.
 
+`--fanout-only` measures the campaign alone: the worker registers a stand-in survey that starts and
+waits (no activity, no email), so the time is what the campaign's paged fan-out costs by itself.
+
 `--write` replaces the section "Campaign of 5,000 suppliers" in docs/benchmarks.md with the results.
 """
 
@@ -48,6 +51,50 @@ from outreach.suppliers import import_suppliers, write_supplier_csv  # noqa: E40
 from outreach.up import temporal_argv  # noqa: E402
 
 SECTION = "## Campaign of 5,000 suppliers"
+
+STAND_IN_SURVEY = '''
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from models.survey import SurveyInput
+
+
+@workflow.defn(name="SupplierSurvey")
+class StandInSurvey:
+    @workflow.run
+    async def run(self, inp: SurveyInput) -> None:
+        await workflow.wait_condition(lambda: False)
+'''
+
+FANOUT_WORKER = '''
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from temporalio.worker import Worker
+
+from activities.campaign import CampaignActivities
+from activities.email import EmailActivities
+from bench_standin import StandInSurvey
+from outreach.db import engine_from_settings
+from outreach.settings import get_settings
+from outreach.temporal_client import connect
+from worker import workflow_runner
+from workflows.campaign import CampaignWorkflow
+
+
+async def main() -> None:
+    settings = get_settings()
+    engine = engine_from_settings(settings)
+    client = await connect(settings)
+    worker = Worker(client, task_queue=settings.task_queue, workflows=[CampaignWorkflow, StandInSurvey],
+                    activities=[EmailActivities(settings, engine).send_email, *CampaignActivities(settings, engine).all()],
+                    activity_executor=ThreadPoolExecutor(20), workflow_runner=workflow_runner(),
+                    max_cached_workflows=settings.worker_max_cached_workflows)
+    await worker.run()
+
+
+asyncio.run(main())
+'''
 
 
 def free_port() -> int:
@@ -145,6 +192,8 @@ async def run(args) -> dict:
     for name in ("activities", "cmrt", "models", "outreach", "workflows", "templates"):
         shutil.copytree(ROOT / name, snapshot / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
     shutil.copy2(ROOT / "worker.py", snapshot / "worker.py")
+    (snapshot / "bench_standin.py").write_text(STAND_IN_SURVEY)
+    (snapshot / "bench_fanout_worker.py").write_text(FANOUT_WORKER)
     env["PYTHONPATH"] = str(snapshot)
     upgrade_database(settings)
     engine = make_engine(settings.effective_database_url)
@@ -157,7 +206,7 @@ async def run(args) -> dict:
         procs[name] = subprocess.Popen(argv, env=env, stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT,
                                        start_new_session=True)
 
-    result: dict = {"suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
+    result: dict = {"fanout_only": args.fanout_only, "suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
                     "bytecode": not args.no_bytecode}
     try:
         spawn("temporal", temporal_argv(find_binary("temporal"), settings))
@@ -167,7 +216,7 @@ async def run(args) -> dict:
         await wait_for_port(smtp_port)
         client = await Client.connect(settings.temporal_address, data_converter=pydantic_data_converter)
         profile = ["-m", "cProfile", "-o", str(args.profile_worker)] if args.profile_worker else []
-        spawn("worker", [sys.executable, "-P", *profile, "-m", "worker"])
+        spawn("worker", [sys.executable, "-P", *profile, "-m", "bench_fanout_worker" if args.fanout_only else "worker"])
         await asyncio.sleep(3)  # the worker connects and polls
 
         inp_kwargs = dict(year=2025, campaign_id="bench-2025", selection=SupplierSelection(kind="all"),
@@ -193,12 +242,12 @@ async def run(args) -> dict:
                 last_print = elapsed
                 print(f"  {elapsed:6.1f}s  requests sent {sent:5d}  worker {peak_rss_mb(procs['worker'].pid):6.0f} MB  "
                       f"server {peak_rss_mb(procs['temporal'].pid):6.0f} MB", flush=True)
-            if sent >= args.suppliers:
+            if sent >= args.suppliers or (args.fanout_only and all_started_at is not None):
                 break
             if elapsed > args.timeout:
                 raise RuntimeError(f"only {sent} of {args.suppliers} requests after {args.timeout}s")
             await asyncio.sleep(0.5)
-        result["all_requests_s"] = round(time.monotonic() - t0, 1)
+        result["all_requests_s"] = None if args.fanout_only else round(time.monotonic() - t0, 1)
         result["all_started_s"] = round(all_started_at, 1) if all_started_at is not None else None
         result["worker_peak_mb"] = round(peak_rss_mb(procs["worker"].pid))
         result["server_peak_mb"] = round(peak_rss_mb(procs["temporal"].pid))
@@ -213,6 +262,10 @@ async def run(args) -> dict:
             count, run_id = await history_length(client, handle.id, run_id)
             runs.append(count)
         sample = random.Random(1).sample(range(args.suppliers), min(50, args.suppliers))
+        if args.fanout_only:
+            result.update(campaign_runs=len(runs), campaign_run_events_max=max(runs),
+                          load_average=os.getloadavg()[0])
+            return result
         survey_lengths = [(await history_length(client, survey_workflow_id("bench-2025", f"B{i:05d}")))[0] for i in sample]
         result["campaign_runs"] = len(runs)
         result["campaign_run_events_max"] = max(runs)
@@ -288,12 +341,29 @@ Activities each survey runs before it waits: {', '.join(result['survey_activitie
     path.write_text(text)
 
 
+def write_fanout_line(result: dict) -> None:
+    """Add (or replace) the fan-out-only line under the section."""
+    path = ROOT / "docs" / "benchmarks.md"
+    text = path.read_text()
+    marker = "The campaign's fan-out alone"
+    line = (f"{marker} (`--fanout-only`: stand-in surveys that start and wait, no activity, no email): "
+            f"{result['suppliers']:,} surveys started in {result['all_started_s']} s, {result['campaign_runs']} runs, "
+            f"largest run history {result['campaign_run_events_max']} events, worker / server CPU "
+            f"{result['worker_cpu_s']} s / {result['temporal_cpu_s']} s (load average {result['load_average']:.1f}).\n")
+    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith(marker)]
+    text = "".join(lines)
+    anchor = text.index("Activities each survey runs before it waits:")
+    end = text.index("\n", anchor) + 1
+    path.write_text(text[:end] + "\n" + line + text[end:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suppliers", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--window", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--fanout-only", action="store_true", help="Stand-in surveys: the campaign's own cost.")
     parser.add_argument("--no-bytecode", action="store_true", help="Keep PYTHONDONTWRITEBYTECODE for the worker.")
     parser.add_argument("--profile-worker", type=Path, help="Run the worker under cProfile, stats to this file.")
     parser.add_argument("--write", action="store_true", help="Write the results into docs/benchmarks.md.")
@@ -301,7 +371,10 @@ def main() -> None:
     result = asyncio.run(run(args))
     for key, value in result.items():
         print(f"{key:>26}: {value}")
-    if args.write:
+    if args.write and args.fanout_only:
+        write_fanout_line(result)
+        print("docs/benchmarks.md updated")
+    elif args.write:
         write_section(result)
         print("docs/benchmarks.md updated")
 
