@@ -121,10 +121,27 @@ def _fmt_date(value: datetime | None) -> str:
     return _fmt_dt(value, with_time=False)
 
 
+# Codes whose plain reading needs more than replacing underscores.
+GLOSSARY = {
+    "cap_overdue": "Corrective action plan overdue",
+    "cap_refused": "Corrective action plan refused",
+    "cap_request": "Corrective action plan requested",
+    "non_responsive": "Non-responsive",
+    "valid_with_cap": "Valid with corrective action",
+    "high_risk_confirmed": "High risk confirmed",
+    "no_product_level": "No product-level CMRT",
+    "vp_decision": "VP decision",
+    "product_level": "Product level",
+}
+
+
 def _humanise(value: str | None) -> str:
     if not value:
         return "—"
-    return value.replace("_", " ").capitalize()
+    if value in GLOSSARY:
+        return GLOSSARY[value]
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def _words(value: str | None) -> str:
