@@ -131,6 +131,8 @@ GLOSSARY = {
     "high_risk_confirmed": "High risk confirmed",
     "no_product_level": "No product-level CMRT",
     "vp_decision": "VP decision",
+    "vp_decided": "VP decided",
+    "vp_reminder_sent": "VP reminder sent",
     "product_level": "Product level",
 }
 
