@@ -335,7 +335,7 @@ async def test_api_json_shapes_and_errors(web):
     campaigns = (await web.client.get("/api/v1/campaigns", headers=h)).json()
     assert campaigns[0]["id"] == "cmrt-2025"
     progress = (await web.client.get("/api/v1/campaigns/cmrt-2025/progress", headers=h)).json()
-    assert progress["surveys"] == 2 and progress["overdue_count"] == 1
+    assert progress["surveys"] == 2 and progress["overdue_count"] == 1 and progress["by_state"]
     # Errors say what to fix.
     r = await web.client.get("/api/v1/suppliers/NOPE", headers=h)
     assert r.status_code == 404 and r.json()["detail"] == "There is no supplier NOPE."
@@ -538,3 +538,17 @@ async def test_supplier_table_sorts_and_exports_csv_without_formulas(web):
     items = (await web.client.get("/api/v1/suppliers?sort=spend", headers=h)).json()["items"]
     assert [i["id"] for i in items] == ["S-1", "S-2"]
     assert (await web.client.get("/api/v1/suppliers?sort=bogus", headers=h)).status_code == 422
+
+
+async def test_healthz_reports_an_unreachable_database(settings_for):
+    import httpx
+
+    from outreach.db import make_engine
+    from outreach.web.app import create_app
+
+    eng = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    app = create_app(settings_for(), eng)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test") as client:
+        r = await client.get("/healthz")
+    assert r.status_code == 503 and r.json()["status"] == "error" and "127.0.0.1:1" in r.json()["database"]
+    eng.dispose()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from models import survey as contract
 from models.tables import User
+from outreach.progress import CampaignProgress
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action, survey_status
 from outreach.web.auth import api_user
@@ -267,7 +268,7 @@ def get_campaign(request: Request, campaign_id: str):
     return c.model_dump()
 
 
-@router.get("/campaigns/{campaign_id}/progress", tags=["campaigns"], responses=ERRORS,
+@router.get("/campaigns/{campaign_id}/progress", response_model=CampaignProgress, tags=["campaigns"], responses=ERRORS,
             summary="The funnel: counts per state and outcome, response rate, overdue, open CAPs and escalations")
 def get_progress(request: Request, campaign_id: str):
     ctx = ctx_of(request)
@@ -276,7 +277,7 @@ def get_progress(request: Request, campaign_id: str):
     progress = campaign_progress_or_none(ctx.engine, campaign_id)
     if progress is None:
         raise HTTPException(404, "Progress is not available yet.")
-    return progress.model_dump(mode="json") if hasattr(progress, "model_dump") else progress
+    return progress
 
 
 # --- Surveys (routes with a suffix first: the ID itself contains slashes) ----------------------
