@@ -102,6 +102,8 @@ async def test_dashboard_shows_each_campaign_with_its_funnel(web):
     assert counts == [0, 3, 2, 1]  # in scope (no selection recorded), sent, answered, valid
     r = await web.client.get("/campaigns/cmrt-2025")
     assert r.status_code == 200 and "Beta Tin" in r.text  # the overdue table
+    assert 'http-equiv="refresh"' not in r.text
+    assert 'http-equiv="refresh"' in (await web.client.get("/campaigns/cmrt-2025?live=1")).text
     assert (await web.client.get("/campaigns/nope")).status_code == 404
 
 

@@ -43,7 +43,8 @@ def _form_errors(exc: ValidationError) -> str:
 def home(request: Request):
     ctx = ctx_of(request)
     items = [(c, campaign_progress_or_none(ctx.engine, c.id)) for c in queries.campaigns(ctx.engine)]
-    return render(request, "dashboard.html", section="campaigns", campaigns=items)
+    return render(request, "dashboard.html", section="campaigns", campaigns=items,
+                  live=request.query_params.get("live") == "1")
 
 
 @router.post("/demo", dependencies=[Depends(require_csrf)])
@@ -140,7 +141,8 @@ def campaign_page(request: Request, campaign_id: str):
         raise HTTPException(404, f"There is no campaign {campaign_id}.")
     progress = campaign_progress_or_none(ctx.engine, campaign_id)
     overdue = queries.supplier_table(ctx.engine, queries.SupplierFilters(campaign_id=campaign_id, overdue=True), 20)
-    return render(request, "campaign.html", section="campaigns", campaign=campaign, progress=progress, overdue=overdue)
+    return render(request, "campaign.html", section="campaigns", campaign=campaign, progress=progress, overdue=overdue,
+                  live=request.query_params.get("live") == "1")
 
 
 @router.get("/campaigns/{campaign_id}/report")
