@@ -41,6 +41,7 @@ from outreach.settings import Settings
 
 # Suppliers the VP disengaged from are not surveyed again.
 EXCLUDED_STATUSES = ("disengaged",)
+DEMO_CATEGORY = "demo"
 
 
 @dataclass
@@ -58,6 +59,9 @@ def resolve_selection(session: Session, selection: SupplierSelection) -> Resolve
         .where(Supplier.status.not_in(EXCLUDED_STATUSES))
         .order_by(Supplier.annual_spend.desc(), Supplier.id)
     ).all()
+    if not (selection.kind == "category" and DEMO_CATEGORY in selection.categories):
+        # The demo's suppliers (`outreach demo`) never join a real campaign, nor count in its spend.
+        rows = [r for r in rows if r[2] != DEMO_CATEGORY]
     total = sum(max(spend or 0.0, 0.0) for _, spend, _ in rows)
     chosen: list[tuple[str, float]] = []
     if selection.kind == "all":

@@ -14,13 +14,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 
+from activities.campaign import DEMO_CATEGORY
 from models.campaign import SupplierSelection, campaign_length
 from models.demo import DemoScript, DemoStep
 from models.policy import CampaignPolicy
 from outreach.settings import Settings
 
-DEMO_CATEGORY = "demo"
+# DEMO_CATEGORY: real campaigns leave the demo's suppliers out (activities.campaign.resolve_selection).
 
 DEMO_SUPPLIERS = [
     # id, name, contact name, contact email, language, spend, commodity manager
@@ -116,14 +118,17 @@ async def start_demo(settings: Settings, *, client=None, now: datetime | None = 
     from workflows.demo import DemoScriptWorkflow
 
     now = now or datetime.now(timezone.utc)
+    client = client or await connect(settings)  # first: without Temporal there is no demo to run
     engine = engine_from_settings(settings)
     try:
         report = import_suppliers(engine, demo_supplier_csv(), "demo-suppliers.csv")
+    except OperationalError as exc:
+        raise DemoError(f"the database is not ready ({str(exc.orig).splitlines()[0]}): "
+                        "run `outreach db upgrade`, or start the stack with `outreach up`") from None
     finally:
         engine.dispose()
     if report.errors:  # the demo data is ours: this is a bug, not a user error
         raise DemoError("the demo suppliers could not be imported: " + "; ".join(map(str, report.errors)))
-    client = client or await connect(settings)
     campaign_id = f"demo-{now:%Y%m%d-%H%M%S}"
     policy = CampaignPolicy.demo()
     try:

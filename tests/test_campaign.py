@@ -103,6 +103,18 @@ def test_spend_share_selects_the_smallest_set_covering_it_biggest_first(engine):
     assert len(everyone.supplier_ids) == 7 and everyone.supplier_ids[0] == "S0001"
 
 
+def test_demo_suppliers_never_join_a_real_campaign(engine):
+    seed_suppliers(engine, [10.0, 20.0])
+    seed_suppliers(engine, [1000.0], prefix="D", categories={0: "demo"})
+    with Session(engine) as s:
+        everyone = resolve_selection(s, SupplierSelection(kind="all"))
+        by_spend = resolve_selection(s, SupplierSelection(kind="spend_share", share=0.5))
+        demo = resolve_selection(s, SupplierSelection(kind="category", categories=["demo"]))
+    assert everyone.supplier_ids == ["S0001", "S0000"] and everyone.total_spend == 30.0
+    assert by_spend.supplier_ids == ["S0001"]
+    assert demo.supplier_ids == ["D0000"]
+
+
 def test_the_99_percent_rule_on_a_long_tail(engine):
     # A typical spend curve: a few big suppliers and a long tail of small ones.
     spends = [100_000.0 / (i + 1) ** 1.5 for i in range(400)]
