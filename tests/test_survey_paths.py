@@ -20,7 +20,7 @@ from models.survey import (
 )
 from models.tables import CorrectiveActionPlan, Escalation, Submission
 from outreach.db import session_scope
-from tests.survey_harness import COMPLIANCE, SUPPLIER, VP, rig, running  # noqa: F401 (rig is a fixture)
+from tests.survey_harness import COMPLIANCE, SUPPLIER, VP, dev_rig, rig, running  # noqa: F401 (fixtures)
 from tests.survey_scenarios import SHORT, D, weak_cmrt
 
 
@@ -249,3 +249,27 @@ async def test_a_correction_round_on_each_database(ts_env, smtp, any_db_url, set
     finally:
         await rig_.terminate_leftovers()
         engine.dispose()
+
+
+async def test_an_escalation_terminated_by_hand_lapses_instead_of_failing_the_survey(dev_rig):
+    """On the dev server: the time-skipping server does not tell a parent that its child was terminated."""
+    import asyncio
+    from datetime import timedelta
+
+    from models.policy import CampaignPolicy
+    from workflows.survey import SupplierSurveyWorkflow
+
+    rig = dev_rig
+    s = timedelta(seconds=1)
+    policy = CampaignPolicy(reminder_offsets=[s], response_due=2 * s, chase_reminder_every=s, grace_period=2 * s)
+    async with running(rig):
+        h = await rig.start(policy, search_attributes=True)
+        for _ in range(100):
+            st = await h.query(SupplierSurveyWorkflow.status)
+            if st.open_escalation_id:
+                break
+            await asyncio.sleep(0.2)
+        await rig.client.get_workflow_handle(st.open_escalation_id).terminate("cleaned up by an operator")
+        result = await h.result()
+    assert result.outcome == SurveyOutcome.non_responsive
+    assert [e.kind for e in rig.events(h.id)][-1] == "escalation_lapsed"

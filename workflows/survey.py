@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ChildWorkflowError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
@@ -292,14 +292,13 @@ class SupplierSurveyWorkflow:
         while True:
             await workflow.wait_condition(lambda: handle.done() or bool(self.s.pending) or bool(self.s.forward)
                                           or self.s.state != state)
+            if handle.done():
+                return await handle
             if self.s.state != state:
-                if not handle.done():
-                    handle.cancel()
+                handle.cancel()
                 return None
             await self._send_queued()
             await self._forward_to_child(handle)
-            if handle.done():
-                return await handle
 
     async def _forward_to_child(self, handle: Any) -> None:
         while self.s.forward:
@@ -321,12 +320,21 @@ class SupplierSurveyWorkflow:
         )
         self._child = handle
         try:
-            result: EscalationResult = await self._await_child(handle)
+            result: Optional[EscalationResult] = await self._await_child(handle)
+        except ChildWorkflowError as err:  # terminated or failed by hand: as if the VP had not decided
+            workflow.logger.warning("escalation %s ended without a result: %s", esc_id, err.cause)
+            result = EscalationResult(escalation_id=esc_id)
         finally:
             self._child = None
+            self.s.forward.clear()  # nothing meant for this child may reach the next one
         self.s.open_escalation_id = None
         if self.s.state != SurveyState.escalated:  # withdrawn, or answered late
-            if self.s.state != SurveyState.closed or self.s.outcome != SurveyOutcome.withdrawn:
+            if result is not None and result.decision is not None:
+                # The VP decided in the same instant: the decision is on record (and on the supplier's
+                # status); the survey follows the answer. The compliance team sees both in the timeline.
+                await self._record("vp_decided_after_late_answer", actor=result.decided_by, reason=result.reason,
+                                   data={"decision": result.decision.value, "escalation_id": esc_id})
+            elif self.s.state != SurveyState.closed or self.s.outcome != SurveyOutcome.withdrawn:
                 await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
             return
         if result.decision is None:
@@ -353,9 +361,13 @@ class SupplierSurveyWorkflow:
         )
         self._child = handle
         try:
-            result: CapResult = await self._await_child(handle)
+            result: Optional[CapResult] = await self._await_child(handle)
+        except ChildWorkflowError as err:  # terminated or failed by hand: the plan did not close
+            workflow.logger.warning("corrective action plan %s ended without a result: %s", cap_id, err.cause)
+            result = CapResult(cap_id=cap_id, status="cancelled", reason="the plan ended without closing")
         finally:
             self._child = None
+            self.s.forward.clear()
         self.s.open_cap_id = None
         if self.s.state != SurveyState.corrective_action:
             return
