@@ -292,16 +292,19 @@ class SupplierSurveyWorkflow:
         while True:
             await workflow.wait_condition(lambda: handle.done() or bool(self.s.pending) or bool(self.s.forward)
                                           or self.s.state != state)
-            if handle.done():
-                return await handle
             if self.s.state != state:
+                if handle.done():
+                    return await handle
                 handle.cancel()
                 return None
+            # This order (queued mail, forwards, then the result) is what recorded histories expect.
             await self._send_queued()
             await self._forward_to_child(handle)
+            if handle.done():
+                return await handle
 
     async def _forward_to_child(self, handle: Any) -> None:
-        while self.s.forward:
+        while self.s.forward and not handle.done():  # a finished child takes no signal
             item = self.s.forward.pop(0)
             await handle.signal(item["signal"], item["payload"])
 
