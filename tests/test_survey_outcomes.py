@@ -207,7 +207,8 @@ async def test_high_risk_product_level_then_cap_closed_valid_with_cap(rig):
         result = await h.result()
     assert result.outcome == SurveyOutcome.valid_with_cap
     assert rig.templates(SUPPLIER) == ["request", "product_level_request", "cap_request", "cap_reminder",
-                                       "cap_overdue", "accepted", "accepted"]
+                                       "cap_overdue", "accepted"]
+    assert "corrective action plan is closed" in rig.smtp.to(SUPPLIER)[-1].text
     assert "Action 1" in rig.smtp.to(SUPPLIER)[3].subject
     with session_scope(rig.engine) as s:
         plan = s.get(CorrectiveActionPlan, st.open_cap_id)

@@ -148,6 +148,7 @@ async def test_vp_requires_a_plan_through_the_survey(rig):
         result = await h.result()
     assert result.outcome == SurveyOutcome.non_responsive
     assert rig.templates(SUPPLIER)[-2:] == ["cap_request", "accepted"]
+    assert rig.smtp.to(SUPPLIER)[-1].subject == "Corrective action plan closed"
     with session_scope(rig.engine) as s:
         assert s.exec(select(Escalation)).one().decision == "corrective_action"
 

@@ -96,7 +96,9 @@ class CorrectiveActionWorkflow:
         if c.state == "closed":
             await workflow.execute_activity("update_scorecard", ScorecardEvent(
                 survey_id=inp.survey_id, kind="cap_verified", at=workflow.now()), **DB_OPTIONS)
-            await self._email_supplier("cap_closed", "accepted", 0, {"with_cap": True, "cap_closed": True})
+            # The survey now thanks the supplier as it closes: one message, not two in a row.
+            if not workflow.patched("closing-notice-by-survey"):
+                await self._email_supplier("cap_closed", "accepted", 0, {"with_cap": True, "cap_closed": True})
         reason = None
         if c.state == "overdue":
             late = [a for a in c.actions if a.status not in DONE]

@@ -402,6 +402,10 @@ class SupplierSurveyWorkflow:
             await self._email_supplier("accepted", "accepted", n=0, extra={"with_cap": outcome == SurveyOutcome.valid_with_cap})
         elif outcome == SurveyOutcome.withdrawn:
             await self._email_supplier("withdrawn", "withdrawn", n=0)
+        elif self.s.timeline and self.s.timeline[-1].kind == "corrective_action_closed" and \
+                workflow.patched("closing-notice-by-survey"):
+            # A plan the VP required closed, without a valid declaration: the supplier hears the plan is done.
+            await self._email_supplier("cap_closed", "accepted", n=0, extra={"with_cap": True, "cap_closed": True})
         await self._scorecard("outcome", outcome=outcome.value if outcome else None)
 
     # --- Updates: the supplier's submission -----------------------------------------------------
