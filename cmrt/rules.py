@@ -283,10 +283,11 @@ def contradictions(
 
     # smelters per metal
     by_metal: dict[str, list[SmelterRow]] = {m: [] for m in METALS}
+    metal_of = {m.casefold(): m for m in METALS}
     for s in smelters:
-        for m in METALS:
-            if s.metal and s.metal.casefold() == m.casefold():
-                by_metal[m].append(s)
+        metal = metal_of.get(s.metal.casefold()) if s.metal else None
+        if metal is not None:
+            by_metal[metal].append(s)
     for i, metal in enumerate(METALS):
         rows = by_metal[metal]
         if metal not in scope_metals:

@@ -376,3 +376,33 @@ def test_accented_and_plain_names_agree(ref):
     s = next(s for s in ref.smelters() if "Mineracao" in s.standard_name)
     m = ref.match(metal=s.metal, lookup_name=s.standard_name.replace("Mineracao", "Mineração"))
     assert (m.cid, m.match) == (s.cid, "name")
+
+
+def test_fuzzy_can_be_left_out(ref):
+    """match(fuzzy=False) stops after the exact steps: for callers that would discard a fuzzy answer."""
+    rnd = random.Random(11)
+    typos = [(s.metal, typo(s.standard_name, rnd, 1)) for s in ref.smelters()]
+    kinds = {ref.match(metal=m, lookup_name=n).match for m, n in typos}
+    exact_only = {ref.match(metal=m, lookup_name=n, fuzzy=False).match for m, n in typos}
+    assert "fuzzy" in kinds and "fuzzy" not in exact_only
+    s = ref.smelters()[0]
+    assert ref.match(metal=s.metal, lookup_name=s.standard_name, fuzzy=False).cid == s.cid
+
+
+def test_with_lookup_rows_merges_once_per_look_up_content(ref):
+    rows = [{"metal": "Gold", "lookup_name": "Nova Refinery (old name)", "standard_name": "Nova Refinery",
+             "country": "GHANA", "cid": "CID009902"}]
+    merged = ref.with_lookup_rows(rows)
+    assert merged is not ref and merged is ref.with_lookup_rows([dict(r) for r in rows])
+    assert merged.match(metal="Gold", lookup_name="Nova Refinery (old name)").cid == "CID009902"
+    assert ref.match(metal="Gold", lookup_name="Nova Refinery (old name)").cid is None  # ref unchanged
+    assert merged.with_lookup_rows(rows) is merged  # a list that already holds the rows is kept as it is
+    assert ref.with_lookup_rows([{"metal": "Gold", "lookup_name": "Smelter not listed"}]) is ref
+
+
+def test_normalisers_take_any_cell_value():
+    """The normalisers are memoised for text; numbers, None and other cell values still work."""
+    assert normalise_cid(" cid000015 ") == ("CID000015", True) == normalise_cid("CID000015")
+    assert normalise_cid(0) == (None, True) and normalise_cid(None) == (None, True)
+    assert normalise_cid(15.0)[1] is False
+    assert country_key(None) == "" and country_key(" drc ") == country_key("DRC")
