@@ -204,6 +204,7 @@ class SurveyCarry(BaseModel):
     phase_entry_done: bool = False  # the message that opens the current phase was sent
     reminders_sent: int = 0  # in the current waiting phase
     chase_reminders_sent: int = 0
+    chases: int = 0  # times the due date passed (an extension can start a second chase)
     manual_reminders: int = 0
     total_reminders: int = 0  # every reminder of the survey (phases, overdue, by hand): the read model's count
     bounces: int = 0

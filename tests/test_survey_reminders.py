@@ -117,7 +117,18 @@ async def test_remind_now_and_extend_deadline(rig):
         assert rig.templates(CM) == []
         await rig.skip(days=10)  # the new one (day 50) brings it
         assert rig.templates(CM) == ["due_date_chase"]
+        await rig.skip(days=6)  # an overdue reminder (day 55)
+        # Extended again while chasing: back to waiting; the next due date starts a second chase with
+        # messages of its own (nothing is swallowed as "already sent").
+        st = await h.query(SupplierSurveyWorkflow.status)
+        ack = await h.execute_update(SupplierSurveyWorkflow.extend_deadline,
+                                     ExtendDeadline(new_due_at=st.due_at + 10 * D, by="ana"))
+        assert ack.state == SurveyState.awaiting_response
+        await rig.skip(days=10)  # day 66: past the new due date (60) and its first overdue reminder (65)
+        assert rig.templates(CM) == ["due_date_chase", "due_date_chase"]
         await h.execute_update(SupplierSurveyWorkflow.withdraw, Withdraw(by="ana"))
         await h.result()
-    assert offsets(rig, h.id, "due_date_passed") == [50]
+    assert offsets(rig, h.id, "due_date_passed") == [50, 60]
+    assert offsets(rig, h.id, "overdue_reminder_sent") == [55, 65]
+    assert rig.templates(SUPPLIER).count("overdue_reminder") == 2
     assert offsets(rig, h.id, "reminder_sent") == [10, 20]

@@ -235,9 +235,14 @@ class SupplierSurveyWorkflow:
             "firmness": n, "final": n == len(self.p.reminder_offsets)})
         await self._record("reminder_sent", data={"n": n})
 
+    def _chase_step(self, step: str) -> str:
+        """A deadline extended past a chase starts a new chase: its messages need keys of their own."""
+        return step if self.s.chases <= 1 else f"{step}-{self.s.chases}"
+
     async def _chase(self) -> None:
         to = self.inp.commodity_manager_email or self.inp.compliance_email
-        await self._email("due_date_chase", "due_date_chase", to, n=0, cc=[self.inp.compliance_email]
+        self.s.chases += 1
+        await self._email(self._chase_step("due_date_chase"), "due_date_chase", to, n=0, cc=[self.inp.compliance_email]
                           if self.inp.commodity_manager_email else [], extra={
                               "commodity_manager_name": self.inp.commodity_manager_name or "colleague",
                               "grace_ends": _day(self.s.due_at + self.p.grace_period)})
@@ -247,7 +252,7 @@ class SupplierSurveyWorkflow:
         n = self.s.chase_reminders_sent + 1
         self.s.chase_reminders_sent = n
         self.s.total_reminders += 1
-        await self._email_supplier("overdue_reminder", "overdue_reminder", n=n, extra={
+        await self._email_supplier(self._chase_step("overdue_reminder"), "overdue_reminder", n=n, extra={
             "grace_ends": _day(self.s.due_at + self.p.grace_period)})
         await self._record("overdue_reminder_sent", data={"n": n})
 
