@@ -209,7 +209,7 @@ class SurveyActivities:
             self._reference = load_reference(self.engine)
         return self._reference
 
-    def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome]:
+    def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome, list]:
         """cmrt.check on the stored file; a file that cannot be read is a verdict, never an error."""
         import cmrt
 
@@ -220,7 +220,7 @@ class SurveyActivities:
                                         message="The uploaded file could not be found; please upload it again.")
             log.warning("submission %s: stored file %s missing: %s", req.submission_id, req.file_sha256, exc)
             return {"verdict": "unreadable"}, CheckOutcome(submission_id=req.submission_id, verdict="unreadable",
-                                                            findings=[finding], error_count=1)
+                                                            findings=[finding], error_count=1), [finding]
         try:
             result = cmrt.check(data, filename=req.filename, reference=self._reference_list(),
                                 campaign_year=req.campaign_year, today=req.received_at.date())
@@ -231,18 +231,16 @@ class SurveyActivities:
                 message=f"The file could not be read as a CMRT workbook ({type(exc).__name__}). "
                         "Please send the RMI template saved as .xlsx.")
             return {"verdict": "unreadable", "error": str(exc)[:500]}, CheckOutcome(
-                submission_id=req.submission_id, verdict="unreadable", findings=[finding], error_count=1)
-        findings = [SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
-                    for f in result.findings]
+                submission_id=req.submission_id, verdict="unreadable", findings=[finding], error_count=1), [finding]
         scope = result.summary.scope_level if result.summary else None
         outcome = CheckOutcome(
-            submission_id=req.submission_id, verdict=result.verdict, findings=findings,
-            error_count=sum(1 for f in findings if f.severity == "error"),
+            submission_id=req.submission_id, verdict=result.verdict, findings=_payload_findings(result.findings),
+            error_count=sum(1 for f in result.findings if f.severity == "error"),
             high_risk_smelters=result.summary.high_risk_smelters if result.summary else 0,
             declaration_scope=scope, program_strength=result.program_strength,
             template_version=result.template.version if result.template else None,
         )
-        return result.to_json_dict(), outcome
+        return result.to_json_dict(), outcome, result.findings
 
     @activity.defn(name="check_submission")
     def check_submission(self, req: CheckRequest) -> CheckOutcome:
@@ -253,14 +251,13 @@ class SurveyActivities:
                                         .order_by(Finding.id)).all()
                 return CheckOutcome(
                     submission_id=done.id, verdict=done.verdict or "unreadable",
-                    findings=[SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell,
-                                                message=f.message) for f in findings],
+                    findings=_payload_findings(findings),
                     error_count=sum(1 for f in findings if f.severity == "error"),
                     high_risk_smelters=int((done.result or {}).get("summary", {}).get("high_risk_smelters", 0) or 0),
                     declaration_scope=done.declaration_scope, program_strength=done.program_strength,
                     template_version=done.template_version,
                 )
-        result_json, outcome = self._run_check(req)
+        result_json, outcome, all_findings = self._run_check(req)
         try:
             with session_scope(self.engine) as session:
                 if session.get(StoredFile, req.file_sha256) is None:
@@ -275,7 +272,7 @@ class SurveyActivities:
                     declaration_scope=outcome.declaration_scope, result=result_json,
                 ))
                 session.flush()
-                for f in outcome.findings:
+                for f in all_findings:  # every finding is kept; only the payload is bounded
                     session.add(Finding(submission_id=req.submission_id, code=f.code, severity=f.severity,
                                         sheet=f.sheet, cell=f.cell, message=f.message))
         except IntegrityError:  # a concurrent attempt stored it first; its verdict is the same
@@ -377,3 +374,21 @@ class SurveyActivities:
     def all(self) -> list:
         return [self.record_survey_event, self.check_submission, self.record_manual_review, self.open_escalation,
                 self.record_escalation, self.record_cap]
+
+
+# Findings travel in workflow state, update results and emails; Temporal refuses payloads over 2 MiB and a
+# CMRT with thousands of bad rows has thousands of findings. The database keeps them all.
+PAYLOAD_FINDINGS = 200
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def _payload_findings(findings) -> list[SubmissionFinding]:
+    ordered = sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
+    kept = [SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+            for f in ordered[:PAYLOAD_FINDINGS]]
+    if len(ordered) > PAYLOAD_FINDINGS:
+        kept.append(SubmissionFinding(
+            code="more_findings", severity="info",
+            message=f"{len(ordered) - PAYLOAD_FINDINGS} more findings are not listed here; the most serious are "
+                    "shown first. Correct these, upload again, and the check will list what remains."))
+    return kept

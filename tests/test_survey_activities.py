@@ -89,3 +89,33 @@ def test_check_runs_once_per_submission_and_stores_findings(any_db_url, settings
             assert len(s.exec(select(Finding)).all()) == len(first.findings)
     finally:
         engine.dispose()
+
+
+def test_a_workbook_with_thousands_of_findings_keeps_them_all_but_bounds_the_payload(db_url, settings_for):
+    """Findings travel in workflow payloads (limit 2 MiB): the activity returns the worst 200, the database keeps all."""
+    from activities.survey import PAYLOAD_FINDINGS
+    from cmrt.builder import valid_builder
+
+    engine = make_engine(db_url)
+    try:
+        acts = SurveyActivities(settings_for(db_url=db_url), engine)
+        acts.record_survey_event(rec(1, "survey_started", "requested"))
+        # 1,500 unlisted smelters, each a warning, and two errors (contact email, unlisted rows incomplete).
+        builder = valid_builder().company(contact_email="nobody")
+        builder.smelters({"metal": "Tin", "lookup_name": "Smelter not listed"} for _ in range(1500))
+        sha = acts.files.put(builder.to_bytes(), filename="big.xlsx")
+        out = acts.check_submission(CheckRequest(survey_id=SID, submission_id=f"{SID}/submission/9", file_sha256=sha,
+                                                 filename="big.xlsx", received_at=T0, campaign_year=2025))
+        with session_scope(engine) as s:
+            stored = s.exec(select(Finding)).all()
+        assert len(stored) > 1500
+        assert len(out.findings) == PAYLOAD_FINDINGS + 1
+        assert out.findings[-1].code == "more_findings"
+        assert str(len(stored) - PAYLOAD_FINDINGS) in out.findings[-1].message
+        severities = [f.severity for f in out.findings[:PAYLOAD_FINDINGS]]
+        assert severities == sorted(severities, key=["error", "warning", "info"].index)  # the most serious first
+        assert severities[:2] == ["error", "error"]
+        assert out.error_count == sum(1 for f in stored if f.severity == "error")
+        assert len(out.model_dump_json()) < 1024 * 1024
+    finally:
+        engine.dispose()
