@@ -71,6 +71,9 @@ async def test_start_pause_resume_cancel_from_the_dashboard(web):
                                                   "categories": "strategic", "policy": "annual", "campaign_id": cid})
     assert r.url.path in ("/", f"/campaigns/{cid}") and f"Campaign {cid} started" in r.text
     await until(lambda: getattr(campaign_row(web.engine, cid), "surveys_started", 0) == 1)
+    page = await web.client.get(f"/campaigns/{cid}")
+    title = page.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert "<form" not in title and page.text.count('action="/campaigns/' + cid + '/suppliers"') == 1
     r = await web.client.post("/campaigns", data={"csrf_token": token, "year": "2025", "selection": "all",
                                                   "policy": "annual", "campaign_id": cid})
     assert r.status_code == 409 and "already exists" in r.text
