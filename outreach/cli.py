@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from outreach import cli_cmrt, cli_ops, cli_smelters
@@ -21,8 +23,22 @@ cli_ops.register(app)  # up, worker, db upgrade
 cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
 
 
-def main() -> None:  # pragma: no cover - console entry
-    app()
+def main() -> None:
+    """The console entry. Once a Temporal client lived in this process, the SDK's runtime can abort the
+    interpreter's finalization after the command has finished (PyGILState_Release, exit 134): then exit
+    with the command's own code and skip finalization."""
+    try:
+        app()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    temporal_runtime = sys.modules.get("temporalio.runtime")
+    if temporal_runtime is None or getattr(temporal_runtime._runtime_ref, "_default_runtime", None) is None:
+        raise SystemExit(code)
+    if code is not None and not isinstance(code, int):  # sys.exit("message"): printed, exit 1
+        print(code, file=sys.stderr)
+        code = 1
+    cli_ops._exit_now(code or 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
