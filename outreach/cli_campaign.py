@@ -247,7 +247,8 @@ def campaign_status(
     if as_json:
         _print_json(p)
         return
-    typer.echo(f"{p.name} ({p.campaign_id}), reporting year {p.year}: {p.state}")
+    ends = f"; closes {p.ends_at:%Y-%m-%d %H:%M} UTC" if p.ends_at and not p.closed_at else ""
+    typer.echo(f"{p.name} ({p.campaign_id}), reporting year {p.year}: {p.state}{ends}")
     typer.echo(f"  scope: {p.selection}; {p.selected} supplier(s)"
                + (f", {p.spend_share:.1%} of annual spend" if p.total_spend else ""))
     typer.echo(f"  surveys: {p.surveys} started, {p.not_started} not yet; {p.open_surveys} open")
