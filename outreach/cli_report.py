@@ -65,6 +65,12 @@ def _summary_text(f: dict[str, Any]) -> str:
         f"Entities that are not known smelters: {len(f['unknown_entities'])}; "
         f"high-risk smelters: {len(f['high_risk_smelters'])}",
     ]
+    # An analyst acts on these two lists (ask the suppliers, send the RMI the unknown names): name them.
+    for h in f["high_risk_smelters"]:
+        lines.append(f"  high risk: {h['metal']} {h['standard_name']} ({h['country'] or 'country unknown'}, {h['cid']}, "
+                     f"{h['rmap_status'] or 'no RMAP status'}) reported by {', '.join(h['suppliers'])}")
+    for e in f["unknown_entities"]:
+        lines.append(f"  not a known smelter: {e['metal']} '{e['name']}' reported by {', '.join(e['suppliers'])}")
     return "\n".join(lines)
 
 

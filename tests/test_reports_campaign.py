@@ -112,5 +112,7 @@ def test_cli_campaign_json(engine, db_url, tmp_path, monkeypatch):
     assert data["suppliers_surveyed"] == 7 and data["smelters"]["total"] == 4
     by_id = runner.invoke(app, ["report", "rcoi", "--campaign", "cmrt-2026"])
     assert by_id.exit_code == 0 and "Smelters and refiners identified: 4" in by_id.output
+    assert "high risk: Gold African Gold Refinery (UGANDA, CID003185, Not Enrolled) reported by Golf" in by_id.output
+    assert "not a known smelter: Gold 'Backyard Refiners' reported by Golf" in by_id.output
     missing = runner.invoke(app, ["report", "rcoi", "--campaign", "1999"])
     assert missing.exit_code == 2 and "no campaign '1999'" in missing.output
