@@ -7,6 +7,7 @@ campaign scale the difference is a core's worth of work.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -29,15 +30,24 @@ class RenderedEmail:
     html: str | None
 
 
+def words(value: str | None) -> str:
+    """An event or reason code as a reader sees it (``due_date_passed`` -> "due date passed"); text stays."""
+    if value and re.fullmatch(r"[a-z0-9_]+", value):
+        return value.replace("_", " ")
+    return value or ""
+
+
 @lru_cache(maxsize=4)
 def template_environment(root: Path = TEMPLATES_DIR) -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(root)),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["words"] = words
+    return env
 
 
 def email_templates(root: Path = TEMPLATES_DIR) -> list[str]:

@@ -43,7 +43,7 @@ CASES = {
     "cap_reminder": (dict(CAP, plan_reminder=False, action=ACTION, target="01 April 2026"), ["Drop the refinery"]),
     "cap_overdue": (dict(CAP, action=ACTION, target="01 April 2026", escalation_on="x"), ["Overdue"]),
     "cap_review": (dict(CAP, action=ACTION), ["done in March"]),
-    "escalation_to_vp": (ESC, ["1,234,567", "http://portal.test/decide/T", "Declaration D16"]),
+    "escalation_to_vp": (ESC, ["1,234,567", "http://portal.test/decide/T", "Declaration D16", "2026-01-01  request sent"]),
     "vp_reminder": (dict(ESC, reminder=2), ["Reminder 2"]),
     "decision_notice": (dict(ESC, decision="suspend", decided_by="vp@x.test", decision_reason="no CMRT",
                              decided_at="01 May 2026 10:00 UTC", audience="compliance"), ["suspend the supplier"]),
@@ -58,6 +58,7 @@ def test_lifecycle_email_renders(template):
     for text in expected:
         assert text in whole, (template, text)
     assert email.html and "<Components>" not in email.html  # HTML escapes what suppliers typed
+    assert "request_sent" not in whole + email.html  # event codes read as words
     assert "\n" not in email.subject and len(email.subject) < 200
 
 
