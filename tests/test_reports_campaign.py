@@ -97,6 +97,9 @@ def test_campaign_figures(any_db_url):
     assert "decisions: suspend 1" in draft
     html = render_rcoi_html(f)
     assert "Backyard Refiners" in html and "CID003185" in html and "suspend 1" in html
+    f["escalations"]["decisions"] = {"corrective_action": 1}  # decisions read as words, not codes
+    assert "decisions: corrective action 1" in render_due_diligence_draft(f, company="Example Manufacturing Inc.")
+    assert ", corrective action 1)" in render_rcoi_html(f)
 
 
 def test_cli_campaign_json(engine, db_url, tmp_path, monkeypatch):
