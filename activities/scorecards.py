@@ -32,7 +32,7 @@ class ScorecardActivities:
         self.settings = settings
         self.engine = engine
         # Weights and grade bands: OUTREACH_SCORECARD_WEIGHTS / _GRADES / _POINTS (see outreach/scoring.py).
-        self.config = config or ScoringConfig()
+        self.config = config or ScoringConfig.from_settings(settings)
 
     @activity.defn(name="update_scorecard")
     def update_scorecard(self, event: ScorecardEvent) -> ScorecardResult:

@@ -224,7 +224,7 @@ def recompute(session: Session, card: Scorecard, *, as_of: datetime, config: Sco
 def update_scorecard(engine: Engine, event: ScorecardEvent, *, config: ScoringConfig | None = None,
                      reference: ReferenceList | None = None, as_of: datetime | None = None) -> ScorecardUpdate:
     """Apply one score-moving event: count it once, recompute the scorecard from the read model."""
-    config = config or ScoringConfig()
+    config = config or ScoringConfig.from_settings()
     # Loaded before our transaction opens: on SQLite a second writer would wait on us.
     reference = reference if reference is not None else current_reference(engine)
     with session_scope(engine) as session:

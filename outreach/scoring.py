@@ -21,7 +21,7 @@ corrective_actions            none needed 100 · closed 90 · on track 70 · ove
 ============================  ==========================================================  ======
 
 The total is the weighted mean of the scored components. Grades: A >= 85, B >= 70, C >= 55,
-D >= 40, else E. Every number above is configurable: pass a :class:`ScoringConfig`, or set
+D >= 40, else E. Every number above is configurable: pass a :class:`ScoringConfig`, or set (see outreach/settings.py)
 ``OUTREACH_SCORECARD_WEIGHTS='{"sourcing": 40}'`` (JSON; unnamed weights keep their default),
 ``OUTREACH_SCORECARD_GRADES='{"A": 90}'`` or ``OUTREACH_SCORECARD_POINTS='{"late": 50}'``.
 """
@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 COMPONENTS: tuple[str, ...] = (
     "responsiveness", "data_quality", "program_strength", "sourcing", "scope", "corrective_actions",
@@ -78,10 +77,8 @@ DEFAULT_POINTS: dict[str, float] = {
 }
 
 
-class ScoringConfig(BaseSettings):
-    """Weights, grade bands and points; defaults above, overridable per key (env or arguments)."""
-
-    model_config = SettingsConfigDict(env_prefix="OUTREACH_SCORECARD_", extra="ignore")
+class ScoringConfig(BaseModel):
+    """Weights, grade bands and points; defaults above, overridable per key."""
 
     weights: dict[str, float] = Field(default_factory=dict)
     grades: dict[str, float] = Field(default_factory=dict)
@@ -112,6 +109,16 @@ class ScoringConfig(BaseSettings):
         if unknown:
             raise ValueError(f"unknown point keys {sorted(unknown)}; known: {list(DEFAULT_POINTS)}")
         return v
+
+    @classmethod
+    def from_settings(cls, settings=None) -> "ScoringConfig":
+        """The configured values (OUTREACH_SCORECARD_WEIGHTS, _GRADES, _POINTS)."""
+        if settings is None:
+            from outreach.settings import load_settings
+
+            settings = load_settings()
+        return cls(weights=settings.scorecard_weights, grades=settings.scorecard_grades,
+                   points=settings.scorecard_points)
 
     def weight(self, component: str) -> float:
         return self.weights.get(component, DEFAULT_WEIGHTS[component])
@@ -279,7 +286,7 @@ _OUTCOME_NOTES = {
 
 
 def score(inputs: ScoreInputs, config: ScoringConfig | None = None) -> ScoreResult:
-    cfg = config or ScoringConfig()
+    cfg = config or ScoringConfig.from_settings()
     components: dict[str, Component] = {}
     reasons: list[Reason] = []
     withdrawn = inputs.outcome == "withdrawn"

@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     portal_link_days: int = 120
     decision_link_days: int = 30
 
+    # Supplier scorecards (JSON objects; unnamed keys keep their defaults from outreach/scoring.py),
+    # e.g. OUTREACH_SCORECARD_WEIGHTS='{"sourcing": 40}'.
+    scorecard_weights: dict[str, float] = Field(default_factory=dict)
+    scorecard_grades: dict[str, float] = Field(default_factory=dict)
+    scorecard_points: dict[str, float] = Field(default_factory=dict)
+
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, v: str) -> str:
@@ -130,6 +136,14 @@ class Settings(BaseSettings):
     def _positive(cls, v: int) -> int:
         if v <= 0:
             raise ValueError("must be a positive number")
+        return v
+
+    @field_validator("scorecard_weights", "scorecard_grades", "scorecard_points")
+    @classmethod
+    def _scorecard(cls, v: dict[str, float], info) -> dict[str, float]:
+        from outreach.scoring import ScoringConfig
+
+        ScoringConfig(**{info.field_name.removeprefix("scorecard_"): v})  # names the unknown keys
         return v
 
     # Derived values -------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import json
 from datetime import timedelta
 
 import pytest
+
+from outreach.settings import ConfigurationError, load_settings
 from openpyxl import load_workbook
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -102,12 +104,15 @@ def test_weights_are_configurable_in_code_and_environment(monkeypatch):
     assert score(full_inputs(), heavier).total == round((60 * 75 + 80 * 20 + 100 * 15 + 50 * 25 + 50 * 5 + 100 * 10) / 150, 1)
     monkeypatch.setenv("OUTREACH_SCORECARD_WEIGHTS", json.dumps({"scope": 0, "corrective_actions": 0}))
     monkeypatch.setenv("OUTREACH_SCORECARD_GRADES", json.dumps({"A": 95}))
-    cfg = ScoringConfig()
+    cfg = ScoringConfig.from_settings()
     assert cfg.weight("scope") == 0 and cfg.weight("sourcing") == 25
     assert score(full_inputs(), cfg).components["scope"].weight == 0
     assert cfg.grade_for(94) == "B" and cfg.grade_for(95) == "A"
     with pytest.raises(ValueError, match="unknown scorecard components"):
         ScoringConfig(weights={"price": 10})
+    monkeypatch.setenv("OUTREACH_SCORECARD_WEIGHTS", json.dumps({"price": 10}))
+    with pytest.raises(ConfigurationError, match="OUTREACH_SCORECARD_WEIGHTS"):
+        load_settings()
 
 
 @pytest.mark.parametrize("total,grade", [(100, "A"), (85, "A"), (84.9, "B"), (70, "B"), (55, "C"), (40, "D"), (39.9, "E"), (0, "E")])
