@@ -219,7 +219,7 @@ async def run(args) -> dict:
         procs[name] = subprocess.Popen(argv, env=env, stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT,
                                        start_new_session=True)
 
-    result: dict = {"passthrough_workflows": args.experiment_passthrough_workflows,
+    result: dict = {"workers": args.workers, "passthrough_workflows": args.experiment_passthrough_workflows,
                     "local_writes": args.experiment_local_writes, "fanout_only": args.fanout_only, "suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
                     "bytecode": not args.no_bytecode}
     try:
@@ -230,7 +230,10 @@ async def run(args) -> dict:
         await wait_for_port(smtp_port)
         client = await Client.connect(settings.temporal_address, data_converter=pydantic_data_converter)
         profile = ["-m", "cProfile", "-o", str(args.profile_worker)] if args.profile_worker else []
-        spawn("worker", [sys.executable, "-P", *profile, "-m", "bench_fanout_worker" if args.fanout_only else "worker"])
+        worker_module = "bench_fanout_worker" if args.fanout_only else "worker"
+        spawn("worker", [sys.executable, "-P", *profile, "-m", worker_module])
+        for n in range(2, args.workers + 1):
+            spawn(f"worker{n}", [sys.executable, "-P", "-m", worker_module])
         await asyncio.sleep(3)  # the worker connects and polls
 
         inp_kwargs = dict(year=2025, campaign_id="bench-2025", selection=SupplierSelection(kind="all"),
@@ -267,6 +270,9 @@ async def run(args) -> dict:
         result["server_peak_mb"] = round(peak_rss_mb(procs["temporal"].pid))
         for name in ("worker", "temporal", "mailcatcher"):
             result[f"{name}_cpu_s"] = round(cpu_seconds(procs[name].pid), 1)
+        for n in range(2, args.workers + 1):
+            result[f"worker{n}_cpu_s"] = round(cpu_seconds(procs[f"worker{n}"].pid), 1)
+            result[f"worker{n}_peak_mb"] = round(peak_rss_mb(procs[f"worker{n}"].pid))
 
         # Histories: every run of the campaign, and a sample of surveys.
         # Walk the chain from the first run to the current one.
@@ -288,7 +294,7 @@ async def run(args) -> dict:
         result["survey_activities"] = await activity_types(client, survey_workflow_id("bench-2025", f"B{sample[0]:05d}"))
         result["load_average"] = os.getloadavg()[0]
     finally:
-        for name in ("worker", "mailcatcher", "temporal"):
+        for name in [*(f"worker{n}" for n in range(2, args.workers + 1)), "worker", "mailcatcher", "temporal"]:
             proc = procs.get(name)
             if proc and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
@@ -376,6 +382,7 @@ def main() -> None:
     parser.add_argument("--suppliers", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="Worker processes (each on the same task queue).")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--fanout-only", action="store_true", help="Stand-in surveys: the campaign's own cost.")
     parser.add_argument("--experiment-local-writes", action="store_true",
