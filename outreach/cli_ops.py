@@ -106,8 +106,76 @@ def db_upgrade() -> None:
     typer.echo(f"database {url} is at the latest version")
 
 
+@db_app.command("revision")
+def db_revision(
+    message: str = typer.Option(..., "--message", "-m", help="What the change does, e.g. 'supplier tax id'."),
+) -> None:
+    """For developers: write a new migration from the difference between the models and the migrated schema."""
+    import tempfile
+
+    from alembic import command
+
+    from outreach.db import alembic_config, upgrade_database
+
+    # Compare against a scratch database at the latest migration, never against live data.
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite:///{scratch}/schema.db"
+        upgrade_database(url)
+        command.revision(alembic_config(url), message=message, autogenerate=True)
+
+
+mail_app = typer.Typer(help="Outgoing mail.", no_args_is_help=True)
+
+
+@mail_app.command("check")
+def mail_check(
+    address: str = typer.Argument(..., help="Where to send the test message."),
+    wait_seconds: int = typer.Option(120, "--wait", min=5, help="How long to wait for a worker to send it."),
+) -> None:
+    """Send one real message through the whole path (Temporal, a worker, the templates, SMTP): run it after changing the mail settings."""
+    import getpass
+    import uuid
+    from datetime import timedelta
+
+    from temporalio.client import WorkflowFailureError
+    from temporalio.service import RPCError
+
+    from activities.email import EmailResult
+    from outreach.temporal_client import TemporalUnavailable, connect
+    from workflows.mail_check import MailCheckInput, MailCheckWorkflow
+
+    if "@" not in address or " " in address:
+        typer.echo(f"Error: {address!r} is not an email address", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+
+    async def go() -> EmailResult:
+        client = await connect(settings)
+        return await client.execute_workflow(
+            MailCheckWorkflow.run,
+            MailCheckInput(to=address, requested_by=getpass.getuser(), smtp_host=f"{settings.smtp_host}:{settings.smtp_port}"),
+            id=f"mail-check/{uuid.uuid4().hex[:12]}", task_queue=settings.task_queue, result_type=EmailResult,
+            execution_timeout=timedelta(seconds=wait_seconds),
+        )
+
+    try:
+        result = asyncio.run(go())
+    except TemporalUnavailable as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except (WorkflowFailureError, RPCError) as exc:
+        typer.echo(f"Error: the message was not sent within {wait_seconds} s ({exc}); is a worker running "
+                   f"(`outreach worker`) and is OUTREACH_SMTP_HOST:OUTREACH_SMTP_PORT reachable from it?", err=True)
+        raise typer.Exit(1) from None
+    if result.status == "bounced":
+        typer.echo(f"Error: the mail server refused {address}: {result.detail}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"sent to {address} through {settings.smtp_host}:{settings.smtp_port} (Message-ID {result.message_id})")
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the main `outreach` command."""
     app.command("up")(up)
     app.command("worker")(worker)
     app.add_typer(db_app, name="db")
+    app.add_typer(mail_app, name="mail")

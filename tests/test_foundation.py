@@ -205,3 +205,27 @@ async def test_smoke_dev_server_worker_workflow_email(dev_env, smtp, engine, set
     assert result.status == "sent"
     assert [m.rcpt_tos for m in smtp.messages] == [["ops@example.com"]]
     assert "Requested by: smoke test" in smtp.messages[0].text
+
+
+async def test_mail_check_command_sends_through_the_worker(dev_env, smtp, engine, settings_for, tmp_path):
+    """`outreach mail check ADDRESS`: the operator's proof that the whole path delivers."""
+    import asyncio
+
+    from typer.testing import CliRunner
+
+    from outreach.cli import app
+    from worker import build_worker
+
+    settings = settings_for(smtp_port=smtp.port)
+    env = {"OUTREACH_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host,
+           "OUTREACH_TASK_QUEUE": settings.task_queue, "OUTREACH_SMTP_PORT": str(smtp.port),
+           "OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_SETTINGS_FILE": str(tmp_path / "none.env")}
+    runner = CliRunner()
+    bad = runner.invoke(app, ["mail", "check", "not an address"], env=env)
+    assert bad.exit_code == 2 and "is not an email address" in bad.stderr
+    async with build_worker(dev_env.client, settings, engine):
+        ok = await asyncio.to_thread(runner.invoke, app, ["mail", "check", "it@example.com"], env=env)
+    assert ok.exit_code == 0, ok.output
+    assert ok.stdout.startswith("sent to it@example.com")
+    assert [m.rcpt_tos for m in smtp.messages] == [["it@example.com"]]
+    assert smtp.messages[0].template == "mail_check"
