@@ -247,3 +247,22 @@ def test_unreachable_temporal_is_one_line_and_exit_1(cli_env):
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: cannot reach Temporal at 127.0.0.1:1")
+
+
+async def test_campaign_schedule_cli_creates_the_yearly_schedule(dev_env, cli_env):
+    cli = Cli(cli_env | {"OUTREACH_TEMPORAL_ADDRESS": dev_env.client.service_client.config.target_host})
+    created = await cli.json("campaign", "schedule", "--yearly", "--month", "2", "--day", "1", "--select", "all")
+    schedule = dev_env.client.get_schedule_handle(created["schedule_id"])
+    try:
+        again = await cli("campaign", "schedule", "--yearly", code=1)
+        assert "already exists (use --replace" in again.stderr
+        await cli("campaign", "schedule", "--yearly", "--month", "1", "--day", "20", "--replace")
+        desc = await schedule.describe()
+        calendar = desc.schedule.spec.calendars[0]
+        assert (calendar.month[0].start, calendar.day_of_month[0].start) == (1, 20)
+        assert desc.schedule.action.workflow == "YearlyCampaignWorkflow"
+        assert desc.schedule.action.task_queue == cli_env["OUTREACH_TASK_QUEUE"]
+    finally:
+        await schedule.delete()
+    bad = await cli("campaign", "schedule", "--yearly", "--day", "31", code=2)
+    assert "28" in bad.stderr  # the range, from the option's own check
