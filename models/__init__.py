@@ -28,12 +28,7 @@ from models.tables import (  # noqa: F401
     User,
 )
 
-# Tables owned by other modules register themselves on import; list them here so Alembic sees them.
-import importlib as _importlib
-
-for _name in ("models.smelters", "models.scorecards"):
-    try:
-        _importlib.import_module(_name)
-    except ModuleNotFoundError as _exc:  # not written yet
-        if _exc.name != _name:
-            raise
+# The reference list and the scorecards keep their tables in their own modules; import them here so
+# that SQLModel.metadata (and so Alembic) holds every table.
+from models import scorecards as _scorecards  # noqa: E402,F401
+from models import smelters as _smelters  # noqa: E402,F401
