@@ -87,6 +87,9 @@ async def test_portal_upload_shows_findings_then_accepts_the_correction(rig_web)
     assert rig.templates(SUPPLIER) == ["request", "correction_request", "accepted"]
     page = await web.client.get(path)
     assert "accepted" in page.text and 'action="' + path + '/upload"' not in page.text  # no upload once closed
+    await web.login()
+    page = await web.client.get("/suppliers/S-100")
+    assert "Declaration, first file, by portal" in page.text and "Declaration, correction round 1, by portal" in page.text
 
 
 async def test_dashboard_actions_call_the_survey_and_show_its_refusals(rig_web):
