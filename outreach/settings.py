@@ -29,7 +29,6 @@ class ConfigurationError(RuntimeError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
-        env_file=os.environ.get("OUTREACH_SETTINGS_FILE", "outreach.env"),
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
@@ -177,7 +176,8 @@ class Settings(BaseSettings):
 def load_settings(**overrides) -> Settings:
     """Read the settings, turning a validation error into one message per wrong variable."""
     try:
-        return Settings(**overrides)
+        # The settings file is looked up at each load, so OUTREACH_SETTINGS_FILE set later still counts.
+        return Settings(_env_file=os.environ.get("OUTREACH_SETTINGS_FILE", "outreach.env"), **overrides)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():

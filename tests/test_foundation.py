@@ -42,18 +42,12 @@ def test_settings_file_is_read_and_environment_wins(tmp_path, monkeypatch):
     f.write_text("OUTREACH_SMTP_HOST=mail.example.com\nOUTREACH_TASK_QUEUE=from-file\n")
     monkeypatch.setenv("OUTREACH_SETTINGS_FILE", str(f))
     monkeypatch.setenv("OUTREACH_TASK_QUEUE", "from-env")
-    import importlib
-
-    import outreach.settings as mod
-
-    importlib.reload(mod)
-    try:
-        s = mod.load_settings()
-        assert s.smtp_host == "mail.example.com"
-        assert s.task_queue == "from-env"
-    finally:
-        monkeypatch.delenv("OUTREACH_SETTINGS_FILE")
-        importlib.reload(mod)
+    s = load_settings()
+    assert s.smtp_host == "mail.example.com"
+    assert s.task_queue == "from-env"
+    f.write_text("OUTREACH_SMTP_PORT=0\n")
+    with pytest.raises(ConfigurationError, match="OUTREACH_SMTP_PORT"):
+        load_settings()
 
 
 def test_defaults_keep_state_in_the_data_dir(tmp_path):
