@@ -263,7 +263,17 @@ _REQUIRED_COLUMNS = ("cid", "standard_name", "metal")
 
 
 def _header_key(value: object) -> str:
-    return " ".join(_clean(value).casefold().replace("*", " ").replace("(", " ").replace(")", " ").split())
+    """Case-insensitive, with ``_``, ``-`` and spaces alike: ``standard_name`` = ``Standard Name``."""
+    text = _clean(value).casefold()
+    for mark in "*()_-":
+        text = text.replace(mark, " ")
+    return " ".join(text.split())
+
+
+# The synonyms under the same key as the headers they are compared with.
+_HEADER_KEYS: dict[str, frozenset[str]] = {
+    field_name: frozenset(_header_key(name) for name in names) for field_name, names in _HEADER_SYNONYMS.items()
+}
 
 
 def _map_headers(header: Iterable[object]) -> dict[str, int]:
@@ -272,7 +282,7 @@ def _map_headers(header: Iterable[object]) -> dict[str, int]:
         key = _header_key(cell)
         if not key:
             continue
-        for field_name, names in _HEADER_SYNONYMS.items():
+        for field_name, names in _HEADER_KEYS.items():
             if field_name not in found and key in names:
                 found[field_name] = idx
                 break
@@ -425,7 +435,7 @@ def detect_reference_kind(path_or_bytes: str | Path | bytes, filename: str | Non
     if not rows:
         raise ReferenceFormatError("the file is empty")
     start, _ = _find_header(rows)  # raises naming the missing columns
-    if {"smelter_id", "standard_smelter_name"} <= {_clean(c) for c in rows[start]}:
+    if {"smelter_id", "standard_smelter_name"} <= {_clean(c).casefold() for c in rows[start]}:
         return "csv"
     return "rmi_export"
 

@@ -75,6 +75,15 @@ def test_csv_without_required_columns_names_them():
         ReferenceList.from_csv("metal,standard_smelter_name\nGold,X\n")
 
 
+def test_csv_headers_match_whatever_the_case_and_separators():
+    # ``standard_name`` (underscore), ``Smelter-ID`` and ``METAL`` name the same columns as the RMI's headers
+    text = "Metal,standard_name,COUNTRY,Smelter-ID,rmap status\nTin,Example Tin Smelter,RWANDA,CID009001,Conformant\n"
+    tin = ReferenceList.from_csv(text).get("CID009001")
+    assert (tin.metal, tin.standard_name, tin.country, tin.rmap_status) == (
+        "Tin", "Example Tin Smelter", "RWANDA", "Conformant")
+    assert detect_reference_kind(text.encode()) == "rmi_export"
+
+
 # --- CMRT Smelter Look-up ----------------------------------------------------------------------
 
 
