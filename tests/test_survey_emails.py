@@ -25,7 +25,8 @@ ESC = dict(company_name="Example Manufacturing Inc.", supplier_name="Acme", supp
 CAP = dict(BASE, cap_id="survey/c/S-1/cap/1", reason="high_risk_confirmed", actions=[ACTION], **PORTAL)
 
 CASES = {
-    "request": (dict(BASE, **PORTAL), ["01 March 2026", "http://portal.test/portal/TOKEN"]),
+    "request": (dict(BASE, **PORTAL), ["01 March 2026", "http://portal.test/portal/TOKEN",
+                                       "https://www.responsiblemineralsinitiative.org/reporting-templates/cmrt/"]),
     "reminder": (dict(BASE, firmness=3, final=True, **PORTAL), ["Final reminder"]),
     "overdue_reminder": (dict(BASE, grace_ends="31 March 2026", **PORTAL), ["31 March 2026"]),
     "due_date_chase": (dict(BASE, commodity_manager_name="Carl", grace_ends="31 March 2026"), ["Dear Carl"]),
@@ -69,3 +70,8 @@ def test_decision_notice_without_a_decision_and_to_the_supplier():
                                                     decided_at="x", audience="supplier", contact_name="Jane"))
     assert "Dear Jane" in supplier.text and "disengage from the supplier" in supplier.text
     assert "vp@x.test" not in supplier.text  # who decided is internal
+
+
+def test_request_links_to_the_rmi_cmrt_page_in_html_too():
+    email = render_email("request", dict(BASE, **PORTAL))
+    assert 'href="https://www.responsiblemineralsinitiative.org/reporting-templates/cmrt/"' in email.html
