@@ -375,7 +375,9 @@ def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, looku
         elif is_not_listed(s) and m.match != "unmatched" and m.cid:
             out.append(finding("smelter_listed_elsewhere", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                value=s.name, standard_name=m.standard_name, cid=m.cid))
-        status_text = m.rmap_status or "not enrolled in RMAP"
+        # no status on record (a CID only the workbook's Smelter Look-up knows, a list without statuses) is
+        # not the same as "not enrolled": say we do not know rather than tell the supplier something untrue
+        status_text = m.rmap_status or "unknown to us"
         smelter_key = (s.metal.casefold(), m.cid or value)
         if smelter_key in risk_reported:
             continue  # one risk finding per smelter, however many rows (mines) list it
@@ -384,6 +386,9 @@ def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, looku
             out.append(finding("smelter_high_risk", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, country=m.country or s.country or "unknown country",
                                status_text=status_text))
+        elif m.match != "unmatched" and m.cid and m.rmap_status is None:
+            out.append(finding("smelter_status_unknown", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
+                               standard_name=m.standard_name or value, cid=m.cid))
         elif m.match != "unmatched" and m.cid and m.rmap_status not in ("Conformant", "Active"):
             out.append(finding("smelter_not_conformant", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, status_text=status_text))

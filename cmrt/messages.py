@@ -146,6 +146,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                                  "({cid}). Please select it in the Smelter Look-up column instead of 'Smelter not listed'."),
     "smelter_not_conformant": ("info", "Smelter List row {row}: {standard_name} is {status_text}; we encourage "
                                "sourcing from RMAP conformant smelters."),
+    "smelter_status_unknown": ("info", "Smelter List row {row}: {standard_name} ({cid}) has no RMAP status on our "
+                               "reference list, so its RMAP status is unknown to us. Nothing to correct in your file; "
+                               "we will look it up on the RMI's current list."),
     "internal_error": ("error", "We could not finish checking this workbook ({detail}). Please send it again; if it "
                        "keeps failing, contact us."),
 }

@@ -94,6 +94,18 @@ def test_reference_option_changes_the_match(tmp_path: Path) -> None:
     assert "smelter_high_risk" not in [f["code"] for f in custom["findings"]]
 
 
+def test_a_reference_list_without_statuses_does_not_call_smelters_not_enrolled(tmp_path: Path) -> None:
+    """The other smelters are found by CID (the workbook's Smelter Look-up) but have no status we know."""
+    ref = tmp_path / "ref.csv"
+    ref.write_text("metal,standard_smelter_name,country,smelter_id\n"
+                   "Gold,Advanced Chemical Company,UNITED STATES OF AMERICA,CID000015\n")
+    path = tmp_path / "valid.xlsx"
+    path.write_bytes(valid_cmrt())
+    result = runner.invoke(app, ["cmrt", "check", str(path), "--reference", str(ref)])
+    assert "not enrolled" not in result.stdout.casefold(), result.stdout
+    assert "unknown to us" in result.stdout
+
+
 def test_campaign_year_option(tmp_path: Path) -> None:
     path = tmp_path / "old.xlsx"
     path.write_bytes(valid_builder(effective_date="15-Jan-2023").to_bytes())

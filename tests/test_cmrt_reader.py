@@ -132,7 +132,8 @@ def test_files_own_lookup_joins_the_reference_for_this_check() -> None:
     assert (nova.cid, nova.match, nova.standard_name, nova.rmap_status) == (
         "CID009901", "cid", "Nova Gold Refinery Ltd.", None)
     assert "cid_unknown" not in r.codes() and "smelter_not_in_reference" not in r.codes()
-    assert "smelter_not_conformant" in r.codes()  # known smelter, no RMAP status on record
+    assert "smelter_status_unknown" in r.codes()  # known smelter, no RMAP status on record
+    assert "smelter_not_conformant" not in r.codes()  # which is not the same as not enrolled
     assert ref.get("CID009901") is None  # the caller's list is not changed
     # a second file of the same template version (other answers) reuses the merged list
     other = valid_builder(company="Other Co").lookup_rows(lookup)

@@ -15,12 +15,15 @@ from cmrt.builder import (
     NOT_LISTED,
     SCOPE_PRODUCT,
     SCOPE_USER,
+    SAMPLE_SMELTERS,
     CMRTBuilder,
+    LookupRow,
     valid_builder,
 )
 from cmrt.messages import CATALOGUE
 
 TODAY = date(2025, 6, 1)
+NOVA = LookupRow("Gold", "Nova Gold Refinery", "Nova Gold Refinery Ltd.", "CANADA", "CID009901")
 Mutation = Callable[[CMRTBuilder], Any]
 
 
@@ -154,6 +157,10 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     ("smelter_not_conformant", add_smelter(metal="Gold", cid_input="CID000103", lookup_name=NOT_LISTED,
                                            name="Atasay Kuyumculuk Sanayi Ve Ticaret A.S.", country="TURKEY"),
      add_smelter(metal="Gold", lookup_name="Advanced Chemical Company"), {}),
+    # a CID only the workbook's own Smelter Look-up knows has no RMAP status: unknown to us, not "not enrolled"
+    ("smelter_status_unknown", seq(lambda b: b.lookup_rows([*SAMPLE_SMELTERS, NOVA]),
+                                   add_smelter(metal="Gold", lookup_name="Nova Gold Refinery")),
+     add_smelter(metal="Gold", lookup_name="Advanced Chemical Company"), {}),
     # --- template ---
     ("template_old_6x", lambda b: b.revision_text("Revision 6.4\nApril 26, 2024"), lambda b: None, {}),
     ("template_version_unknown", lambda b: b.revision_text("my copy"), lambda b: None, {}),
@@ -245,3 +252,14 @@ def test_summary_and_program_strength() -> None:
     assert result.summary.high_risk_smelters == 1
     assert result.summary.products == 2
     assert [p.number for p in result.products] == ["P-1", "P-2"]
+
+
+def test_a_smelter_without_a_known_status_is_not_called_not_enrolled() -> None:
+    b = valid_builder().lookup_rows([*SAMPLE_SMELTERS, NOVA])
+    b.smelter(metal="Gold", lookup_name="Nova Gold Refinery")
+    result = run(b)
+    unknown = [f for f in result.findings if f.code == "smelter_status_unknown"]
+    assert [f.params["cid"] for f in unknown] == ["CID009901"]
+    assert "unknown to us" in unknown[0].message and "Nothing to correct" in unknown[0].message
+    assert all("not enrolled" not in f.message.casefold() for f in result.findings)
+    assert result.verdict == "valid"
