@@ -15,3 +15,7 @@ EMAIL_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=2), retry_policy=E
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), backoff_coefficient=2.0,
                        maximum_interval=timedelta(minutes=5))
 DB_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=DB_RETRY)
+# The survey's read-model and scorecard writes run as local activities: short, idempotent (keyed by the
+# event's sequence number), so they need no task queue round trip through the server. Retried the same
+# way, without end; past a minute between attempts the SDK waits on a durable timer.
+LOCAL_DB_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=1), retry_policy=DB_RETRY)
