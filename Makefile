@@ -6,10 +6,13 @@ PY     := $(VENV)/bin/python
 
 .PHONY: run test bench clean-data browser
 
+# compileall: the worker's sandbox re-imports the workflow modules for every workflow instance; with
+# .pyc files it does not compile them each time (also when PYTHONDONTWRITEBYTECODE is set).
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m compileall -q activities cmrt models outreach workflows worker.py
 	touch $@
 
 run: $(VENV)/.installed

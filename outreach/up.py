@@ -502,6 +502,9 @@ class Supervisor:
         env = dict(os.environ)
         env["OUTREACH_DATA_DIR"] = str(self.settings.data_dir)  # absolute: children agree with us
         env["PYTHONUNBUFFERED"] = "1"
+        # The workflow sandbox imports each workflow module afresh for every workflow instance: without
+        # .pyc files (PYTHONDONTWRITEBYTECODE set) it compiles the source each time, for every survey.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         return env
 
     async def wait_until(self, child: Child, ready: Callable[[], Awaitable[bool]]) -> None:
