@@ -61,7 +61,10 @@ class CampaignProgress(BaseModel):
     surveys: int = Field(description="Surveys that exist (their request is out or about to be).")
     not_started: int
     by_state: dict[str, int]
-    by_outcome: dict[str, int]
+    by_outcome: dict[str, int] = Field(description="Final outcomes: closed surveys only.")
+    provisional_outcomes: dict[str, int] = Field(
+        default_factory=dict,
+        description="Outcomes already set on open surveys (escalated: the VP has not decided yet); not final.")
     open_surveys: int
     responded: int = Field(description="Surveys with at least one submission.")
     response_rate: float = Field(description="responded / surveys, 0..1 (0 when no survey yet).")
@@ -87,9 +90,16 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
             raise CampaignNotFound(f"no campaign {campaign_id!r}")
         in_campaign = Survey.campaign_id == campaign_id
         by_state = dict(session.exec(select(Survey.state, func.count()).where(in_campaign).group_by(Survey.state)).all())
-        by_outcome = dict(session.exec(
-            select(Survey.outcome, func.count()).where(in_campaign, Survey.outcome.is_not(None)).group_by(Survey.outcome)
-        ).all())
+        # The read model sets the outcome when a case escalates, before the VP decides: only a closed
+        # survey's outcome is final, the others are counted apart so nobody reads an open case as ended.
+        by_outcome: dict[str, int] = {}
+        provisional_outcomes: dict[str, int] = {}
+        for outcome, state, n in session.exec(
+            select(Survey.outcome, Survey.state, func.count())
+            .where(in_campaign, Survey.outcome.is_not(None)).group_by(Survey.outcome, Survey.state)
+        ).all():
+            counts = by_outcome if state == "closed" else provisional_outcomes
+            counts[outcome] = counts.get(outcome, 0) + n
         surveys = sum(by_state.values())
         responded = session.exec(select(func.count()).select_from(Survey).where(
             in_campaign, Survey.first_submission_at.is_not(None))).one()
@@ -127,7 +137,8 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
         selection=selection.get("description", ""), starts_at=campaign.starts_at, ends_at=campaign.ends_at,
         closed_at=campaign.closed_at, spend_covered=selection.get("spend_covered", 0.0),
         total_spend=selection.get("total_spend", 0.0), selected=selected, surveys=surveys,
-        not_started=max(selected - surveys, 0), by_state=by_state, by_outcome=by_outcome, open_surveys=open_surveys,
+        not_started=max(selected - surveys, 0), by_state=by_state, by_outcome=by_outcome,
+        provisional_outcomes=provisional_outcomes, open_surveys=open_surveys,
         responded=responded, response_rate=responded / surveys if surveys else 0.0,
         valid=by_outcome.get("valid", 0) + by_outcome.get("valid_with_cap", 0),
         overdue_count=overdue_count, overdue=overdue,

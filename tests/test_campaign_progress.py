@@ -37,7 +37,7 @@ def seeded(any_db_url):
         survey("P-2", "chasing", due=NOW - timedelta(days=2))              # overdue 2 days
         survey("P-3", "awaiting_response", due=NOW + timedelta(days=5))    # not yet due
         survey("P-4", "corrective_action", due=NOW - timedelta(days=30), answered=True)
-        survey("P-5", "escalated", due=NOW - timedelta(days=40))           # overdue, and escalated
+        survey("P-5", "escalated", outcome="non_responsive", due=NOW - timedelta(days=40))  # overdue, escalated
         survey("P-6", "closed", outcome="withdrawn", due=NOW - timedelta(days=20), closed=True)
         survey("P-0", "awaiting_response", due=NOW - timedelta(days=99), campaign="other")  # another campaign
         s.flush()
@@ -56,6 +56,7 @@ def test_progress_counts_rates_overdue_and_open_cases(seeded):
     assert (p.selected, p.surveys, p.not_started, p.open_surveys) == (8, 7, 1, 5)
     assert p.by_state == {"closed": 2, "awaiting_response": 2, "chasing": 1, "corrective_action": 1, "escalated": 1}
     assert p.by_outcome == {"valid": 1, "withdrawn": 1}
+    assert p.provisional_outcomes == {"non_responsive": 1}  # set at escalation: the VP has not decided yet
     assert (p.responded, p.valid) == (2, 1) and p.response_rate == pytest.approx(2 / 7)
     assert p.spend_share == pytest.approx(0.99)
     # Overdue: no answer, still open, past due; the longest overdue first.
