@@ -32,6 +32,8 @@ from typing import Any, Callable, Coroutine, Optional
 import typer
 from pydantic import BaseModel, ValidationError
 
+from outreach.wording import humanise, next_step_words, outcome_words, words
+
 suppliers_app = typer.Typer(help="Supplier master data.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Annual survey campaigns.", no_args_is_help=True)
 survey_app = typer.Typer(help="One supplier's survey in a campaign.", no_args_is_help=True)
@@ -253,8 +255,11 @@ def campaign_status(
                + (f", {p.spend_share:.1%} of annual spend" if p.total_spend else ""))
     typer.echo(f"  surveys: {p.surveys} started, {p.not_started} not yet; {p.open_surveys} open")
     typer.echo(f"  answered: {p.responded} ({p.response_rate:.1%}); valid: {p.valid}")
-    typer.echo("  states: " + (", ".join(f"{k} {v}" for k, v in sorted(p.by_state.items())) or "-"))
-    typer.echo("  outcomes: " + (", ".join(f"{k} {v}" for k, v in sorted(p.by_outcome.items())) or "-"))
+    typer.echo("  states: " + (", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.by_state.items())) or "-"))
+    typer.echo("  outcomes: " + (", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.by_outcome.items())) or "-"))
+    if p.provisional_outcomes:  # set at escalation, open until the VP decides: never mixed with the final ones
+        typer.echo("  not final yet (pending VP decision): "
+                   + ", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.provisional_outcomes.items())))
     typer.echo(f"  overdue: {p.overdue_count}; open corrective action plans: {p.open_caps_count}; "
                f"open escalations: {p.open_escalations_count}")
     for s in p.overdue:
@@ -389,17 +394,18 @@ def survey_status_cmd(supplier_id: str, campaign: Optional[str] = CAMPAIGN_OPTIO
     if as_json:
         _print_json(status)
         return
-    typer.echo(f"{status.survey_id}: {status.state.value}"
-               + (f" ({status.outcome.value})" if status.outcome else "")
+    typer.echo(f"{status.survey_id}: {humanise(status.state.value)}"
+               + (f"; outcome: {outcome_words(status.outcome.value, status.state.value)}" if status.outcome else "")
                + (" [reminders paused]" if status.paused else "") + (" [contact bounced]" if status.bounced else ""))
     typer.echo(f"  contact: {status.contact.email} ({status.contact.language})")
     if status.due_at:
         typer.echo(f"  due: {status.due_at:%Y-%m-%d %H:%M} UTC")
     if status.next_step:
         when = f" at {status.next_step_at:%Y-%m-%d %H:%M} UTC" if status.next_step_at else ""
-        typer.echo(f"  next: {status.next_step}{when}")
+        typer.echo(f"  next: {next_step_words(status.next_step)}{when}")
     for entry in status.timeline:
-        typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {entry.kind}" + (f": {entry.reason}" if entry.reason else ""))
+        typer.echo(f"  {entry.at:%Y-%m-%d %H:%M}  {humanise(entry.kind)}"
+                   + (f": {words(entry.reason)}" if entry.reason else ""))
 
 
 @survey_app.command("submit")

@@ -143,7 +143,7 @@ async def test_campaign_and_survey_commands_drive_the_real_workflows(dev_env, cl
         assert status["state"] == "awaiting_response" and status["contact"]["email"] == "jo@acme.example"
         # Without --campaign the supplier's latest survey is found in the database.
         text = await cli("survey", "status", "CLI-1")
-        assert f"survey/{campaign}/CLI-1: awaiting_response" in text.stdout
+        assert f"survey/{campaign}/CLI-1: Awaiting response" in text.stdout
 
         workbook = tmp_path / "acme.xlsx"
         workbook.write_bytes(valid_cmrt(company="Acme Metals"))
@@ -239,6 +239,28 @@ async def test_decide_records_the_vps_decision_on_an_escalated_supplier(dev_env,
         assert decided["escalation_id"] == status["open_escalation_id"]
         again = await cli("decide", status["open_escalation_id"], "waive", "--reason", "changed my mind", code=1)
         assert again.stderr.startswith("Error: decision refused by")
+
+
+def test_campaign_status_in_words_and_an_escalated_outcome_not_final(cli_env, engine):
+    """Human output reads as words, and an outcome set at escalation is not counted with the final ones."""
+    from models.tables import Campaign, Supplier, Survey
+    from outreach.db import session_scope
+
+    with session_scope(engine) as s:
+        s.add(Campaign(id="words", year=2025, name="Words", state="running",
+                       selection={"description": "two suppliers", "supplier_ids": ["W-1", "W-2"]}))
+        s.add_all([Supplier(id="W-1", name="One"), Supplier(id="W-2", name="Two")])
+        s.flush()
+        s.add(Survey(id="survey/words/W-1", campaign_id="words", supplier_id="W-1", state="escalated",
+                     outcome="non_responsive"))
+        s.add(Survey(id="survey/words/W-2", campaign_id="words", supplier_id="W-2", state="closed",
+                     outcome="valid_with_cap"))
+    result = CliRunner().invoke(app, ["campaign", "status", "words"], env=cli_env)
+    assert result.exit_code == 0, result.stdout
+    assert "non_responsive" not in result.stdout and "valid_with_cap" not in result.stdout, result.stdout
+    assert "states: Closed 1, Escalated 1" in result.stdout, result.stdout
+    assert "outcomes: Valid with corrective action 1\n" in result.stdout, result.stdout
+    assert "not final yet (pending VP decision): Non-responsive 1" in result.stdout, result.stdout
 
 
 def test_unreachable_temporal_is_one_line_and_exit_1(cli_env):

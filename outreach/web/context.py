@@ -7,7 +7,6 @@ use (pages that only read the database work while Temporal is down).
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ from outreach.links import LinkSigner
 from outreach.settings import PROJECT_ROOT, Settings
 from outreach.storage import FileStore
 from outreach.temporal_client import connect
+from outreach.wording import humanise, next_step_words, outcome_words, words
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "web"
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -121,38 +121,6 @@ def _fmt_date(value: datetime | None) -> str:
     return _fmt_dt(value, with_time=False)
 
 
-# Codes whose plain reading needs more than replacing underscores.
-GLOSSARY = {
-    "cap_overdue": "Corrective action plan overdue",
-    "cap_refused": "Corrective action plan refused",
-    "cap_request": "Corrective action plan requested",
-    "non_responsive": "Non-responsive",
-    "valid_with_cap": "Valid with corrective action",
-    "high_risk_confirmed": "High risk confirmed",
-    "no_product_level": "No product-level CMRT",
-    "vp_decision": "VP decision",
-    "vp_decided": "VP decided",
-    "vp_reminder_sent": "VP reminder sent",
-    "product_level": "Product level",
-}
-
-
-def _humanise(value: str | None) -> str:
-    if not value:
-        return "—"
-    if value in GLOSSARY:
-        return GLOSSARY[value]
-    text = value.replace("_", " ")
-    return text[:1].upper() + text[1:]
-
-
-def _words(value: str | None) -> str:
-    """A reason as people read it: codes such as ``non_responsive`` become words, sentences stay."""
-    if value and re.fullmatch(r"[a-z0-9_]+", value):
-        return _humanise(value)
-    return value or ""
-
-
 def _money(value: float | None) -> str:
     if value is None:
         return "—"
@@ -170,8 +138,10 @@ def make_templates() -> Jinja2Templates:
     env = templates.env
     env.filters["dt"] = _fmt_dt
     env.filters["date"] = _fmt_date
-    env.filters["human"] = _humanise
+    env.filters["human"] = humanise
+    env.filters["outcome"] = outcome_words
+    env.filters["next_step"] = next_step_words
     env.filters["money"] = _money
-    env.filters["words"] = _words
+    env.filters["words"] = words
     env.filters["pct"] = _pct
     return templates

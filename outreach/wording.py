@@ -1,0 +1,85 @@
+"""Codes as people read them, for every face of the product (web pages, the CLI's human output).
+
+``humanise("non_responsive")`` -> "Non-responsive"; ``words`` leaves sentences alone; ``outcome_words``
+marks an outcome that is not final yet; ``next_step_words`` replaces workflow IDs in a survey's next step.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+# Codes whose plain reading needs more than replacing underscores.
+GLOSSARY = {
+    "cap_overdue": "Corrective action plan overdue",
+    "cap_refused": "Corrective action plan refused",
+    "cap_request": "Corrective action plan requested",
+    "non_responsive": "Non-responsive",
+    "valid_with_cap": "Valid with corrective action",
+    "high_risk_confirmed": "High risk confirmed",
+    "no_product_level": "No product-level CMRT",
+    "vp_decision": "VP decision",
+    "vp_decided": "VP decided",
+    "vp_reminder_sent": "VP reminder sent",
+    "product_level": "Product level",
+}
+
+# Where a corrective action plan stands (CorrectiveActionPlan.state), as the next step of its survey.
+PLAN_STATE_WORDS = {
+    "requested": "waiting for the supplier's plan",
+    "in_progress": "waiting for the supplier's actions",
+    "overdue": "overdue, escalated to the Supply Chain VP",
+    "escalated": "escalated to the Supply Chain VP",
+    "refused": "refused by the supplier",
+    "closed": "closed",
+    "cancelled": "cancelled",
+}
+
+_CODE = re.compile(r"[a-z0-9_]+")
+# The survey workflow names the open plan or escalation by its workflow ID (models/survey.py).
+_PLAN_STEP = re.compile(r"corrective action plan (?P<id>\S+/cap/(?P<n>\d+))")
+_ESCALATION_STEP = re.compile(r"decision of the Supply Chain VP \((?P<id>\S+/escalation/(?P<n>\d+))\)")
+
+
+def humanise(value: str | None) -> str:
+    """A code in words, capitalised (``awaiting_response`` -> "Awaiting response"); "—" for nothing."""
+    if not value:
+        return "—"
+    if value in GLOSSARY:
+        return GLOSSARY[value]
+    text = value.replace("_", " ")
+    return text[:1].upper() + text[1:]
+
+
+def words(value: str | None) -> str:
+    """A reason as people read it: codes such as ``non_responsive`` become words, sentences stay."""
+    if value and _CODE.fullmatch(value):
+        return humanise(value)
+    return value or ""
+
+
+def outcome_words(outcome: str | None, state: str | None) -> str:
+    """An outcome, marked provisional while the survey is still open (set at escalation, the VP decides)."""
+    if not outcome:
+        return "—"
+    if state is None or state == "closed":
+        return humanise(outcome)
+    return f"{humanise(outcome)} ({'pending VP decision' if state == 'escalated' else 'provisional'})"
+
+
+def next_step_words(step: str | None, plan_states: Mapping[str, str] | None = None) -> str:
+    """A survey's next step without workflow IDs: "Corrective action plan 1: waiting for the supplier's actions".
+
+    ``plan_states``: plan workflow ID -> CorrectiveActionPlan.state, to say what the plan waits for.
+    """
+    if not step:
+        return "—"
+    plan = _PLAN_STEP.fullmatch(step)
+    if plan:
+        state = (plan_states or {}).get(plan["id"])
+        where = PLAN_STATE_WORDS.get(state or "")
+        return f"Corrective action plan {plan['n']}" + (f": {where}" if where else "")
+    escalation = _ESCALATION_STEP.fullmatch(step)
+    if escalation:
+        return f"Decision of the Supply Chain VP (escalation {escalation['n']})"
+    return humanise(step)
