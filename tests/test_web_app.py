@@ -13,7 +13,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlmodel import select
 
 from cmrt.builder import valid_cmrt
-from models.tables import Submission, StoredFile
+from models.tables import Submission, StoredFile, Survey
 from outreach.db import session_scope
 from outreach.links import LinkSigner
 from outreach.mailcatcher import store_message
@@ -144,6 +144,18 @@ async def test_supplier_page_shows_timeline_findings_emails_and_actions(web):
         assert f"/actions/{action}" in text, action
     assert "http://portal.test/portal/" in text  # the supplier's own link
     assert (await web.client.get("/suppliers/NOPE")).status_code == 404
+
+
+async def test_supplier_page_says_the_next_step_in_words_not_a_workflow_id(web):
+    survey_id = seed_case(web.engine, state="corrective_action")
+    plan_id = seed_plan(web.engine, survey_id)
+    with session_scope(web.engine) as s:
+        s.get(Survey, survey_id).next_step = f"corrective action plan {plan_id}"
+    await web.login()
+    text = (await web.client.get("/suppliers/S-1")).text
+    step = text.split("<dt>Next step</dt>")[1].split("</dd>")[0]
+    assert "Corrective action plan 1: waiting for the supplier&#39;s actions" in step, step
+    assert "/cap/" not in step and "survey/" not in step, step
 
 
 async def test_action_form_errors_are_shown_without_calling_the_survey(web):

@@ -185,6 +185,11 @@ class SurveyView:
                      ("closed", "overdue", "refused", "cancelled")), None)
 
     @property
+    def plan_states(self) -> dict[str, str]:
+        """Plan workflow ID -> its state, to say in words what the survey's next step waits for."""
+        return {p.plan.id: p.plan.state for p in self.plans}
+
+    @property
     def open_escalation(self) -> Optional[Escalation]:
         return next((e for e in self.escalations if e.decision is None), None)
 
