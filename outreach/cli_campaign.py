@@ -257,8 +257,8 @@ def campaign_status(
     typer.echo(f"  answered: {p.responded} ({p.response_rate:.1%}); valid: {p.valid}")
     typer.echo("  states: " + (", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.by_state.items())) or "-"))
     typer.echo("  outcomes: " + (", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.by_outcome.items())) or "-"))
-    if p.provisional_outcomes:  # set at escalation, open until the VP decides: never mixed with the final ones
-        typer.echo("  not final yet (pending VP decision): "
+    if p.provisional_outcomes:  # set at escalation on a case still open: never mixed with the final ones
+        typer.echo("  provisional outcomes (case still open, e.g. awaiting the VP's decision): "
                    + ", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.provisional_outcomes.items())))
     typer.echo(f"  overdue: {p.overdue_count}; open corrective action plans: {p.open_caps_count}; "
                f"open escalations: {p.open_escalations_count}")

@@ -260,7 +260,7 @@ def test_campaign_status_in_words_and_an_escalated_outcome_not_final(cli_env, en
     assert "non_responsive" not in result.stdout and "valid_with_cap" not in result.stdout, result.stdout
     assert "states: Closed 1, Escalated 1" in result.stdout, result.stdout
     assert "outcomes: Valid with corrective action 1\n" in result.stdout, result.stdout
-    assert "not final yet (pending VP decision): Non-responsive 1" in result.stdout, result.stdout
+    assert "provisional outcomes (case still open, e.g. awaiting the VP's decision): Non-responsive 1" in result.stdout
 
 
 def test_unreachable_temporal_is_one_line_and_exit_1(cli_env):

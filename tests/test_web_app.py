@@ -158,6 +158,20 @@ async def test_supplier_page_says_the_next_step_in_words_not_a_workflow_id(web):
     assert "/cap/" not in step and "survey/" not in step, step
 
 
+async def test_an_outcome_set_at_escalation_is_shown_as_not_final(web):
+    seed_case(web.engine, supplier_id="S-1", state="escalated", outcome="non_responsive", answered=False)
+    seed_case(web.engine, supplier_id="S-3", name="Gamma Gold", state="closed", outcome="non_responsive")
+    await web.login()
+    page = (await web.client.get("/suppliers/S-1")).text
+    assert "Non-responsive (pending VP decision)" in page
+    listing = (await web.client.get("/suppliers")).text
+    assert listing.count("Non-responsive (pending VP decision)") == 1  # the closed one is final
+    chart = (await web.client.get("/campaigns/cmrt-2025")).text.split('aria-label="Surveys per outcome"')[1]
+    chart = chart.split("</ul>")[0]
+    labels = __import__("re").findall(r'<span class="badge[^"]*">([^<]+)</span>', chart)
+    assert labels == ["Non-responsive", "Non-responsive (provisional)"], labels
+
+
 async def test_action_form_errors_are_shown_without_calling_the_survey(web):
     survey_id = seed_case(web.engine)
     await web.login()
