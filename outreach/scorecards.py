@@ -166,27 +166,36 @@ def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
             )
 
     # Corrective actions
-    plans = [p for p in session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey.id)).all()
-             if p.state != "cancelled"]
-    if plans:
-        actions = session.exec(
-            select(CorrectiveAction).where(CorrectiveAction.plan_id.in_([p.id for p in plans]))
-        ).all()
-        done = [a for a in actions if a.status == "verified"]
-        pending = [a for a in actions if a.status not in ("verified", "refused")]
-        overdue = [a for a in pending if a.target_date < as_of]
-        inputs.actions_open, inputs.actions_overdue, inputs.actions_closed = len(pending), len(overdue), len(done)
-        if any(p.state == "refused" for p in plans) or any(a.status == "refused" for a in actions):
-            inputs.corrective_actions = "refused"
-        elif overdue or any(p.state == "overdue" for p in plans):
-            inputs.corrective_actions = "overdue"
-        elif all(p.state == "closed" for p in plans):
-            inputs.corrective_actions = "closed"
-        else:
-            inputs.corrective_actions = "on_track"
+    plans = plan_inputs(session, survey.id, as_of=as_of)
+    if plans is not None:
+        (inputs.corrective_actions, inputs.actions_open, inputs.actions_overdue, inputs.actions_closed) = plans
     elif used is not None and effective_verdict(used) == "valid":
         inputs.corrective_actions = "none_needed"
     return inputs
+
+
+def plan_inputs(session: Session, survey_id: str, *, as_of: datetime) -> tuple[str, int, int, int] | None:
+    """The survey's corrective action plans as the score sees them: (status, actions open, overdue, closed);
+    None when it has no plan (a plan cancelled with the survey is not the supplier's doing)."""
+    plans = [p for p in session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey_id)).all()
+             if p.state != "cancelled"]
+    if not plans:
+        return None
+    actions = session.exec(
+        select(CorrectiveAction).where(CorrectiveAction.plan_id.in_([p.id for p in plans]))
+    ).all()
+    done = [a for a in actions if a.status == "verified"]
+    pending = [a for a in actions if a.status not in ("verified", "refused")]
+    overdue = [a for a in pending if a.target_date < as_of]
+    if any(p.state == "refused" for p in plans) or any(a.status == "refused" for a in actions):
+        status = "refused"
+    elif overdue or any(p.state == "overdue" for p in plans):
+        status = "overdue"
+    elif all(p.state == "closed" for p in plans):
+        status = "closed"
+    else:
+        status = "on_track"
+    return status, len(pending), len(overdue), len(done)
 
 
 def _insert_ignore(session: Session, table, values: dict) -> bool:
@@ -267,6 +276,33 @@ def _card_dict(card: Scorecard) -> dict:
     }
 
 
+def _current_dicts(engine: Engine, cards: list[Scorecard], *, as_of: datetime | None = None) -> list[dict]:
+    """The cards as of now. No event reaches the scorecard when a corrective action plan opens, so a card
+    scored before any plan (no corrective action needed) while a plan is on record is scored again from the
+    read model here: on track or overdue (for display; the stored card changes at the next event)."""
+    as_of = as_of or utcnow()
+    out = [_card_dict(c) for c in cards]
+    with session_scope(engine) as session:
+        stale = []
+        for i, card in enumerate(cards):
+            stored = ((card.components or {}).get("corrective_actions") or {}).get("status")
+            plans = plan_inputs(session, card.survey_id, as_of=as_of) if card.survey_id else None
+            if plans is not None and stored in (None, "none_needed"):
+                stale.append(i)
+    if not stale:
+        return out
+    reference, config = current_reference(engine), ScoringConfig.from_settings()  # outside the session (SQLite)
+    with session_scope(engine) as session:
+        for i in stale:
+            found = survey_for(session, cards[i].supplier_id, cards[i].year)
+            if found is None:
+                continue
+            result = score(gather_inputs(session, found[0], as_of=as_of, reference=reference), config)
+            out[i].update(components={k: c.model_dump() for k, c in result.components.items()}, total=result.total,
+                          grade=result.grade, reasons=[r.model_dump() for r in result.reasons])
+    return out
+
+
 def scorecard_view(engine: Engine, supplier_id: str) -> dict:
     """What the supplier page shows: the latest year's scorecard and the trend over every year.
 
@@ -277,15 +313,16 @@ def scorecard_view(engine: Engine, supplier_id: str) -> dict:
     with session_scope(engine) as session:
         supplier = session.get(Supplier, supplier_id)
         cards = session.exec(select(Scorecard).where(Scorecard.supplier_id == supplier_id).order_by(Scorecard.year)).all()
-    current = cards[-1] if cards else None
-    previous = cards[-2] if len(cards) > 1 else None
+    dicts = _current_dicts(engine, list(cards))
+    current = dicts[-1] if dicts else None
+    previous = dicts[-2] if len(dicts) > 1 else None
     return {
         "supplier_id": supplier_id,
         "supplier_name": supplier.name if supplier else None,
-        "current": _card_dict(current) if current else None,
-        "previous": _card_dict(previous) if previous else None,
-        "trend": trend(current.total if current else None, previous.total if previous else None),
-        "history": [{"year": c.year, "total": c.total, "grade": c.grade} for c in cards],
+        "current": current,
+        "previous": previous,
+        "trend": trend(current["total"] if current else None, previous["total"] if previous else None),
+        "history": [{"year": c["year"], "total": c["total"], "grade": c["grade"]} for c in dicts],
     }
 
 
@@ -298,12 +335,12 @@ def scorecards_for_year(engine: Engine, year: int) -> list[dict]:
         ).all()
         before = {c.supplier_id: c for c in session.exec(select(Scorecard).where(Scorecard.year == year - 1)).all()}
     out = []
-    for card, supplier in rows:
+    for (card, supplier), current in zip(rows, _current_dicts(engine, [card for card, _ in rows])):
         prev = before.get(card.supplier_id)
         out.append({
             "supplier_id": supplier.id, "supplier_name": supplier.name, "category": supplier.category,
-            **_card_dict(card),
+            **current,
             "previous_total": prev.total if prev else None, "previous_grade": prev.grade if prev else None,
-            "trend": trend(card.total, prev.total if prev else None),
+            "trend": trend(current["total"], prev.total if prev else None),
         })
     return out

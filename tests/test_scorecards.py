@@ -13,6 +13,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 from typer.testing import CliRunner
 
+from sqlmodel import select
+
 from models.scorecards import ScorecardEvent
 from models.tables import CorrectiveAction, CorrectiveActionPlan, Escalation
 from outreach.db import session_scope
@@ -244,6 +246,29 @@ def test_corrective_action_states(engine, statuses, target_days, plan_state, exp
                                    target_date=AS_OF + timedelta(days=target_days), status=st))
     update_scorecard(engine, ev(sid, "cap_verified"), as_of=AS_OF)
     assert card_of(engine, "S-7")["components"]["corrective_actions"]["status"] == expected
+
+
+def test_a_plan_opened_after_the_last_event_shows_on_the_scorecard(engine):
+    """No event reaches the scorecard when a plan opens or an action falls overdue: reading it says so anyway."""
+    from models.columns import utcnow
+
+    sid = add_supplier_survey(engine, "S-10")
+    add_submission(engine, sid, check_result(smelters=CONFORMANT_4), at=T0)
+    update_scorecard(engine, ev(sid, "first_submission"), as_of=AS_OF)
+    assert card_of(engine, "S-10")["components"]["corrective_actions"]["status"] == "none_needed"
+    with session_scope(engine) as s:
+        s.add(CorrectiveActionPlan(id="cap-10", survey_id=sid, opened_at=T0, state="in_progress"))
+        s.flush()
+        s.add(CorrectiveAction(plan_id="cap-10", number=1, description="remove smelter", owner="Supplier",
+                               target_date=utcnow() + timedelta(days=30), status="open"))
+    card = card_of(engine, "S-10")
+    assert card["components"]["corrective_actions"]["status"] == "on_track"
+    assert card["components"]["corrective_actions"]["score"] < 100 and card["total"] < 100
+    assert [r["total"] for r in scorecards_for_year(engine, 2026) if r["supplier_id"] == "S-10"] == [card["total"]]
+    with session_scope(engine) as s:
+        action = s.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id == "cap-10")).one()
+        action.target_date = utcnow() - timedelta(days=1)
+    assert card_of(engine, "S-10")["components"]["corrective_actions"]["status"] == "overdue"
 
 
 def test_trends_across_two_years_and_the_export(engine, tmp_path):
