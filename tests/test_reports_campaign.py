@@ -82,7 +82,7 @@ def test_campaign_figures(any_db_url):
     assert [(h["cid"], h["suppliers"]) for h in f["high_risk_smelters"]] == [("CID003185", ["Golf"])]
     assert [(e["name"], e["suppliers"]) for e in f["unknown_entities"]] == [("Backyard Refiners", ["Golf"])]
     assert f["corrective_actions"] == {"plans": 1, "plans_open": 1, "plans_closed": 0, "plans_overdue": 0,
-                                       "plans_refused": 0, "actions_open": 1, "actions_overdue": 1,
+                                       "plans_refused": 0, "plans_other": 0, "actions_open": 1, "actions_overdue": 1,
                                        "actions_closed": 1, "actions_refused": 0}
     assert f["escalations"] == {"total": 2, "open": 1, "decisions": {"suspend": 1},
                                 "by_reason": {"cap_overdue": 1, "non_response": 1}}
@@ -100,6 +100,31 @@ def test_campaign_figures(any_db_url):
     f["escalations"]["decisions"] = {"corrective_action": 1}  # decisions read as words, not codes
     assert "decisions: corrective action 1" in render_due_diligence_draft(f, company="Example Manufacturing Inc.")
     assert ", corrective action 1)" in render_rcoi_html(f)
+
+
+def test_plan_counts_add_up_once_plans_are_escalated(engine, tmp_path):
+    """Two plans escalated as overdue, one in a state the report does not name: no "0 open, 0 closed"."""
+    from openpyxl import load_workbook
+
+    from outreach.reports.workbook import rcoi_workbook
+
+    s = add_supplier_survey(engine, "X-late", name="Xray")
+    add_submission(engine, s, check_result(), at=T0)
+    with session_scope(engine) as ses:
+        for n, state in ((1, "overdue"), (2, "overdue"), (3, "suspended")):
+            ses.add(CorrectiveActionPlan(id=f"cap-x{n}", survey_id=s, opened_at=T0, state=state, closed_at=DUE))
+    f = campaign_figures(engine, 2026, as_of=T0 + timedelta(days=40))
+    caps = f["corrective_actions"]
+    assert (caps["plans"], caps["plans_overdue"], caps["plans_other"]) == (3, 2, 1)
+    said = "3 (0 open, 0 closed, 2 overdue and escalated to the VP, 1 in another state)"
+    assert f"Corrective action plans: {said}" in render_rcoi_html(f)
+    assert "0 open, 0 closed, 2 overdue and escalated to the VP, 1 in another state;" in render_due_diligence_draft(
+        f, company="Example Manufacturing Inc.")
+    path = tmp_path / "rcoi.xlsx"
+    rcoi_workbook(f, path)
+    rows = [[c for c in row if c is not None] for row in load_workbook(path).worksheets[0].iter_rows(values_only=True)]
+    row = next(r for r in rows if r and r[0] == "Corrective action plans")
+    assert row[1] == 3 and sum(row[3::2]) == 3, row
 
 
 def test_cli_campaign_json(engine, db_url, tmp_path, monkeypatch):

@@ -271,6 +271,8 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
         "plans_closed": sum(1 for p in plans if p.state == "closed"),
         "plans_overdue": sum(1 for p in plans if p.state == "overdue"),
         "plans_refused": sum(1 for p in plans if p.state == "refused"),
+        # any state the lines above do not name, so the parts always add up to "plans"
+        "plans_other": sum(1 for p in plans if p.state not in (*OPEN_PLAN_STATES, "closed", "overdue", "refused")),
         "actions_open": len(pending),
         "actions_overdue": sum(1 for a in pending if a.target_date < as_of),
         "actions_closed": sum(1 for a in actions if a.status == "verified"),

@@ -21,6 +21,30 @@ SHARES: tuple[tuple[str, str], ...] = (
 )
 
 
+# The parts of the corrective action plan count, in order; open and closed are always said. An overdue plan
+# is escalated to the Supply Chain VP (workflows/corrective_action.py).
+PLAN_PARTS: tuple[tuple[str, str], ...] = (
+    ("open", "plans_open"),
+    ("closed", "plans_closed"),
+    ("overdue and escalated to the VP", "plans_overdue"),
+    ("refused", "plans_refused"),
+    ("in another state", "plans_other"),
+)
+
+
+def plan_parts(caps: dict[str, Any] | None) -> list[tuple[str, int]]:
+    """(label, count) for every part of the plan count that is said: they add up to ``caps["plans"]``."""
+    if not caps:
+        return []
+    return [(label, caps.get(key, 0)) for label, key in PLAN_PARTS
+            if caps.get(key, 0) or key in ("plans_open", "plans_closed")]
+
+
+def plan_parts_text(caps: dict[str, Any] | None) -> str:
+    """"0 open, 0 closed, 2 overdue and escalated to the VP"."""
+    return ", ".join(f"{n} {label}" for label, n in plan_parts(caps))
+
+
 def report_title(figures: dict[str, Any]) -> str:
     src = figures["source"]
     if src.get("kind") == "campaign":
@@ -30,7 +54,8 @@ def report_title(figures: dict[str, Any]) -> str:
 
 def rcoi_page_context(figures: dict[str, Any]) -> dict[str, Any]:
     """What templates/reports/rcoi.html.j2 needs (the web app may add its own keys)."""
-    return {"f": figures, "title": report_title(figures), "shares": [(label, figures[key]) for label, key in SHARES]}
+    return {"f": figures, "title": report_title(figures), "shares": [(label, figures[key]) for label, key in SHARES],
+            "plan_parts": plan_parts_text(figures.get("corrective_actions"))}
 
 
 def render_rcoi_html(figures: dict[str, Any]) -> str:
@@ -43,4 +68,5 @@ def render_due_diligence_draft(figures: dict[str, Any], *, company: str, year: i
     year = year or figures["source"].get("year") or "reporting"
     return template_environment().get_template("reports/due_diligence_results.md.j2").render(
         figures=figures, company=company, year=year, as_of=as_of,
+        plan_parts=plan_parts_text(figures.get("corrective_actions")),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from outreach.reports.render import plan_parts
 from outreach.scoring import COMPONENTS, LABELS
 from outreach.spreadsheet import append_row, new_workbook, write_table
 
@@ -58,7 +59,7 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
     caps = figures.get("corrective_actions")
     if caps:
         append_row(ws, [])
-        append_row(ws, ["Corrective action plans", caps["plans"], "open", caps["plans_open"], "closed", caps["plans_closed"]])
+        append_row(ws, ["Corrective action plans", caps["plans"], *[x for part in plan_parts(caps) for x in part]])
         append_row(ws, ["Corrective actions", caps["actions_open"] + caps["actions_closed"], "open", caps["actions_open"],
                         "closed", caps["actions_closed"], "overdue", caps["actions_overdue"]])
     esc = figures.get("escalations")
