@@ -386,6 +386,16 @@ class SupplierSurveyWorkflow:
             await self._record("corrective_action_" + result.status, data={"cap_id": cap_id}, reason=result.reason)
             await self._escalate("cap_refused" if result.status == "refused" else "cap_overdue")
 
+    async def _until_child_runs(self) -> None:
+        """An Update that opened a plan or an escalation answers once the run loop has started the child, so
+        its caller finds the child's ID in the status and can send it Updates. (With the read-model writes
+        as local activities the Update would otherwise finish in the same workflow task that asks for the
+        child; before, the activity's round trip let the child start first.)"""
+        if not workflow.patched("local-read-model-writes"):
+            return
+        await workflow.wait_condition(lambda: self._child is not None or self.s.state not in (
+            SurveyState.corrective_action, SurveyState.escalated))
+
     def _has_valid_declaration(self) -> bool:
         return any(sub.purpose == "declaration" and sub.verdict in ("valid", "accepted") for sub in self.s.submissions)
 
@@ -453,7 +463,9 @@ class SupplierSurveyWorkflow:
                 self.s.first_submission_reported = True
                 await self._scorecard("first_submission", submission_id=submission_id)
             await self._decide_after(summary, prior_state)
-            return self._verdict_of(summary)
+            verdict = self._verdict_of(summary)
+        await self._until_child_runs()
+        return verdict
 
     @submit.validator
     def _validate_submit(self, sub: SubmitCmrt) -> None:
@@ -741,7 +753,9 @@ class SupplierSurveyWorkflow:
                 else:
                     await self._decide_after(last, prior)
             self._bump()
-            return self._ack(f"submission {decision}")
+            ack = self._ack(f"submission {decision}")
+        await self._until_child_runs()
+        return ack
 
     @workflow.update
     async def withdraw(self, req: Withdraw) -> ActionAck:
