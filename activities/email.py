@@ -20,7 +20,7 @@ import aiosmtplib
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import select, update
 from temporalio import activity
 
 from models.columns import utcnow
@@ -91,13 +91,11 @@ class EmailActivities:
         return row
 
     def _mark(self, key: str, status: OutboxStatus, error: str | None = None) -> None:
-        with session_scope(self.engine) as session:
-            row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
-            row.status = status.value
-            row.last_error = error
-            if status == OutboxStatus.sent:
-                row.sent_at = utcnow()
-            session.add(row)
+        values: dict[str, Any] = {"status": status.value, "last_error": error}
+        if status == OutboxStatus.sent:
+            values["sent_at"] = utcnow()
+        with session_scope(self.engine) as session:  # one UPDATE: the row was claimed before sending
+            session.exec(update(OutboxMessage).where(OutboxMessage.idempotency_key == key).values(**values))
 
     async def _deliver(self, row: OutboxMessage) -> None:
         s = self.settings

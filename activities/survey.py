@@ -172,15 +172,17 @@ class SurveyActivities:
     @activity.defn(name="record_survey_event")
     def record_survey_event(self, rec: SurveyRecord) -> None:
         with session_scope(self.engine) as session:
-            # A survey started by hand (not by a campaign) may name a campaign or supplier the read model
-            # has not seen yet: create the minimal rows so the event is never lost.
-            if session.get(Campaign, rec.campaign_id) is None:
-                session.add(Campaign(id=rec.campaign_id, year=rec.campaign_year, name=rec.campaign_id, state="running"))
-            if session.get(Supplier, rec.supplier_id) is None:
-                session.add(Supplier(id=rec.supplier_id, name=rec.supplier_name))
-            session.flush()
             survey = session.get(Survey, rec.survey_id)
             if survey is None:
+                # A survey started by hand (not by a campaign) may name a campaign or supplier the read model
+                # has not seen yet: create the minimal rows so the event is never lost. (A survey row that
+                # exists has both: its foreign keys say so.)
+                if session.get(Campaign, rec.campaign_id) is None:
+                    session.add(Campaign(id=rec.campaign_id, year=rec.campaign_year, name=rec.campaign_id,
+                                         state="running"))
+                if session.get(Supplier, rec.supplier_id) is None:
+                    session.add(Supplier(id=rec.supplier_id, name=rec.supplier_name))
+                session.flush()
                 survey = Survey(id=rec.survey_id, campaign_id=rec.campaign_id, supplier_id=rec.supplier_id, seq=0)
             if rec.seq > survey.seq:  # an older write (a late retry) never overwrites a newer state
                 for name, value in rec.survey:
