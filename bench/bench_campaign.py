@@ -192,13 +192,6 @@ async def run(args) -> dict:
     for name in ("activities", "cmrt", "models", "outreach", "workflows", "templates"):
         shutil.copytree(ROOT / name, snapshot / name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
     shutil.copy2(ROOT / "worker.py", snapshot / "worker.py")
-    if args.experiment_local_writes:
-        # Experiment (not the product): the survey's database writes as local activities.
-        survey = snapshot / "workflows" / "survey.py"
-        text = survey.read_text()
-        for name in ("record_survey_event", "update_scorecard"):
-            text = text.replace(f'workflow.execute_activity("{name}"', f'workflow.execute_local_activity("{name}"')
-        survey.write_text(text)
     if args.experiment_passthrough_workflows:
         # Experiment (not the product): the sandbox reuses the workflow modules instead of importing
         # them afresh for each workflow instance (determinism checks then stop at module boundaries).
@@ -219,8 +212,7 @@ async def run(args) -> dict:
         procs[name] = subprocess.Popen(argv, env=env, stdout=open(logs / f"{name}.log", "wb"), stderr=subprocess.STDOUT,
                                        start_new_session=True)
 
-    result: dict = {"workers": args.workers, "passthrough_workflows": args.experiment_passthrough_workflows,
-                    "local_writes": args.experiment_local_writes, "fanout_only": args.fanout_only, "suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
+    result: dict = {"workers": args.workers, "passthrough_workflows": args.experiment_passthrough_workflows, "fanout_only": args.fanout_only, "suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
                     "bytecode": not args.no_bytecode}
     try:
         spawn("temporal", temporal_argv(find_binary("temporal"), settings))
@@ -385,8 +377,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Worker processes (each on the same task queue).")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--fanout-only", action="store_true", help="Stand-in surveys: the campaign's own cost.")
-    parser.add_argument("--experiment-local-writes", action="store_true",
-                        help="Experiment: run the survey's database writes as local activities (a patched copy).")
     parser.add_argument("--experiment-passthrough-workflows", action="store_true",
                         help="Experiment: pass the workflow modules through the sandbox (a patched copy).")
     parser.add_argument("--no-bytecode", action="store_true", help="Keep PYTHONDONTWRITEBYTECODE for the worker.")
