@@ -74,6 +74,8 @@ PROVISIONAL_OUTCOME = {
 DECISION_OUTCOME = {Decision.suspend: SurveyOutcome.suspended, Decision.disengage: SurveyOutcome.disengaged,
                     Decision.waive: SurveyOutcome.waived}
 MAX_KEPT_UPDATE_IDS = 500
+# How long an Update that opened a plan or an escalation waits for the run loop to start the child.
+CHILD_START_WAIT = timedelta(seconds=30)
 
 
 @dataclass
@@ -390,11 +392,17 @@ class SupplierSurveyWorkflow:
         """An Update that opened a plan or an escalation answers once the run loop has started the child, so
         its caller finds the child's ID in the status and can send it Updates. (With the read-model writes
         as local activities the Update would otherwise finish in the same workflow task that asks for the
-        child; before, the activity's round trip let the child start first.)"""
+        child; before, the activity's round trip let the child start first.) Bounded: a run loop still busy
+        sending an email (SMTP down) must not hold the supplier's upload for hours."""
         if not workflow.patched("local-read-model-writes"):
             return
-        await workflow.wait_condition(lambda: self._child is not None or self.s.state not in (
-            SurveyState.corrective_action, SurveyState.escalated))
+        if self._child is not None or self.s.state not in (SurveyState.corrective_action, SurveyState.escalated):
+            return
+        try:
+            await workflow.wait_condition(lambda: self._child is not None or self.s.state not in (
+                SurveyState.corrective_action, SurveyState.escalated), timeout=CHILD_START_WAIT)
+        except asyncio.TimeoutError:
+            pass
 
     def _has_valid_declaration(self) -> bool:
         return any(sub.purpose == "declaration" and sub.verdict in ("valid", "accepted") for sub in self.s.submissions)
