@@ -5,6 +5,8 @@ decision all go through the survey's Updates and show the workflow's own answers
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncio
 import pytest
 from sqlmodel import select
@@ -254,16 +256,19 @@ async def test_portal_product_level_then_corrective_action_plan_and_status(rig_w
         page = await web.client.get(path)
         assert "Please send a corrective action plan" in page.text and "What will be done" in page.text
         token = csrf_from(page.text)
+        # Dates relative to the workflows' clock: the session's time-skipping server has skipped years by now.
+        now = await rig.now()
+        past, later, latest = ((now + timedelta(days=d)).date().isoformat() for d in (-400, 120, 210))
         r = await web.client.post(f"{path}/plan", data={"csrf_token": token, "description_1": "Drop the refinery",
-                                                         "owner_1": "Jane Doe", "target_1": "2000-01-01"})
+                                                         "owner_1": "Jane Doe", "target_1": past})
         assert "Your plan was not accepted: action 1: the target date is in the past" in r.text
         r = await web.client.post(f"{path}/plan", data={"csrf_token": token, "description_1": "Drop the refinery",
-                                                         "owner_1": "", "target_1": "2099-01-01"})
+                                                         "owner_1": "", "target_1": later})
         assert "Action 1: please give a description, an owner and a target date." in r.text
         r = await web.client.post(f"{path}/plan", data={
             "csrf_token": token, "description_1": "Remove African Gold Refinery from the gold supply",
-            "owner_1": "Jane Doe", "target_1": "2099-03-31",
-            "description_2": "Ask the refinery to enrol in RMAP", "owner_2": "Raj Patel", "target_2": "2099-06-30"})
+            "owner_1": "Jane Doe", "target_1": later,
+            "description_2": "Ask the refinery to enrol in RMAP", "owner_2": "Raj Patel", "target_2": latest})
         assert "Your plan with 2 action(s) was received" in r.text
 
         def actions():
