@@ -580,3 +580,15 @@ async def test_healthz_reports_an_unreachable_database(settings_for):
         r = await client.get("/healthz")
     assert r.status_code == 503 and r.json()["status"] == "error" and "127.0.0.1:1" in r.json()["database"]
     eng.dispose()
+
+
+def test_page_titles_hold_only_text():
+    """A page's <title> block holds words, never page content (a misplaced edit once put sections there)."""
+    import re
+    from pathlib import Path
+
+    pages = sorted((Path(__file__).resolve().parents[1] / "templates" / "web").glob("*.html"))
+    assert pages
+    for page in pages:
+        for title in re.findall(r"{% block title %}(.*?){% endblock %}", page.read_text(), flags=re.S):
+            assert "<" not in title and "\n" not in title.strip(), page.name
