@@ -109,14 +109,6 @@ class EventOut(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
-class FindingOut(BaseModel):
-    code: str
-    severity: str
-    sheet: Optional[str] = None
-    cell: Optional[str] = None
-    message: str
-
-
 class SubmissionOut(BaseModel):
     id: str
     file_sha256: str
@@ -128,7 +120,7 @@ class SubmissionOut(BaseModel):
     verdict: Optional[str] = None
     manual_decision: Optional[str] = None
     template_version: Optional[str] = None
-    findings: list[FindingOut]
+    findings: list[contract.SubmissionFinding]
 
 
 class EmailOut(BaseModel):
@@ -153,7 +145,7 @@ class UploadResult(BaseModel):
     submission_id: Optional[str] = None
     state: Optional[str] = None
     next_step: Optional[str] = None
-    findings: list[FindingOut]
+    findings: list[contract.SubmissionFinding]
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -309,7 +301,7 @@ async def upload_submission(request: Request, survey_id: str, file: UploadFile =
         return _rejected(exc)
     result = UploadResult(verdict=outcome.verdict, accepted=outcome.accepted, message=outcome.message,
                           submission_id=outcome.submission_id, state=outcome.state, next_step=outcome.next_step,
-                          findings=[FindingOut(**f.model_dump()) for f in outcome.findings])
+                          findings=list(outcome.findings))
     if outcome.verdict == "refused":
         return JSONResponse(result.model_dump(mode="json"), status_code=422)
     return result
