@@ -75,6 +75,7 @@ class SmtpSink:
     port: int = field(default_factory=free_port)
     messages: list[CaughtMessage] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # addresses answered with 550 (a bounce)
+    peers: list[tuple] = field(default_factory=list)  # the client address of each message's connection
     _controller: object | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -88,6 +89,7 @@ class SmtpSink:
         msg = email.message_from_bytes(envelope.original_content or envelope.content)
         with self._lock:
             self.messages.append(CaughtMessage(envelope.mail_from, list(envelope.rcpt_tos), msg))
+            self.peers.append(tuple(session.peer))
         return "250 Message accepted"
 
     def start(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -179,6 +181,63 @@ async def test_smtp_down_raises_for_retry_then_delivers_once(smtp, engine, setti
     assert (await acts.send_email(req)).status == "sent"
     assert (await acts.send_email(req)).status == "already_sent"
     assert len(smtp.messages) == 1
+
+
+def _check_mail(key: str, to: str = "a@supplier.test"):
+    from activities.email import EmailRequest
+
+    return EmailRequest(idempotency_key=key, template="mail_check", to=to, context={"requested_by": "ops", "smtp_host": "h"})
+
+
+async def test_one_smtp_session_carries_many_messages(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    acts = EmailActivities(settings_for(smtp_port=smtp.port), engine)
+    for n in range(5):
+        assert (await acts.send_email(_check_mail(f"many-{n}"))).status == "sent"
+    assert len(smtp.messages) == 5
+    assert len(set(smtp.peers)) == 1  # one connection, not five
+
+
+async def test_concurrent_messages_use_at_most_the_pool_size(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    acts = EmailActivities(settings_for(smtp_port=smtp.port), engine)
+    results = await asyncio.gather(*(acts.send_email(_check_mail(f"par-{n}")) for n in range(12)))
+    assert [r.status for r in results] == ["sent"] * 12
+    assert len(smtp.messages) == 12
+    assert 1 <= len(set(smtp.peers)) <= acts.smtp.size
+
+
+async def test_a_session_the_server_dropped_is_replaced(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    acts = EmailActivities(settings_for(smtp_port=smtp.port), engine)
+    assert (await acts.send_email(_check_mail("drop-1"))).status == "sent"
+    smtp.stop()  # the idle session dies with the server
+    smtp.start()
+    assert (await acts.send_email(_check_mail("drop-2"))).status == "sent"
+    assert len(smtp.messages) == 2 and len(set(smtp.peers)) == 2
+
+
+async def test_an_idle_session_is_not_reused_past_its_age(smtp, engine, settings_for, monkeypatch):
+    from activities.email import EmailActivities, SmtpConnections
+
+    monkeypatch.setattr(SmtpConnections, "IDLE_SECONDS", 0.0)
+    acts = EmailActivities(settings_for(smtp_port=smtp.port), engine)
+    assert (await acts.send_email(_check_mail("idle-1"))).status == "sent"
+    assert (await acts.send_email(_check_mail("idle-2"))).status == "sent"
+    assert len(set(smtp.peers)) == 2
+
+
+async def test_a_bounce_does_not_spoil_the_next_message(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    smtp.refuse.add("gone@supplier.test")
+    acts = EmailActivities(settings_for(smtp_port=smtp.port), engine)
+    assert (await acts.send_email(_check_mail("b-1", to="gone@supplier.test"))).status == "bounced"
+    assert (await acts.send_email(_check_mail("b-2"))).status == "sent"
+    assert [m.rcpt_tos for m in smtp.messages] == [["a@supplier.test"]]
 
 
 # --- the engine for real -------------------------------------------------------------------

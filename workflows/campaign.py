@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import CampaignState
     from models.search_attributes import CAMPAIGN, SUPPLIER
     from models.survey import SurveyInput, survey_workflow_id
-    from workflows.common import DB_OPTIONS, EMAIL_OPTIONS
+    from workflows.common import DB_OPTIONS, send_email
 
 # The name SupplierSurveyWorkflow is registered under (workflows/survey.py); tests pin the two together.
 SURVEY_WORKFLOW = "SupplierSurvey"
@@ -188,12 +188,8 @@ class CampaignWorkflow:
             "campaign_summary", SummaryRequest(campaign_id=self.inp.campaign_id, state=state),
             result_type=dict, **DB_OPTIONS,
         )
-        await workflow.execute_activity(
-            "send_email",
-            EmailRequest(idempotency_key=f"campaign/{self.inp.campaign_id}/summary/{state.value}",
-                         template="campaign_summary", to=self.inp.compliance_email, context=context),
-            result_type=EmailResult, **EMAIL_OPTIONS,
-        )
+        await send_email(EmailRequest(idempotency_key=f"campaign/{self.inp.campaign_id}/summary/{state.value}",
+                                      template="campaign_summary", to=self.inp.compliance_email, context=context))
 
     def _result(self, state: CampaignState, withdrawn: int = 0) -> CampaignResult:
         return CampaignResult(campaign_id=self.inp.campaign_id, state=state, selected=self.c.selected,

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitPlan,
         VerifyAction,
     )
-    from workflows.common import DB_OPTIONS, EMAIL_OPTIONS
+    from workflows.common import DB_OPTIONS, send_email
 
 DONE = (Status.verified,)
 
@@ -327,10 +327,9 @@ class CorrectiveActionWorkflow:
 
     async def _email(self, step: str, template: str, to: str, n: int, extra: dict,
                      survey_link: bool = False) -> EmailResult:
-        return await workflow.execute_activity("send_email", EmailRequest(
+        return await send_email(EmailRequest(
             idempotency_key=f"{self.inp.cap_id}/{step}/n{n}", template=template, to=to,
-            survey_id=self.inp.survey_id if survey_link else None, context=self._context(extra)),
-            result_type=EmailResult, **EMAIL_OPTIONS)
+            survey_id=self.inp.survey_id if survey_link else None, context=self._context(extra)))
 
     async def _email_supplier(self, step: str, template: str, n: int, extra: dict) -> None:
         if self.c.contact_bounced:

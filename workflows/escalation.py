@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import Decision
     from models.scorecards import ScorecardEvent
     from models.survey import EscalationInput, EscalationResult, EscalationStatus, VpDecision
-    from workflows.common import DB_OPTIONS, EMAIL_OPTIONS
+    from workflows.common import DB_OPTIONS, send_email
 
 REASON_TEXT = {
     "non_responsive": "The supplier has not answered the survey, past its due date and grace period.",
@@ -103,11 +103,10 @@ class EscalationWorkflow:
 
     async def _email(self, step: str, template: str, to: str, n: int, context: dict, *, cc: Optional[list[str]] = None,
                      survey: bool = False) -> EmailResult:
-        return await workflow.execute_activity("send_email", EmailRequest(
+        return await send_email(EmailRequest(
             idempotency_key=f"{self.inp.escalation_id}/{step}/n{n}", template=template, to=to, cc=cc or [],
             survey_id=self.inp.survey_id if survey else None,
-            escalation_id=None if survey else self.inp.escalation_id, context=context),
-            result_type=EmailResult, **EMAIL_OPTIONS)
+            escalation_id=None if survey else self.inp.escalation_id, context=context))
 
     def _apply(self, d: VpDecision) -> None:
         if self.decision is None:

@@ -10,7 +10,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
-    from workflows.common import EMAIL_OPTIONS
+    from workflows.common import send_email
 
 
 class MailCheckInput(BaseModel):
@@ -23,14 +23,6 @@ class MailCheckInput(BaseModel):
 class MailCheckWorkflow:
     @workflow.run
     async def run(self, inp: MailCheckInput) -> EmailResult:
-        return await workflow.execute_activity(
-            "send_email",
-            EmailRequest(
-                idempotency_key=f"mail-check/{workflow.info().workflow_id}",
-                template="mail_check",
-                to=inp.to,
-                context={"requested_by": inp.requested_by, "smtp_host": inp.smtp_host},
-            ),
-            result_type=EmailResult,
-            **EMAIL_OPTIONS,
-        )
+        return await send_email(EmailRequest(
+            idempotency_key=f"mail-check/{workflow.info().workflow_id}", template="mail_check", to=inp.to,
+            context={"requested_by": inp.requested_by, "smtp_host": inp.smtp_host}))

@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         cap_workflow_id,
         escalation_workflow_id,
     )
-    from workflows.common import DB_OPTIONS, EMAIL_OPTIONS, LOCAL_DB_OPTIONS
+    from workflows.common import DB_OPTIONS, LOCAL_DB_OPTIONS, send_email
 
 # A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
 CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
@@ -303,6 +303,13 @@ class SupplierSurveyWorkflow:
                 if handle.done():
                     return await handle
                 handle.cancel()
+                if workflow.patched("local-email"):
+                    # Wait until the child has ended: its record says cancelled before the survey closes, and
+                    # the run never completes in the same workflow task that asks for the cancellation.
+                    try:
+                        await handle
+                    except ChildWorkflowError:
+                        pass
                 return None
             # This order (queued mail, forwards, then the result) is what recorded histories expect.
             await self._send_queued()
@@ -962,10 +969,9 @@ class SupplierSurveyWorkflow:
         """One email, once per key. Only the supplier's messages carry its portal link."""
         r = self.s.correction_round if round_ is None else round_
         key = f"{self.survey_id}/{step}/r{r}/n{n}"
-        return await workflow.execute_activity("send_email", EmailRequest(
+        return await send_email(EmailRequest(
             idempotency_key=key, template=template, to=to, cc=cc or [],
-            survey_id=self.survey_id if supplier_link else None,
-            context=self._context(extra)), result_type=EmailResult, **EMAIL_OPTIONS)
+            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)))
 
     async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
                               extra: Optional[dict] = None) -> None:
