@@ -184,6 +184,8 @@ async def run(args) -> dict:
     settings = load_settings(data_dir=data_dir, temporal_address=env["OUTREACH_TEMPORAL_ADDRESS"],
                              temporal_ui_port=int(env["OUTREACH_TEMPORAL_UI_PORT"]), smtp_port=smtp_port,
                              mail_catcher_port=smtp_port, task_queue="bench-campaign")
+    if args.workers is None:
+        args.workers = settings.worker_processes
     logs = data_dir / "logs"
     logs.mkdir(parents=True)
     # The worker runs a copy of the code: the sandbox reads each workflow's source file again for every
@@ -374,7 +376,8 @@ def main() -> None:
     parser.add_argument("--suppliers", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--window", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="Worker processes (each on the same task queue).")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Worker processes on the same task queue (default: as `outreach up`, OUTREACH_WORKER_PROCESSES).")
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--fanout-only", action="store_true", help="Stand-in surveys: the campaign's own cost.")
     parser.add_argument("--experiment-passthrough-workflows", action="store_true",

@@ -39,11 +39,13 @@ def up(
         None, "--data-dir", help="Folder for the embedded stack's state (overrides OUTREACH_DATA_DIR)."),
     no_web: bool = typer.Option(
         False, "--no-web", help="Start without the web app (Temporal, mail catcher and worker only)."),
+    workers: Optional[int] = typer.Option(
+        None, "--workers", help="Worker processes to start (overrides OUTREACH_WORKER_PROCESSES; one per core)."),
 ) -> None:
-    """Start everything on this machine: Temporal dev server, mail catcher, worker, web app. Ctrl-C stops it all."""
+    """Start everything on this machine: Temporal dev server, mail catcher, workers, web app. Ctrl-C stops it all."""
     from outreach.up import run_up
 
-    _exit_now(run_up(data_dir=data_dir, web=not no_web))
+    _exit_now(run_up(data_dir=data_dir, web=not no_web, workers=workers))
 
 
 def worker(

