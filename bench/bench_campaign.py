@@ -181,6 +181,8 @@ async def run(args) -> dict:
     # A normal install has its .pyc files; so does this run unless --no-bytecode.
     if not args.no_bytecode:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if args.sandbox:
+        env["OUTREACH_WORKFLOW_SANDBOX"] = "true"
     settings = load_settings(data_dir=data_dir, temporal_address=env["OUTREACH_TEMPORAL_ADDRESS"],
                              temporal_ui_port=int(env["OUTREACH_TEMPORAL_UI_PORT"]), smtp_port=smtp_port,
                              mail_catcher_port=smtp_port, task_queue="bench-campaign")
@@ -215,7 +217,7 @@ async def run(args) -> dict:
                                        start_new_session=True)
 
     result: dict = {"workers": args.workers, "passthrough_workflows": args.experiment_passthrough_workflows, "fanout_only": args.fanout_only, "suppliers": args.suppliers, "page_size": args.page_size, "window": args.window,
-                    "bytecode": not args.no_bytecode}
+                    "bytecode": not args.no_bytecode, "sandbox": args.sandbox}
     try:
         spawn("temporal", temporal_argv(find_binary("temporal"), settings))
         spawn("mailcatcher", [sys.executable, "-P", "-m", "outreach.mailcatcher", "--port", str(smtp_port),
@@ -376,6 +378,8 @@ def main() -> None:
     parser.add_argument("--suppliers", type=int, default=5000)
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--window", type=int, default=50)
+    parser.add_argument("--sandbox", action="store_true",
+                        help="Workers run workflows in the Temporal sandbox (OUTREACH_WORKFLOW_SANDBOX=true), as the tests do.")
     parser.add_argument("--workers", type=int, default=None,
                         help="Worker processes on the same task queue (default: as `outreach up`, OUTREACH_WORKER_PROCESSES).")
     parser.add_argument("--timeout", type=float, default=900)

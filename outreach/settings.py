@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     # Worker tuning (see README "Scaling out"). `outreach up` starts this many worker processes: one
     # Python process runs on one core, so a campaign's fan-out goes faster with one per core.
     worker_processes: int = 2
+    # Run workflows inside the Temporal Python sandbox. The tests always do (that is where a
+    # non-deterministic call in workflow code is caught, and replaying the committed histories guards
+    # every release); a production worker runs the tested code without the sandbox's per-workflow cost.
+    # Turn it on while changing workflow code against a running stack.
+    workflow_sandbox: bool = False
     worker_max_cached_workflows: int = 2500
     worker_max_concurrent_activities: int = 100
 

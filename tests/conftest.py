@@ -196,7 +196,7 @@ def settings_for(tmp_path):
             secret_key="test-secret-key-for-signed-links",
             public_base_url="http://portal.test",
             task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-            **extra,
+            **{"workflow_sandbox": True, **extra},  # every workflow the tests run is checked by the sandbox
         )
 
     return make

@@ -42,7 +42,7 @@ async def record(names: list[str]) -> None:
                 engine = make_engine(url)
                 settings = load_settings(data_dir=Path(tmp) / "var", database_url=url, smtp_port=smtp.port,
                                          secret_key="record", public_base_url="http://portal.test",
-                                         task_queue=f"record-{name}")
+                                         task_queue=f"record-{name}", workflow_sandbox=True)
                 rig = SurveyRig(env, smtp, engine, settings)
                 async with running(rig):
                     ids = await SCENARIOS[name](rig)

@@ -131,7 +131,7 @@ async def _record() -> None:
             engine = make_engine(url)
             settings = load_settings(data_dir=Path(tmp) / "var", database_url=url, smtp_port=smtp.port,
                                      secret_key="record", public_base_url="http://portal.test",
-                                     task_queue="record-campaign")
+                                     task_queue="record-campaign", workflow_sandbox=True)
             histories = await run_scenario(env.client, engine, settings)
             engine.dispose()
         HISTORIES.mkdir(parents=True, exist_ok=True)

@@ -20,11 +20,12 @@ from tests.survey_harness import HISTORIES, running, rig  # noqa: F401 (rig is a
 from tests.survey_scenarios import SCENARIOS
 
 
-def replayer() -> Replayer:
+def replayer(sandbox: bool = True) -> Replayer:
     from worker import workflow_runner
     from workflows import ALL_WORKFLOWS
 
-    return Replayer(workflows=ALL_WORKFLOWS, workflow_runner=workflow_runner(), data_converter=pydantic_data_converter)
+    return Replayer(workflows=ALL_WORKFLOWS, workflow_runner=workflow_runner(sandbox),
+                    data_converter=pydantic_data_converter)
 
 
 def committed() -> list[Path]:
@@ -45,6 +46,20 @@ async def test_committed_history_replays(path: Path):
     history = WorkflowHistory.from_json(doc["workflow_id"], doc["history"])
     result = await replayer().replay_workflow(history)
     assert result.replay_failure is None
+
+
+async def test_every_committed_history_replays_without_the_sandbox_too():
+    """Production workers run without the sandbox (OUTREACH_WORKFLOW_SANDBOX): the same histories give the
+    same commands there, so the code the sandboxed tests check is the code that runs."""
+    unsandboxed, failures = replayer(sandbox=False), {}
+    for path in committed():
+        doc = json.loads(path.read_text())
+        result = await unsandboxed.replay_workflow(WorkflowHistory.from_json(doc["workflow_id"], doc["history"]),
+                                                   raise_on_replay_failure=False)
+        if result.replay_failure is not None:
+            failures[path.name] = result.replay_failure
+    assert failures == {}
+    assert len(committed()) >= 30
 
 
 @pytest.mark.parametrize("name", ["valid_after_correction", "high_risk_cap_closed", "invalid_vp_cap_overdue_disengaged"])
