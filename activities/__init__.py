@@ -20,4 +20,4 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     scorecard = ScorecardActivities(settings, engine)
     return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all(),
             DemoActivities(settings, engine).demo_answer,
-            *SurveyActivities(settings, engine).all()]
+            *SurveyActivities(settings, engine, scorecards=scorecard).all()]

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from temporalio import activity
 
+from activities.scorecards import ScorecardActivities
 from models.columns import utcnow
+from models.scorecards import ScorecardEvent
 from models.survey import CorrectiveActionState, SubmissionFinding
 from models.tables import (
     Campaign,
@@ -79,6 +81,8 @@ class SurveyRecord(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
     # The survey row's columns (all of them, each time: the latest sequence number wins).
     survey: SurveyColumns = Field(default_factory=SurveyColumns)
+    # The scorecard event this transition moves, applied right after it (one activity, not two).
+    scorecard: Optional[ScorecardEvent] = None
 
 
 class CheckRequest(BaseModel):
@@ -161,10 +165,11 @@ class CapRecord(BaseModel):
 # --- Activities ----------------------------------------------------------------------------------
 
 class SurveyActivities:
-    def __init__(self, settings: Settings, engine: Engine):
+    def __init__(self, settings: Settings, engine: Engine, scorecards: Optional[ScorecardActivities] = None):
         self.settings = settings
         self.engine = engine
         self.files = FileStore(settings.file_store_path, engine)
+        self.scorecards = scorecards or ScorecardActivities(settings, engine)
         self._reference = None
 
     # The read model ------------------------------------------------------------------------------
@@ -198,6 +203,8 @@ class SurveyActivities:
             if exists is None:
                 session.add(SurveyEvent(survey_id=rec.survey_id, seq=rec.seq, at=rec.at, kind=rec.kind, state=rec.state,
                                         actor=rec.actor, reason=rec.reason, data=rec.data))
+        if rec.scorecard is not None:  # after the commit: the scorecard is recomputed from the row just written
+            self.scorecards.update_scorecard(rec.scorecard)
 
     # Submissions ---------------------------------------------------------------------------------
 

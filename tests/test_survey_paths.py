@@ -274,3 +274,57 @@ async def test_an_escalation_terminated_by_hand_lapses_instead_of_failing_the_su
         result = await h.result()
     assert result.outcome == SurveyOutcome.non_responsive
     assert [e.kind for e in rig.events(h.id)][-1] == "escalation_lapsed"
+
+
+@pytest.mark.parametrize("started_by_campaign", [True, False], ids=["by a campaign", "by hand"])
+async def test_the_request_costs_one_workflow_task_and_upserts_only_what_changed(dev_rig, started_by_campaign):
+    """On the dev server (search attributes registered): the request is one workflow task with three local
+    activities (the survey row, the email, the next row with its scorecard event) and no activity task. A
+    campaign sets the search attributes as it starts the survey, so the survey upserts only its new state."""
+    import asyncio
+
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+    from models.policy import CampaignPolicy
+    from models.search_attributes import CAMPAIGN, STATE
+    from models.search_attributes import SUPPLIER as SUPPLIER_ATTR
+    from models.survey import survey_workflow_id
+    from models.scorecards import Scorecard
+    from tests.survey_harness import survey_input
+    from workflows.survey import SupplierSurveyWorkflow
+
+    rig = dev_rig
+    inp = survey_input(rig.campaign_id, policy=CampaignPolicy.annual(), search_attributes=True)
+    attrs = TypedSearchAttributes([SearchAttributePair(CAMPAIGN, rig.campaign_id), SearchAttributePair(
+        SUPPLIER_ATTR, inp.supplier_id), SearchAttributePair(STATE, "requested")]) if started_by_campaign else None
+    async with running(rig):
+        h = await rig.client.start_workflow(SupplierSurveyWorkflow.run, inp, id=survey_workflow_id(inp.campaign_id, inp.supplier_id),
+                                            task_queue=rig.settings.task_queue, search_attributes=attrs)
+        rig.started.append(inp.survey_id)
+        await rig.smtp.wait_for(1)
+        for _ in range(100):
+            if (await h.query(SupplierSurveyWorkflow.status)).state == SurveyState.awaiting_response:
+                break
+            await asyncio.sleep(0.1)
+        events = [e async for e in h.fetch_history_events()]
+        desc = await h.describe()
+    types = [e.event_type for e in events]
+    assert types.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED) == 1
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in types
+    markers = [e.marker_recorded_event_attributes.marker_name for e in events
+               if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED]
+    assert markers.count("core_local_activity") == 3
+    assert markers.count("core_patch") == 1  # one release marker: each also upserts TemporalChangeVersion
+    upserts = [sorted(e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields)
+               for e in events if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES]
+    ours = [u for u in upserts if u != ["TemporalChangeVersion"]]
+    assert len(upserts) - len(ours) == 1
+    assert len(ours) == (1 if started_by_campaign else 2)
+    assert desc.typed_search_attributes.get(STATE) == "awaiting_response"
+    assert desc.typed_search_attributes.get(CAMPAIGN) == rig.campaign_id
+    assert rig.templates(SUPPLIER) == ["request"]
+    assert [e.kind for e in rig.events(h.id)] == ["survey_started", "request_sent"]
+    with session_scope(rig.engine) as s:
+        card = s.exec(select(Scorecard).where(Scorecard.supplier_id == inp.supplier_id)).one()
+        assert card.events_by_kind == {"request_sent": 1}

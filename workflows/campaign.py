@@ -18,7 +18,7 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
@@ -47,8 +47,8 @@ with workflow.unsafe.imports_passed_through():
         campaign_length,
         campaign_workflow_id,
     )
-    from models.enums import CampaignState
-    from models.search_attributes import CAMPAIGN, SUPPLIER
+    from models.enums import CampaignState, SurveyState
+    from models.search_attributes import CAMPAIGN, STATE, SUPPLIER
     from models.survey import SurveyInput, survey_workflow_id
     from workflows.common import DB_OPTIONS, send_email
 
@@ -142,8 +142,10 @@ class CampaignWorkflow:
             compliance_email=inp.compliance_email, spend=target.spend, policy=inp.policy,
             company_name=inp.company_name, search_attributes=inp.search_attributes,
         )
-        attrs = TypedSearchAttributes([CAMPAIGN.value_set(inp.campaign_id), SUPPLIER.value_set(target.supplier_id)]) \
-            if inp.search_attributes else None
+        # The survey's own first values: it then has nothing to upsert until its state changes.
+        attrs = TypedSearchAttributes([
+            SearchAttributePair(CAMPAIGN, inp.campaign_id), SearchAttributePair(SUPPLIER, target.supplier_id),
+            SearchAttributePair(STATE, SurveyState.requested.value)]) if inp.search_attributes else None
         try:
             await workflow.start_child_workflow(
                 SURVEY_WORKFLOW, survey, id=survey_workflow_id(inp.campaign_id, target.supplier_id),

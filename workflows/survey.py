@@ -100,6 +100,7 @@ class SupplierSurveyWorkflow:
         self._lock = asyncio.Lock()
         self._changed = 0  # bumped by every Update that changes what the loop should do next
         self._child: Any = None
+        self._lean_run: Optional[bool] = None
 
     # --- the run loop ---------------------------------------------------------------------------
 
@@ -149,11 +150,12 @@ class SupplierSurveyWorkflow:
             return
         await self._email_supplier("request", "request", n=0, round_=0)
         # A submission may already have arrived (by the CLI or the API, before any email): it decides.
+        card = self._score("request_sent")
         if self.s.state == SurveyState.requested:
-            await self._set_state(SurveyState.awaiting_response, "request_sent", data={"to": self.s.contact.email})
+            await self._set_state(SurveyState.awaiting_response, "request_sent", data={"to": self.s.contact.email},
+                                  scorecard=card)
         else:
-            await self._record("request_sent", data={"to": self.s.contact.email})
-        await self._scorecard("request_sent")
+            await self._record("request_sent", data={"to": self.s.contact.email}, scorecard=card)
 
     async def _wait_for_next_step(self) -> None:
         """Sleep until the next scheduled step of this state, or until an Update changes the picture."""
@@ -278,7 +280,7 @@ class SupplierSurveyWorkflow:
                               data={"escalation_id": self.s.open_escalation_id})
         # Added after the first release: the commodity manager and the compliance team hear of the escalation
         # (without the VP's decision link). Surveys escalated before it replay without the extra email.
-        if workflow.patched("escalation-notice"):
+        if self._patched("escalation-notice"):
             to = self.inp.commodity_manager_email or self.inp.compliance_email
             await self._email("escalation_notice", "escalation_notice", to, n=self.s.escalations,
                               cc=[self.inp.compliance_email] if self.inp.commodity_manager_email else [],
@@ -303,7 +305,7 @@ class SupplierSurveyWorkflow:
                 if handle.done():
                     return await handle
                 handle.cancel()
-                if workflow.patched("local-email"):
+                if self._lean():
                     # Wait until the child has ended: its record says cancelled before the survey closes, and
                     # the run never completes in the same workflow task that asks for the cancellation.
                     try:
@@ -401,7 +403,7 @@ class SupplierSurveyWorkflow:
         as local activities the Update would otherwise finish in the same workflow task that asks for the
         child; before, the activity's round trip let the child start first.) Bounded: a run loop still busy
         sending an email (SMTP down) must not hold the supplier's upload for hours."""
-        if not workflow.patched("local-read-model-writes"):
+        if not self._patched("local-read-model-writes"):
             return
         if self._child is not None or self.s.state not in (SurveyState.corrective_action, SurveyState.escalated):
             return
@@ -433,7 +435,7 @@ class SupplierSurveyWorkflow:
         elif outcome == SurveyOutcome.withdrawn:
             await self._email_supplier("withdrawn", "withdrawn", n=0)
         elif self.s.timeline and self.s.timeline[-1].kind == "corrective_action_closed" and \
-                workflow.patched("closing-notice-by-survey"):
+                self._patched("closing-notice-by-survey"):
             # A plan the VP required closed, without a valid declaration: the supplier hears the plan is done.
             await self._email_supplier("cap_closed", "accepted", n=0, extra={"with_cap": True, "cap_closed": True})
         await self._scorecard("outcome", outcome=outcome.value if outcome else None)
@@ -471,12 +473,12 @@ class SupplierSurveyWorkflow:
                 declaration_scope=result.declaration_scope, program_strength=result.program_strength, update_id=uid)
             self.s.submissions.append(summary)
             self.s.last_findings = list(result.findings)
+            first = not self.s.first_submission_reported
+            self.s.first_submission_reported = True
             await self._record("submission_checked", data={"submission_id": submission_id, "verdict": result.verdict,
                                                            "errors": result.error_count,
-                                                           "high_risk_smelters": result.high_risk_smelters})
-            if not self.s.first_submission_reported:
-                self.s.first_submission_reported = True
-                await self._scorecard("first_submission", submission_id=submission_id)
+                                                           "high_risk_smelters": result.high_risk_smelters},
+                               scorecard=self._score("first_submission", submission_id=submission_id) if first else None)
             await self._decide_after(summary, prior_state)
             verdict = self._verdict_of(summary)
         await self._until_child_runs()
@@ -531,8 +533,8 @@ class SupplierSurveyWorkflow:
                 return
             s.correction_round += 1
             await self._enter_phase(SurveyState.correction_requested, "correction_requested",
-                                    data={"round": s.correction_round, "findings": len(s.last_findings)})
-            await self._scorecard("correction_round", submission_id=sub.submission_id)
+                                    data={"round": s.correction_round, "findings": len(s.last_findings)},
+                                    scorecard=self._score("correction_round", submission_id=sub.submission_id))
             return
         # Risk review of a valid declaration.
         await self._set_state(SurveyState.risk_review, "risk_review",
@@ -898,22 +900,45 @@ class SupplierSurveyWorkflow:
         await self._set_state(state, kind, **kw)
 
     async def _set_state(self, state: SurveyState, kind: str, *, actor: Optional[str] = None,
-                         reason: Optional[str] = None, data: Optional[dict] = None) -> None:
+                         reason: Optional[str] = None, data: Optional[dict] = None,
+                         scorecard: Optional[ScorecardEvent] = None) -> None:
         self.s.state = state
         self._publish_search_attributes()
-        await self._record(kind, actor=actor, reason=reason, data=data)
+        lean = self._lean()
+        await self._record(kind, actor=actor, reason=reason, data=data, scorecard=scorecard if lean else None)
         self._bump()
+        if scorecard is not None and not lean:  # the order runs recorded before lean-writes expect
+            await self._write("update_scorecard", scorecard)
+
+    def _lean(self) -> bool:
+        """Runs started since this release ("lean-survey"): emails as local activities, a search-attribute
+        upsert only when a value changes (a campaign sets them as it starts the survey), a transition's
+        scorecard event with its read-model write, and every earlier change on. One patch marker per run:
+        each marker also upserts Temporal's TemporalChangeVersion attribute, a visibility write on the server.
+        Runs recorded before replay as they were."""
+        if self._lean_run is None:
+            self._lean_run = workflow.patched("lean-survey")
+        return self._lean_run
+
+    def _patched(self, patch_id: str) -> bool:
+        """An earlier change: always on in lean runs (no marker of its own), as recorded in older ones."""
+        return self._lean() or workflow.patched(patch_id)
 
     def _publish_search_attributes(self) -> None:
         if not self.inp.search_attributes:
             return
-        updates = [CAMPAIGN.value_set(self.inp.campaign_id), SUPPLIER.value_set(self.inp.supplier_id),
-                   STATE.value_set(self.s.state.value)]
-        updates.append(OUTCOME.value_set(self.s.outcome.value) if self.s.outcome else OUTCOME.value_unset())
-        workflow.upsert_search_attributes(updates)
+        wanted = {CAMPAIGN: self.inp.campaign_id, SUPPLIER: self.inp.supplier_id, STATE: self.s.state.value,
+                  OUTCOME: self.s.outcome.value if self.s.outcome else None}
+        if self._lean():
+            current = workflow.info().typed_search_attributes
+            if all(current.get(key) == value for key, value in wanted.items()):
+                return
+        workflow.upsert_search_attributes([key.value_set(value) if value is not None else key.value_unset()
+                                           for key, value in wanted.items()])
 
     async def _record(self, kind: str, *, actor: Optional[str] = None, reason: Optional[str] = None,
-                      data: Optional[dict] = None) -> None:
+                      data: Optional[dict] = None, scorecard: Optional[ScorecardEvent] = None) -> None:
+        """A timeline event and the survey row, with the scorecard event it moves (if any)."""
         s = self.s
         s.seq += 1
         entry = TimelineEntry(seq=s.seq, at=workflow.now(), kind=kind, state=s.state.value, actor=actor,
@@ -936,17 +961,22 @@ class SupplierSurveyWorkflow:
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, campaign_year=self.inp.campaign_year,
             supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, seq=entry.seq, at=entry.at,
             kind=kind, state=s.state.value, actor=actor, reason=reason, data=entry.data, survey=survey_row,
+            scorecard=scorecard if self._lean() else None,
         ))
+        if scorecard is not None and not self._lean():
+            await self._write("update_scorecard", scorecard)
+
+    def _score(self, kind: str, **fields: Any) -> ScorecardEvent:
+        return ScorecardEvent(survey_id=self.survey_id, kind=kind, at=workflow.now(), **fields)
 
     async def _scorecard(self, kind: str, **fields: Any) -> None:
-        await self._write("update_scorecard", ScorecardEvent(
-            survey_id=self.survey_id, kind=kind, at=workflow.now(), **fields))
+        await self._write("update_scorecard", self._score(kind, **fields))
 
     async def _write(self, activity: str, arg: Any) -> None:
         """A read-model or scorecard write. Added after the first releases: they run as local activities
         (a marker in the history instead of an activity task and a workflow task on the server, about half
         of a campaign's server work per survey). Runs recorded before it replay with regular activities."""
-        if workflow.patched("local-read-model-writes"):
+        if self._patched("local-read-model-writes"):
             await workflow.execute_local_activity(activity, arg, **LOCAL_DB_OPTIONS)
         else:
             await workflow.execute_activity(activity, arg, **DB_OPTIONS)
@@ -971,7 +1001,7 @@ class SupplierSurveyWorkflow:
         key = f"{self.survey_id}/{step}/r{r}/n{n}"
         return await send_email(EmailRequest(
             idempotency_key=key, template=template, to=to, cc=cc or [],
-            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)))
+            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)), local=self._lean())
 
     async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
                               extra: Optional[dict] = None) -> None:
