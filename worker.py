@@ -73,7 +73,11 @@ def main() -> None:
     from outreach.settings import get_settings
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_worker(get_settings()))
+    try:  # uvloop where it exists (not on Windows): the same worker on a cheaper event loop
+        from uvloop import run
+    except ImportError:
+        run = asyncio.run
+    run(run_worker(get_settings()))
 
 
 if __name__ == "__main__":

@@ -206,6 +206,13 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     asyncio.run(aiosmtplib.send(msg, hostname="127.0.0.1", port=int(env["OUTREACH_MAIL_CATCHER_PORT"])))
     assert [m.subject for m in list_messages(tmp_path / "var" / "mail")] == ["CMRT request"]
 
+    # The whole path through the workers `up` started (uvloop, no sandbox, local email activity): a
+    # delivery check reaches the mail catcher.
+    check = _cli(tmp_path, env, "mail", "check", "ops@example.org")
+    assert check.returncode == 0, check.stderr
+    caught = {m.subject for m in list_messages(tmp_path / "var" / "mail")}
+    assert "Mail delivery check from the supplier due-diligence system" in caught, caught
+
     # The worker's container health check: a worker on this host polls the task queue (or not).
     check = _cli(tmp_path, env, "worker", "--check")
     assert check.returncode == 0, check.stderr
