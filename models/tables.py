@@ -69,6 +69,17 @@ class User(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class SignInFailure(SQLModel, table=True):
+    """A failed dashboard sign-in, kept while it counts towards the lockout: in the database, so every
+    web replica sees the same count."""
+
+    __tablename__ = "sign_in_failure"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, index=True, description="normalised, whether or not an account has it")
+    at: datetime = _created()
+
+
 # --- Campaigns and surveys ----------------------------------------------------------------
 
 

@@ -7,15 +7,17 @@ fast hash is enough (argon2 would only slow every API call down) and the lookup 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timedelta
 import hmac
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import delete, select
 
-from models.tables import User
+from models.columns import utcnow
+from models.tables import SignInFailure, User
 from outreach.db import session_scope
 
 _hasher = PasswordHasher()
@@ -110,3 +112,23 @@ def user_for_token(engine: Engine, token: str) -> User | None:
         if user is None or not hmac.compare_digest(user.api_token_hash or "", digest):
             return None
         return user
+
+
+def recent_sign_in_failures(engine: Engine, email: str, window: timedelta) -> list[datetime]:
+    """The failed sign-ins for this address within the window, oldest first."""
+    since = utcnow() - window
+    with session_scope(engine) as session:
+        return list(session.exec(select(SignInFailure.at).where(
+            SignInFailure.email == normalise_email(email), SignInFailure.at > since).order_by(SignInFailure.at)))
+
+
+def record_sign_in_failure(engine: Engine, email: str, window: timedelta) -> None:
+    """One more failure for this address; failures older than the window are forgotten on the way."""
+    with session_scope(engine) as session:
+        session.exec(delete(SignInFailure).where(SignInFailure.at <= utcnow() - window))
+        session.add(SignInFailure(email=normalise_email(email)))
+
+
+def clear_sign_in_failures(engine: Engine, email: str) -> None:
+    with session_scope(engine) as session:
+        session.exec(delete(SignInFailure).where(SignInFailure.email == normalise_email(email)))

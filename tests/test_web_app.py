@@ -503,6 +503,42 @@ async def test_repeated_wrong_passwords_lock_the_account_for_a_while(web):
     assert (await web.client.get("/", follow_redirects=False)).status_code == 303
 
 
+async def test_the_lockout_is_shared_by_every_web_replica_and_forgets_old_failures(web):
+    from datetime import timedelta
+
+    import httpx
+
+    from models.columns import utcnow
+    from models.tables import SignInFailure
+    from outreach.web.app import create_app
+    from tests.web_support import USER_PASSWORD
+
+    with session_scope(web.engine) as s:  # failures from before the window no longer count
+        for _ in range(5):
+            s.add(SignInFailure(email=USER_EMAIL, at=utcnow() - timedelta(minutes=16)))
+    assert (await web.login()).status_code == 200
+    assert (await web.client.post("/logout", data={"csrf_token": await web.csrf()})).status_code == 200
+    with session_scope(web.engine) as s:
+        assert s.exec(select(SignInFailure)).all() == []  # a sign-in clears the account's failures
+
+    # A second web replica on the same database: the count is one.
+    other = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(web.settings, web.engine)),
+                              base_url="http://portal.test", follow_redirects=True)
+    async with other:
+        for _ in range(3):
+            assert (await web.login(password="guess")).status_code == 401
+        for _ in range(2):
+            page = await other.get("/login")
+            r = await other.post("/login", data={"email": USER_EMAIL.upper(), "password": "guess", "next": "/",
+                                                 "csrf_token": csrf_from(page.text)})
+            assert r.status_code == 401
+        page = await other.get("/login")
+        r = await other.post("/login", data={"email": USER_EMAIL, "password": USER_PASSWORD, "next": "/",
+                                             "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 429 and "Try again in 15 minutes" in r.text
+    assert (await web.login()).status_code == 429
+
+
 @pytest.mark.postgres
 async def test_pages_and_api_read_the_same_on_postgres(any_db_url, settings_for):
     """The read-model queries (filters, joins, paging, progress) on SQLite and PostgreSQL alike."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from models.columns import utcnow
 from models.tables import User
 from outreach import users
 from outreach.web.context import SESSION_USER, ctx_of, render, require_csrf
@@ -114,30 +115,24 @@ def setup(request: Request, email: str = Form(""), name: str = Form(""), passwor
 
 
 MAX_FAILURES = 5
-FAILURE_WINDOW_SECONDS = 15 * 60
-
-
-def _recent_failures(request: Request, key: str) -> list[float]:
-    now = time.monotonic()
-    failures = [t for t in ctx_of(request).login_failures.get(key, []) if now - t < FAILURE_WINDOW_SECONDS]
-    ctx_of(request).login_failures[key] = failures
-    return failures
+FAILURE_WINDOW = timedelta(minutes=15)
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")):
-    key = users.normalise_email(email)
-    failures = _recent_failures(request, key)
+    engine = ctx_of(request).engine
+    # Counted in the database: a guesser spreading attempts over several web replicas meets one limit.
+    failures = users.recent_sign_in_failures(engine, email, FAILURE_WINDOW)
     if len(failures) >= MAX_FAILURES:
-        wait = int((FAILURE_WINDOW_SECONDS - (time.monotonic() - failures[0])) // 60) + 1
+        wait = int((FAILURE_WINDOW - (utcnow() - failures[0])).total_seconds() // 60) + 1
         return render(request, "login.html", status_code=429, next=_safe_next(next), email=email,
                       error=f"Too many failed sign-ins for this account. Try again in {wait} minutes.")
-    user = users.authenticate(ctx_of(request).engine, email, password)
+    user = users.authenticate(engine, email, password)
     if user is None:
-        failures.append(time.monotonic())
+        users.record_sign_in_failure(engine, email, FAILURE_WINDOW)
         return render(request, "login.html", status_code=401, next=_safe_next(next), email=email,
                       error="That email and password do not match an account. Check both and try again.")
-    ctx_of(request).login_failures.pop(key, None)
+    users.clear_sign_in_failures(engine, email)
     # A fresh session on login, so a session id planted before login is worth nothing.
     request.session.clear()
     request.session[SESSION_USER] = user.id

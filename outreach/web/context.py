@@ -43,7 +43,6 @@ class WebContext:
     _client: Client | None = None
     _client_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Failed sign-ins per account (monotonic times), to slow password guessing down.
-    login_failures: dict[str, list[float]] = field(default_factory=dict)
 
     async def temporal(self) -> Client:
         if self._client is None:
