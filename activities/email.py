@@ -64,9 +64,10 @@ class SmtpConnections:
     def __init__(self, settings: Settings, size: int = 4):
         self.settings = settings
         self.size = size
+        # Set by _check_loop on first use, for the running event loop.
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
-        self._slots = asyncio.BoundedSemaphore(size)
+        self._slots: Optional[asyncio.BoundedSemaphore] = None
 
     async def _open(self) -> aiosmtplib.SMTP:
         s = self.settings
@@ -84,6 +85,7 @@ class SmtpConnections:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[aiosmtplib.SMTP]:
         self._check_loop()
+        assert self._slots is not None
         async with self._slots:
             smtp = None
             while self._idle:
@@ -103,12 +105,14 @@ class SmtpConnections:
 
     async def send(self, msg: Any) -> None:
         """Send on a reused session; a session the server closed meanwhile is replaced once."""
-        try:
-            async with self.session() as smtp:
-                await smtp.send_message(msg)
-        except aiosmtplib.SMTPServerDisconnected:
-            async with self.session() as smtp:
-                await smtp.send_message(msg)
+        for last_try in (False, True):
+            try:
+                async with self.session() as smtp:
+                    await smtp.send_message(msg)
+                return
+            except aiosmtplib.SMTPServerDisconnected:
+                if last_try:
+                    raise
 
 
 class EmailActivities:

@@ -7,9 +7,9 @@ fast hash is enough (argon2 would only slow every API call down) and the lookup 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta
 import hmac
 import secrets
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError

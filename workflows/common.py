@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Optional
+
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
@@ -35,7 +36,9 @@ LOCAL_EMAIL_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=2), retry_po
 async def send_email(req: EmailRequest, *, local: Optional[bool] = None) -> EmailResult:
     """One outbox email from any workflow. Runs recorded before the change replay with the regular activity
     (`local` given: the caller already knows which release its run follows)."""
-    if local if local is not None else workflow.patched("local-email"):
+    if local is None:
+        local = workflow.patched("local-email")
+    if local:
         return await workflow.execute_local_activity("send_email", req, result_type=EmailResult,
                                                      **LOCAL_EMAIL_OPTIONS)
     return await workflow.execute_activity("send_email", req, result_type=EmailResult, **EMAIL_OPTIONS)
