@@ -23,6 +23,8 @@ from cmrt.messages import CATALOGUE, finding
 from cmrt.reader import (
     CURRENT_VERSION,
     DamagedSheet,
+    MAX_PRODUCT_ROWS,
+    MAX_SMELTER_ROWS,
     FileLookup,
     Workbook,
     derive_from_lookup,
@@ -193,6 +195,12 @@ def _check_bytes(
             products_sheet = wb.sheet(actual)
     smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
     result.products = read_products(products_sheet) if products_sheet is not None else []
+    for rows, limit, sheet_name in ((smelters, MAX_SMELTER_ROWS, "Smelter List"),
+                                    (result.products, MAX_PRODUCT_ROWS, "Product List")):
+        if len(rows) > limit:  # judged on the first `limit` rows; the file is sent back all the same
+            findings.append(finding("too_many_rows", sheet=sheet_name, cell=f"A{rows[limit].row}",
+                                    limit=f"{limit:,}", template_sheet=sheet_name))
+            del rows[limit:]
 
     # The file's own Smelter Look-up: derives what formulas did not cache, and its aliases join the
     # reference list for matching (the names the supplier's template version offered).

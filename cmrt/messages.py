@@ -23,6 +23,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                          "from Excel as .xlsx and resend it."),
     "zip_bomb": ("error", "The workbook expands to far more data than a CMRT can hold ({detail}), so we did not "
                  "open it. Please send the original CMRT file saved from Excel."),
+    "sheet_too_large": ("error", "A sheet of the workbook reaches cell {extent}, a grid of {cells} cells, far beyond "
+                        "any CMRT, so we did not open it. Please copy your answers into an unmodified CMRT template "
+                        "and send that file."),
+    "too_many_rows": ("error", "The '{template_sheet}' sheet has more than {limit} filled rows, far more than any CMRT; "
+                      "we read only the first {limit}. Please list each smelter or product once and send the file again."),
     "encrypted_workbook": ("error", "The workbook is protected with a password, so we cannot read it. Please remove "
                            "the password (File > Info > Protect Workbook > Encrypt with Password, clear it) and send it again."),
     "encrypted_default_password": ("info", "The workbook was encrypted with Excel's default password; we opened it with that."),
@@ -149,6 +154,9 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "smelter_status_unknown": ("info", "Smelter List row {row}: {standard_name} ({cid}) has no RMAP status on our "
                                "reference list, so its RMAP status is unknown to us. Nothing to correct in your file; "
                                "we will look it up on the RMI's current list."),
+    "reader_failed": ("error", "We could not read this workbook safely ({detail}). "
+                      "Please copy your answers into an unmodified CMRT template, save it from Excel as .xlsx and "
+                      "send that file."),
     "internal_error": ("error", "We could not finish checking this workbook ({detail}). Please send it again; if it "
                        "keeps failing, contact us."),
 }

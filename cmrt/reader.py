@@ -54,6 +54,9 @@ SMELTER_FIELDS = ("cid_input", "metal", "lookup_name", "name", "country", "cid",
                   "state", "contact_name", "contact_email", "next_steps", "mine_name", "mine_country",
                   "recycled_scrap", "comments", "standard_name")
 SMELTER_FIRST_ROW, SMELTER_LAST_ROW = 5, 2504
+# Rows read at most: four times the template's 2,500 smelter rows and ten times its 2,000 product rows.
+# Beyond that no real CMRT goes, and each row read costs findings to store and show.
+MAX_SMELTER_ROWS, MAX_PRODUCT_ROWS = 10_000, 20_000
 _FORMULA_COLUMNS = frozenset(SMELTER_COLUMNS.index(c) for c in "EFGR")
 NOT_LISTED = "smelter not listed"
 NOT_IDENTIFIED = "smelter not yet identified"
@@ -344,8 +347,9 @@ def scope_level(scope: str | None) -> str | None:
     return None
 
 
-def read_smelters(sheet: Sheet) -> list[SmelterRow]:
-    """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept."""
+def read_smelters(sheet: Sheet, limit: int = MAX_SMELTER_ROWS) -> list[SmelterRow]:
+    """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept; at most
+    limit + 1 of them (the caller refuses a list longer than limit)."""
     found: list[dict[str, Any]] = []
     width = len(SMELTER_COLUMNS)
     for r, raw in enumerate(sheet.rows[SMELTER_FIRST_ROW - 1:], start=SMELTER_FIRST_ROW):
@@ -372,13 +376,16 @@ def read_smelters(sheet: Sheet) -> list[SmelterRow]:
         row = dict(zip(SMELTER_FIELDS, texts))
         row["row"] = r
         found.append(row)
+        if len(found) > limit:
+            break
     return _SMELTER_ROWS.validate_python(found)  # one call for all rows: cheaper than one per row
 
 
 _SMELTER_ROWS = TypeAdapter(list[SmelterRow])
 
 
-def read_products(sheet: Sheet) -> list[ProductRow]:
+def read_products(sheet: Sheet, limit: int = MAX_PRODUCT_ROWS) -> list[ProductRow]:
+    """Product List rows from row 6; at most limit + 1 of them (the caller refuses a longer list)."""
     out: list[ProductRow] = []
     for r, raw in enumerate(sheet.rows[5:], start=6):
         if not any(raw[1:4]) and all(v == "" or v is None for v in raw[1:4]):
@@ -389,6 +396,8 @@ def read_products(sheet: Sheet) -> list[ProductRow]:
         if number and (number.startswith("©") or "Responsible Minerals Initiative" in number) and r in (1001, 2006):
             continue  # the template's copyright footer, not a product
         out.append(ProductRow(row=r, number=number, name=name, comments=comments))
+        if len(out) > limit:
+            break
     return out
 
 

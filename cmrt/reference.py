@@ -353,10 +353,22 @@ def _csv_rows(text: str) -> list[list[str]]:
     return [row for row in csv.reader(io.StringIO(text), dialect) if any(c.strip() for c in row)]
 
 
+def _sized(data: bytes) -> bytes:
+    """The workbook's bytes once cmrt.sniff has sized every sheet it will read (a reader handed one
+    cell at XFD1048576 aborts the process); the refusal as a ReferenceFormatError."""
+    from cmrt.sniff import Unreadable, sniff_every_sheet
+
+    try:
+        return sniff_every_sheet(data).data
+    except Unreadable as exc:
+        raise ReferenceFormatError(f"cannot read the workbook: {exc.finding.message}") from None
+
+
 def _xlsx_sheets(data: bytes) -> dict[str, list[list[object]]]:
     """All sheets of a workbook as rows of values (python-calamine: several times faster than openpyxl)."""
     from python_calamine import CalamineWorkbook
 
+    data = _sized(data)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for broken zips/xml
@@ -367,6 +379,7 @@ def _xlsx_sheets(data: bytes) -> dict[str, list[list[object]]]:
 def _sheet_rows(data: bytes, sheet: str) -> list[list[object]]:
     from python_calamine import CalamineWorkbook
 
+    data = _sized(data)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         return wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)

@@ -25,6 +25,12 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 MAX_UNCOMPRESSED_TOTAL = 300 * 1024 * 1024
 MAX_ENTRY_RATIO = 250  # uncompressed / compressed for one sizeable entry (XML compresses ~10-30x)
 MAX_ENTRIES = 5000
+# A sheet is read into a grid from A1 to its farthest cell with content, so its cost is rows x columns,
+# whatever the file's size: one value at XFD1048576 asks for 17 billion cells. The largest sheet of a
+# real CMRT or EMRT (the Smelter List, 2,508 rows to column AI) spans about 88,000 cells; this allows
+# twenty times that and still stops a grid before it costs more than a few hundred MB.
+MAX_SHEET_CELLS = 2_000_000
+MAX_TAG_BYTES = 64 * 1024  # one XML start tag; a real one is under 200 bytes
 
 _OTHER_FORMATS: list[tuple[bytes, str]] = [
     (b"%PDF", "a PDF document"),
@@ -159,19 +165,135 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
 
 
 def _read_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, keep: bool = True) -> bytes:
-    """Decompress one part (kept or discarded), refusing it as _stream_part says."""
+    """Decompress one part (kept or discarded), refusing it as _stream_part says, and measure the extent
+    of a worksheet on the way (SheetExtent), refusing a grid no CMRT has before any reader builds it."""
     chunks: list[bytes] = []
+    extent: SheetExtent | None = None
     try:
         with zf.open(info) as part:
+            first = True
             while chunk := part.read(1 << 20):
+                if first:
+                    first = False
+                    if _WORKSHEET_ROOT_RE.search(chunk, 0, 4096):
+                        extent = SheetExtent(info.filename)
+                if extent is not None:
+                    extent.feed(chunk)
                 if keep:
                     chunks.append(chunk)
+        if extent is not None:
+            extent.close()
         return b"".join(chunks)
+    except Unreadable:
+        raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
         detail = "a part is larger than the zip directory says" if "CRC" in str(exc) else str(exc)
         raise Unreadable(finding("corrupt_workbook", detail=f"{info.filename}: {detail}")) from exc
     except Exception as exc:  # noqa: BLE001 - zlib.error and friends: a damaged part
         raise Unreadable(finding("corrupt_workbook", detail=f"{info.filename}: {type(exc).__name__}")) from exc
+
+
+_WORKSHEET_ROOT_RE = re.compile(rb"<(?:\w+:)?worksheet\b")
+# A row or cell start tag (any namespace prefix); a cell is <c ...> or <c/>, never <col>, <cfRule>...
+_GRID_TAG_RE = re.compile(rb"<(?:\w+:)?(row|c)(?=[\s/>])([^>]*)>")
+_R_ATTR_RE = re.compile(rb"""\br\s*=\s*["']([^"']*)["']""")
+_CELL_REF_RE = re.compile(rb"\$?([A-Za-z]{1,7})\$?(\d{1,10})")
+# The fast path's two questions: is any row or cell not placed by a leading r="..."? and where are the
+# placed cells that hold something (not self-closing)?
+_UNPLACED_RE = re.compile(rb'<(?:\w+:)?(?:row|c)(?=[\s/>])(?!\s+r=")')
+_PLACED_VALUE_RE = re.compile(rb'<(?:\w+:)?c r="([A-Za-z]{1,7})(\d{1,10})"[^>]*(?<!/)>')
+_DIGITS_RE = re.compile(rb"\d{1,10}")
+
+
+class SheetExtent:
+    """The grid a worksheet asks a reader to build, measured from its XML as it streams by (regular
+    expressions over the bytes: no XML parser, so no entity expansion, and memory stays flat).
+
+    Readers place a cell by its r="B7" reference, or after the previous one when it has none, and
+    build every row and column up to the farthest cell that holds something (an empty styled <c/>
+    holds nothing). feed() raises Unreadable(sheet_too_large) as soon as that grid passes
+    MAX_SHEET_CELLS."""
+
+    def __init__(self, part: str, limit: int = MAX_SHEET_CELLS) -> None:
+        self.part, self.limit = part, limit
+        self.rows = self.columns = 0  # the farthest row and column (1-based) holding something
+        self._row = 0  # the current row, and the column of the last cell seen in it
+        self._col = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk if self._tail else chunk
+        # a start tag cut by the chunk boundary waits for the next chunk
+        cut = data.rfind(b"<")
+        if cut >= 0 and data.find(b">", cut) < 0:
+            self._tail, data = data[cut:], data[:cut]
+            if len(self._tail) > MAX_TAG_BYTES:
+                raise Unreadable(finding("corrupt_workbook", detail=f"{self.part}: an XML tag is {len(self._tail)} bytes long"))
+        else:
+            self._tail = b""
+        if _UNPLACED_RE.search(data):
+            self._walk(data)
+        else:
+            self._placed(data)
+
+    def _placed(self, data: bytes) -> None:
+        """Every row and cell of this chunk names its place first (as Excel and most tools write):
+        the extent is a maximum over the cells with content, computed without a Python loop."""
+        cells = _PLACED_VALUE_RE.findall(data)
+        if cells:
+            columns, rows = zip(*cells)
+            self._grow(max(map(int, rows)), max(map(_column_number, set(columns))))
+        at = data.rfind(b'<row r="')  # where a following chunk's unplaced cell would go
+        if at >= 0 and (m := _DIGITS_RE.match(data, at + 8)):
+            self._row, self._col = int(m.group()), 0
+        at = data.rfind(b'c r="')
+        if at >= 0 and (m := _CELL_REF_RE.match(data, at + 5)):
+            self._col = _column_number(m.group(1))
+
+    def _walk(self, data: bytes) -> None:
+        """Rows or cells without a reference: place each one after the previous, as readers do."""
+        for m in _GRID_TAG_RE.finditer(data):
+            name, attrs = m.group(1), m.group(2)
+            ref = _R_ATTR_RE.search(attrs)
+            if name == b"row":
+                self._row = int(ref.group(1)) if ref and ref.group(1).isdigit() else self._row + 1
+                self._col = 0
+                continue
+            cell = _CELL_REF_RE.fullmatch(ref.group(1)) if ref else None
+            if cell:
+                self._col = _column_number(cell.group(1))
+                row = int(cell.group(2))
+            else:
+                self._col += 1
+                row = self._row
+            if not attrs.rstrip().endswith(b"/"):  # <c r="Z9" s="3"/> is formatting only, no value
+                self._grow(row, self._col)
+
+    def _grow(self, row: int, column: int) -> None:
+        if row > self.rows or column > self.columns:
+            self.rows, self.columns = max(self.rows, row), max(self.columns, column)
+            if self.rows * self.columns > self.limit:
+                raise Unreadable(finding("sheet_too_large", part=self.part, cells=f"{self.rows * self.columns:,}",
+                                         extent=f"{_column_letters(self.columns)}{self.rows}"))
+
+    def close(self) -> None:
+        if self._tail:
+            self.feed(b">")  # a truncated last tag is judged as it stands
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ch - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    out = ""
+    while n > 0:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out or "A"
 
 
 def _describe_unknown(data: bytes) -> str:
@@ -198,6 +320,8 @@ def _check_zip(data: bytes) -> tuple[str, dict[str, str], dict[str, str]]:
     Sniffed.verify_sheet."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
+    except NotImplementedError as exc:  # "zip file version 14.8": a packaging no spreadsheet program writes
+        raise Unreadable(finding("corrupt_workbook", detail=f"it is packed with a zip feature Excel does not use ({exc})")) from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise Unreadable(finding("corrupt_workbook", detail=f"the zip structure is broken or truncated: {exc}")) from exc
     with zf:
@@ -292,3 +416,12 @@ def sniff(data: bytes, *, max_bytes: int) -> Sniffed:
     if notes:  # decrypted to something that is neither zip nor BIFF
         raise Unreadable(finding("corrupt_workbook", detail="the decrypted content is not a workbook"))
     raise Unreadable(finding("not_a_spreadsheet", detected=_describe_unknown(data)))
+
+
+def sniff_every_sheet(data: bytes) -> Sniffed:
+    """sniff(), with every worksheet sized up front: for readers that may read any sheet (reference
+    lists, supplier lists), not only the CMRT sheets a check reads."""
+    sniffed = sniff(data, max_bytes=max(len(data), 1))
+    for sheet in list(sniffed.deferred):
+        sniffed.verify_sheet(sheet)
+    return sniffed
