@@ -33,7 +33,7 @@ from models.tables import (
     SurveyEvent,
 )
 from outreach.db import session_scope
-from outreach.settings import Settings
+from outreach.settings import Settings, workbook_guard
 from outreach.storage import FileStore
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ class SurveyActivities:
         self.engine = engine
         self.files = FileStore(settings.file_store_path, engine)
         self.scorecards = scorecards or ScorecardActivities(settings, engine)
+        self.workbooks = workbook_guard(settings)  # every file is read in a capped child process
         self._reference = None
 
     # The read model ------------------------------------------------------------------------------
@@ -220,8 +221,6 @@ class SurveyActivities:
 
     def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome, list]:
         """cmrt.check on the stored file; a file that cannot be read is a verdict, never an error."""
-        import cmrt
-
         try:
             data = self.files.get(req.file_sha256)
         except (OSError, ValueError) as exc:
@@ -230,17 +229,12 @@ class SurveyActivities:
             log.warning("submission %s: stored file %s missing: %s", req.submission_id, req.file_sha256, exc)
             return {"verdict": "unreadable"}, CheckOutcome(submission_id=req.submission_id, verdict="unreadable",
                                                             findings=[finding], error_count=1), [finding]
-        try:
-            result = cmrt.check(data, filename=req.filename, reference=self._reference_list(),
-                                campaign_year=req.campaign_year, today=req.received_at.date())
-        except Exception as exc:  # noqa: BLE001 - a supplier's file must never stop the survey
-            log.exception("submission %s: the check failed", req.submission_id)
-            finding = SubmissionFinding(
-                code="unreadable", severity="error",
-                message=f"The file could not be read as a CMRT workbook ({type(exc).__name__}). "
-                        "Please send the RMI template saved as .xlsx.")
-            return {"verdict": "unreadable", "error": str(exc)[:500]}, CheckOutcome(
-                submission_id=req.submission_id, verdict="unreadable", findings=[finding], error_count=1), [finding]
+        # Never raises, and a file that would crash or exhaust a reader is judged "unreadable" in its child
+        # process: the same bytes give the same verdict on every retry, so the survey moves on.
+        result = self.workbooks.check(data, filename=req.filename, reference=self._reference_list(),
+                                      campaign_year=req.campaign_year, today=req.received_at.date())
+        if any(f.code in ("internal_error", "reader_failed") for f in result.findings):
+            log.warning("submission %s: %s", req.submission_id, "; ".join(f.message for f in result.findings))
         scope = result.summary.scope_level if result.summary else None
         outcome = CheckOutcome(
             submission_id=req.submission_id, verdict=result.verdict, findings=_payload_findings(result.findings),

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-import cmrt
 from cmrt.types import CheckResult
+from outreach.settings import workbook_guard
 
 if TYPE_CHECKING:
     from cmrt.reference import ReferenceList
@@ -117,12 +117,15 @@ def check_command(
     max_mb: float = typer.Option(20.0, "--max-mb", help="Refuse files larger than this (MB)."),
 ) -> None:
     """Check CMRT workbooks: the template's Checker, contradictions and smelters. Exit 1 if any is not valid."""
+    if not max_mb > 0:
+        raise _usage_error(f"--max-mb must be a positive number of megabytes, not {max_mb:g}")
     files = expand_paths(paths)
     if not files:
         raise _usage_error("no workbooks found (looked for .xlsx, .xlsm, .xls, .xlsb)")
     ref = load_reference(reference)
+    guard = workbook_guard()  # each file in a capped child process: a hostile one is a verdict, not a crash
     results = [
-        cmrt.check(p, filename=str(p), reference=ref, max_bytes=int(max_mb * 1024 * 1024), campaign_year=campaign_year)
+        guard.check(p, filename=str(p), reference=ref, max_bytes=int(max_mb * 1024 * 1024), campaign_year=campaign_year)
         for p in files
     ]
     if as_json:

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # Submitted files are stored under their SHA-256 in this folder. Empty means data_dir/files.
     file_store: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
+    # Every workbook is read in a child process with this much address space and time (cmrt.isolation):
+    # a hostile file ends as an "unreadable" verdict, never as a crash of the worker, web app or CLI.
+    check_memory_mb: int = 1024
+    check_timeout_seconds: float = 60.0
 
     # Web app and links in emails
     web_host: str = "127.0.0.1"
@@ -136,7 +140,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://, e.g. https://minerals.example.com")
         return v.rstrip("/")
 
-    @field_validator("max_upload_bytes", "portal_link_days", "decision_link_days",
+    @field_validator("max_upload_bytes", "check_memory_mb", "check_timeout_seconds", "portal_link_days", "decision_link_days",
                      "worker_max_cached_workflows", "worker_max_concurrent_activities", "worker_processes")
     @classmethod
     def _positive(cls, v: int) -> int:
@@ -197,3 +201,20 @@ def load_settings(**overrides) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def workbook_guard(settings: Settings | None = None):
+    """The process's one WorkbookGuard (cmrt.isolation), sized from the settings: every face reads a
+    workbook through it."""
+    from cmrt.isolation import WorkbookGuard
+
+    settings = settings or load_settings()
+    key = (settings.check_memory_mb, settings.check_timeout_seconds)
+    guard = _GUARDS.get(key)
+    if guard is None:
+        guard = _GUARDS[key] = WorkbookGuard(memory_mb=settings.check_memory_mb,
+                                             timeout_s=settings.check_timeout_seconds)
+    return guard
+
+
+_GUARDS: dict = {}

@@ -131,12 +131,19 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, list[str]]]:
 def _read_xlsx(data: bytes) -> Iterator[tuple[int, list[str]]]:
     from openpyxl import load_workbook
 
+    from cmrt.sniff import Unreadable, sniff_every_sheet
+
+    try:  # sized first: a sheet reaching XFD1048576 would have openpyxl build 17 billion cells
+        data = sniff_every_sheet(data).data
+    except Unreadable as exc:
+        raise SupplierFileError(f"cannot open the workbook: {exc.finding.message}") from None
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
         raise SupplierFileError(f"cannot open the workbook: {exc}") from None
     try:
         sheet = next((ws for ws in wb.worksheets if _norm(ws.title) == "suppliers"), wb.worksheets[0])
+        sheet.reset_dimensions()  # rows as they are, not padded to a <dimension> the file may inflate
         for index, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield index, [_cell_text(v) for v in values]
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,3 +123,32 @@ def test_console_script_runs_as_a_process(folder: Path) -> None:
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["verdict"] == "valid"
+
+
+def test_hostile_workbooks_are_reported_and_the_rest_still_checked(tmp_path: Path) -> None:
+    """As a process (a native abort would end it): each hostile file gets its verdict, the others theirs."""
+    from tests import hostile_workbooks as hw
+
+    exe = Path(sys.executable).with_name("outreach")
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    (tmp_path / "a_corner.xlsx").write_bytes(hw.corner())
+    (tmp_path / "b_zip148.xlsx").write_bytes(hw.zip_version_14_8())
+    (tmp_path / "c_valid.xlsx").write_bytes(valid_cmrt())
+    env = {**os.environ, "OUTREACH_CHECK_MEMORY_MB": "512"}
+    proc = subprocess.run([str(exe), "cmrt", "check", str(tmp_path), "--json"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 1, proc.stderr
+    out = {Path(r["file"]).name: r for r in json.loads(proc.stdout)}
+    assert [out[n]["verdict"] for n in sorted(out)] == ["unreadable", "unreadable", "valid"]
+    assert out["a_corner.xlsx"]["findings"][0]["code"] == "sheet_too_large"
+    assert out["b_zip148.xlsx"]["findings"][0]["code"] == "corrupt_workbook"
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan"])
+def test_a_size_limit_that_is_not_positive_is_refused(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(valid_cmrt())
+    result = runner.invoke(app, ["cmrt", "check", str(path), "--max-mb", value])
+    assert result.exit_code == 2
+    assert "--max-mb must be a positive number" in result.output

@@ -230,3 +230,39 @@ def test_files_are_matched_to_listed_suppliers_by_name_or_id_token(tmp_path):
     assert f["suppliers_surveyed"] == 3 and f["submitted"]["count"] == 2
     assert f["source"]["files_not_on_supplier_list"] == ["stranger.xlsx"]
     assert rows["Not On The List Inc."]["on_list"] is False
+
+
+def test_files_report_judges_hostile_workbooks_and_damaged_members(tmp_path):
+    """A folder or zip handed to `report rcoi --files`: a hostile workbook is a verdict like any other,
+    a member that cannot be unpacked is unreadable, and an archive that cannot be opened is one clear error."""
+    from cmrt.builder import valid_cmrt
+    from outreach.reports.figures import ReportInputError
+    from tests import hostile_workbooks as hw
+
+    folder = tmp_path / "cmrts"
+    folder.mkdir()
+    (folder / "acme.xlsx").write_bytes(valid_cmrt(company="Acme Parts"))
+    (folder / "corner.xlsx").write_bytes(hw.corner())
+    f = files_figures(folder)
+    statuses = {tuple(s["files"]): s["status"] for s in f["suppliers"]}
+    assert statuses == {("acme.xlsx",): "valid", ("corner.xlsx",): "invalid_uncorrected"}
+    assert f["valid"]["count"] == 1 and f["invalid_uncorrected"]["count"] == 1
+    archive = tmp_path / "cmrts.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("acme.xlsx", valid_cmrt(company="Acme Parts"))
+        zf.writestr("corner.xlsx", hw.corner())
+        zf.writestr("method99.xlsx", valid_cmrt(company="Beta Parts"))
+    data = bytearray(archive.read_bytes())
+    at = data.rfind(b"PK\x01\x02")  # the last member's method in its directory entry and local header
+    local = int.from_bytes(data[at + 42:at + 46], "little")
+    data[at + 10:at + 12] = data[local + 8:local + 10] = (99).to_bytes(2, "little")
+    archive.write_bytes(bytes(data))
+    z = files_figures(archive)
+    statuses = {tuple(s["files"]): s["status"] for s in z["suppliers"]}
+    assert statuses == {("acme.xlsx",): "valid", ("corner.xlsx",): "invalid_uncorrected",
+                        ("method99.xlsx",): "invalid_uncorrected"}
+    broken = tmp_path / "v148.zip"
+    broken.write_bytes(hw._patch_headers(hw._patch_headers(archive.read_bytes(), b"PK\x03\x04", 4, b"\x94\x00"),
+                                         b"PK\x01\x02", 6, b"\x94\x00"))
+    with pytest.raises(ReportInputError, match="can be opened"):
+        files_figures(broken)

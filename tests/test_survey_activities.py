@@ -119,3 +119,29 @@ def test_a_workbook_with_thousands_of_findings_keeps_them_all_but_bounds_the_pay
         assert len(out.model_dump_json()) < 1024 * 1024
     finally:
         engine.dispose()
+
+
+def test_a_hostile_upload_is_a_verdict_and_a_retry_gives_the_same_one(db_url, settings_for):
+    """The worker reads each file in a capped child process: a workbook that would abort the reader or
+    exhaust memory is stored as 'unreadable' with a plain finding, and the worker goes on."""
+    from tests import hostile_workbooks as hw
+
+    engine = make_engine(db_url)
+    try:
+        acts = SurveyActivities(settings_for(db_url=db_url, check_memory_mb=200), engine)
+        acts.record_survey_event(rec(1, "survey_started", "requested"))
+        outcomes = []
+        for n, data in enumerate((hw.corner(), hw.rows_of_two_cells(900_000)), start=1):
+            sha = acts.files.put(data, filename=f"hostile{n}.xlsx")
+            req = CheckRequest(survey_id=SID, submission_id=f"{SID}/submission/{n}", file_sha256=sha,
+                               filename=f"hostile{n}.xlsx", received_at=T0, campaign_year=2025)
+            outcomes.append(acts.check_submission(req))
+            assert acts.check_submission(req) == outcomes[-1]  # a retry: the stored verdict
+        assert [o.verdict for o in outcomes] == ["unreadable", "unreadable"]
+        assert [o.findings[0].code for o in outcomes] == ["sheet_too_large", "reader_failed"]
+        assert "XFD1048576" in outcomes[0].findings[0].message
+        assert "200 MB of memory" in outcomes[1].findings[0].message
+        with session_scope(engine) as s:
+            assert {sub.verdict for sub in s.exec(select(Submission)).all()} == {"unreadable"}
+    finally:
+        engine.dispose()

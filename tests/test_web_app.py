@@ -19,6 +19,9 @@ from outreach.links import LinkSigner
 from outreach.mailcatcher import store_message
 from outreach.storage import FileStore
 from tests.web_support import USER_EMAIL, csrf_from, make_web, seed_case, seed_escalation, seed_plan
+from tests import hostile_workbooks as hw
+
+CORNER, ZIP_VERSION_14_8 = hw.corner(), hw.zip_version_14_8()
 
 
 @pytest.fixture
@@ -286,6 +289,9 @@ async def test_decision_page_summarises_the_case_and_requires_a_reason(web):
     (b"\xff\xd8\xff\xe0 a photo of the form", "a JPEG image"),
     (b"x" * 200_001, "larger than the"),
     (b"", "The file is empty"),
+    # hostile workbooks: one cell at XFD1048576 (a reader would ask for 512 GiB), a zip "version 14.8"
+    (CORNER, "reaches cell XFD1048576"),
+    (ZIP_VERSION_14_8, "zip feature Excel does not use"),
 ])
 async def test_portal_refuses_files_that_are_not_workbooks(web, payload, expected):
     survey_id = seed_case(web.engine)
@@ -381,14 +387,16 @@ async def test_api_json_shapes_and_errors(web):
     assert r.status_code == 401
 
 
-async def test_api_refuses_a_file_that_is_not_a_workbook_with_findings(web):
+@pytest.mark.parametrize("payload,code", [(b"%PDF-1.4 nope", "not_a_spreadsheet"),
+                                          (CORNER, "sheet_too_large"), (ZIP_VERSION_14_8, "corrupt_workbook")])
+async def test_api_refuses_a_file_that_is_not_a_workbook_with_findings(web, payload, code):
     survey_id = seed_case(web.engine)
     h = {"Authorization": f"Bearer {web.api_token()}"}
     r = await web.client.post(f"/api/v1/surveys/{survey_id}/submissions", headers=h,
-                              files={"file": ("cmrt.xlsx", b"%PDF-1.4 nope", "application/pdf")})
+                              files={"file": ("cmrt.xlsx", payload, "application/pdf")})
     assert r.status_code == 422
     body = r.json()
-    assert body["verdict"] == "refused" and body["findings"][0]["code"] == "not_a_spreadsheet"
+    assert body["verdict"] == "refused" and body["findings"][0]["code"] == code
 
 
 def test_passwords_are_hashed_with_argon2(engine):

@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from cmrt.messages import finding
 from cmrt.reference import ReferenceList, normalise_name
+from cmrt.types import CheckResult
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
 from outreach.db import session_scope
 from outreach.reports.smelters import STATUSES, SupplierSmelters, current_reference, supplier_smelters
@@ -332,28 +334,33 @@ def read_supplier_list(path: Path) -> list[ListedSupplier]:
     return out
 
 
-def collect_files(path: Path) -> list[tuple[str, bytes]]:
-    """(name, bytes) of every workbook in a folder (recursively) or a zip file, sorted by name."""
+def collect_files(path: Path) -> Iterator[tuple[str, bytes | Path | None]]:
+    """(name, workbook) for every workbook in a folder (recursively) or a zip file, sorted by name, one at
+    a time: a folder's files as paths (checked without being loaded here), a zip's members as their
+    bytes, read at most one byte past the size limit (a lying size header cannot inflate a bomb), or
+    None when a member cannot be unpacked. ReportInputError when the archive itself cannot be opened."""
     if not path.exists():
         raise ReportInputError(f"no such file or directory: {path}")
-    out: list[tuple[str, bytes]] = []
     if path.is_dir():
         for p in sorted(path.rglob("*")):
             if p.is_file() and p.suffix.lower() in WORKBOOK_SUFFIXES and not p.name.startswith("~$"):
-                out.append((str(p.relative_to(path)), p.read_bytes()))
-        return out
-    if not zipfile.is_zipfile(path):
-        raise ReportInputError(f"{path} is neither a folder nor a zip file of CMRTs")
-    with zipfile.ZipFile(path) as zf:
+                yield str(p.relative_to(path)), p
+        return
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, NotImplementedError, OSError, ValueError, EOFError) as exc:
+        raise ReportInputError(f"{path} is neither a folder nor a zip file of CMRTs that can be opened ({exc})") from None
+    with zf:
         for info in sorted(zf.infolist(), key=lambda i: i.filename):
             name = info.filename
             if info.is_dir() or Path(name).suffix.lower() not in WORKBOOK_SUFFIXES or "__MACOSX" in name:
                 continue
-            # Read at most one byte past the limit: a lying size header cannot make us inflate a bomb.
-            with zf.open(info) as fh:
-                data = fh.read(MAX_FILE_BYTES + 1)
-            out.append((name, data))
-    return out
+            try:
+                with zf.open(info) as fh:
+                    data: bytes | None = fh.read(MAX_FILE_BYTES + 1)
+            except Exception:  # noqa: BLE001 - zlib.error, NotImplementedError, a bad CRC: this member only
+                data = None
+            yield name, data
 
 
 def _name_key(name: str | None) -> str:
@@ -381,13 +388,18 @@ def _match_listed(filename: str, company: str | None, listed: list[ListedSupplie
 def files_figures(path: Path, *, suppliers_csv: Path | None = None, reference: ReferenceList | None = None,
                   campaign_year: int | None = None) -> dict[str, Any]:
     """Figures for CMRT files collected outside the engine (a folder or a zip)."""
-    import cmrt
+    from outreach.settings import workbook_guard
 
     reference = reference if reference is not None else current_reference(None)
     listed = read_supplier_list(suppliers_csv) if suppliers_csv else []
     checked: list[tuple[str, dict[str, Any]]] = []
+    guard = workbook_guard()
     for name, data in collect_files(path):
-        result = cmrt.check(data, filename=name, reference=reference, max_bytes=MAX_FILE_BYTES,
+        if data is None:
+            checked.append((name, CheckResult(file=name, verdict="unreadable", findings=[finding(
+                "corrupt_workbook", detail="it could not be unpacked from the zip file")]).to_json_dict()))
+            continue
+        result = guard.check(data, filename=name, reference=reference, max_bytes=MAX_FILE_BYTES,
                             campaign_year=campaign_year)
         checked.append((name, result.to_json_dict()))
 
