@@ -131,7 +131,7 @@ def check(engine: Engine, settings: Settings, now: Optional[datetime] = None) ->
     with Session(engine) as s:
         health.undelivered = s.exec(select(func.count()).select_from(OutboxMessage).where(*outage)).one()
         if health.undelivered:
-            oldest = s.exec(select(OutboxMessage).where(*outage).order_by(OutboxMessage.created_at)).first()
+            oldest = s.exec(select(OutboxMessage).where(*outage).order_by(OutboxMessage.created_at).limit(1)).first()
             health.oldest = WaitingMessage.of(oldest) if oldest else None
         rows = s.exec(select(ActivityFailure).where(ActivityFailure.last_seen_at >= now - STILL_RETRIED)
                       .order_by(ActivityFailure.first_seen_at).limit(50)).all()
