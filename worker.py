@@ -37,7 +37,12 @@ def workflow_runner(sandbox: bool = True) -> WorkflowRunner:
 def build_worker(client: Client, settings: Settings, engine: Engine, *, task_queue: str | None = None,
                  **worker_options) -> Worker:
     from activities import build_activities
+    from activities.failures import FailureInterceptor
     from workflows import ALL_WORKFLOWS
+
+    # An activity that keeps failing is recorded for the dashboard and /healthz (activities/failures.py).
+    interceptors = [FailureInterceptor(engine, settings.health_activity_attempts),
+                    *worker_options.pop("interceptors", [])]
 
     return Worker(
         client,
@@ -48,6 +53,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine, *, task_que
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         max_cached_workflows=settings.worker_max_cached_workflows,
         workflow_runner=workflow_runner(settings.workflow_sandbox),
+        interceptors=interceptors,
         **worker_options,  # tests: e.g. a short sticky_queue_schedule_to_start_timeout
     )
 

@@ -8,12 +8,19 @@ Message-ID, which mail systems use to drop duplicates.
 
 A permanent refusal (SMTP 5xx) is a bounce: the activity returns ``bounced`` instead of retrying, so the
 survey can pause that contact. Anything else (server down, 4xx) raises and Temporal retries with backoff.
+
+Every attempt is counted on the row (attempts, last_attempt_at, last_error): a message that stays pending is
+an outage the dashboard and /healthz show (outreach/health.py). A failed attempt logs one warning line, not
+a traceback: an outage of hours retries thousands of messages. A message no server has accepted yet (its
+last attempt failed) is rendered again from the attempt's context, so a survey that re-sends its request
+with the due date counted from now states that date (workflows/survey.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Literal, Optional
@@ -24,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select, update
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from models.columns import utcnow
 from models.enums import OutboxStatus
@@ -32,6 +40,10 @@ from outreach.db import session_scope
 from outreach.emails import build_mime, render_email
 from outreach.links import LinkSigner
 from outreach.settings import Settings
+
+log = logging.getLogger("outreach.mail")
+# The failure type a workflow sees for a message the relay did not take (retried with backoff).
+NOT_DELIVERED = "MailNotDelivered"
 
 
 class EmailRequest(BaseModel):
@@ -136,18 +148,24 @@ class EmailActivities:
         return ctx
 
     def _claim(self, req: EmailRequest) -> OutboxMessage:
-        """The outbox row for this key, created (rendered) on first sight."""
+        """The outbox row for this key, created (rendered) on first sight; every attempt is counted."""
         with session_scope(self.engine) as session:
             row = session.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == req.idempotency_key)).first()
             if row is not None:
                 row.attempts += 1
+                row.last_attempt_at = utcnow()
+                if row.status == OutboxStatus.pending and row.last_error is not None:
+                    # Never accepted by a server: this attempt's context holds (e.g. a due date counted anew).
+                    rendered = render_email(req.template, self._context(req))
+                    row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
                 session.add(row)
                 return row
         rendered = render_email(req.template, self._context(req))
         row = OutboxMessage(
             idempotency_key=req.idempotency_key, survey_id=req.survey_id, template=req.template, to_addr=req.to,
             cc_addrs=list(req.cc), subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
-            message_id=self._message_id(req.idempotency_key), attempts=1,
+            message_id=self._message_id(req.idempotency_key), attempts=1, last_attempt_at=utcnow(),
+            campaign_id=OutboxMessage.campaign_of_key(req.idempotency_key),
         )
         try:
             with session_scope(self.engine) as session:
@@ -186,13 +204,18 @@ class EmailActivities:
                 detail = f"{code} {_smtp_text(exc)}"
                 await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.bounced, detail)
                 return EmailResult(status="bounced", message_id=row.message_id, detail=detail)
-            await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.pending, str(exc))
-            raise
+            await self._not_delivered(row, f"{code} {_smtp_text(exc)}" if code else str(exc))
         except Exception as exc:
-            await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.pending, f"{type(exc).__name__}: {exc}")
-            raise
+            await self._not_delivered(row, f"{type(exc).__name__}: {exc}")
         await asyncio.to_thread(self._mark, req.idempotency_key, OutboxStatus.sent)
         return EmailResult(status="sent", message_id=row.message_id)
+
+    async def _not_delivered(self, row: OutboxMessage, error: str) -> None:
+        """Record the failed attempt and hand Temporal a retryable failure: one warning line here, no
+        traceback from the SDK (a benign failure is logged at debug level)."""
+        await asyncio.to_thread(self._mark, row.idempotency_key, OutboxStatus.pending, error)
+        log.warning("mail not delivered (attempt %d): %s to %s: %s", row.attempts, row.template, row.to_addr, error)
+        raise ApplicationError(error, type=NOT_DELIVERED, category=ApplicationErrorCategory.BENIGN) from None
 
 
 def _smtp_code(exc: Exception) -> int | None:

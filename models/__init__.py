@@ -13,6 +13,7 @@ from models.enums import (  # noqa: F401
 )
 from models.policy import CampaignPolicy  # noqa: F401
 from models.tables import (  # noqa: F401
+    ActivityFailure,
     Campaign,
     CorrectiveAction,
     CorrectiveActionPlan,

@@ -266,8 +266,50 @@ class OutboxMessage(SQLModel, table=True):
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: Optional[str] = Field(default=None, sa_column=Column(Text))
     message_id: str = Field(max_length=300)
+    # The campaign the message belongs to (from its idempotency key), for the campaign page's list of
+    # messages that wait.
+    campaign_id: Optional[str] = Field(default=None, index=True, max_length=64)
     status: str = Field(default="pending", max_length=16, index=True)
+    # Delivery state: every attempt counts, with when it ran and why it failed; a message still pending
+    # long after `created_at` is an outage the dashboard and /healthz show (outreach/health.py).
     attempts: int = Field(default=0)
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    last_attempt_at: Optional[datetime] = _ts()
     created_at: datetime = _created()
     sent_at: Optional[datetime] = _ts()
+
+    @staticmethod
+    def campaign_of_key(key: str) -> Optional[str]:
+        """The campaign an idempotency key belongs to: survey, plan and escalation keys start with the
+        survey's ID (`survey/<campaign>/<supplier>/...`), the campaign's own with `campaign/<campaign>/`."""
+        parts = key.split("/")
+        if len(parts) > 2 and parts[0] in ("survey", "campaign") and parts[1]:
+            return parts[1][:64]
+        return None
+
+    @staticmethod
+    def survey_of_key(key: str) -> Optional[str]:
+        """The survey a survey, plan or escalation message belongs to (`survey/<campaign>/<supplier>`)."""
+        parts = key.split("/")
+        return "/".join(parts[:3]) if len(parts) > 3 and parts[0] == "survey" else None
+
+
+# --- Operations ----------------------------------------------------------------------------
+
+
+class ActivityFailure(SQLModel, table=True):
+    """An activity that keeps failing (from its third attempt, OUTREACH_HEALTH_ACTIVITY_ATTEMPTS): written by
+    the worker on each failed attempt, deleted when that activity succeeds. The dashboard's banner and
+    /healthz read it; a row not seen for an hour belongs to an activity no longer retried."""
+
+    __tablename__ = "activity_failure"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400, unique=True, description="workflow ID, run ID and activity ID")
+    activity: str = Field(max_length=100, index=True)
+    workflow_id: str = Field(max_length=300)
+    campaign_id: Optional[str] = Field(default=None, index=True, max_length=64)
+    attempts: int = Field(default=0)
+    last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
+    first_seen_at: datetime = _created()
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)

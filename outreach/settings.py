@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
     mail_catcher_port: int = 1025
 
+    # Health (/healthz and the dashboard's banner): a message still undelivered this many minutes after it
+    # was first tried is an outage; an activity failing this many attempts in a row is recorded and shown.
+    health_mail_waiting_minutes: int = 15
+    health_activity_attempts: int = 3
+
     # Submitted files are stored under their SHA-256 in this folder. Empty means data_dir/files.
     file_store: str = ""
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -140,8 +145,9 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://, e.g. https://minerals.example.com")
         return v.rstrip("/")
 
-    @field_validator("max_upload_bytes", "check_memory_mb", "check_timeout_seconds", "portal_link_days", "decision_link_days",
-                     "worker_max_cached_workflows", "worker_max_concurrent_activities", "worker_processes")
+    @field_validator("max_upload_bytes", "check_memory_mb", "check_timeout_seconds", "portal_link_days",
+                     "decision_link_days", "worker_max_cached_workflows", "worker_max_concurrent_activities",
+                     "worker_processes", "health_mail_waiting_minutes", "health_activity_attempts")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v <= 0:

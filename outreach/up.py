@@ -473,7 +473,8 @@ async def worker_ready(settings: Settings, probe: TemporalProbe, child: Child) -
 async def web_ready(settings: Settings) -> bool:
     import httpx
 
-    url = f"http://{connect_host(settings.web_host)}:{settings.web_port}/healthz"
+    # /livez, not /healthz: a mail outage degrades /healthz, but the app is up and must be started as such.
+    url = f"http://{connect_host(settings.web_host)}:{settings.web_port}/livez"
     try:
         async with httpx.AsyncClient(timeout=3, follow_redirects=False) as http:
             return (await http.get(url)).status_code == 200  # the app answers and reaches its database

@@ -274,3 +274,38 @@ async def test_vp_decides_from_the_link(ts_env, smtp, engine, db_url, settings_f
     with Session(engine) as s:
         esc = s.get(Escalation, esc_id)
         assert (esc.decision, esc.decided_by) == ("suspend", VP) and esc.decided_at is not None
+
+
+async def test_analyst_sees_the_mail_outage_banner_and_what_waits(ts_env, engine, db_url, settings_for):
+    """A request undelivered for 40 minutes: the banner on the dashboard names it, the campaign page lists it."""
+    _skip_without_browser()
+    from datetime import datetime, timedelta, timezone
+
+    from models.tables import Campaign, OutboxMessage
+    from outreach.db import session_scope
+
+    now = datetime.now(timezone.utc)
+    with session_scope(engine) as s:
+        s.add(Campaign(id="cmrt-2025", year=2025, name="CMRT campaign 2025", state="running"))
+        s.add(OutboxMessage(idempotency_key="survey/cmrt-2025/S-7/request/r0/n0", campaign_id="cmrt-2025",
+                            template="request", to_addr="cmrt@acme.example", subject="CMRT", body_text="...",
+                            message_id="<m1@test>", attempts=9, last_error="SMTPConnectError: Connection refused",
+                            created_at=now - timedelta(minutes=40), last_attempt_at=now - timedelta(minutes=3)))
+    settings = live_settings(settings_for, ts_env, free_port(), db_url)
+    with serve(settings, engine) as server:
+        async with browser_page() as page:
+            await page.goto(server.url + "/")
+            await page.get_by_label("Email").fill(USER_EMAIL)
+            await page.get_by_label("Password").fill(USER_PASSWORD)
+            await page.get_by_role("button", name="Sign in").click()
+            banner = page.get_by_role("alert")
+            await banner.wait_for()
+            text = await banner.inner_text()
+            assert "1 message undelivered" in text and "cmrt@acme.example" in text
+            assert "Connection refused" in text and "9 attempts" in text
+            await shot(page, "outage-banner")
+            await page.get_by_role("link", name="CMRT campaign 2025").click()
+            row = page.locator("table.waiting tbody tr")
+            assert await row.count() == 1
+            assert "cmrt@acme.example" in await row.inner_text() and "S-7" in await row.inner_text()
+            await shot(page, "outage-campaign")

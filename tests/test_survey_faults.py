@@ -51,6 +51,66 @@ async def test_smtp_down_for_hours_then_back_delivers_each_email_once(rig):
     assert [(r.template, r.status) for r in outbox(rig)] == [("request", "sent"), ("reminder", "sent"), ("accepted", "sent")]
 
 
+H = timedelta(hours=1)
+# A policy in hours, so that a day-long outage passes the first reminder, the due date and the escalation as
+# the survey's clock ran before it counted from delivery.
+HOURLY = CampaignPolicy(reminder_offsets=[6 * H, 12 * H], response_due=18 * H, chase_reminder_every=3 * H,
+                        grace_period=6 * H)
+
+
+async def test_long_smtp_outage_the_clock_starts_when_the_request_is_delivered(rig):
+    """30 hours without mail (past the first-attempt clock's reminders, due date and escalation): the request
+    is retried, continues as new on the way, and nothing else is sent meanwhile. Once mail is back the request
+    arrives first, stating the due date counted from its delivery, and the first reminder only at the
+    policy's offset after delivery; every message once."""
+    from workflows.survey import SupplierSurveyWorkflow
+
+    rig.smtp.stop()
+    async with running(rig):
+        h = await rig.start(HOURLY, continue_as_new_at_events=300)
+        t0 = await rig.now()
+        await rig.skip(hours=30)
+        assert rig.smtp.messages == []
+        rows = outbox(rig)
+        assert [(r.template, r.status) for r in rows] == [("request", "pending")]
+        assert rows[0].attempts >= 150 and "Connect call failed" in rows[0].last_error
+        assert rows[0].campaign_id == rig.campaign_id
+        assert (await h.describe()).run_id != h.first_execution_run_id  # continued as new while undelivered
+        assert [e.kind for e in rig.events(h.id)] == ["survey_started"]  # no reminder, chase or escalation
+
+        rig.smtp.start()
+        await rig.skip(minutes=11)  # the next attempt (at most 10 minutes after the last) gets through
+        await rig.smtp.wait_for(1)
+        st = await h.query(SupplierSurveyWorkflow.status)
+        delivered = st.requested_at
+        assert delivered >= t0 + 30 * H and st.state == SurveyState.awaiting_response
+        assert st.due_at == delivered + HOURLY.response_due
+        request = rig.smtp.to(SUPPLIER)[0]
+        assert request.template == "request" and f"by {st.due_at.strftime('%d %B %Y')}" in request.text
+
+        await rig.skip(seconds=(delivered + 6 * H - await rig.now()).total_seconds() - 600)
+        assert rig.templates(SUPPLIER) == ["request"]  # ten minutes before the first reminder: only the request
+        await rig.skip(minutes=20)
+        await rig.smtp.wait_for(2)
+        assert rig.templates(SUPPLIER) == ["request", "reminder"]
+        assert rig.templates(COMPLIANCE) == [] and rig.templates("buyer.cm@company.test") == []
+        reminder_at = next(e.at for e in rig.events(h.id) if e.kind == "reminder_sent")
+        assert reminder_at - delivered >= HOURLY.reminder_offsets[0]
+
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(valid_cmrt())))
+        assert v.state == SurveyState.closed
+        await h.result()
+    assert rig.templates(SUPPLIER) == ["request", "reminder", "accepted"]
+    assert [(r.template, r.status) for r in outbox(rig)] == [("request", "sent"), ("reminder", "sent"), ("accepted", "sent")]
+    assert len({m.message["Message-ID"] for m in rig.smtp.messages}) == len(rig.smtp.messages) == 3
+    # The workflow's own retries (timers, one-attempt local activities, continue-as-new) replay.
+    from tests.test_replay import replayer
+
+    for run_id in {h.first_execution_run_id, (await h.describe()).run_id}:
+        history = await rig.client.get_workflow_handle(h.id, run_id=run_id).fetch_history()
+        assert (await replayer().replay_workflow(history)).replay_failure is None
+
+
 async def test_worker_killed_mid_survey_no_duplicate_email_no_lost_submission(dev_rig):
     """On the dev server, in real seconds: the time-skipping server cannot move its clock while a task waits
     for a dead worker's sticky queue, which is exactly the situation this test is about."""

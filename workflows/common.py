@@ -33,9 +33,28 @@ LOCAL_EMAIL_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=2), retry_po
                            local_retry_threshold=timedelta(seconds=1))
 
 
-async def send_email(req: EmailRequest, *, local: Optional[bool] = None) -> EmailResult:
+# One attempt, no retry: for a message whose content counts from the moment it is delivered (a survey's
+# request states its due date), the workflow retries it itself with `email_retry_delay` and a fresh context.
+LOCAL_EMAIL_ONCE_OPTIONS = dict(start_to_close_timeout=timedelta(minutes=2),
+                                retry_policy=RetryPolicy(maximum_attempts=1))
+
+
+def email_retry_delay(failed_attempts: int) -> timedelta:
+    """The wait after the n-th failed attempt: EMAIL_RETRY's schedule (5 s, doubling, at most 10 minutes)."""
+    initial, cap = EMAIL_RETRY.initial_interval, EMAIL_RETRY.maximum_interval
+    assert initial is not None and cap is not None
+    if failed_attempts >= 12:  # 5 s * 2**11 is far past the cap
+        return cap
+    return min(cap, initial * (EMAIL_RETRY.backoff_coefficient ** max(0, failed_attempts - 1)))
+
+
+async def send_email(req: EmailRequest, *, local: Optional[bool] = None, once: bool = False) -> EmailResult:
     """One outbox email from any workflow. Runs recorded before the change replay with the regular activity
-    (`local` given: the caller already knows which release its run follows)."""
+    (`local` given: the caller already knows which release its run follows). `once`: a single attempt (a
+    local activity) whose failure raises ActivityError for the caller to retry."""
+    if once:
+        return await workflow.execute_local_activity("send_email", req, result_type=EmailResult,
+                                                     **LOCAL_EMAIL_ONCE_OPTIONS)
     if local is None:
         local = workflow.patched("local-email")
     if local:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any, Awaitable, Callable, Optional
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError, ChildWorkflowError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
@@ -53,7 +53,7 @@ with workflow.unsafe.imports_passed_through():
         cap_workflow_id,
         escalation_workflow_id,
     )
-    from workflows.common import DB_OPTIONS, LOCAL_DB_OPTIONS, send_email
+    from workflows.common import DB_OPTIONS, LOCAL_DB_OPTIONS, email_retry_delay, send_email
 
 # A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
 CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
@@ -74,6 +74,10 @@ PROVISIONAL_OUTCOME = {
 DECISION_OUTCOME = {Decision.suspend: SurveyOutcome.suspended, Decision.disengage: SurveyOutcome.disengaged,
                     Decision.waive: SurveyOutcome.waived}
 MAX_KEPT_UPDATE_IDS = 500
+# Releases of this workflow that change its commands, newest last. A run records one marker, its release's,
+# which implies every change before it (see _release); runs recorded before a release replay as they were.
+LEAN_SURVEY = "lean-survey"
+DELIVERY_CLOCK = "delivery-clock"
 # How long an Update that opened a plan or an escalation waits for the run loop to start the child.
 CHILD_START_WAIT = timedelta(seconds=30)
 
@@ -100,7 +104,7 @@ class SupplierSurveyWorkflow:
         self._lock = asyncio.Lock()
         self._changed = 0  # bumped by every Update that changes what the loop should do next
         self._child: Any = None
-        self._lean_run: Optional[bool] = None
+        self._release_no: Optional[int] = None
 
     # --- the run loop ---------------------------------------------------------------------------
 
@@ -134,7 +138,14 @@ class SupplierSurveyWorkflow:
                             submissions=len(self.s.submissions), correction_rounds=self.s.correction_round)
 
     def _should_continue_as_new(self) -> bool:
-        if self.s.state not in WAITING_STATES or self._child is not None:
+        # `requested`: only while the request is undelivered (release "delivery-clock"; before it, the run
+        # never came back here in that state).
+        if self.s.state not in WAITING_STATES and self.s.state != SurveyState.requested:
+            return False
+        return self._history_full()
+
+    def _history_full(self) -> bool:
+        if self._child is not None:
             return False  # never with a child open: closing the run would cancel it
         info = workflow.info()
         limit = self.inp.continue_as_new_at_events
@@ -148,7 +159,11 @@ class SupplierSurveyWorkflow:
         self.s.due_at = now + self.p.response_due
         if self.s.state != SurveyState.requested:
             return
-        await self._email_supplier("request", "request", n=0, round_=0)
+        if self._delivery_clock():
+            if not await self._send_until_delivered("request", "request", self._request_clock, round_=0):
+                return  # still undelivered, and the history is long: the loop continues as new first
+        else:
+            await self._email_supplier("request", "request", n=0, round_=0)
         # A submission may already have arrived (by the CLI or the API, before any email): it decides.
         card = self._score("request_sent")
         if self.s.state == SurveyState.requested:
@@ -219,6 +234,11 @@ class SupplierSurveyWorkflow:
         """The message that opens a waiting state (once per state entry, also across continue-as-new)."""
         s = self.s
         self.s.phase_entry_done = True
+        if self._delivery_clock() and s.state in (SurveyState.correction_requested, SurveyState.product_level_requested):
+            step = s.state.value.replace("_requested", "_request")  # correction_request, product_level_request
+            if not await self._send_until_delivered(step, step, self._phase_clock):
+                s.phase_entry_done = False  # the next run sends it (the loop continues as new first)
+            return
         if s.state == SurveyState.correction_requested:
             await self._email_supplier("correction_request", "correction_request", n=0, extra={
                 "findings": [f.model_dump() for f in s.last_findings],
@@ -228,6 +248,63 @@ class SupplierSurveyWorkflow:
             high = s.submissions[-1].high_risk_smelters if s.submissions else 0
             await self._email_supplier("product_level_request", "product_level_request", n=0, extra={
                 "high_risk_smelters": high, "window_ends": _day(s.phase_started_at + self.p.product_level_window)})
+
+    # --- the clock starts at delivery (release "delivery-clock") ------------------------------------
+
+    async def _send_until_delivered(self, step: str, template: str, start_clock: Callable[[datetime], dict],
+                                    round_: Optional[int] = None) -> bool:
+        """A message that starts the supplier's clock (the request; a correction or product-level request),
+        tried until the relay takes it. Each attempt starts the clock at its own time and states the dates
+        counted from it (`start_clock`); the outbox renders a message no server has taken again with that
+        attempt's context. So after an outage of hours the supplier reads the due date the survey keeps, and the
+        reminders follow at the policy's offsets from delivery, not all at once. Retries wait on durable
+        timers (email_retry_delay), like the SDK's own retries of every other email. An outage of days makes a
+        long history (≈6 events an attempt, 144 attempts a day): False when the run should continue as new
+        before the next attempt (the new run tries the same key again)."""
+        r = self.s.correction_round if round_ is None else round_
+        phase = (self.s.state, r)
+        extra: dict = {}
+        failed = 0
+        while True:
+            # An Update may have moved the survey on meanwhile (an answer by the API): the message still goes
+            # out as it was, under its key, but no longer sets the clock of a phase that has ended.
+            if (self.s.state, self.s.correction_round) == phase:
+                extra = start_clock(workflow.now())
+            try:
+                await self._email_supplier(step, template, n=0, round_=r, extra=extra, once=True)
+                return True
+            except FailureError as err:
+                # Not delivered (server down, 4xx), the outbox unreachable or the attempt timed out. A local
+                # activity's own failure arrives as it was raised (ApplicationError) or wrapped (ActivityError).
+                if isinstance(err, CancelledError):
+                    raise
+                failed += 1
+                if failed == 1 or failed % 10 == 0:
+                    cause = err.cause if isinstance(err, ActivityError) and err.cause else err
+                    workflow.logger.info("%s not delivered after %d attempts: %s", step, failed, cause)
+                if self._history_full():
+                    return False
+                await workflow.sleep(email_retry_delay(failed))
+
+    def _request_clock(self, start: datetime) -> dict:
+        """The request's clock starts now: reminders at the policy's offsets and the due date after it (a
+        deadline the compliance team extended meanwhile is kept when later)."""
+        s = self.s
+        s.requested_at = start
+        s.phase_started_at = start
+        s.due_at = max(s.due_at or start, start + self.p.response_due)
+        return {}
+
+    def _phase_clock(self, start: datetime) -> dict:
+        """A correction round or a product-level request: its window and reminders count from now."""
+        s = self.s
+        s.phase_started_at = start
+        if s.state == SurveyState.correction_requested:
+            return {"findings": [f.model_dump() for f in s.last_findings], "round": s.correction_round,
+                    "max_rounds": self.p.max_correction_rounds,
+                    "window_ends": _day(start + self.p.correction_window)}
+        high = s.submissions[-1].high_risk_smelters if s.submissions else 0
+        return {"high_risk_smelters": high, "window_ends": _day(start + self.p.product_level_window)}
 
     # --- scheduled steps -------------------------------------------------------------------------
 
@@ -910,15 +987,30 @@ class SupplierSurveyWorkflow:
         if scorecard is not None and not lean:  # the order runs recorded before lean-writes expect
             await self._write("update_scorecard", scorecard)
 
+    def _release(self) -> int:
+        """The release this run follows: 2 "delivery-clock", 1 "lean-survey", 0 before them. One patch marker
+        per run, the newest release's, which implies every change before it: each marker also upserts
+        Temporal's TemporalChangeVersion attribute, a visibility write on the server. Runs recorded before a
+        release replay as they were (a marker absent from the history answers False)."""
+        if self._release_no is None:
+            if workflow.patched(DELIVERY_CLOCK):
+                self._release_no = 2
+            elif workflow.patched(LEAN_SURVEY):
+                self._release_no = 1
+            else:
+                self._release_no = 0
+        return self._release_no
+
     def _lean(self) -> bool:
-        """Runs started since this release ("lean-survey"): emails as local activities, a search-attribute
-        upsert only when a value changes (a campaign sets them as it starts the survey), a transition's
-        scorecard event with its read-model write, and every earlier change on. One patch marker per run:
-        each marker also upserts Temporal's TemporalChangeVersion attribute, a visibility write on the server.
-        Runs recorded before replay as they were."""
-        if self._lean_run is None:
-            self._lean_run = workflow.patched("lean-survey")
-        return self._lean_run
+        """Since "lean-survey": emails as local activities, a search-attribute upsert only when a value changes
+        (a campaign sets them as it starts the survey), a transition's scorecard event with its read-model
+        write, and every earlier change on."""
+        return self._release() >= 1
+
+    def _delivery_clock(self) -> bool:
+        """Since "delivery-clock": the request (and a correction or product-level request) is retried by the
+        workflow until delivered, and the supplier's clock starts at delivery (_send_until_delivered)."""
+        return self._release() >= 2
 
     def _patched(self, patch_id: str) -> bool:
         """An earlier change: always on in lean runs (no marker of its own), as recorded in older ones."""
@@ -995,21 +1087,23 @@ class SupplierSurveyWorkflow:
 
     async def _email(self, step: str, template: str, to: str, *, n: int, round_: Optional[int] = None,
                      cc: Optional[list[str]] = None, extra: Optional[dict] = None,
-                     supplier_link: bool = False) -> EmailResult:
-        """One email, once per key. Only the supplier's messages carry its portal link."""
+                     supplier_link: bool = False, once: bool = False) -> EmailResult:
+        """One email, once per key. Only the supplier's messages carry its portal link. `once`: one attempt,
+        its failure raised for the caller to retry (_send_until_delivered)."""
         r = self.s.correction_round if round_ is None else round_
         key = f"{self.survey_id}/{step}/r{r}/n{n}"
         return await send_email(EmailRequest(
             idempotency_key=key, template=template, to=to, cc=cc or [],
-            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)), local=self._lean())
+            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)), local=self._lean(),
+            once=once)
 
     async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
-                              extra: Optional[dict] = None) -> None:
+                              extra: Optional[dict] = None, once: bool = False) -> None:
         self.s.last_supplier_message = {"step": step, "template": template, "extra": extra or {}}
         if self.s.bounced:
             return  # waits for a new contact; replace_contact re-sends the latest message
         result = await self._email(step, template, self.s.contact.email, n=n, round_=round_, extra=extra,
-                                   supplier_link=True)
+                                   supplier_link=True, once=once)
         if result.status == "bounced":
             await self._on_bounce(result)
 

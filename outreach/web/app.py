@@ -178,13 +178,28 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and database check")
-    def healthz():
+    @app.get("/livez", tags=["health"], summary="Liveness: the app runs and reaches its database")
+    def livez():
+        """For a load balancer or a container's health check: a mail outage does not take the app out."""
         try:
             check_connection(ctx.engine)
         except DatabaseUnavailable as exc:
             return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
         return {"status": "ok"}
+
+    @app.get("/healthz", tags=["health"], summary="Health: database, mail delivery and failing activities")
+    def healthz():
+        """503 with what is wrong when the database is unreachable, when mail has waited past
+        OUTREACH_HEALTH_MAIL_WAITING_MINUTES, or when an activity keeps failing (outreach/health.py)."""
+        from outreach.health import check
+
+        try:
+            check_connection(ctx.engine)
+            health = check(ctx.engine, settings)
+        except DatabaseUnavailable as exc:
+            return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
+        body = health.as_json()
+        return JSONResponse(body, status_code=503 if health.degraded else 200)
 
     app.include_router(auth_router)
     app.include_router(dashboard.router)

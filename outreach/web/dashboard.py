@@ -43,8 +43,19 @@ def _form_errors(exc: ValidationError) -> str:
 def home(request: Request):
     ctx = ctx_of(request)
     items = [(c, campaign_progress_or_none(ctx.engine, c.id)) for c in queries.campaigns(ctx.engine)]
-    return render(request, "dashboard.html", section="campaigns", campaigns=items,
+    return render(request, "dashboard.html", section="campaigns", campaigns=items, health=_health(ctx),
                   live=request.query_params.get("live") == "1")
+
+
+def _health(ctx):
+    """The banner's facts (outreach/health.py); a page still renders when they cannot be read."""
+    from outreach.health import check
+
+    try:
+        return check(ctx.engine, ctx.settings)
+    except Exception:  # noqa: BLE001 - the page matters more than its banner
+        log.warning("health check failed", exc_info=True)
+        return None
 
 
 @router.post("/demo", dependencies=[Depends(require_csrf)])
@@ -141,8 +152,11 @@ def campaign_page(request: Request, campaign_id: str):
         raise HTTPException(404, f"There is no campaign {campaign_id}.")
     progress = campaign_progress_or_none(ctx.engine, campaign_id)
     overdue = queries.supplier_table(ctx.engine, queries.SupplierFilters(campaign_id=campaign_id, overdue=True), 20)
+    from outreach.health import failing_activities, waiting_messages
+
     return render(request, "campaign.html", section="campaigns", campaign=campaign, progress=progress, overdue=overdue,
-                  live=request.query_params.get("live") == "1")
+                  health=_health(ctx), waiting=waiting_messages(ctx.engine, campaign_id),
+                  failing=failing_activities(ctx.engine, campaign_id), live=request.query_params.get("live") == "1")
 
 
 @router.get("/campaigns/{campaign_id}/report")
