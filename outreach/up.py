@@ -3,9 +3,12 @@
 It checks first (Temporal CLI present, ports free, database and SMTP reachable), migrates the
 database, then starts as child processes, each in its own process group: the Temporal dev server
 (SQLite database in the data folder, so surveys survive a restart, and the survey search attributes
-registered), the mail catcher, the worker and the web app. It waits until each one answers, prints
-where to look, and watches them: Ctrl-C or SIGTERM stops every child (SIGTERM to each group, SIGKILL
-after a grace period); a child that dies stops everything with its last log lines and a non-zero exit.
+registered), the mail catcher, the workers and the web app. It waits until each one answers, prints
+where to look, and supervises them: a child that dies is logged and restarted with a growing delay
+(outreach/restarts.py) while the others keep serving; the workers and the web app reconnect to a
+restarted dev server by themselves. Only Ctrl-C or SIGTERM stops every child (SIGTERM to each group,
+SIGKILL after a grace period). A child that fails while the stack starts stops everything, with its
+last log lines and a non-zero exit: that is a setting to fix, not an outage to ride out.
 
 Child logs go to DATA/logs/<name>.log; the running children's PIDs are in DATA/up.pids (JSON).
 """
@@ -30,6 +33,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Awaitable, Callable
 
+from outreach.restarts import RestartPolicy, RestartRecord, death_notice, in_words
 from outreach.settings import ConfigurationError, Settings, load_settings
 
 START_TIMEOUT_SECONDS = 90.0  # generous: the machine may be small and busy
@@ -274,6 +278,7 @@ class Child:
     proc: subprocess.Popen | None = None
     log_offset: int = 0
     started_wall: float = 0.0
+    restarts: RestartRecord = field(default_factory=RestartRecord)
 
     @property
     def kind(self) -> str:
@@ -304,6 +309,18 @@ class Child:
             raise StartupError(f"cannot run {self.argv[0]}: {exc.strerror or exc}") from None
         finally:
             log.close()
+
+    def note(self, line: str) -> None:
+        """A line from `outreach up` in the child's log, so the log tells the whole story."""
+        try:
+            with open(self.log_path, "ab") as log:
+                log.write(f"=== outreach up {time.strftime('%Y-%m-%d %H:%M:%S')}: {line}\n".encode())
+        except OSError:
+            pass  # the console has the line too
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None
 
     def exit_code(self) -> int | None:
         """The exit code once the child has ended, without reaping it (its group stays addressable)."""
@@ -447,8 +464,8 @@ async def temporal_ready(settings: Settings, probe: TemporalProbe) -> bool:
     return await tcp_open(connect_host(host), settings.temporal_ui_port)
 
 
-async def worker_ready(settings: Settings, probe: TemporalProbe, child: Child) -> bool:
-    """A poller of this worker process (identity pid@host) or one that polled since it started."""
+async def task_queue_pollers(settings: Settings, probe: TemporalProbe) -> list:
+    """Who polls the task queue for workflow tasks (empty while Temporal does not answer)."""
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
@@ -456,18 +473,28 @@ async def worker_ready(settings: Settings, probe: TemporalProbe, child: Child) -
     try:
         client = await probe.client()
         if client is None:
-            return False
+            return []
         resp = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
             namespace=settings.temporal_namespace, task_queue=TaskQueue(name=settings.task_queue),
             task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW), timeout=timedelta(seconds=3))
     except Exception:
-        return False
-    for poller in resp.pollers:
+        return []
+    return list(resp.pollers)
+
+
+async def worker_ready(settings: Settings, probe: TemporalProbe, child: Child) -> bool:
+    """A poller of this worker process (identity pid@host) or one that polled since it started."""
+    for poller in await task_queue_pollers(settings, probe):
         if poller.identity.startswith(f"{child.pid}@"):
             return True
         if poller.last_access_time.ToSeconds() >= child.started_wall - 1:
             return True
     return False
+
+
+async def worker_polls(settings: Settings, probe: TemporalProbe, child: Child) -> bool:
+    """This worker process itself polls: a restarted worker is back (the others poll all along)."""
+    return any(p.identity.startswith(f"{child.pid}@") for p in await task_queue_pollers(settings, probe))
 
 
 async def web_ready(settings: Settings) -> bool:
@@ -492,13 +519,15 @@ class Supervisor:
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     force: bool = False
     out: Callable[[str], None] = lambda line: print(line, flush=True)
+    policy: RestartPolicy = field(default_factory=RestartPolicy)
+    probe: TemporalProbe | None = None
 
     @property
     def pids_path(self) -> Path:
         return self.settings.data_dir / PIDS_FILE
 
     def write_pids(self) -> None:
-        data = {"up": os.getpid(), "children": {c.slug: c.pid for c in self.children if c.proc is not None}}
+        data = {"up": os.getpid(), "children": {c.slug: c.pid for c in self.children if c.running}}
         tmp = self.pids_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2))
         os.replace(tmp, self.pids_path)
@@ -539,15 +568,22 @@ class Supervisor:
         self.children.append(child)
         self.write_pids()
 
-    async def start_all(self, planned: list[Child]) -> None:
+    async def ready(self, child: Child, *, restarted: bool = False) -> bool:
         settings = self.settings
-        probe = TemporalProbe(settings)
-        checks: dict[str, Callable[[Child], Awaitable[bool]]] = {
-            "temporal": lambda child: temporal_ready(settings, probe),
-            "mailcatcher": lambda child: tcp_open("127.0.0.1", settings.mail_catcher_port),
-            "worker": lambda child: worker_ready(settings, probe, child),
-            "web": lambda child: web_ready(settings),
-        }
+        if self.probe is None:
+            self.probe = TemporalProbe(settings)
+        if child.kind == "temporal":
+            return await temporal_ready(settings, self.probe)
+        if child.kind == "mailcatcher":
+            return await tcp_open("127.0.0.1", settings.mail_catcher_port)
+        if child.kind == "worker":
+            check = worker_polls if restarted else worker_ready
+            return await check(settings, self.probe, child)
+        if child.kind == "web":
+            return await web_ready(settings)
+        return child.exit_code() is None  # no way to ask it: running is the best answer
+
+    async def start_all(self, planned: list[Child]) -> None:
         # Infrastructure first (Temporal, mail catcher), then what uses it (workers, web app).
         for tier in (("temporal", "mailcatcher"), ("worker", "web")):
             batch = [c for c in planned if c.kind in tier]
@@ -555,20 +591,74 @@ class Supervisor:
                 self.out(f"  starting {child.name}…")
                 self.launch(child)
             for child in batch:
-                await self.wait_until(child, lambda child=child: checks[child.kind](child))
+                await self.wait_until(child, lambda child=child: self.ready(child))
 
-    async def watch(self) -> StartupError | None:
-        """Until a stop is asked for (None) or a child dies (its failure)."""
-        while not self.stop_requested.is_set():
-            for child in self.children:
-                code = child.exit_code()
-                if code is not None:
-                    return child.failure(f"stopped unexpectedly (exit code {code})")
-            try:
-                await asyncio.wait_for(self.stop_requested.wait(), timeout=0.5)
-            except asyncio.TimeoutError:
-                pass
+    def say(self, line: str) -> None:
+        self.out(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    def bury(self, child: Child, code: int) -> float:
+        """Log a child's unexpected death and reap it; returns the seconds until its restart."""
+        uptime = time.time() - child.started_wall
+        child.reap()  # its group too: a worker's CMRT reader must not outlive it
+        self.write_pids()
+        delay = child.restarts.died(uptime, self.policy)
+        notice = death_notice(child.name, code, uptime, child.restarts, delay, child.log_path)
+        self.say(notice)
+        child.note(notice)
+        return delay
+
+    def restart(self, child: Child) -> float | None:
+        """Start a dead child again; None when it runs, else the seconds until the next try."""
+        try:
+            child.start(self.env())
+        except StartupError as exc:  # cannot even be run (e.g. the binary is gone): try again later
+            delay = child.restarts.died(0.0, self.policy)
+            self.say(f"{child.name} could not be restarted: {exc}; trying again in {in_words(delay)}")
+            return delay
+        self.write_pids()
+        child.note(f"restart {child.restarts.restarts}")
         return None
+
+    async def announce_when_serving(self, child: Child) -> None:
+        """Say when a restarted child answers again, or that it does not yet (the log says why)."""
+        pid, deadline = child.pid, time.monotonic() + START_TIMEOUT_SECONDS
+        while child.pid == pid and child.exit_code() is None:
+            if await self.ready(child, restarted=True):
+                self.say(f"{child.name} is serving again (pid {pid}, restart {child.restarts.restarts})")
+                return
+            if time.monotonic() > deadline:
+                self.say(f"{child.name} does not answer {START_TIMEOUT_SECONDS:.0f} s after its restart; "
+                         f"see {child.log_path}")
+                return
+            await asyncio.sleep(0.5)
+
+    async def watch(self) -> None:
+        """Until a stop is asked for: a child that dies is restarted after its delay; the others keep serving."""
+        due: dict[str, float] = {}  # slug -> when (monotonic) to restart the dead child
+        announcements: set[asyncio.Task] = set()
+        try:
+            while not self.stop_requested.is_set():
+                for child in self.children:
+                    if child.slug in due:
+                        if time.monotonic() >= due[child.slug]:
+                            retry = self.restart(child)
+                            if retry is None:
+                                del due[child.slug]
+                                task = asyncio.create_task(self.announce_when_serving(child))
+                                announcements.add(task)
+                                task.add_done_callback(announcements.discard)
+                            else:
+                                due[child.slug] = time.monotonic() + retry
+                    elif (code := child.exit_code()) is not None:
+                        due[child.slug] = time.monotonic() + self.bury(child, code)
+                try:
+                    await asyncio.wait_for(self.stop_requested.wait(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            for task in announcements:
+                task.cancel()
+            await asyncio.gather(*announcements, return_exceptions=True)
 
     async def stop_all(self) -> None:
         # What uses the infrastructure stops first, so the worker does not log a vanished server.
@@ -616,7 +706,7 @@ async def _run(settings: Settings, binary: Path | None, *, web: bool) -> int:
     try:
         await sup.start_all(plan_children(settings, binary, web=web))
         print(sup.summary(web), flush=True)
-        failure = await sup.watch()
+        await sup.watch()
     except StartupError as exc:
         failure = exc
     except Interrupted:

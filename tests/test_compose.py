@@ -178,6 +178,40 @@ def test_host_ports_do_not_collide_and_admin_uis_stay_local():
     assert {"web", "temporal-ui", "mailpit"} <= set(published.values())
 
 
+@pytest.mark.parametrize("name", sorted(LONG_RUNNING))
+def test_long_running_services_come_back_after_a_crash(name):
+    # "unless-stopped": a crash or an out-of-memory kill restarts the container; `docker compose stop` does not.
+    assert SERVICES[name].get("restart") == "unless-stopped", f"{name}: restart {SERVICES[name].get('restart')!r}"
+
+
+def memory_bytes(limit: str) -> int:
+    """Compose's memory units (b, k, m, g; an optional trailing b) as bytes."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmg]?)b?", str(limit).strip().lower())
+    assert m, f"{limit!r} is not a memory size Compose reads"
+    return int(float(m.group(1)) * 1024 ** "_kmg".index(m.group(2) or "_"))
+
+
+def test_worker_and_web_have_memory_limits_that_fit_what_they_were_measured_to_use():
+    limits = {name: resolve(SERVICES[name]["deploy"]["resources"]["limits"]["memory"]) for name in ("worker", "web")}
+    assert memory_bytes("512m") == 512 * 1024 ** 2 and memory_bytes("1gb") == memory_bytes("1024M") == 1024 ** 3
+    # A worker peaked at ≈0.9 GB in the workflow sandbox (docs/benchmarks.md): a ceiling, not a squeeze.
+    assert memory_bytes(limits["worker"]) >= 1.5 * 1024 ** 3, limits
+    assert 256 * 1024 ** 2 <= memory_bytes(limits["web"]) <= memory_bytes(limits["worker"]), limits
+    for name in ("worker", "web"):  # no replicas here: `--scale worker=N` decides how many
+        assert set(SERVICES[name]["deploy"]) == {"resources"}, SERVICES[name]["deploy"]
+
+
+def test_every_variable_the_compose_file_reads_is_in_the_example_env_file():
+    example = (ROOT / "deploy/compose.env.example").read_text()
+    documented = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, flags=re.M))
+    used = {m.group(1) for m in _DEFAULT.finditer(COMPOSE_TEXT)}
+    assert {"WORKER_MEMORY_LIMIT", "WEB_MEMORY_LIMIT", "APP_DB_PASSWORD"} <= used
+    assert used - documented == set(), f"not in deploy/compose.env.example: {sorted(used - documented)}"
+    for line in example.splitlines():  # the example's own values are ones Compose accepts
+        if line.startswith(("WORKER_MEMORY_LIMIT=", "WEB_MEMORY_LIMIT=")):
+            memory_bytes(line.split("=", 1)[1])
+
+
 def test_worker_is_scalable():
     worker = SERVICES["worker"]
     assert "container_name" not in worker and "ports" not in worker

@@ -1,6 +1,7 @@
 """`outreach up` for real: the dev server, the mail catcher, the worker (and the web app when it is
-installed) as child processes; Ctrl-C stops them all, a second start finds the data again, and each
-way of failing at start is one clear line with nothing left running."""
+installed) as child processes; a child that dies is restarted while the others keep serving; Ctrl-C
+stops them all, a second start finds the data again, and each way of failing at start is one clear
+line with nothing left running."""
 
 from __future__ import annotations
 
@@ -128,6 +129,19 @@ class Up:
                 found[m.group(1).strip()] = m.group(2)
         return found
 
+    def wait_for(self, text: str, timeout: float = START_TIMEOUT) -> str:
+        """The first output line containing TEXT, once it is there."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = [line for line in self.out if text in line]
+            if found:
+                return found[0]
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        pytest.fail(f"no line with {text!r} from outreach up (exit {self.proc.poll()}):\n"
+                    + "\n".join(self.out + self.err))
+
     def child_pids(self) -> dict[str, int]:
         return json.loads((self.data_dir / "up.pids").read_text())["children"]
 
@@ -149,6 +163,46 @@ class Up:
                     os.killpg(pid, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+
+
+def stop_with_ctrl_c(up: Up, pids: list[int]) -> None:
+    up.proc.send_signal(signal.SIGINT)
+    assert up.finish() == 0, "\n".join(up.out + up.err)
+    assert wait_gone(pids) == []
+    assert not (up.data_dir / "up.pids").exists()
+    assert processes_mentioning(str(up.data_dir.parent)) == []
+
+
+class HealthWatch:
+    """Asks the web app's /healthz every quarter second from another thread; keeps every answer."""
+
+    def __init__(self, web_url: str | None) -> None:
+        self.url = web_url and web_url + "/healthz"
+        self.answers: list[int | str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._ask, daemon=True)
+
+    def _ask(self) -> None:
+        with httpx.Client(timeout=10) as http:
+            while not self._stop.is_set():
+                try:
+                    self.answers.append(http.get(self.url).status_code)
+                except httpx.HTTPError as exc:
+                    self.answers.append(type(exc).__name__)
+                self._stop.wait(0.25)
+
+    def __enter__(self) -> "HealthWatch":
+        if self.url:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self.url:
+            self._thread.join(timeout=30)
+
+    def kept_answering(self) -> bool:
+        return not self.url or (bool(self.answers) and set(self.answers) == {200})
 
 
 @pytest.fixture
@@ -243,19 +297,128 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     assert processes_mentioning(str(tmp_path)) == []
 
 
-def test_with_an_smtp_relay_no_catcher_and_a_child_that_dies_stops_the_whole_stack(tmp_path, ups, smtp):
-    # Outgoing mail goes to a relay (here a test SMTP server), so no mail catcher is started.
-    env = stack_env(tmp_path, OUTREACH_SMTP_PORT=str(smtp.port))
+def test_with_an_smtp_relay_a_killed_worker_is_restarted_and_the_web_app_keeps_answering(tmp_path, ups, smtp):
+    # Outgoing mail goes to a relay (here a test SMTP server), so no mail catcher is started; one worker,
+    # so the delivery check afterwards can only go through the restarted one.
+    env = stack_env(tmp_path, OUTREACH_SMTP_PORT=str(smtp.port), OUTREACH_WORKER_PROCESSES="1")
     up = ups(env, tmp_path)
-    up.wait_running()
+    urls = up.wait_running()
     pids = up.child_pids()
     assert "mailcatcher" not in pids
     assert any(f"Outgoing mail: 127.0.0.1:{smtp.port} (no mail catcher)" in line for line in up.out), up.out
-    os.kill(pids["worker"], signal.SIGKILL)
-    assert up.finish() == 1
-    assert any("worker 1 of 2 stopped unexpectedly (exit code -9)" in line for line in up.err), up.err
-    assert wait_gone(list(pids.values())) == []
-    assert processes_mentioning(str(tmp_path)) == []
+
+    with HealthWatch(urls.get("Web app")) as health:
+        os.kill(pids["worker"], signal.SIGKILL)
+        died = up.wait_for("the worker stopped unexpectedly")
+        back = up.wait_for("the worker is serving again")
+    assert "(killed by SIGKILL)" in died and "restarting it in 1 s (restart 1)" in died, died
+    assert health.kept_answering(), health.answers
+    restarted = up.child_pids()
+    assert restarted["worker"] != pids["worker"] and f"pid {restarted['worker']}" in back, back
+    assert not alive(pids["worker"])
+    assert {k: v for k, v in restarted.items() if k != "worker"} == {k: v for k, v in pids.items() if k != "worker"}
+    assert up.proc.poll() is None
+    log = (tmp_path / "var" / "logs" / "worker.log").read_text()
+    assert "the worker stopped unexpectedly (killed by SIGKILL)" in log and "restart 1" in log
+
+    check = _cli(tmp_path, env, "mail", "check", "ops@example.org")
+    assert check.returncode == 0, check.stderr
+    assert [m.subject for m in smtp.to("ops@example.org")] == ["Mail delivery check from the supplier due-diligence system"]
+
+    stop_with_ctrl_c(up, [*pids.values(), *restarted.values()])
+
+
+def _api_token(tmp_path: Path, env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "outreach.cli", "users", "create", "ops@example.com", "--token",
+                           "--password-stdin", "--json"], input="a long enough passphrase\n", cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["api_token"]
+
+
+def _pause_unknown_campaign(web_url: str, token: str) -> httpx.Response:
+    """A web request that has to ask Temporal: no such campaign is 409, an unreachable Temporal is not."""
+    return httpx.post(f"{web_url}/api/v1/campaigns/no-such-campaign/actions/pause", json={"reason": "check"},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60)
+
+
+def test_a_killed_temporal_dev_server_is_restarted_with_its_data_and_the_others_reconnect(tmp_path, ups):
+    env = stack_env(tmp_path)
+    up = ups(env, tmp_path)
+    urls = up.wait_running()
+    pids = up.child_pids()
+    asyncio.run(_temporal_facts(env, "parked-across-restart", start=True))
+    if WEB:
+        token = _api_token(tmp_path, env)
+        before = _pause_unknown_campaign(urls["Web app"], token)
+        assert before.status_code == 409 and "is not running" in before.text, before.text
+
+    with HealthWatch(urls.get("Web app")) as health:
+        os.kill(pids["temporal"], signal.SIGKILL)
+        died = up.wait_for("the Temporal dev server stopped unexpectedly")
+        up.wait_for("the Temporal dev server is serving again")
+    assert "(killed by SIGKILL)" in died and "the others keep running" in died, died
+    assert health.kept_answering(), health.answers
+    restarted = up.child_pids()
+    assert restarted["temporal"] != pids["temporal"]
+    # Nobody else was restarted: the workers and the web app reconnected by themselves.
+    assert {k: v for k, v in restarted.items() if k != "temporal"} == {k: v for k, v in pids.items() if k != "temporal"}
+
+    attrs, status = asyncio.run(_temporal_facts(env, "parked-across-restart", start=False))
+    assert status == "RUNNING" and "OutreachCampaign" in attrs  # the SQLite file kept the state
+    check = _cli(tmp_path, env, "mail", "check", "ops@example.org")
+    assert check.returncode == 0, check.stderr
+    caught = {m.subject for m in list_messages(tmp_path / "var" / "mail")}
+    assert "Mail delivery check from the supplier due-diligence system" in caught, caught
+    if WEB:
+        after = _pause_unknown_campaign(urls["Web app"], token)
+        assert after.status_code == 409 and "is not running" in after.text, after.text
+    assert not [line for line in up.out if "stopped unexpectedly" in line and "Temporal" not in line], up.out
+
+    stop_with_ctrl_c(up, [*pids.values(), *restarted.values()])
+
+
+async def test_a_child_that_keeps_dying_is_restarted_ever_more_slowly_while_the_others_run(tmp_path):
+    from outreach.restarts import RestartPolicy
+    from outreach.settings import load_settings
+    from outreach.up import Child, Supervisor
+
+    lines: list[str] = []
+    sup = Supervisor(load_settings(data_dir=tmp_path), out=lines.append,
+                     policy=RestartPolicy(first_delay=1, max_delay=4, stable_after=60))
+    logs = tmp_path / "logs"
+    flaky = Child("the flaky helper", "flaky", ["sh", "-c", "echo cannot bind its port; exit 3"], logs / "flaky.log")
+    steady = Child("the steady helper", "steady", ["sleep", "600"], logs / "steady.log")
+    sup.launch(flaky)
+    sup.launch(steady)
+    steady_pid = steady.pid
+    watching = asyncio.create_task(sup.watch())
+    starts = [flaky.started_wall]
+    deadline = time.monotonic() + 120
+    try:
+        while len(starts) < 5:  # the first start and four restarts
+            assert time.monotonic() < deadline and not watching.done(), lines
+            if flaky.started_wall != starts[-1]:
+                starts.append(flaky.started_wall)
+            await asyncio.sleep(0.05)
+        assert alive(steady_pid) and steady.pid == steady_pid
+        assert json.loads((tmp_path / "up.pids").read_text())["children"]["steady"] == steady_pid
+    finally:
+        sup.stop_requested.set()
+        await watching
+        await sup.stop_all()
+
+    deaths = [line for line in lines if "the flaky helper stopped" in line]
+    assert "the flaky helper stopped unexpectedly (exit code 3)" in deaths[0], deaths
+    assert "stopped again (exit code 3)" in deaths[1] and "2 times in a row" in deaths[1], deaths
+    delays = [int(re.search(r"restarting it in (\d+) s", line).group(1)) for line in deaths]
+    assert delays[:4] == [1, 2, 4, 4], deaths  # doubling, then held at the cap
+    # Never sooner than announced: no hot loop, whatever the machine's load.
+    gaps = [later - earlier for earlier, later in zip(starts, starts[1:])]
+    assert all(gap >= delay for gap, delay in zip(gaps, delays)), (gaps, delays)
+    assert "cannot bind its port" in (logs / "flaky.log").read_text()
+    assert wait_gone([steady_pid]) == []
+    assert not (tmp_path / "up.pids").exists()
 
 
 def test_a_child_that_fails_to_start_shows_its_log_and_leaves_nothing(tmp_path, ups):
@@ -422,3 +585,44 @@ def test_a_worker_count_below_one_is_refused_in_one_line(tmp_path):
     assert done.stderr.strip() == "outreach up: --workers must be 1 or more (got 0)"
     bad = _cli(tmp_path, {**env, "OUTREACH_WORKER_PROCESSES": "0"}, "up")
     assert bad.returncode == 2 and "OUTREACH_WORKER_PROCESSES: must be a positive number" in bad.stderr, bad.stderr
+
+
+# --- The restart policy, without processes ---------------------------------------------------
+
+
+def test_restart_delay_doubles_from_one_second_to_thirty_and_stays_there():
+    from outreach.restarts import RestartPolicy
+
+    policy = RestartPolicy()
+    assert [policy.delay(n) for n in range(1, 9)] == [1, 2, 4, 8, 16, 30, 30, 30]
+    assert policy.delay(100_000) == 30  # a child dying for days: no overflow, still the cap
+
+
+def test_a_child_that_stayed_up_a_while_starts_again_from_the_shortest_delay():
+    from outreach.restarts import RestartPolicy, RestartRecord
+
+    policy = RestartPolicy(first_delay=1, max_delay=30, stable_after=60)
+    record = RestartRecord()
+    assert [record.died(uptime, policy) for uptime in (2, 3, 0.5, 59.9)] == [1, 2, 4, 8]
+    assert record.deaths_in_a_row == 4
+    assert record.died(60, policy) == 1  # up for a minute: this death is a new story
+    assert record.deaths_in_a_row == 1 and record.restarts == 5  # the total keeps counting
+    assert record.died(1, policy) == 2
+
+
+def test_the_operator_is_told_which_child_how_it_ended_and_what_happens_next():
+    from outreach.restarts import RestartPolicy, RestartRecord, death_notice, how_it_ended, in_words
+
+    assert how_it_ended(-9) == "killed by SIGKILL" and how_it_ended(-15) == "killed by SIGTERM"
+    assert how_it_ended(3) == "exit code 3" and how_it_ended(0) == "exit code 0"
+    assert how_it_ended(-200) == "killed by signal 200"
+    assert [in_words(s) for s in (0.4, 5, 60, 125, 3600, 7380)] == ["0 s", "5 s", "1 min", "2 min 5 s", "1 h", "2 h 3 min"]
+
+    policy, record, log = RestartPolicy(), RestartRecord(), Path("/var/outreach/logs/worker2.log")
+    first = death_notice("worker 2 of 2", -9, 4000, record, record.died(4000, policy), log)
+    assert first == ("worker 2 of 2 stopped unexpectedly (killed by SIGKILL) after 1 h 6 min up; "
+                     "restarting it in 1 s (restart 1); the others keep running")
+    record.died(3, policy)
+    again = death_notice("worker 2 of 2", 1, 2, record, record.died(2, policy), log)
+    assert again == ("worker 2 of 2 stopped again (exit code 1) 2 s after starting, 3 times in a row; "
+                     f"restarting it in 4 s (restart 3), waiting longer each time; see {log}")
