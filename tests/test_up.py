@@ -177,7 +177,7 @@ class HealthWatch:
     """Asks the web app's /healthz every quarter second from another thread; keeps every answer."""
 
     def __init__(self, web_url: str | None) -> None:
-        self.url = web_url and web_url + "/healthz"
+        self.url = web_url and web_url + "/livez"
         self.answers: list[int | str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._ask, daemon=True)
