@@ -174,7 +174,7 @@ def stop_with_ctrl_c(up: Up, pids: list[int]) -> None:
 
 
 class HealthWatch:
-    """Asks the web app's /healthz every quarter second from another thread; keeps every answer."""
+    """Asks the web app's /livez every quarter second from another thread; keeps every answer."""
 
     def __init__(self, web_url: str | None) -> None:
         self.url = web_url and web_url + "/livez"
