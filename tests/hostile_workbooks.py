@@ -109,6 +109,13 @@ def dense(rng: random.Random, max_rows: int = 400_000) -> Case:
     rows = rng.choice([10_000, 100_000, max_rows])
     cols = rng.choice([1, 2, 8])
     placed = rng.random() < 0.7  # Excel places every cell; some tools write neither r= nor row numbers
+    sheet = rng.choice([DECLARATION, SMELTERS])
+    return Case("dense", f"{rows} rows x {cols} {'placed' if placed else 'unplaced'} in {sheet}",
+                _dense(rows, cols, placed, sheet))
+
+
+@lru_cache(maxsize=64)  # a few dozen shapes, each costly to write: made once per process
+def _dense(rows: int, cols: int, placed: bool, sheet: str) -> bytes:
     body = io.BytesIO()
     for r in range(1, rows + 1):
         if placed:
@@ -116,9 +123,7 @@ def dense(rng: random.Random, max_rows: int = 400_000) -> Case:
                        + b"</row>")
         else:
             body.write(b"<row>" + b"<c><v>1</v></c>" * cols + b"</row>")
-    sheet = rng.choice([DECLARATION, SMELTERS])
-    return Case("dense", f"{rows} rows x {cols} {'placed' if placed else 'unplaced'} in {sheet}",
-                with_part(sheet, sheet_data(body.getvalue())))
+    return with_part(sheet, sheet_data(body.getvalue()))
 
 
 def wide(rng: random.Random) -> Case:
