@@ -127,6 +127,27 @@ async def test_supplier_table_filters(web):
     assert await names("q=gamma") == {"Gamma Gold"}
 
 
+async def test_search_takes_percent_and_underscore_literally(web):
+    seed_case(web.engine, supplier_id="S-1", name="Acme Metals")
+    seed_case(web.engine, supplier_id="S-2", name="Tin 100% Recycled")
+    seed_case(web.engine, supplier_id="S_3", name="Gamma Gold")
+    await web.login()
+
+    async def names(q: str) -> set[str]:
+        text = (await web.client.get("/suppliers", params={"q": q})).text
+        return {n for n in ("Acme Metals", "Tin 100% Recycled", "Gamma Gold") if f">{n}</a>" in text}
+
+    # In LIKE, % is any text and _ any one character: a search box reads them as the characters typed.
+    assert await names("%") == {"Tin 100% Recycled"}
+    assert await names("_") == {"Gamma Gold"}  # its ID, S_3
+    assert await names("S_1") == set()
+    assert await names("a%s") == set()
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    items = (await web.client.get("/api/v1/suppliers", params={"q": "0%"}, headers=h)).json()["items"]
+    assert [i["name"] for i in items] == ["Tin 100% Recycled"]
+    assert (await web.client.get("/api/v1/suppliers", params={"q": "S_"}, headers=h)).json()["total"] == 1
+
+
 async def test_supplier_page_shows_timeline_findings_emails_and_actions(web):
     survey_id = seed_case(web.engine)
     seed_plan(web.engine, survey_id)
@@ -551,6 +572,7 @@ async def test_pages_and_api_read_the_same_on_postgres(any_db_url, settings_for)
         seed_case(eng, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False)
         await w.login()
         assert ">Beta Tin</a>" in (await w.client.get("/suppliers?overdue=1&q=beta")).text
+        assert ">Acme Metals</a>" not in (await w.client.get("/suppliers", params={"q": "_"})).text
         assert "Declaration!D16" in (await w.client.get("/suppliers/S-1")).text
         assert "67%" not in (await w.client.get("/")).text and "50%" in (await w.client.get("/")).text
         h = {"Authorization": f"Bearer {w.api_token()}"}
