@@ -602,6 +602,38 @@ async def test_actions_say_so_when_temporal_is_unreachable(engine, db_url, setti
     await w.client.aclose()
 
 
+async def test_a_campaign_end_date_in_the_past_is_refused_by_the_form_and_the_api(engine, db_url, settings_for):
+    """Checked before Temporal is asked: the refusal is the answer even while the engine is down."""
+    from datetime import date, timedelta
+
+    from tests.conftest import free_port
+
+    w = make_web(settings_for(db_url=db_url, temporal_address=f"127.0.0.1:{free_port()}"), engine)
+    await w.login()
+    page = await w.client.get("/campaigns/new")
+    assert 'name="ends_at" type="date"' in page.text
+    form = {"csrf_token": csrf_from(page.text), "year": "2025", "selection": "all", "policy": "annual"}
+    r = await w.client.post("/campaigns", data={**form, "ends_at": "2020-01-01"})
+    assert r.status_code == 422 and "2020-01-01 23:59 UTC is in the past" in r.text
+    assert 'value="2020-01-01"' in r.text  # the form keeps what was typed
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    r = await w.client.post("/campaigns", data={**form, "ends_at": soon})
+    assert r.status_code == 422 and "before its surveys are due" in r.text
+    r = await w.client.post("/campaigns", data={**form, "ends_at": "30/06/2026"})
+    assert r.status_code == 422 and "end date: &#39;30/06/2026&#39; is not a date" in r.text
+    later = (date.today() + timedelta(days=200)).isoformat()
+    r = await w.client.post("/campaigns", data={**form, "ends_at": later})
+    assert r.status_code == 503  # accepted: only the engine's absence stops it
+
+    h = {"Authorization": f"Bearer {w.api_token()}"}
+    r = await w.client.post("/api/v1/campaigns", headers=h, json={"year": 2025, "ends_at": "2020-01-01T00:00:00Z"})
+    assert r.status_code == 422 and "2020-01-01 00:00 UTC is in the past" in r.json()["detail"]
+    r = await w.client.post("/api/v1/campaigns", headers=h, json={"year": 2025, "policy": "demo",
+                                                                  "ends_at": f"{later}T12:00:00"})
+    assert r.status_code == 503
+    await w.client.aclose()
+
+
 async def test_supplier_table_sorts_and_exports_csv_without_formulas(web):
     seed_case(web.engine, supplier_id="S-1", name="Acme Metals")
     seed_case(web.engine, supplier_id="S-2", name="=HYPERLINK(\"http://evil\")", state="awaiting_response",
