@@ -263,7 +263,8 @@ def campaign_status(
         typer.echo("  provisional outcomes (case still open, e.g. awaiting the VP's decision): "
                    + ", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.provisional_outcomes.items())))
     typer.echo(f"  overdue: {p.overdue_count}; open corrective action plans: {p.open_caps_count}; "
-               f"open escalations: {p.open_escalations_count}")
+               f"open escalations: {p.open_escalations_count}"
+               + (f"; lapsed without a decision: {p.lapsed_escalations_count}" if p.lapsed_escalations_count else ""))
     for s in p.overdue:
         typer.echo(f"    {s.supplier_id} {s.supplier_name}: {s.days_overdue} day(s) overdue"
                    + (f", commodity manager {s.commodity_manager_name}" if s.commodity_manager_name else ""))

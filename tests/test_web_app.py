@@ -299,6 +299,52 @@ async def test_decision_page_summarises_the_case_and_requires_a_reason(web):
     assert r.status_code == 403
 
 
+async def test_a_lapsed_case_says_what_happened_and_offers_no_decision(web):
+    from datetime import timedelta
+
+    from models.tables import Escalation, Survey, SurveyEvent
+    from tests.web_support import NOW
+
+    survey_id = seed_case(web.engine, name="Acme Metals", state="closed", outcome="invalid_uncorrected")
+    escalation_id = seed_escalation(web.engine, survey_id)
+    lapsed_at = NOW - timedelta(hours=3)
+    with session_scope(web.engine) as s:  # as the read model records it (activities/survey.py)
+        s.add(SurveyEvent(survey_id=survey_id, seq=3, at=lapsed_at, kind="escalation_lapsed", state="closed",
+                          reason="no decision from the Supply Chain VP"))
+        esc = s.get(Escalation, escalation_id)
+        esc.closed_at, esc.closed_as, esc.reminders_sent = lapsed_at, "lapsed", 2
+        s.add(esc)
+    url = LinkSigner.from_settings(web.settings).decision_url(escalation_id).removeprefix("http://portal.test")
+    r = await web.client.get(url)
+    assert r.status_code == 200 and "Case lapsed: Acme Metals" in r.text
+    assert f"Lapsed on {lapsed_at:%d %b %Y %H:%M} UTC without a decision" in r.text
+    assert "2 reminder(s)" in r.text and "no decision from the Supply Chain VP" in r.text
+    assert "closed with the outcome <strong>Invalid uncorrected</strong>" in r.text
+    assert 'name="decision"' not in r.text and "Record my decision" not in r.text
+    assert web.settings.compliance_email in r.text  # who to ask now
+    # A form kept open in another tab: refused with the same explanation, Temporal never asked.
+    r = await web.client.post(url, data={"decision": "suspend", "reason": "too late", "csrf_token": await web.csrf("/login")})
+    assert r.status_code == 410 and "this case lapsed on" in r.text and 'name="decision"' not in r.text
+    with session_scope(web.engine) as s:
+        assert s.get(Escalation, escalation_id).decision is None
+
+    # The campaign counts it apart: not awaiting the VP.
+    await web.login()
+    page = (await web.client.get("/campaigns/cmrt-2025")).text
+    assert "Lapsed without a decision" in page and "With the VP" not in page
+    kpis = page.split('class="kpis"')[1].split('class="grid')[0]
+    assert '<div class="v">0</div><div class="l">Awaiting the VP' in kpis
+    assert '<div class="v">1</div><div class="l">Lapsed without a decision' in kpis
+    supplier_page = (await web.client.get("/suppliers/S-1")).text
+    assert "Lapsed without a decision" in supplier_page and "Awaiting the VP" not in supplier_page
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    progress = (await web.client.get("/api/v1/campaigns/cmrt-2025/progress", headers=h)).json()
+    assert (progress["open_escalations_count"], progress["lapsed_escalations_count"]) == (0, 1)
+    assert progress["lapsed_escalations"][0]["outcome"] == "invalid_uncorrected"
+    with session_scope(web.engine) as s:
+        assert s.get(Survey, survey_id).closed_at is not None
+
+
 # --- Uploads refused before they reach the survey --------------------------------------------------
 
 

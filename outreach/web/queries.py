@@ -191,7 +191,7 @@ class SurveyView:
 
     @property
     def open_escalation(self) -> Optional[Escalation]:
-        return next((e for e in self.escalations if e.decision is None), None)
+        return next((e for e in self.escalations if e.decision is None and e.closed_at is None), None)
 
 
 @dataclass
