@@ -209,10 +209,9 @@ def settings_for(tmp_path):
             data_dir=tmp_path / "var",
             database_url=db_url or "",
             smtp_port=smtp_port or 2525,
-            secret_key="test-secret-key-for-signed-links",
-            public_base_url="http://portal.test",
             task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-            **{"workflow_sandbox": True, **extra},  # every workflow the tests run is checked by the sandbox
+            **{"workflow_sandbox": True, "secret_key": "test-secret-key-for-signed-links",
+               "public_base_url": "http://portal.test", **extra},  # every workflow the tests run is checked by the sandbox
         )
 
     return make

@@ -80,6 +80,101 @@ async def test_session_cookie_is_signed_and_http_only(web):
     assert (await web.client.get("/", follow_redirects=False)).status_code == 303
 
 
+def _client_at(web, address: str):
+    """Another browser, at another client address, on the same app."""
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web.app, client=(address, 50000)),
+                             base_url="http://portal.test", follow_redirects=True)
+
+
+async def _sign_in(client, email: str = USER_EMAIL, password: str = "a long enough password"):
+    page = await client.get("/login")
+    return await client.post("/login", data={"email": email, "password": password, "next": "/",
+                                             "csrf_token": csrf_from(page.text)})
+
+
+async def test_signing_out_ends_the_session_on_the_server(web):
+    from models.tables import UserSession
+
+    await web.login()
+    stolen = web.client.cookies["outreach_session"]  # e.g. copied from a shared computer
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 200
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    async with _client_at(web, "127.0.0.1") as other:
+        other.cookies.set("outreach_session", stolen, domain="portal.test")
+        r = await other.get("/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert (await other.get("/api/v1/campaigns")).status_code == 401
+    with session_scope(web.engine) as s:
+        ended = s.exec(select(UserSession)).one()
+        assert ended.ended_at is not None and ended.client_address == "127.0.0.1"
+
+    # A session past its working day ends too, whatever the cookie says.
+    await web.login()
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 200
+    with session_scope(web.engine) as s:
+        running = s.exec(select(UserSession).where(UserSession.ended_at.is_(None))).one()
+        running.expires_at = running.created_at
+        s.add(running)
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_a_stranger_cannot_lock_the_owner_out(web):
+    async with _client_at(web, "203.0.113.7") as stranger:
+        for _ in range(5):
+            assert (await _sign_in(stranger, password="guess")).status_code == 401
+        r = await _sign_in(stranger)  # locked at that address, even with the right password
+        assert r.status_code == 429 and "for this account from your network" in r.text
+        assert r.headers["retry-after"] == "900"
+    r = await web.login()  # the owner, at the usual address
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
+async def test_one_address_guessing_across_accounts_is_slowed(web):
+    async with _client_at(web, "198.51.100.9") as sprayer:
+        for n in range(20):  # one guess on each of twenty accounts
+            assert (await _sign_in(sprayer, email=f"user{n}@company.test", password="Winter2026!")).status_code == 401
+        r = await _sign_in(sprayer, email=USER_EMAIL, password="Winter2026!")
+        assert r.status_code == 429 and "Too many failed sign-ins from your network" in r.text
+        # Signing in to an account of its own forgives nothing the address tried on the others.
+        r = await _sign_in(sprayer)
+        assert r.status_code == 429
+    assert (await web.login()).status_code == 200  # other addresses are not concerned
+
+
+async def test_behind_a_proxy_that_hides_addresses_a_stranger_still_cannot_lock_everybody_out(web):
+    """Every client at one address (a reverse proxy without forwarded headers): the accounts that signed
+    in there lately keep getting in; the stranger's own guesses are still limited."""
+    from outreach.users import create_user
+
+    create_user(web.engine, "bo.buyer@company.test", "another long password", name="Bo Buyer")
+    assert (await web.login()).status_code == 200
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    for n in range(20):
+        assert (await web.login(email=f"user{n}@company.test", password="Winter2026!")).status_code == 401
+    assert (await web.login(email="bo.buyer@company.test", password="another long password")).status_code == 429
+    r = await web.login()  # signed in from this address before: not locked out by the stranger
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
+async def test_an_account_guessed_from_many_addresses_is_locked_except_where_its_owner_signs_in(web):
+    from models.columns import utcnow
+    from models.tables import SignInFailure
+
+    await web.login()  # the owner's address is known from this sign-in
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    with session_scope(web.engine) as s:  # four guesses from each of thirteen addresses: no address limit met
+        for n in range(13):
+            for _ in range(4):
+                s.add(SignInFailure(email=USER_EMAIL, client_address=f"192.0.2.{n}", at=utcnow()))
+    async with _client_at(web, "192.0.2.200") as newcomer:
+        r = await _sign_in(newcomer)
+        assert r.status_code == 429 and "from several places" in r.text
+    r = await web.login()
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
 # --- Dashboard pages on the read model -----------------------------------------------------------
 
 

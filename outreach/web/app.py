@@ -19,11 +19,10 @@ from outreach.db import DatabaseUnavailable, check_connection, engine_from_setti
 from outreach.links import LinkSigner
 from outreach.settings import Settings
 from outreach.storage import FileStore
-from outreach.web.auth import LoginRequired, login_redirect
+from outreach.web.auth import SESSION_LIFETIME, LoginRequired, login_redirect
 from outreach.web.context import STATIC_DIR, WebContext, make_templates, render
 
 SESSION_COOKIE = "outreach_session"
-SESSION_HOURS = 12
 
 API_DESCRIPTION = """The same read model and actions the dashboard uses, for other systems.
 
@@ -169,7 +168,7 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
         SessionMiddleware,
         secret_key=settings.signing_key() + ":session",
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_HOURS * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )
