@@ -175,6 +175,21 @@ async def test_an_account_guessed_from_many_addresses_is_locked_except_where_its
     assert r.status_code == 200 and "Ana Analyst" in r.text
 
 
+async def test_hsts_when_the_site_is_served_over_https(engine, db_url, settings_for):
+    plain = make_web(settings_for(db_url=db_url), engine)
+    assert "strict-transport-security" not in (await plain.client.get("/login")).headers
+    await plain.client.aclose()
+    from outreach.web.app import create_app
+
+    import httpx
+
+    app = create_app(settings_for(db_url=db_url, public_base_url="https://minerals.example.com"), engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test") as client:
+        for path in ("/login", "/healthz", "/static/app.css", "/api/openapi.json"):
+            r = await client.get(path)
+            assert r.headers["strict-transport-security"] == "max-age=31536000", path
+
+
 # --- Dashboard pages on the read model -----------------------------------------------------------
 
 
