@@ -204,6 +204,7 @@ class SurveyActivities:
             if exists is None:
                 session.add(SurveyEvent(survey_id=rec.survey_id, seq=rec.seq, at=rec.at, kind=rec.kind, state=rec.state,
                                         actor=rec.actor, reason=rec.reason, data=rec.data))
+            _close_ended_escalations(session, rec)
         if rec.scorecard is not None:  # after the commit: the scorecard is recomputed from the row just written
             self.scorecards.update_scorecard(rec.scorecard)
 
@@ -340,6 +341,7 @@ class SurveyActivities:
                 esc.decided_by = rec.decided_by
                 esc.decided_at = rec.decided_at
                 esc.decision_reason = rec.decision_reason
+                esc.closed_at, esc.closed_as = rec.decided_at, "decided"
                 new_status = {"suspend": "suspended", "disengage": "disengaged"}.get(rec.decision)
                 if new_status and rec.supplier_id:
                     supplier = session.get(Supplier, rec.supplier_id)
@@ -377,6 +379,28 @@ class SurveyActivities:
     def all(self) -> list:
         return [self.record_survey_event, self.check_submission, self.record_manual_review, self.open_escalation,
                 self.record_escalation, self.record_cap]
+
+
+def _close_ended_escalations(session, rec: SurveyRecord) -> None:
+    """An escalation ends without a decision when the survey says so: it lapsed (no decision after every
+    reminder; the survey closed with its provisional outcome), the supplier answered late, or the survey
+    closed otherwise (withdrawn). Until then it counts as open; a decision closes it itself
+    (``record_escalation``). Only open, undecided rows change: a retried write changes nothing."""
+    if rec.kind == "escalation_lapsed":
+        closed_as, only = "lapsed", None
+    elif rec.kind == "escalation_withdrawn":
+        closed_as, only = "withdrawn", rec.data.get("escalation_id")
+    elif rec.state == "closed":
+        closed_as, only = "withdrawn", None
+    else:
+        return
+    query = select(Escalation).where(Escalation.survey_id == rec.survey_id, Escalation.closed_at.is_(None),
+                                     Escalation.decision.is_(None))
+    if only:
+        query = query.where(Escalation.id == only)
+    for esc in session.exec(query).all():
+        esc.closed_at, esc.closed_as = rec.at, closed_as
+        session.add(esc)
 
 
 # Findings travel in workflow state, update results and emails; Temporal refuses payloads over 2 MiB and a

@@ -77,7 +77,24 @@ class SignInFailure(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     email: str = Field(max_length=320, index=True, description="normalised, whether or not an account has it")
+    # Where the attempt came from: one address trying many accounts is slowed down too (outreach/users.py).
+    client_address: Optional[str] = Field(default=None, max_length=64, index=True)
     at: datetime = _created()
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries a random token; this row makes it worth something, so
+    signing out (or an administrator) ends the session on the server, not only in that browser."""
+
+    __tablename__ = "user_session"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True, index=True, description="SHA-256 of the cookie's token")
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    client_address: Optional[str] = Field(default=None, max_length=64)
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ended_at: Optional[datetime] = _ts()
 
 
 # --- Campaigns and surveys ----------------------------------------------------------------
@@ -246,6 +263,11 @@ class Escalation(SQLModel, table=True):
     decided_by: Optional[str] = Field(default=None, max_length=320)
     decided_at: Optional[datetime] = _ts()
     decision_reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # Open while closed_at is empty. closed_as: decided (the VP's decision above), lapsed (no decision
+    # after every reminder: the survey closed with its provisional outcome) or withdrawn (the supplier
+    # answered late, or the survey was withdrawn).
+    closed_at: Optional[datetime] = _ts()
+    closed_as: Optional[str] = Field(default=None, max_length=16, index=True)
 
 
 # --- Outgoing mail -------------------------------------------------------------------------

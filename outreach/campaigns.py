@@ -46,6 +46,7 @@ from models.campaign import (
     CancelCampaign,
     SupplierSelection,
     YearlyCampaign,
+    campaign_length,
     campaign_workflow_id,
     default_campaign_id,
     yearly_schedule_id,
@@ -89,24 +90,58 @@ async def _update(handle: WorkflowHandle, name: str, arg: Any, result_type: type
         raise
 
 
+class EndDateRefused(ValueError):
+    """The end date asked for a campaign cannot be its end; the message says why and what would do."""
+
+
 # --- Campaigns ---------------------------------------------------------------------------------
+
+
+def _when(value: datetime) -> str:
+    return f"{value.astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC"
+
+
+def check_end_date(ends_at: datetime, policy: CampaignPolicy, *, now: datetime | None = None) -> None:
+    """A campaign closes after its surveys are due, never before.
+
+    On its end date a campaign records itself closed and mails the compliance team its closing summary:
+    an end date in the past (or before the suppliers' answers are even due) would report the campaign
+    closed within seconds while every survey goes on. The surveys themselves keep their own dates.
+    """
+    now = now or datetime.now(timezone.utc)
+    if ends_at.tzinfo is None:
+        ends_at = ends_at.replace(tzinfo=timezone.utc)
+    due = now + policy.response_due
+    default = _when(now + campaign_length(policy))
+    if ends_at <= now:
+        raise EndDateRefused(f"{_when(ends_at)} is in the past; a campaign closes after its surveys are due "
+                             f"({_when(due)} for one started now). Leave the end date out to close it on {default}.")
+    if ends_at <= due:
+        raise EndDateRefused(f"the campaign would close on {_when(ends_at)}, before its surveys are due on "
+                             f"{_when(due)}. Choose a later end date, or leave it out to close it on {default}.")
 
 
 def campaign_input(settings: Settings, *, year: int, campaign_id: str | None = None, name: str = "",
                    selection: SupplierSelection | None = None, policy: CampaignPolicy | None = None,
                    ends_at: datetime | None = None, page_size: int | None = None,
                    start_window: int | None = None) -> CampaignInput:
+    """The campaign's input, checked: refused (:class:`EndDateRefused`, or pydantic's ValidationError for a
+    malformed ID) before anything starts."""
+    policy = policy or CampaignPolicy.annual()
+    if ends_at is not None:
+        check_end_date(ends_at, policy)
     extra = {k: v for k, v in (("page_size", page_size), ("start_window", start_window)) if v is not None}
     return CampaignInput(
         campaign_id=campaign_id or default_campaign_id(year), year=year, name=name,
-        selection=selection or SupplierSelection(), policy=policy or CampaignPolicy.annual(), ends_at=ends_at,
+        selection=selection or SupplierSelection(), policy=policy, ends_at=ends_at,
         vp_email=settings.vp_email, compliance_email=settings.compliance_email,
         company_name=settings.company_name, **extra,
     )
 
 
 async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignInput:
-    """Start a campaign (see :func:`campaign_input` for the options); refused when the ID was used."""
+    """Start a campaign (see :func:`campaign_input` for the options and the checks); refused when the ID
+    was used. The CLI, the dashboard's form and the API all start campaigns here."""
     inp = campaign_input(settings, **kw)
     try:
         await client.start_workflow(

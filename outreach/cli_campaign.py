@@ -191,7 +191,7 @@ def campaign_start(
     """Start a campaign: select the suppliers and send each a survey request."""
     from models.campaign import SupplierSelection
     from models.policy import CampaignPolicy
-    from outreach.campaigns import campaign_input, parse_when, start_campaign
+    from outreach.campaigns import EndDateRefused, campaign_input, parse_when, start_campaign
 
     if policy not in ("annual", "demo"):
         raise fail(f"--policy: {policy!r} is neither annual nor demo", 2)
@@ -203,7 +203,9 @@ def campaign_start(
     kwargs = dict(year=year, campaign_id=campaign_id, name=name, selection=selection,
                   policy=getattr(CampaignPolicy, policy)(), ends_at=end, page_size=page_size, start_window=window)
     try:
-        campaign_input(settings, **kwargs)  # checks the ID before connecting
+        campaign_input(settings, **kwargs)  # checks the ID and the end date before connecting
+    except EndDateRefused as exc:
+        raise fail(f"--ends-at: {exc}", 2) from None
     except ValidationError as exc:
         first = exc.errors()[0]
         raise fail(f"--{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}".replace("--campaign_id", "--id"),
@@ -261,7 +263,8 @@ def campaign_status(
         typer.echo("  provisional outcomes (case still open, e.g. awaiting the VP's decision): "
                    + ", ".join(f"{humanise(k)} {v}" for k, v in sorted(p.provisional_outcomes.items())))
     typer.echo(f"  overdue: {p.overdue_count}; open corrective action plans: {p.open_caps_count}; "
-               f"open escalations: {p.open_escalations_count}")
+               f"open escalations: {p.open_escalations_count}"
+               + (f"; lapsed without a decision: {p.lapsed_escalations_count}" if p.lapsed_escalations_count else ""))
     for s in p.overdue:
         typer.echo(f"    {s.supplier_id} {s.supplier_name}: {s.days_overdue} day(s) overdue"
                    + (f", commodity manager {s.commodity_manager_name}" if s.commodity_manager_name else ""))

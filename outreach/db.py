@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, event, or_, select
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
@@ -76,6 +76,15 @@ def lock_for_update(session: Session, model, key):
     """Read one row for update: a row lock on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises writers."""
     pk = model.__table__.primary_key.columns.values()[0]
     return session.exec(select(model).where(pk == key).with_for_update()).scalars().first()
+
+
+def contains_text(text: str, *columns) -> ColumnElement[bool]:
+    """A search box's filter: any of the columns contains the text, case aside, taken literally.
+
+    LIKE reads ``%`` and ``_`` as wildcards: a search for "100%" or "ACME_EU" must find those names and
+    not every row, so they are escaped (SQLAlchemy's ``autoescape``) on SQLite and PostgreSQL alike.
+    """
+    return or_(*(column.icontains(text, autoescape=True) for column in columns))
 
 
 def check_connection(engine: Engine) -> None:

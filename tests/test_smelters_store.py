@@ -8,6 +8,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlmodel import Session, select
 
 from cmrt.builder import CMRTBuilder, LookupRow
@@ -15,11 +16,10 @@ from cmrt.reference import ReferenceList, default_reference
 from models.smelters import Smelter, SmelterAlias, SmelterImport
 from outreach.db import make_engine, upgrade_database
 from outreach.reference_store import import_reference_file, load_reference, save_reference, stored_reference
-from tests.conftest import postgres_reachable
+from tests.conftest import PG_URL, postgres_reachable
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 T1 = datetime(2026, 2, 5, 9, 0, tzinfo=timezone.utc)
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def migrated_engine(url: str):
@@ -38,13 +38,14 @@ def smelter_engine(request, tmp_path):
     reason = postgres_reachable()
     if reason:
         pytest.skip(reason)
-    # A schema of our own: other tests may use the shared `test` database at the same time.
+    # A schema of our own in the configured test database: other tests may use it at the same time.
     schema = f"smelters_{uuid.uuid4().hex[:10]}"
-    admin = make_engine(PG_ADMIN_URL)
+    admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        engine = migrated_engine(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}")
+        in_schema = make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        engine = migrated_engine(in_schema.render_as_string(hide_password=False))
         yield engine
         engine.dispose()
     finally:

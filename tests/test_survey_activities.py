@@ -70,6 +70,90 @@ def test_read_model_writes_are_idempotent_and_ordered(any_db_url, settings_for):
         engine.dispose()
 
 
+def test_an_escalation_closes_when_decided_lapsed_or_withdrawn(any_db_url, settings_for):
+    engine = make_engine(any_db_url)
+    esc = [f"{SID}/escalation/{n}" for n in (1, 2, 3)]
+    try:
+        acts = SurveyActivities(settings_for(db_url=any_db_url), engine)
+        acts.record_survey_event(rec(1, "escalated", "escalated", outcome="non_responsive"))
+        acts.open_escalation(EscalationOpen(escalation_id=esc[0], survey_id=SID, reason="non_responsive", opened_at=T0))
+        # The supplier answers late: that escalation is withdrawn, not lapsed, and not open.
+        acts.record_survey_event(rec(2, "escalation_withdrawn", "validating").model_copy(
+            update={"data": {"escalation_id": esc[0]}}))
+        acts.record_survey_event(rec(3, "escalated", "escalated", outcome="invalid_uncorrected"))
+        acts.open_escalation(EscalationOpen(escalation_id=esc[1], survey_id=SID, reason="invalid_uncorrected",
+                                            opened_at=T0 + timedelta(days=3)))
+        with session_scope(engine) as s:
+            assert [(e.closed_as, e.closed_at) for e in s.exec(select(Escalation).order_by(Escalation.id))] == [
+                ("withdrawn", T0 + timedelta(days=2)), (None, None)]
+        # No decision after every reminder: lapsed when the survey closes with its provisional outcome.
+        lapse = rec(4, "escalation_lapsed", "closed", outcome="invalid_uncorrected")
+        acts.record_survey_event(lapse)
+        acts.record_survey_event(lapse)  # a retry changes nothing
+        with session_scope(engine) as s:
+            row = s.get(Escalation, esc[1])
+            assert (row.closed_as, row.closed_at, row.decision) == ("lapsed", T0 + timedelta(days=4), None)
+            assert s.get(Escalation, esc[0]).closed_as == "withdrawn"
+
+        # Another survey: the VP decides (closed as decided), or the survey is withdrawn while escalated.
+        other = "survey/cmrt-2026/S-8"
+        acts.record_survey_event(rec(1, "escalated", "escalated").model_copy(
+            update={"survey_id": other, "supplier_id": "S-8"}))
+        acts.open_escalation(EscalationOpen(escalation_id=esc[2], survey_id=other, reason="cap_refused", opened_at=T0))
+        acts.record_survey_event(rec(2, "withdrawn", "closed", outcome="withdrawn").model_copy(
+            update={"survey_id": other, "supplier_id": "S-8"}))
+        acts.record_escalation(EscalationRecord(escalation_id=f"{SID}/escalation/2", decision="waive",
+                                                decided_by="vp@x.test", decided_at=T0 + timedelta(days=5)))
+        with session_scope(engine) as s:
+            assert s.get(Escalation, esc[2]).closed_as == "withdrawn"
+            decided = s.get(Escalation, esc[1])  # a decision is a decision, even one that arrives late
+            assert (decided.closed_as, decided.closed_at) == ("decided", T0 + timedelta(days=5))
+    finally:
+        engine.dispose()
+
+
+def test_the_migration_closes_escalations_that_ended_before_it(tmp_path):
+    """Upgrading a database whose lapsed escalations still read as open: the timeline tells how each ended."""
+    from outreach.db import upgrade_database
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_database(url, "0004_sign_in_failures")
+    engine = make_engine(url)
+    try:
+        def ts(days: int) -> str:
+            return (T0 + timedelta(days=days)).replace(tzinfo=None).isoformat(sep=" ")
+
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO campaign (id, year, name, state, policy, selection, suppliers_selected, "
+                              "surveys_started, created_at, updated_at) VALUES ('c', 2026, 'C', 'running', '{}', "
+                              "'{}', 0, 0, :t, :t)"), {"t": ts(0)})
+            for n, closed in ((1, ts(9)), (2, None), (3, ts(9)), (4, None)):
+                conn.execute(text("INSERT INTO supplier (id, name, annual_spend, status, created_at, updated_at) "
+                                  "VALUES (:s, :s, 0, 'active', :t, :t)"), {"s": f"S-{n}", "t": ts(0)})
+                conn.execute(text("INSERT INTO survey (id, campaign_id, supplier_id, state, seq, language, paused, "
+                                  "contact_bounced, correction_round, reminders_sent, closed_at, created_at, "
+                                  "updated_at) VALUES (:id, 'c', :s, 'x', 1, 'en', 0, 0, 0, 0, :c, :t, :t)"),
+                             {"id": f"v{n}", "s": f"S-{n}", "c": closed, "t": ts(0)})
+                conn.execute(text("INSERT INTO escalation (id, survey_id, reason, summary, opened_at, reminders_sent, "
+                                  "decision, decided_at) VALUES (:id, :v, 'non_responsive', '{}', :o, 0, :d, :da)"),
+                             {"id": f"e{n}", "v": f"v{n}", "o": ts(1), "d": "waive" if n == 3 else None,
+                              "da": ts(4) if n == 3 else None})
+            events = [("v1", 1, ts(0), "escalated", "{}"), ("v1", 2, ts(9), "escalation_lapsed", "{}"),
+                      ("v2", 1, ts(6), "escalation_withdrawn", '{"escalation_id": "e2"}')]
+            for survey_id, seq, at, kind, data in events:
+                conn.execute(text("INSERT INTO survey_event (survey_id, seq, at, kind, state, data) "
+                                  "VALUES (:v, :q, :a, :k, 'x', :d)"), {"v": survey_id, "q": seq, "a": at, "k": kind,
+                                                                     "d": data})
+        upgrade_database(url)
+        with session_scope(engine) as s:
+            rows = {e.id: (e.closed_as, e.closed_at) for e in s.exec(select(Escalation))}
+        assert rows == {"e1": ("lapsed", T0 + timedelta(days=9)), "e2": ("withdrawn", T0 + timedelta(days=6)),
+                        "e3": ("decided", T0 + timedelta(days=4)), "e4": (None, None)}
+    finally:
+        engine.dispose()
+
+
 def test_check_runs_once_per_submission_and_stores_findings(any_db_url, settings_for):
     engine = make_engine(any_db_url)
     try:

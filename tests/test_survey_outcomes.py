@@ -24,6 +24,7 @@ from models.survey import (
 )
 from models.tables import CorrectiveAction, CorrectiveActionPlan, Escalation, Finding, Submission, Supplier, Survey
 from outreach.db import session_scope
+from outreach.progress import campaign_progress
 from tests.survey_harness import CM, COMPLIANCE, SUPPLIER, VP, rig, running  # noqa: F401 (rig is a fixture)
 
 P = CampaignPolicy.annual()
@@ -77,7 +78,8 @@ async def test_non_responsive_reminds_chases_escalates_then_lapses(rig):
     assert subjects[2].startswith("Final reminder")
     vp_mail = rig.smtp.to(VP)[0]
     assert "http://portal.test/decide/" in vp_mail.text and "125,000" in vp_mail.text
-    kinds = [e.kind for e in rig.events(h.id)]
+    events = rig.events(h.id)
+    kinds = [e.kind for e in events]
     assert kinds[:5] == ["survey_started", "request_sent", "reminder_sent", "reminder_sent", "reminder_sent"]
     assert kinds[5:] == ["due_date_passed"] + ["overdue_reminder_sent"] * 4 + ["escalated", "escalation_lapsed"]
     row = survey_row(rig, h.id)
@@ -86,6 +88,11 @@ async def test_non_responsive_reminds_chases_escalates_then_lapses(rig):
         esc = s.exec(select(Escalation)).one()
         assert (esc.reason, esc.decision, esc.reminders_sent) == ("non_responsive", None, P.vp_max_reminders)
         assert esc.summary["supplier_name"] == "Acme Components Ltd." and esc.summary["annual_spend"] == 125000.0
+        # Lapsed, not open: closed when the survey recorded the lapse.
+        assert (esc.closed_as, esc.closed_at) == ("lapsed", events[-1].at)
+    progress = campaign_progress(rig.engine, row.campaign_id)
+    assert (progress.open_surveys, progress.open_escalations_count, progress.lapsed_escalations_count) == (0, 0, 1)
+    assert progress.lapsed_escalations[0].outcome == "non_responsive"
 
 
 async def test_invalid_uncorrected_after_max_rounds(rig):

@@ -171,6 +171,9 @@ async def test_late_answer_while_the_vp_decides_withdraws_the_escalation(rig):
                                                  "submission_checked", "risk_review", "declaration_valid"]
     assert rig.templates(SUPPLIER)[-1] == "accepted"
     assert rig.templates(VP) == ["escalation_to_vp"]
+    with session_scope(rig.engine) as s:  # no longer on the VP's desk, and not lapsed either
+        esc = s.exec(select(Escalation)).one()
+        assert (esc.decision, esc.closed_as) == (None, "withdrawn")
 
 
 async def test_withdrawn_with_an_open_plan_cancels_it(rig):
@@ -274,6 +277,8 @@ async def test_an_escalation_terminated_by_hand_lapses_instead_of_failing_the_su
         result = await h.result()
     assert result.outcome == SurveyOutcome.non_responsive
     assert [e.kind for e in rig.events(h.id)][-1] == "escalation_lapsed"
+    with session_scope(rig.engine) as s:
+        assert s.exec(select(Escalation)).one().closed_as == "lapsed"
 
 
 @pytest.mark.parametrize("started_by_campaign", [True, False], ids=["by a campaign", "by hand"])

@@ -83,6 +83,116 @@ async def test_session_cookie_is_signed_and_http_only(web):
     assert (await web.client.get("/", follow_redirects=False)).status_code == 303
 
 
+def _client_at(web, address: str):
+    """Another browser, at another client address, on the same app."""
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web.app, client=(address, 50000)),
+                             base_url="http://portal.test", follow_redirects=True)
+
+
+async def _sign_in(client, email: str = USER_EMAIL, password: str = "a long enough password"):
+    page = await client.get("/login")
+    return await client.post("/login", data={"email": email, "password": password, "next": "/",
+                                             "csrf_token": csrf_from(page.text)})
+
+
+async def test_signing_out_ends_the_session_on_the_server(web):
+    from models.tables import UserSession
+
+    await web.login()
+    stolen = web.client.cookies["outreach_session"]  # e.g. copied from a shared computer
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 200
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    async with _client_at(web, "127.0.0.1") as other:
+        other.cookies.set("outreach_session", stolen, domain="portal.test")
+        r = await other.get("/", follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login")
+        assert (await other.get("/api/v1/campaigns")).status_code == 401
+    with session_scope(web.engine) as s:
+        ended = s.exec(select(UserSession)).one()
+        assert ended.ended_at is not None and ended.client_address == "127.0.0.1"
+
+    # A session past its working day ends too, whatever the cookie says.
+    await web.login()
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 200
+    with session_scope(web.engine) as s:
+        running = s.exec(select(UserSession).where(UserSession.ended_at.is_(None))).one()
+        running.expires_at = running.created_at
+        s.add(running)
+    assert (await web.client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_a_stranger_cannot_lock_the_owner_out(web):
+    async with _client_at(web, "203.0.113.7") as stranger:
+        for _ in range(5):
+            assert (await _sign_in(stranger, password="guess")).status_code == 401
+        r = await _sign_in(stranger)  # locked at that address, even with the right password
+        assert r.status_code == 429 and "for this account from your network" in r.text
+        assert r.headers["retry-after"] == "900"
+    r = await web.login()  # the owner, at the usual address
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
+async def test_one_address_guessing_across_accounts_is_slowed(web):
+    async with _client_at(web, "198.51.100.9") as sprayer:
+        for n in range(20):  # one guess on each of twenty accounts
+            assert (await _sign_in(sprayer, email=f"user{n}@company.test", password="Winter2026!")).status_code == 401
+        r = await _sign_in(sprayer, email=USER_EMAIL, password="Winter2026!")
+        assert r.status_code == 429 and "Too many failed sign-ins from your network" in r.text
+        # Signing in to an account of its own forgives nothing the address tried on the others.
+        r = await _sign_in(sprayer)
+        assert r.status_code == 429
+    assert (await web.login()).status_code == 200  # other addresses are not concerned
+
+
+async def test_behind_a_proxy_that_hides_addresses_a_stranger_still_cannot_lock_everybody_out(web):
+    """Every client at one address (a reverse proxy without forwarded headers): the accounts that signed
+    in there lately keep getting in; the stranger's own guesses are still limited."""
+    from outreach.users import create_user
+
+    create_user(web.engine, "bo.buyer@company.test", "another long password", name="Bo Buyer")
+    assert (await web.login()).status_code == 200
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    for n in range(20):
+        assert (await web.login(email=f"user{n}@company.test", password="Winter2026!")).status_code == 401
+    assert (await web.login(email="bo.buyer@company.test", password="another long password")).status_code == 429
+    r = await web.login()  # signed in from this address before: not locked out by the stranger
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
+async def test_an_account_guessed_from_many_addresses_is_locked_except_where_its_owner_signs_in(web):
+    from models.columns import utcnow
+    from models.tables import SignInFailure
+
+    await web.login()  # the owner's address is known from this sign-in
+    await web.client.post("/logout", data={"csrf_token": await web.csrf()})
+    with session_scope(web.engine) as s:  # four guesses from each of thirteen addresses: no address limit met
+        for n in range(13):
+            for _ in range(4):
+                s.add(SignInFailure(email=USER_EMAIL, client_address=f"192.0.2.{n}", at=utcnow()))
+    async with _client_at(web, "192.0.2.200") as newcomer:
+        r = await _sign_in(newcomer)
+        assert r.status_code == 429 and "from several places" in r.text
+    r = await web.login()
+    assert r.status_code == 200 and "Ana Analyst" in r.text
+
+
+async def test_hsts_when_the_site_is_served_over_https(engine, db_url, settings_for):
+    plain = make_web(settings_for(db_url=db_url), engine)
+    assert "strict-transport-security" not in (await plain.client.get("/login")).headers
+    await plain.client.aclose()
+    from outreach.web.app import create_app
+
+    import httpx
+
+    app = create_app(settings_for(db_url=db_url, public_base_url="https://minerals.example.com"), engine)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test") as client:
+        for path in ("/login", "/healthz", "/static/app.css", "/api/openapi.json"):
+            r = await client.get(path)
+            assert r.headers["strict-transport-security"] == "max-age=31536000", path
+
+
 # --- Dashboard pages on the read model -----------------------------------------------------------
 
 
@@ -128,6 +238,27 @@ async def test_supplier_table_filters(web):
     assert await names("category=preferred") == {"Beta Tin"}
     assert await names("manager=cm.two%40company.test") == {"Beta Tin"}
     assert await names("q=gamma") == {"Gamma Gold"}
+
+
+async def test_search_takes_percent_and_underscore_literally(web):
+    seed_case(web.engine, supplier_id="S-1", name="Acme Metals")
+    seed_case(web.engine, supplier_id="S-2", name="Tin 100% Recycled")
+    seed_case(web.engine, supplier_id="S_3", name="Gamma Gold")
+    await web.login()
+
+    async def names(q: str) -> set[str]:
+        text = (await web.client.get("/suppliers", params={"q": q})).text
+        return {n for n in ("Acme Metals", "Tin 100% Recycled", "Gamma Gold") if f">{n}</a>" in text}
+
+    # In LIKE, % is any text and _ any one character: a search box reads them as the characters typed.
+    assert await names("%") == {"Tin 100% Recycled"}
+    assert await names("_") == {"Gamma Gold"}  # its ID, S_3
+    assert await names("S_1") == set()
+    assert await names("a%s") == set()
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    items = (await web.client.get("/api/v1/suppliers", params={"q": "0%"}, headers=h)).json()["items"]
+    assert [i["name"] for i in items] == ["Tin 100% Recycled"]
+    assert (await web.client.get("/api/v1/suppliers", params={"q": "S_"}, headers=h)).json()["total"] == 1
 
 
 async def test_supplier_page_shows_timeline_findings_emails_and_actions(web):
@@ -279,6 +410,52 @@ async def test_decision_page_summarises_the_case_and_requires_a_reason(web):
     assert r.status_code == 410 and "Acme" not in r.text
     r = await web.client.get(url[:-2] + "xx")
     assert r.status_code == 403
+
+
+async def test_a_lapsed_case_says_what_happened_and_offers_no_decision(web):
+    from datetime import timedelta
+
+    from models.tables import Escalation, Survey, SurveyEvent
+    from tests.web_support import NOW
+
+    survey_id = seed_case(web.engine, name="Acme Metals", state="closed", outcome="invalid_uncorrected")
+    escalation_id = seed_escalation(web.engine, survey_id)
+    lapsed_at = NOW - timedelta(hours=3)
+    with session_scope(web.engine) as s:  # as the read model records it (activities/survey.py)
+        s.add(SurveyEvent(survey_id=survey_id, seq=3, at=lapsed_at, kind="escalation_lapsed", state="closed",
+                          reason="no decision from the Supply Chain VP"))
+        esc = s.get(Escalation, escalation_id)
+        esc.closed_at, esc.closed_as, esc.reminders_sent = lapsed_at, "lapsed", 2
+        s.add(esc)
+    url = LinkSigner.from_settings(web.settings).decision_url(escalation_id).removeprefix("http://portal.test")
+    r = await web.client.get(url)
+    assert r.status_code == 200 and "Case lapsed: Acme Metals" in r.text
+    assert f"Lapsed on {lapsed_at:%d %b %Y %H:%M} UTC without a decision" in r.text
+    assert "2 reminder(s)" in r.text and "no decision from the Supply Chain VP" in r.text
+    assert "closed with the outcome <strong>Invalid uncorrected</strong>" in r.text
+    assert 'name="decision"' not in r.text and "Record my decision" not in r.text
+    assert web.settings.compliance_email in r.text  # who to ask now
+    # A form kept open in another tab: refused with the same explanation, Temporal never asked.
+    r = await web.client.post(url, data={"decision": "suspend", "reason": "too late", "csrf_token": await web.csrf("/login")})
+    assert r.status_code == 410 and "this case lapsed on" in r.text and 'name="decision"' not in r.text
+    with session_scope(web.engine) as s:
+        assert s.get(Escalation, escalation_id).decision is None
+
+    # The campaign counts it apart: not awaiting the VP.
+    await web.login()
+    page = (await web.client.get("/campaigns/cmrt-2025")).text
+    assert "Lapsed without a decision" in page and "With the VP" not in page
+    kpis = page.split('class="kpis"')[1].split('class="grid')[0]
+    assert '<div class="v">0</div><div class="l">Awaiting the VP' in kpis
+    assert '<div class="v">1</div><div class="l">Lapsed without a decision' in kpis
+    supplier_page = (await web.client.get("/suppliers/S-1")).text
+    assert "Lapsed without a decision" in supplier_page and "Awaiting the VP" not in supplier_page
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    progress = (await web.client.get("/api/v1/campaigns/cmrt-2025/progress", headers=h)).json()
+    assert (progress["open_escalations_count"], progress["lapsed_escalations_count"]) == (0, 1)
+    assert progress["lapsed_escalations"][0]["outcome"] == "invalid_uncorrected"
+    with session_scope(web.engine) as s:
+        assert s.get(Survey, survey_id).closed_at is not None
 
 
 # --- Uploads refused before they reach the survey --------------------------------------------------
@@ -559,6 +736,7 @@ async def test_pages_and_api_read_the_same_on_postgres(any_db_url, settings_for)
         seed_case(eng, supplier_id="S-2", name="Beta Tin", state="awaiting_response", due_days=-3, answered=False)
         await w.login()
         assert ">Beta Tin</a>" in (await w.client.get("/suppliers?overdue=1&q=beta")).text
+        assert ">Acme Metals</a>" not in (await w.client.get("/suppliers", params={"q": "_"})).text
         assert "Declaration!D16" in (await w.client.get("/suppliers/S-1")).text
         assert "67%" not in (await w.client.get("/")).text and "50%" in (await w.client.get("/")).text
         h = {"Authorization": f"Bearer {w.api_token()}"}
@@ -585,6 +763,38 @@ async def test_actions_say_so_when_temporal_is_unreachable(engine, db_url, setti
     r = await w.client.post(f"{url}/upload", data={"csrf_token": csrf_from(page.text)},
                             files={"file": ("a.xlsx", valid_cmrt(), "application/octet-stream")})
     assert "we cannot take files for a few minutes" in r.text
+    await w.client.aclose()
+
+
+async def test_a_campaign_end_date_in_the_past_is_refused_by_the_form_and_the_api(engine, db_url, settings_for):
+    """Checked before Temporal is asked: the refusal is the answer even while the engine is down."""
+    from datetime import date, timedelta
+
+    from tests.conftest import free_port
+
+    w = make_web(settings_for(db_url=db_url, temporal_address=f"127.0.0.1:{free_port()}"), engine)
+    await w.login()
+    page = await w.client.get("/campaigns/new")
+    assert 'name="ends_at" type="date"' in page.text
+    form = {"csrf_token": csrf_from(page.text), "year": "2025", "selection": "all", "policy": "annual"}
+    r = await w.client.post("/campaigns", data={**form, "ends_at": "2020-01-01"})
+    assert r.status_code == 422 and "2020-01-01 23:59 UTC is in the past" in r.text
+    assert 'value="2020-01-01"' in r.text  # the form keeps what was typed
+    soon = (date.today() + timedelta(days=10)).isoformat()
+    r = await w.client.post("/campaigns", data={**form, "ends_at": soon})
+    assert r.status_code == 422 and "before its surveys are due" in r.text
+    r = await w.client.post("/campaigns", data={**form, "ends_at": "30/06/2026"})
+    assert r.status_code == 422 and "end date: &#39;30/06/2026&#39; is not a date" in r.text
+    later = (date.today() + timedelta(days=200)).isoformat()
+    r = await w.client.post("/campaigns", data={**form, "ends_at": later})
+    assert r.status_code == 503  # accepted: only the engine's absence stops it
+
+    h = {"Authorization": f"Bearer {w.api_token()}"}
+    r = await w.client.post("/api/v1/campaigns", headers=h, json={"year": 2025, "ends_at": "2020-01-01T00:00:00Z"})
+    assert r.status_code == 422 and "2020-01-01 00:00 UTC is in the past" in r.json()["detail"]
+    r = await w.client.post("/api/v1/campaigns", headers=h, json={"year": 2025, "policy": "demo",
+                                                                  "ends_at": f"{later}T12:00:00"})
+    assert r.status_code == 503
     await w.client.aclose()
 
 

@@ -284,8 +284,13 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     for e in escalations:
         if e.decision:
             decisions[e.decision] = decisions.get(e.decision, 0) + 1
+    # Every escalation counted once: open (awaiting the VP), decided, lapsed or withdrawn without a decision.
+    undecided = [e for e in escalations if not e.decision]
     esc_figures = {
-        "total": len(escalations), "open": sum(1 for e in escalations if not e.decision), "decisions": decisions,
+        "total": len(escalations), "open": sum(1 for e in undecided if e.closed_at is None),
+        "lapsed": sum(1 for e in undecided if e.closed_as == "lapsed"),
+        "withdrawn": sum(1 for e in undecided if e.closed_at is not None and e.closed_as != "lapsed"),
+        "decisions": decisions,
         "by_reason": {reason: sum(1 for e in escalations if e.reason == reason) for reason in sorted({e.reason for e in escalations})},
     }
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,

@@ -65,7 +65,8 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
     esc = figures.get("escalations")
     if esc:
         append_row(ws, ["Escalations", esc["total"], "open", esc["open"],
-                        *[x for d, n in sorted(esc["decisions"].items()) for x in (d, n)]])
+                        *[x for d, n in sorted(esc["decisions"].items()) for x in (d, n)],
+                        *[x for k in ("lapsed", "withdrawn") if esc.get(k) for x in (k, esc[k])]])
 
     write_table(wb.create_sheet("Appendix A"), APPENDIX_A_HEADER, (
         [s["metal"], s["standard_name"], s["country"], s["cid"], s["rmap_status"]] for s in figures["appendix_a"]

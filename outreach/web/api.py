@@ -186,7 +186,7 @@ def list_suppliers(
     campaign: Optional[str] = Query(None, description="Campaign ID; default the latest."),
     state: Optional[str] = None, outcome: Optional[str] = None, category: Optional[str] = None,
     manager: Optional[str] = Query(None, description="Commodity manager's email."),
-    overdue: bool = False, q: Optional[str] = Query(None, description="Part of the name or ID."),
+    overdue: bool = False, q: Optional[str] = Query(None, description="Part of the name or ID, taken literally (% and _ are not wildcards)."),
     sort: Literal["name", "spend", "due", "state"] = "name",
     page: int = Query(1, ge=1), page_size: int = Query(100, ge=1, le=1000),
 ):

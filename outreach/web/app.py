@@ -19,11 +19,13 @@ from outreach.db import DatabaseUnavailable, check_connection, engine_from_setti
 from outreach.links import LinkSigner
 from outreach.settings import Settings
 from outreach.storage import FileStore
-from outreach.web.auth import LoginRequired, login_redirect
+from outreach.web.auth import SESSION_LIFETIME, LoginRequired, login_redirect
 from outreach.web.context import STATIC_DIR, WebContext, make_templates, render
 
 SESSION_COOKIE = "outreach_session"
-SESSION_HOURS = 12
+# Browsers that once reached the site over https refuse plain http to it for a year: a link typed or
+# followed as http:// (or a network that strips TLS) cannot expose the session cookie or a supplier's file.
+HSTS = "max-age=31536000"
 
 API_DESCRIPTION = """The same read model and actions the dashboard uses, for other systems.
 
@@ -34,10 +36,12 @@ survey's own reason when an action is not allowed in its current state.
 """
 
 
-def _security_headers(app: FastAPI) -> None:
+def _security_headers(app: FastAPI, *, https: bool) -> None:
     @app.middleware("http")
     async def add_headers(request: Request, call_next):
         response = await call_next(request)
+        if https:  # from the public base URL: behind a TLS-terminating proxy the request itself looks like http
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -164,12 +168,12 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     ctx.store = FileStore(settings.file_store_path, ctx.engine)
     app.state.ctx = ctx
 
-    _security_headers(app)
+    _security_headers(app, https=settings.public_base_url.startswith("https://"))
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.signing_key() + ":session",
         session_cookie=SESSION_COOKIE,
-        max_age=SESSION_HOURS * 3600,
+        max_age=int(SESSION_LIFETIME.total_seconds()),
         same_site="lax",
         https_only=settings.public_base_url.startswith("https://"),
     )

@@ -1,4 +1,5 @@
-"""Who may use the dashboard and the API: a signed session cookie after login, or an API token."""
+"""Who may use the dashboard and the API: a session after login (a signed cookie naming a session the
+database knows, ended on sign-out), or an API token."""
 
 from __future__ import annotations
 
@@ -9,10 +10,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from models.columns import utcnow
 from models.tables import User
 from outreach import users
-from outreach.web.context import SESSION_USER, ctx_of, render, require_csrf
+from outreach.web.context import SESSION_TOKEN, ctx_of, render, require_csrf
 
 router = APIRouter()
 _bearer = HTTPBearer(auto_error=False, description="An API token from `outreach users create EMAIL --token`.")
@@ -22,11 +22,28 @@ class LoginRequired(Exception):
     """Raised by page dependencies; the app turns it into a redirect to the login page."""
 
 
+# A working day: after it, sign in again (the cookie's own lifetime is the same; the server decides).
+SESSION_LIFETIME = timedelta(hours=12)
+
+
 def session_user(request: Request) -> User | None:
-    user_id = request.session.get(SESSION_USER)
-    if not isinstance(user_id, int):
+    token = request.session.get(SESSION_TOKEN)
+    if not isinstance(token, str) or not token:
         return None
-    return users.get_user(ctx_of(request).engine, user_id)
+    return users.session_user(ctx_of(request).engine, token)
+
+
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (behind a reverse proxy: as uvicorn's --proxy-headers and
+    FORWARDED_ALLOW_IPS let it read X-Forwarded-For)."""
+    return request.client.host if request.client else None
+
+
+def _sign_in(request: Request, user: User) -> None:
+    # A fresh session on every sign-in, so a session id planted before it is worth nothing.
+    request.session.clear()
+    request.session[SESSION_TOKEN] = users.start_session(ctx_of(request).engine, user.id, lifetime=SESSION_LIFETIME,
+                                                         client_address=client_address(request))
 
 
 def require_user(request: Request) -> User:
@@ -109,37 +126,36 @@ def setup(request: Request, email: str = Form(""), name: str = Form(""), passwor
         user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="admin")
     except users.UserError as exc:
         return render(request, "setup.html", status_code=422, form=form, error=f"{str(exc)[0].upper()}{str(exc)[1:]}.")
-    request.session.clear()
-    request.session[SESSION_USER] = user.id
+    _sign_in(request, user)
     return RedirectResponse("/", status_code=303)
 
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
+SIGN_IN_LIMITS = users.SignInLimits()
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def login(request: Request, email: str = Form(""), password: str = Form(""), next: str = Form("/")):
     engine = ctx_of(request).engine
-    # Counted in the database: a guesser spreading attempts over several web replicas meets one limit.
-    failures = users.recent_sign_in_failures(engine, email, FAILURE_WINDOW)
-    if len(failures) >= MAX_FAILURES:
-        wait = int((FAILURE_WINDOW - (utcnow() - failures[0])).total_seconds() // 60) + 1
+    address = client_address(request)
+    # Counted in the database: a guesser spreading attempts over several web replicas meets the same limits.
+    lockout = users.sign_in_lockout(engine, email, address, SIGN_IN_LIMITS)
+    if lockout is not None:
         return render(request, "login.html", status_code=429, next=_safe_next(next), email=email,
-                      error=f"Too many failed sign-ins for this account. Try again in {wait} minutes.")
+                      error=lockout.message, headers={"Retry-After": str(lockout.minutes * 60)})
     user = users.authenticate(engine, email, password)
     if user is None:
-        users.record_sign_in_failure(engine, email, FAILURE_WINDOW)
+        users.record_sign_in_failure(engine, email, SIGN_IN_LIMITS.window, address)
         return render(request, "login.html", status_code=401, next=_safe_next(next), email=email,
                       error="That email and password do not match an account. Check both and try again.")
-    users.clear_sign_in_failures(engine, email)
-    # A fresh session on login, so a session id planted before login is worth nothing.
-    request.session.clear()
-    request.session[SESSION_USER] = user.id
+    users.clear_sign_in_failures(engine, email, SIGN_IN_LIMITS.window, address)
+    _sign_in(request, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(require_csrf)])
 def logout(request: Request):
+    token = request.session.get(SESSION_TOKEN)
+    if isinstance(token, str) and token:
+        users.end_session(ctx_of(request).engine, token)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field, field_validator
@@ -23,8 +24,11 @@ class CampaignRequest(BaseModel):
     name: str = Field("", max_length=200)
     selection: SupplierSelection = Field(default_factory=SupplierSelection)
     policy: Literal["annual", "demo"] = Field("annual", description="annual: weeks between steps; demo: minutes.")
+    ends_at: Optional[datetime] = Field(
+        None, description="When the campaign closes (UTC when no offset is given); after its surveys are due. "
+                          "Default: the policy's due date, grace period and correction rounds from now.")
 
-    @field_validator("campaign_id", mode="before")
+    @field_validator("campaign_id", "ends_at", mode="before")
     @classmethod
     def _blank(cls, v: Any) -> Any:
         return v or None
@@ -43,8 +47,13 @@ class CampaignRequest(BaseModel):
         except ValueError:
             raise ValueError(f"share of spend: {share_text!r} is not a number (e.g. 99)") from None
         selection = SupplierSelection(kind=kind, share=share, categories=categories)
+        ends_text = str(form.get("ends_at") or "").strip()
+        try:  # a date closes the campaign at the end of that day (UTC), as on the command line
+            ends_at = campaigns.parse_when(ends_text) if ends_text else None
+        except ValueError as exc:
+            raise ValueError(f"end date: {exc}") from None
         return cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
-                   selection=selection, policy=form.get("policy") or "annual")
+                   selection=selection, policy=form.get("policy") or "annual", ends_at=ends_at)
 
 
 async def _client(ctx):
@@ -57,11 +66,18 @@ async def _client(ctx):
 async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
     """Start the campaign workflow; the campaign row appears once it has frozen its selection."""
     policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
+    kwargs = dict(year=req.year, campaign_id=req.effective_id, name=req.name, selection=req.selection, policy=policy,
+                  ends_at=req.ends_at)
+    try:  # checked before connecting: a wrong field is the answer even while Temporal is down
+        campaigns.campaign_input(ctx.settings, **kwargs)
+    except campaigns.EndDateRefused as exc:
+        raise ActionRejected(f"End date: {exc}", 422) from None
+    except ValueError as exc:  # the campaign input's own validation (e.g. the ID's shape)
+        raise ActionRejected(str(exc), 422) from None
     client = await _client(ctx)
     try:
-        inp = await campaigns.start_campaign(client, ctx.settings, year=req.year, campaign_id=req.effective_id,
-                                             name=req.name, selection=req.selection, policy=policy)
-    except ValueError as exc:  # the campaign input's own validation (e.g. the ID's shape)
+        inp = await campaigns.start_campaign(client, ctx.settings, **kwargs)
+    except ValueError as exc:
         raise ActionRejected(str(exc), 422) from None
     except campaigns.ActionRefused as exc:
         raise ActionRejected(f"{exc}. Open the existing campaign or choose another campaign ID.", 409) from None

@@ -29,7 +29,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 CSRF_FIELD = "csrf_token"
 SESSION_CSRF = "csrf"
-SESSION_USER = "user_id"
+SESSION_TOKEN = "session"  # the user_session row's token (outreach/users.py)
 SESSION_FLASH = "flash"
 
 
@@ -42,7 +42,6 @@ class WebContext:
     templates: Jinja2Templates
     _client: Client | None = None
     _client_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Failed sign-ins per account (monotonic times), to slow password guessing down.
 
     async def temporal(self) -> Client:
         if self._client is None:
@@ -95,7 +94,8 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
 # --- Rendering ----------------------------------------------------------------------------
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any):
+def render(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None,
+           **context: Any):
     ctx = ctx_of(request)
     base = {
         "request": request,
@@ -106,7 +106,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "company_name": ctx.settings.company_name,
     }
     base.update(context)
-    return ctx.templates.TemplateResponse(request, template, base, status_code=status_code)
+    return ctx.templates.TemplateResponse(request, template, base, status_code=status_code, headers=headers)
 
 
 def _fmt_dt(value: datetime | None, with_time: bool = True) -> str:

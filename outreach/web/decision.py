@@ -49,11 +49,19 @@ def _vp_email(request: Request, esc) -> str:
     return str((esc.summary or {}).get("vp_email") or ctx_of(request).settings.vp_email)
 
 
+def _ending(esc, sv):
+    """The survey's event that ended a case without a decision (lapsed or withdrawn): it says why."""
+    if esc.closed_at is None or esc.decision is not None or sv is None:
+        return None
+    return next((e for e in sv.events if e.at == esc.closed_at), None)
+
+
 def _page(request: Request, token: str, esc, sv, sup, *, error: str | None = None, status_code: int = 200, form=None):
     return render(request, "decide.html", status_code=status_code, token=token, esc=esc, sv=sv,
                   supplier=sup.supplier if sup else None, decisions=DECISIONS,
                   reason_text=REASON_TEXT.get(esc.reason, esc.reason), summary=esc.summary or {},
-                  vp_email=_vp_email(request, esc), error=error, form=form or {},
+                  vp_email=_vp_email(request, esc), error=error, form=form or {}, ending=_ending(esc, sv),
+                  compliance_email=ctx_of(request).settings.compliance_email,
                   company_name=ctx_of(request).settings.company_name)
 
 
@@ -74,6 +82,12 @@ async def decision_submit(request: Request, token: str):
     except (LinkInvalid, LinkExpired) as exc:
         return link_error(request, exc, decision=True)
     form = await request.form()
+    if esc.closed_at is not None and esc.decision is None:
+        # Lapsed or withdrawn: the survey has moved on (closed with its outcome, or answered); the page says so.
+        what = "lapsed" if esc.closed_as == "lapsed" else "was withdrawn"
+        return _page(request, token, esc, sv, sup, status_code=410, form=form,
+                     error=f"Your decision was not recorded: this case {what} on "
+                           f"{esc.closed_at:%d %B %Y %H:%M} UTC, before a decision arrived.")
     reason = str(form.get("reason") or "").strip()
     if not reason:
         return _page(request, token, esc, sv, sup, status_code=422, form=form,

@@ -6,11 +6,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.enums import SurveyState
+from outreach.db import contains_text
 from outreach.progress import list_campaigns
 from models.tables import (
     Campaign,
@@ -120,8 +121,7 @@ def supplier_table(engine: Engine, f: SupplierFilters, page_size: int = PAGE_SIZ
         if f.manager:
             stmt = stmt.where(Supplier.commodity_manager_email == f.manager)
         if f.q:
-            like = f"%{f.q.strip()}%"
-            stmt = stmt.where(or_(Supplier.name.ilike(like), Supplier.id.ilike(like)))
+            stmt = stmt.where(contains_text(f.q.strip(), Supplier.name, Supplier.id))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         pages = max(1, -(-total // page_size))
         page = min(max(1, f.page), pages)
@@ -191,7 +191,7 @@ class SurveyView:
 
     @property
     def open_escalation(self) -> Optional[Escalation]:
-        return next((e for e in self.escalations if e.decision is None), None)
+        return next((e for e in self.escalations if e.decision is None and e.closed_at is None), None)
 
 
 @dataclass
