@@ -23,9 +23,9 @@ class SubmissionLike(Protocol):
 def effective_verdict(sub: SubmissionLike) -> Optional[str]:
     """The verdict that counts: a person's decision over the check's (accepted is valid, rejected invalid)."""
     manual = (sub.manual_decision or "").casefold()
-    if manual.startswith("accept"):
+    if manual.startswith("accept") or sub.verdict == "accepted":  # the workflow marks its own copy so too
         return "valid"
-    if manual.startswith("reject"):
+    if manual.startswith("reject") or sub.verdict == "rejected":
         return "invalid"
     return sub.verdict
 
@@ -68,8 +68,9 @@ def declaration_that_counts(subs: Sequence[Any], *, has_result=lambda s: bool(ge
     return None
 
 
-def has_valid_declaration(subs: Sequence[Any]) -> bool:
-    return any(effective_verdict(s) == "valid" for s in subs)
+def has_valid_declaration(subs: Sequence[Any], *, purpose: Optional[str] = None) -> bool:
+    """Whether any submission (of this purpose, when given) is valid after a person's review."""
+    return any(effective_verdict(s) == "valid" for s in subs if purpose is None or s.purpose == purpose)
 
 
 # Why a survey is escalated to the Supply Chain VP (EscalationInput.reason).
@@ -85,6 +86,15 @@ def outcome_if_lapsed(reason: str, *, valid_declaration: bool) -> SurveyOutcome:
     if reason in ("cap_overdue", "cap_refused"):
         return SurveyOutcome.cap_not_completed if valid_declaration else SurveyOutcome.non_responsive
     return SurveyOutcome.non_responsive
+
+
+def outcome_when_plan_closes(*, valid_declaration: bool, escalation_reason: Optional[str]) -> SurveyOutcome:
+    """A corrective action plan closed with every action verified: valid with corrective action when the
+    supplier's declaration is valid; otherwise (a plan the VP required after a non-response or an
+    uncorrected CMRT) what the escalation was about still stands."""
+    if valid_declaration:
+        return SurveyOutcome.valid_with_cap
+    return outcome_if_lapsed(escalation_reason or "non_responsive", valid_declaration=False)
 
 
 @dataclass(frozen=True)
