@@ -403,6 +403,8 @@ def survey_status_cmd(supplier_id: str, campaign: Optional[str] = CAMPAIGN_OPTIO
     typer.echo(f"  contact: {status.contact.email} ({status.contact.language})")
     if status.due_at:
         typer.echo(f"  due: {status.due_at:%Y-%m-%d %H:%M} UTC")
+    if status.answer_by and status.answer_by != status.due_at:
+        typer.echo(f"  answer by: {status.answer_by:%Y-%m-%d %H:%M} UTC ({humanise(status.state.value).lower()})")
     if status.next_step:
         when = f" at {status.next_step_at:%Y-%m-%d %H:%M} UTC" if status.next_step_at else ""
         typer.echo(f"  next: {next_step_words(status.next_step)}{when}")
