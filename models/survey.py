@@ -26,6 +26,7 @@ Calling them (the client must use ``temporalio.contrib.pydantic.pydantic_data_co
     # Compliance actions on the survey (each returns an ActionAck, or raises
     # WorkflowUpdateFailedError whose cause is an ApplicationError saying why it was refused):
     await handle.execute_update(SupplierSurveyWorkflow.extend_deadline, ExtendDeadline(new_due_at=..., by="ana"))
+    await handle.execute_update(SupplierSurveyWorkflow.decide_risk, RiskDecision(decision="accept", by="ana", reason=...))
     await handle.execute_update(SupplierSurveyWorkflow.pause_reminders, ComplianceAction(by="ana", reason="holiday"))
     await handle.execute_update(SupplierSurveyWorkflow.resume_reminders, ComplianceAction(by="ana"))
     await handle.execute_update(SupplierSurveyWorkflow.remind_now, ComplianceAction(by="ana"))
@@ -40,6 +41,7 @@ Calling them (the client must use ``temporalio.contrib.pydantic.pydantic_data_co
     await cap.execute_update(CorrectiveActionWorkflow.submit_plan, SubmitPlan(actions=[PlannedAction(...)], submitted_by=...))
     await cap.execute_update(CorrectiveActionWorkflow.report_action_status, ActionStatusReport(number=1, status="reported_done"))
     await cap.execute_update(CorrectiveActionWorkflow.verify_action, VerifyAction(number=1, verified_by="ana"))
+    await cap.execute_update(CorrectiveActionWorkflow.extend_plan_deadline, ExtendDeadline(new_due_at=..., by="ana"))
     await cap.query(CorrectiveActionWorkflow.status)   # -> CapStatus
 
     # The VP's decision (child): validated synchronously, recorded with who, when and why.
@@ -397,6 +399,7 @@ class CapCarry(BaseModel):
     opened_at: Optional[datetime] = None
     plan_submitted_at: Optional[datetime] = None
     plan_reminders_sent: int = 0
+    plan_due_at: Optional[datetime] = None  # set when the compliance team extended the plan's deadline
     actions: list[CorrectiveActionState] = Field(default_factory=list)
     contact: Optional[Contact] = None
     contact_bounced: bool = False

@@ -300,3 +300,32 @@ async def test_the_review_policy_holds_it_for_the_compliance_team(rig, decision)
     kinds = [e.kind for e in rig.events(h.id)]
     assert "risk_review_requested" in kinds
     assert ("risk_accepted" if decision == "accept" else "risk_not_accepted") in kinds
+
+
+async def test_extend_the_plan_deadline_while_the_plan_is_awaited(rig):
+    from workflows.corrective_action import CorrectiveActionWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(
+            file_sha256=rig.store(high_risk_cmrt(scope=SCOPE_PRODUCT))))
+        st = await h.query(SupplierSurveyWorkflow.status)
+        cap = rig.client.get_workflow_handle(st.open_cap_id)
+        opened = await rig.now()
+        new = opened + SHORT.cap_plan_window + 10 * D
+        ack = await h.execute_update(SupplierSurveyWorkflow.extend_deadline, ExtendDeadline(
+            new_due_at=new, by="ana", reason="the supplier's board meets next month"))
+        assert "forwarded" in ack.message
+        await rig.skip(days=12)  # past the policy's plan window (10 days): the plan is still awaited
+        assert (await cap.query(CorrectiveActionWorkflow.status)).state == "requested"
+        assert (await h.query(SupplierSurveyWorkflow.status)).state == SurveyState.corrective_action
+        with pytest.raises(WorkflowUpdateFailedError) as err:  # the plan itself says why a date does not apply
+            await cap.execute_update(CorrectiveActionWorkflow.extend_plan_deadline, ExtendDeadline(
+                new_due_at=new - 1 * D, by="ana"))
+        assert "later than the current one" in str(err.value.cause)
+        await rig.skip(days=9)  # past the new date: overdue, escalated
+        assert (await h.query(SupplierSurveyWorkflow.status)).state == SurveyState.escalated
+        await h.execute_update(SupplierSurveyWorkflow.withdraw, Withdraw(by="ana"))
+        await h.result()

@@ -719,6 +719,8 @@ class SupplierSurveyWorkflow:
             return self._ack("already applied")
         if self.s.state in WINDOW_STATES:
             return await self._extend_window(req)
+        if self.s.state == SurveyState.corrective_action:
+            return await self._extend_plan(req)
         old = self.s.due_at
         self.s.due_at = req.new_due_at
         if self.s.state == SurveyState.chasing and req.new_due_at > workflow.now():
@@ -736,17 +738,32 @@ class SupplierSurveyWorkflow:
         if self._seen():
             return
         state = self.s.state
-        windows = state in WINDOW_STATES and (self._release_no is None or self._release_no >= 3)
+        windows = (state in WINDOW_STATES or state == SurveyState.corrective_action and self.s.open_cap_id) and \
+            (self._release_no is None or self._release_no >= 3)
         if state not in (SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing) and not windows:
             self._refuse("a deadline can be extended while the survey waits for the supplier's answer, a correction "
                          f"or a product-level CMRT (the survey is {state.value.replace('_', ' ')})")
         if req.new_due_at.tzinfo is None:
             self._refuse("new_due_at must carry a time zone")
         current = self._answer_by()
-        if current and req.new_due_at <= current:
+        if current and req.new_due_at <= current and state != SurveyState.corrective_action:
             self._refuse(f"the new date must be later than the current one ({_day(current)})")
         if req.new_due_at <= workflow.now():
             self._refuse("the new due date is in the past")
+
+    async def _extend_plan(self, req: ExtendDeadline) -> ActionAck:
+        """The plan's deadline lives in the plan (its own workflow): forwarded like verify_action. The plan
+        applies it while its actions are awaited and is the one to ask for its own refusal
+        (CorrectiveActionWorkflow.extend_plan_deadline)."""
+        if not self._one_truth():
+            self._refuse("this survey started before a plan's deadline could be extended through it")
+        self._remember(self._update_id())
+        self.s.forward.append({"signal": "extend_plan_deadline_signal", "payload": req.model_dump(mode="json")})
+        await self._record("plan_deadline_extension_forwarded", actor=req.by, reason=req.reason,
+                           data={"to": req.new_due_at.isoformat(), "cap_id": self.s.open_cap_id})
+        self._bump()
+        return self._ack(f"forwarded to {self.s.open_cap_id}: the plan's actions are due {_day(req.new_due_at)} "
+                         "if the plan is still awaited")
 
     async def _extend_window(self, req: ExtendDeadline) -> ActionAck:
         """A correction round or the product-level window ends later: the escalation (or the plan) moves with
