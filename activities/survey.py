@@ -29,6 +29,7 @@ from models.tables import (
     StoredFile,
     Submission,
     Supplier,
+    SupplierContact,
     Survey,
     SurveyEvent,
 )
@@ -55,6 +56,7 @@ class SurveyColumns(BaseModel):
     reminders_sent: int = 0
     requested_at: Optional[datetime] = None
     due_at: Optional[datetime] = None
+    answer_by: Optional[datetime] = None
     first_submission_at: Optional[datetime] = None
     last_submission_id: Optional[str] = None
     next_step: Optional[str] = None
@@ -205,6 +207,8 @@ class SurveyActivities:
                 session.add(SurveyEvent(survey_id=rec.survey_id, seq=rec.seq, at=rec.at, kind=rec.kind, state=rec.state,
                                         actor=rec.actor, reason=rec.reason, data=rec.data))
             _close_ended_escalations(session, rec)
+            if rec.kind == "contact_replaced":
+                _adopt_contact(session, rec)
         if rec.scorecard is not None:  # after the commit: the scorecard is recomputed from the row just written
             self.scorecards.update_scorecard(rec.scorecard)
 
@@ -379,6 +383,33 @@ class SurveyActivities:
     def all(self) -> list:
         return [self.record_survey_event, self.check_submission, self.record_manual_review, self.open_escalation,
                 self.record_escalation, self.record_cap]
+
+
+def _adopt_contact(session, rec: SurveyRecord) -> None:
+    """A contact the compliance team set on a survey becomes the supplier's primary contact: the next
+    campaign, the supplier page and a new survey use it. The old one stays on record, no longer primary.
+    Idempotent: a retried write finds the row as it left it."""
+    email = str(rec.data.get("to") or "").strip()
+    if not email:
+        return
+    rows = session.exec(select(SupplierContact).where(SupplierContact.supplier_id == rec.supplier_id)).all()
+    mine = next((c for c in rows if c.email.lower() == email.lower()), None)
+    for c in rows:
+        if c is not mine and c.is_primary:
+            c.is_primary = False
+            session.add(c)
+    if mine is None:
+        mine = SupplierContact(supplier_id=rec.supplier_id, email=email)
+    if rec.data.get("name"):
+        mine.name = rec.data["name"]
+    if rec.data.get("language"):
+        mine.language = rec.data["language"]
+    mine.is_primary = True
+    session.add(mine)
+    supplier = session.get(Supplier, rec.supplier_id)
+    if supplier is not None:
+        supplier.updated_at = utcnow()
+        session.add(supplier)
 
 
 def _close_ended_escalations(session, rec: SurveyRecord) -> None:

@@ -7,6 +7,7 @@ time-skipping server with the real policy. Workflows never hold a literal durati
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -36,6 +37,13 @@ class CampaignPolicy(BaseModel):
     # Risk review
     product_level_window: timedelta = Field(
         default=timedelta(days=30), description="Time to send a product-level CMRT after high-risk smelters at company level."
+    )
+    high_risk_on_product_scope: Literal["corrective_action", "review"] = Field(
+        default="corrective_action",
+        description="A product-level or user-defined declaration that lists high-risk smelters: ask for a corrective "
+                    "action plan (the seeds' rule: the supplier shows the smelter is not in our supply chain or "
+                    "provides a plan), or hold the survey for the compliance team's risk review (accept the "
+                    "submission to close it valid, reject it to ask for the plan).",
     )
 
     # Corrective action plan

@@ -26,6 +26,7 @@ Calling them (the client must use ``temporalio.contrib.pydantic.pydantic_data_co
     # Compliance actions on the survey (each returns an ActionAck, or raises
     # WorkflowUpdateFailedError whose cause is an ApplicationError saying why it was refused):
     await handle.execute_update(SupplierSurveyWorkflow.extend_deadline, ExtendDeadline(new_due_at=..., by="ana"))
+    await handle.execute_update(SupplierSurveyWorkflow.decide_risk, RiskDecision(decision="accept", by="ana", reason=...))
     await handle.execute_update(SupplierSurveyWorkflow.pause_reminders, ComplianceAction(by="ana", reason="holiday"))
     await handle.execute_update(SupplierSurveyWorkflow.resume_reminders, ComplianceAction(by="ana"))
     await handle.execute_update(SupplierSurveyWorkflow.remind_now, ComplianceAction(by="ana"))
@@ -40,6 +41,7 @@ Calling them (the client must use ``temporalio.contrib.pydantic.pydantic_data_co
     await cap.execute_update(CorrectiveActionWorkflow.submit_plan, SubmitPlan(actions=[PlannedAction(...)], submitted_by=...))
     await cap.execute_update(CorrectiveActionWorkflow.report_action_status, ActionStatusReport(number=1, status="reported_done"))
     await cap.execute_update(CorrectiveActionWorkflow.verify_action, VerifyAction(number=1, verified_by="ana"))
+    await cap.execute_update(CorrectiveActionWorkflow.extend_plan_deadline, ExtendDeadline(new_due_at=..., by="ana"))
     await cap.query(CorrectiveActionWorkflow.status)   # -> CapStatus
 
     # The VP's decision (child): validated synchronously, recorded with who, when and why.
@@ -78,7 +80,7 @@ when a plan the VP required is closed without a valid declaration), ``suspended`
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, Field
@@ -202,6 +204,12 @@ class SurveyCarry(BaseModel):
     frozen_since: Optional[datetime] = None
     phase_started_at: Optional[datetime] = None  # when the current waiting phase began (shifted by pauses)
     phase_entry_done: bool = False  # the message that opens the current phase was sent
+    # Added to the correction or product-level window by the compliance team (release "one-truth").
+    window_extended_by: timedelta = timedelta(0)
+    # A product-level or user-defined declaration with high-risk smelters held for the compliance team's
+    # risk review (policy high_risk_on_product_scope = "review"): the survey waits in risk_review.
+    risk_review_open: bool = False
+    risk_reviews: int = 0
     reminders_sent: int = 0  # in the current waiting phase
     chase_reminders_sent: int = 0
     chases: int = 0  # times the due date passed (an extension can start a second chase)
@@ -254,6 +262,8 @@ class SurveyStatus(BaseModel):
     reminders_sent: int
     requested_at: Optional[datetime] = None
     due_at: Optional[datetime] = None
+    # By when the supplier must act in the current step (models.facts.deadlines.answer_by).
+    answer_by: Optional[datetime] = None
     next_step: Optional[str] = None
     next_step_at: Optional[datetime] = None
     # Set once the child runs (an Update sent to it right away finds it); None while it starts.
@@ -296,7 +306,9 @@ class ComplianceAction(BaseModel):
 
 
 class ExtendDeadline(BaseModel):
-    """Update `extend_deadline`: a new due date, later than the current one and in the future."""
+    """Update `extend_deadline`: a new date by which the supplier must answer, later than the current one and
+    in the future: the due date while the first answer is awaited, the end of the correction or product-level
+    window in those states (surveys started since release "one-truth")."""
 
     new_due_at: datetime
     by: str
@@ -304,13 +316,25 @@ class ExtendDeadline(BaseModel):
 
 
 class ReplaceContact(BaseModel):
-    """Update `replace_contact`: the supplier's new contact; clears a bounce and re-sends the open request."""
+    """Update `replace_contact`: the supplier's new contact; clears a bounce, becomes the supplier's primary
+    contact in the read model, and receives the current step's message (surveys since "one-truth"; before,
+    only after a bounce, and the last message sent)."""
 
     email: str
     name: Optional[str] = None
     language: str = "en"
     by: str
     reason: str = ""
+
+
+class RiskDecision(BaseModel):
+    """Update `decide_risk`: the compliance team's risk review of a product-level or user-defined declaration
+    that lists high-risk smelters (policy ``high_risk_on_product_scope = "review"``). ``accept``: the risk is
+    acceptable as declared, the survey closes valid; ``corrective_action``: the supplier must send a plan."""
+
+    decision: Literal["accept", "corrective_action"]
+    by: str
+    reason: str = Field(min_length=1)
 
 
 class AddNote(BaseModel):
@@ -375,6 +399,7 @@ class CapCarry(BaseModel):
     opened_at: Optional[datetime] = None
     plan_submitted_at: Optional[datetime] = None
     plan_reminders_sent: int = 0
+    plan_due_at: Optional[datetime] = None  # set when the compliance team extended the plan's deadline
     actions: list[CorrectiveActionState] = Field(default_factory=list)
     contact: Optional[Contact] = None
     contact_bounced: bool = False

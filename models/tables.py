@@ -139,6 +139,9 @@ class Survey(SQLModel, table=True):
     reminders_sent: int = Field(default=0)
     requested_at: Optional[datetime] = _ts()
     due_at: Optional[datetime] = _ts()
+    # By when the supplier must act in the current step: the due date, or the end of the correction or
+    # product-level window (models.facts.deadlines.answer_by, computed by the workflow). Every face states it.
+    answer_by: Optional[datetime] = _ts()
     first_submission_at: Optional[datetime] = _ts()
     last_submission_id: Optional[str] = Field(default=None, max_length=200)
     next_step: Optional[str] = Field(default=None, max_length=200)

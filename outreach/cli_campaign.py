@@ -183,6 +183,9 @@ def campaign_start(
     select: str = typer.Option("spend:0.99", "--select",
                                help="all | category:NAME[,NAME] | spend:0.99[+CATEGORY,...] (biggest spenders first)."),
     policy: str = typer.Option("annual", "--policy", help="annual (weeks) or demo (minutes)."),
+    high_risk: str = typer.Option("corrective_action", "--high-risk-on-product-scope",
+                                  help="High-risk smelters on a product-level or user-defined declaration: "
+                                       "corrective_action (ask for a plan) or review (the compliance team decides)."),
     ends_at: Optional[str] = typer.Option(None, "--ends-at", help="Close date (2026-06-30, or +150d); default from the policy."),
     page_size: Optional[int] = typer.Option(None, "--page-size", min=1, max=500, help="Surveys started per page."),
     window: Optional[int] = typer.Option(None, "--window", min=1, max=500, help="Survey starts in flight at once."),
@@ -195,13 +198,16 @@ def campaign_start(
 
     if policy not in ("annual", "demo"):
         raise fail(f"--policy: {policy!r} is neither annual nor demo", 2)
+    if high_risk not in ("corrective_action", "review"):
+        raise fail(f"--high-risk-on-product-scope: {high_risk!r} is neither corrective_action nor review", 2)
     if not 1990 <= year <= 2100:
         raise fail(f"--year: {year} is not a reporting year", 2)
     selection = _parse(SupplierSelection.parse, select, "--select")
     end = _parse(parse_when, ends_at, "--ends-at") if ends_at else None
     settings = _settings()
     kwargs = dict(year=year, campaign_id=campaign_id, name=name, selection=selection,
-                  policy=getattr(CampaignPolicy, policy)(), ends_at=end, page_size=page_size, start_window=window)
+                  policy=getattr(CampaignPolicy, policy)().model_copy(update={"high_risk_on_product_scope": high_risk}),
+                  ends_at=end, page_size=page_size, start_window=window)
     try:
         campaign_input(settings, **kwargs)  # checks the ID and the end date before connecting
     except EndDateRefused as exc:
@@ -403,6 +409,8 @@ def survey_status_cmd(supplier_id: str, campaign: Optional[str] = CAMPAIGN_OPTIO
     typer.echo(f"  contact: {status.contact.email} ({status.contact.language})")
     if status.due_at:
         typer.echo(f"  due: {status.due_at:%Y-%m-%d %H:%M} UTC")
+    if status.answer_by and status.answer_by != status.due_at:
+        typer.echo(f"  answer by: {status.answer_by:%Y-%m-%d %H:%M} UTC ({humanise(status.state.value).lower()})")
     if status.next_step:
         when = f" at {status.next_step_at:%Y-%m-%d %H:%M} UTC" if status.next_step_at else ""
         typer.echo(f"  next: {next_step_words(status.next_step)}{when}")

@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from models.facts.correction import correction_request
 from outreach.settings import PROJECT_ROOT
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
@@ -54,8 +55,26 @@ def email_templates(root: Path = TEMPLATES_DIR) -> list[str]:
     return sorted(p.name for p in (root / "email").iterdir() if (p / "subject.txt").exists())
 
 
+# The emails that state a correction request (models.facts.correction).
+CORRECTION_TEMPLATES = ("correction_request", "correction_reminder")
+
+
+def with_facts(template: str, context: dict[str, Any]) -> dict[str, Any]:
+    """A correction email's context as surveys before release "one-truth" gave it (the raw findings and the
+    window's end in words): the same pure function states it, so a message re-sent from then reads as today's."""
+    if template not in CORRECTION_TEMPLATES or "correction" in context:
+        return context
+    req = correction_request(context.get("findings") or [], deadline=None,
+                             round=context.get("round", context.get("correction_round", 0)),
+                             max_rounds=context.get("max_rounds", 0))
+    facts = req.context()
+    facts["deadline"] = context.get("window_ends", "")
+    return dict(context, correction=facts)
+
+
 def render_email(template: str, context: dict[str, Any]) -> RenderedEmail:
     env = template_environment()
+    context = with_facts(template, context)
     base = f"email/{template}"
     subject = env.get_template(f"{base}/subject.txt").render(**context)
     text = env.get_template(f"{base}/body.txt").render(**context)

@@ -25,6 +25,11 @@ GLOSSARY = {
     "vp_decided": "VP decided",
     "vp_reminder_sent": "VP reminder sent",
     "product_level": "Product level",
+    "high_risk_declared": "High-risk smelters declared",
+    "risk_accepted": "Risk accepted by the compliance team",
+    "risk_not_accepted": "Risk not accepted: corrective action plan required",
+    "risk_review_requested": "Risk review by the compliance team",
+    "user_defined": "User-defined",
 }
 
 # Where a corrective action plan stands (CorrectiveActionPlan.state), as the next step of its survey.

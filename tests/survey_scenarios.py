@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Awaitable, Callable
 
-from cmrt.builder import high_risk_cmrt, invalid_cmrt, valid_builder
+from cmrt.builder import SCOPE_PRODUCT, high_risk_cmrt, invalid_cmrt, valid_builder
 from models.enums import Decision, SurveyOutcome
 from models.policy import CampaignPolicy
 from models.survey import (
     ActionStatusReport,
     AddNote,
     ComplianceAction,
+    ExtendDeadline,
     PlannedAction,
     ReplaceContact,
     SubmitCmrt,
@@ -131,10 +132,34 @@ async def bounce_then_new_contact_withdrawn(rig: SurveyRig) -> list[str]:
     return [h.id]
 
 
+async def extended_correction_new_contact_product_risk(rig: SurveyRig) -> list[str]:
+    """Release "one-truth": a correction round extended, the contact replaced without a bounce (the correction
+    request goes to the new address), then a product-level declaration with a high-risk refinery: the plan."""
+    from workflows.survey import SupplierSurveyWorkflow
+
+    h = await rig.start(SHORT)
+    await rig.skip(days=2)
+    await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(invalid_cmrt())))
+    await rig.skip(days=1)
+    st = await h.query(SupplierSurveyWorkflow.status)
+    await h.execute_update(SupplierSurveyWorkflow.extend_deadline, ExtendDeadline(
+        new_due_at=st.answer_by + 5 * D, by="ana", reason="auditor away"))
+    await h.execute_update(SupplierSurveyWorkflow.replace_contact, ReplaceContact(email="ken@acme.test", by="ana"))
+    await rig.skip(days=5)  # a correction reminder, to the new contact
+    v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(
+        file_sha256=rig.store(high_risk_cmrt(scope=SCOPE_PRODUCT))))
+    assert v.state.value == "corrective_action", v
+    await rig.skip(days=1)
+    await h.execute_update(SupplierSurveyWorkflow.withdraw, Withdraw(by="ana", reason="out of scope"))
+    assert (await h.result()).outcome == SurveyOutcome.withdrawn
+    return [h.id, f"{h.id}/cap/1"]
+
+
 SCENARIOS: dict[str, Callable[[SurveyRig], Awaitable[list[str]]]] = {
     "valid_after_correction": valid_after_correction,
     "non_responsive_suspended": non_responsive_suspended,
     "high_risk_cap_closed": high_risk_cap_closed,
     "invalid_vp_cap_overdue_disengaged": invalid_vp_cap_overdue_disengaged,
     "bounce_then_new_contact_withdrawn": bounce_then_new_contact_withdrawn,
+    "extended_correction_new_contact_product_risk": extended_correction_new_contact_product_risk,
 }

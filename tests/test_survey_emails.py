@@ -33,14 +33,17 @@ CASES = {
     "correction_request": (dict(BASE, findings=FINDINGS, round=1, window_ends="x", **PORTAL), ["Declaration D16", "Not a workbook."]),
     "correction_reminder": (dict(BASE, findings=FINDINGS, window_ends="x", **PORTAL), ["Declaration D16"]),
     "product_level_request": (dict(BASE, high_risk_smelters=2, window_ends="x", **PORTAL), ["product-level"]),
+    "risk_review_request": (dict(BASE, high_risk_smelters=2, scope="user_defined", submission_id="s/1",
+                                 base_url="http://dash.test"), ["user defined level", "http://dash.test/suppliers/S-1"]),
     "weak_program_guidance": (dict(BASE, **PORTAL), ["weak"]),
     "accepted": (dict(BASE, with_cap=False, **PORTAL), ["accepted"]),
     "withdrawn": (dict(BASE, **PORTAL), ["no longer in the scope"]),
     "bounce_notice": (dict(BASE, bounced_email="jane@acme.test", detail="550 no such user", state="awaiting_response"),
-                      ["550 no such user"]),
+                      ["550 no such user", "(awaiting response)"]),
     "escalation_notice": (dict(BASE, reason="invalid_uncorrected", escalation_id="e/1", commodity_manager_name="Carl"),
                           ["correction round"]),
     "cap_request": (dict(CAP, plan_due="x"), ["corrective action plan"]),
+    "cap_request_declared": (dict(CAP, plan_due="x", reason="high_risk_declared"), ["not in the supply chain"]),
     "cap_reminder": (dict(CAP, plan_reminder=False, action=ACTION, target="01 April 2026"), ["Drop the refinery"]),
     "cap_overdue": (dict(CAP, action=ACTION, target="01 April 2026", escalation_on="x"), ["Overdue"]),
     "cap_review": (dict(CAP, action=ACTION), ["done in March"]),
@@ -54,7 +57,7 @@ CASES = {
 @pytest.mark.parametrize("template", sorted(CASES))
 def test_lifecycle_email_renders(template):
     context, expected = CASES[template]
-    email = render_email(template, context)
+    email = render_email(template.removesuffix("_declared"), context)
     whole = email.subject + "\n" + email.text
     for text in expected:
         assert text in whole, (template, text)

@@ -846,3 +846,43 @@ def test_page_titles_hold_only_text():
     for page in pages:
         for title in re.findall(r"{% block title %}(.*?){% endblock %}", page.read_text(), flags=re.S):
             assert "<" not in title and "\n" not in title.strip(), page.name
+
+
+async def test_portal_and_supplier_page_state_the_correction_as_the_email_does(web):
+    """The count, the deadline and the errors under "to correct" are the email's (models.facts.correction);
+    a warning and a note are listed apart, never as demands; the date is the correction window's end, not
+    the first answer's due date."""
+    from datetime import datetime, timezone
+
+    from models.facts.correction import correction_request
+    from models.tables import Finding
+    from outreach.emails import render_email
+
+    survey_id = seed_case(web.engine, name="Acme Metals", due_days=60)
+    window_end = datetime(2026, 12, 23, 12, 0, tzinfo=timezone.utc)
+    with session_scope(web.engine) as s:
+        s.get(Survey, survey_id).answer_by = window_end
+        sub_id = f"{survey_id}/submission/1"
+        s.add(Finding(submission_id=sub_id, code="date_in_future", severity="warning", sheet="Declaration",
+                      cell="D17", message="Check the effective date."))
+        s.add(Finding(submission_id=sub_id, code="smelter_not_in_reference", severity="info", sheet="Smelter List",
+                      cell="D9", message="Not on our reference list. Nothing to correct in your file."))
+        findings = [dict(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+                    for f in s.exec(select(Finding).where(Finding.submission_id == sub_id))]
+    email = render_email("correction_request", dict(
+        company_name="X", supplier_name="Acme Metals", supplier_id="S-1", campaign_id="c", campaign_year=2025,
+        contact_name="Jane", portal_url="http://p", correction=correction_request(
+            findings, deadline=window_end, round=1, max_rounds=3).context()))
+    assert "2 errors to correct by 23 December 2026" in email.subject
+    url = LinkSigner.from_settings(web.settings).portal_url(survey_id).removeprefix("http://portal.test")
+    portal = (await web.client.get(url)).text
+    await web.login()
+    page = (await web.client.get("/suppliers/S-1")).text
+    for text in (portal, page):
+        assert "2 errors to correct by 23 Dec 2026" in text
+        assert text.count('class="finding to-correct"') == 2
+        demands = text.split("For your information")[0]
+        assert "Nothing to correct" not in demands and "Check the effective date" not in demands
+        assert "Nothing to correct in your file" in text.split("For your information")[1]
+    assert 'id="answer-by">23 Dec 2026' in portal and 'id="answer-by">23 Dec 2026' in page
+    assert "smelter_not_in_reference" not in portal + page  # codes in words

@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         CapStatus,
         Contact,
         CorrectiveActionState,
+        ExtendDeadline,
         SubmitPlan,
         VerifyAction,
     )
@@ -66,8 +67,7 @@ class CorrectiveActionWorkflow:
             if not c.opened:
                 c.opened_at = workflow.now()
                 await self._save()
-                await self._email_supplier("cap_request", "cap_request", 0, {
-                    "plan_due": _day(c.opened_at + self.p.cap_plan_window)})
+                await self._email_supplier("cap_request", "cap_request", 0, {"plan_due": _day(self._plan_due())})
                 c.opened = True
             while c.state in ("requested", "in_progress"):
                 if self._should_continue_as_new():
@@ -120,7 +120,7 @@ class CorrectiveActionWorkflow:
         c, p = self.c, self.p
         steps: list[_Step] = []
         if c.state == "requested":
-            deadline = c.opened_at + p.cap_plan_window
+            deadline = self._plan_due()
             if c.plan_reminders_sent == 0:
                 steps.append(_Step("plan reminder", c.opened_at + p.cap_plan_window / 2, self._plan_reminder))
             steps.append(_Step("plan overdue", deadline, self._overdue))
@@ -145,7 +145,12 @@ class CorrectiveActionWorkflow:
     async def _plan_reminder(self) -> None:
         self.c.plan_reminders_sent += 1
         await self._email_supplier("cap_plan_reminder", "cap_reminder", 1, {
-            "plan_reminder": True, "plan_due": _day(self.c.opened_at + self.p.cap_plan_window)})
+            "plan_reminder": True, "plan_due": _day(self._plan_due())})
+
+    def _plan_due(self) -> datetime:
+        """By when the plan's actions are due: the policy's window from the request, or a later date the
+        compliance team set (extend_plan_deadline)."""
+        return self.c.plan_due_at or self.c.opened_at + self.p.cap_plan_window
 
     def _before_target(self, a: CorrectiveActionState) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -258,6 +263,41 @@ class CorrectiveActionWorkflow:
         if a is None or a.status in (Status.verified, Status.refused):
             return
         await self._verify(req)
+
+    @workflow.update
+    async def extend_plan_deadline(self, req: ExtendDeadline) -> CapStatus:
+        if not self._seen():
+            self._remember()
+            self._extend(req)
+        return self.status()
+
+    @extend_plan_deadline.validator
+    def _validate_extend(self, req: ExtendDeadline) -> None:
+        if self._seen():
+            return
+        refusal = self._extension_refused(req)
+        if refusal:
+            raise ApplicationError(refusal, type="ActionRefused", non_retryable=True)
+
+    @workflow.signal(name="extend_plan_deadline_signal")
+    def extend_plan_deadline_signal(self, req: ExtendDeadline) -> None:
+        """Forwarded by the survey's extend_deadline; a date that does not apply is ignored (the child's
+        Update says why)."""
+        if self._extension_refused(req) is None:
+            self._extend(req)
+
+    def _extension_refused(self, req: ExtendDeadline) -> Optional[str]:
+        if self.c.state != "requested" or not self.c.opened:
+            return f"the plan's deadline applies while the plan is awaited (the plan is {self.c.state.replace('_', ' ')})"
+        if req.new_due_at.tzinfo is None:
+            return "new_due_at must carry a time zone"
+        if req.new_due_at <= self._plan_due():
+            return f"the new date must be later than the current one ({_day(self._plan_due())})"
+        return None
+
+    def _extend(self, req: ExtendDeadline) -> None:
+        self.c.plan_due_at = req.new_due_at
+        self._changed += 1
 
     @workflow.signal(name="contact_changed")
     def contact_changed(self, contact: Contact) -> None:

@@ -24,6 +24,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
     from activities.survey import CheckOutcome, CheckRequest, ManualReviewRecord, SurveyColumns, SurveyRecord
     from models.enums import Decision, SurveyOutcome, SurveyState
+    from models.facts.correction import correction_request
+    from models.facts.deadlines import answer_by, window_ends
     from models.scorecards import ScorecardEvent
     from models.search_attributes import CAMPAIGN, OUTCOME, STATE, SUPPLIER
     from models.survey import (
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendDeadline,
         ManualReview,
         ReplaceContact,
+        RiskDecision,
         SubmissionFinding,
         SubmissionSummary,
         SubmissionVerdict,
@@ -65,6 +68,8 @@ OPEN_FOR_DECLARATION = {SurveyState.requested, SurveyState.awaiting_response, Su
 LATE_ANSWER_REASONS = {"non_responsive"}
 WAITING_STATES = {SurveyState.awaiting_response, SurveyState.chasing, SurveyState.correction_requested,
                   SurveyState.product_level_requested}
+# The waiting states whose deadline is the end of a window (models.facts.deadlines.window_ends).
+WINDOW_STATES = (SurveyState.correction_requested, SurveyState.product_level_requested)
 # The outcome a case keeps when the VP lets its escalation lapse (see models/survey.py).
 PROVISIONAL_OUTCOME = {
     "non_responsive": SurveyOutcome.non_responsive,
@@ -79,6 +84,19 @@ MAX_KEPT_UPDATE_IDS = 500
 # which implies every change before it (see _release); runs recorded before a release replay as they were.
 LEAN_SURVEY = "lean-survey"
 DELIVERY_CLOCK = "delivery-clock"
+# High risk on any scope leads to the plan (or the compliance team's risk review, by policy); a deadline can
+# be extended in every waiting state; a new contact receives the current step's message; the correction and
+# product-level requests are recorded once delivered, with the date they state.
+ONE_TRUTH = "one-truth"
+# Where a replaced contact is sent the current step's message again: the step and template that state what
+# the supplier must do now (a reminder is not enough for someone who never saw the request).
+CURRENT_STEP_MESSAGE = {
+    SurveyState.awaiting_response: ("request", "request"),
+    SurveyState.chasing: ("overdue_reminder", "overdue_reminder"),
+    SurveyState.correction_requested: ("correction_request", "correction_request"),
+    SurveyState.product_level_requested: ("product_level_request", "product_level_request"),
+}
+# An escalation holds the outcome the supplier's record supports; none once the VP requires a plan.
 TRUE_OUTCOME = "true-outcome"
 # How long an Update that opened a plan or an escalation waits for the run loop to start the child.
 CHILD_START_WAIT = timedelta(seconds=30)
@@ -225,10 +243,10 @@ class SupplierSurveyWorkflow:
             if s.reminders_sent < len(p.correction_reminder_offsets):
                 steps.append(Step(f"correction reminder {s.reminders_sent + 1}",
                                   start + p.correction_reminder_offsets[s.reminders_sent], self._correction_reminder))
-            steps.append(Step("correction window ends: escalation", start + p.correction_window,
+            steps.append(Step("correction window ends: escalation", self._window_ends(),
                               lambda: self._escalate("invalid_uncorrected")))
         elif s.state == SurveyState.product_level_requested:
-            steps.append(Step("no product-level CMRT: corrective action plan", start + p.product_level_window,
+            steps.append(Step("no product-level CMRT: corrective action plan", self._window_ends(),
                               lambda: self._open_cap("no_product_level")))
         return min(steps, key=lambda st: st.at) if steps else None
 
@@ -240,16 +258,17 @@ class SupplierSurveyWorkflow:
             step = s.state.value.replace("_requested", "_request")  # correction_request, product_level_request
             if not await self._send_until_delivered(step, step, self._phase_clock):
                 s.phase_entry_done = False  # the next run sends it (the loop continues as new first)
+                return
+            if self._one_truth():
+                # The clock started at delivery: the read model states the date the message states.
+                await self._record(f"{step}_sent", data={"to": s.contact.email, "answer_by": self._iso(self._answer_by())})
             return
         if s.state == SurveyState.correction_requested:
-            await self._email_supplier("correction_request", "correction_request", n=0, extra={
-                "findings": [f.model_dump() for f in s.last_findings],
-                "round": s.correction_round, "max_rounds": self.p.max_correction_rounds,
-                "window_ends": _day(s.phase_started_at + self.p.correction_window)})
+            await self._email_supplier("correction_request", "correction_request", n=0,
+                                       extra=self._correction_extra())
         elif s.state == SurveyState.product_level_requested:
-            high = s.submissions[-1].high_risk_smelters if s.submissions else 0
-            await self._email_supplier("product_level_request", "product_level_request", n=0, extra={
-                "high_risk_smelters": high, "window_ends": _day(s.phase_started_at + self.p.product_level_window)})
+            await self._email_supplier("product_level_request", "product_level_request", n=0,
+                                       extra=self._product_level_extra())
 
     # --- the clock starts at delivery (release "delivery-clock") ------------------------------------
 
@@ -302,11 +321,42 @@ class SupplierSurveyWorkflow:
         s = self.s
         s.phase_started_at = start
         if s.state == SurveyState.correction_requested:
-            return {"findings": [f.model_dump() for f in s.last_findings], "round": s.correction_round,
-                    "max_rounds": self.p.max_correction_rounds,
-                    "window_ends": _day(start + self.p.correction_window)}
+            return self._correction_extra()
+        return self._product_level_extra()
+
+    # --- what the supplier is told: the pure core's facts (models/facts) ---------------------------
+
+    def _window_ends(self) -> Optional[datetime]:
+        s = self.s
+        return window_ends(s.state, s.phase_started_at, self.p, s.window_extended_by)
+
+    def _answer_by(self) -> Optional[datetime]:
+        s = self.s
+        return answer_by(s.state, due_at=s.due_at, phase_started_at=s.phase_started_at, policy=self.p,
+                         extended_by=s.window_extended_by)
+
+    @staticmethod
+    def _iso(dt: Optional[datetime]) -> Optional[str]:
+        return dt.isoformat() if dt else None
+
+    def _correction_extra(self) -> dict:
+        """What a correction request (or its reminder) says: models.facts.correction, the deadline from the
+        survey's state (the correction window's end, with any extension)."""
+        s = self.s
+        last = s.submissions[-1] if s.submissions else None
+        # A rejection by hand asks for the reviewer's point, not for the file's findings.
+        count = last.error_count if last is not None and last.verdict != "rejected" else None
+        req = correction_request(s.last_findings, deadline=window_ends(
+            SurveyState.correction_requested, s.phase_started_at, self.p, s.window_extended_by),
+            round=s.correction_round, max_rounds=self.p.max_correction_rounds, error_count=count)
+        ctx = req.context()
+        return {"correction": ctx, "round": req.round, "max_rounds": req.max_rounds, "window_ends": ctx["deadline"]}
+
+    def _product_level_extra(self) -> dict:
+        s = self.s
         high = s.submissions[-1].high_risk_smelters if s.submissions else 0
-        return {"high_risk_smelters": high, "window_ends": _day(start + self.p.product_level_window)}
+        return {"high_risk_smelters": high, "window_ends": _day(window_ends(
+            SurveyState.product_level_requested, s.phase_started_at, self.p, s.window_extended_by))}
 
     # --- scheduled steps -------------------------------------------------------------------------
 
@@ -343,9 +393,7 @@ class SupplierSurveyWorkflow:
         n = self.s.reminders_sent + 1
         self.s.reminders_sent = n
         self.s.total_reminders += 1
-        await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra={
-            "findings": [f.model_dump() for f in self.s.last_findings],
-            "window_ends": _day(self.s.phase_started_at + self.p.correction_window)})
+        await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra=self._correction_extra())
         await self._record("correction_reminder_sent", data={"n": n})
 
     # --- escalation and corrective action (children) ----------------------------------------------
@@ -633,6 +681,20 @@ class SupplierSurveyWorkflow:
         if sub.high_risk_smelters > 0 and (sub.declaration_scope or "company") == "company":
             await self._enter_phase(SurveyState.product_level_requested, "product_level_requested",
                                     data={"high_risk_smelters": sub.high_risk_smelters})
+        elif sub.high_risk_smelters > 0 and self._one_truth():
+            # A product-level or user-defined declaration already covers what we buy: the risk stands. The
+            # seeds' rule asks for a plan; a campaign may hold it for the compliance team's review instead.
+            if p.high_risk_on_product_scope == "review":
+                s.risk_reviews += 1
+                s.risk_review_open = True
+                s.pending.append({"step": "risk_review_request", "template": "risk_review_request", "to": "compliance",
+                                  "n": s.risk_reviews, "extra": {
+                                      "high_risk_smelters": sub.high_risk_smelters,
+                                      "scope": sub.declaration_scope or "", "submission_id": sub.submission_id}})
+                await self._record("risk_review_requested", data={"high_risk_smelters": sub.high_risk_smelters,
+                                                                   "scope": sub.declaration_scope})
+            else:
+                await self._open_cap("high_risk_declared")
         else:
             await self._close(SurveyOutcome.valid, "declaration_valid")
 
@@ -646,6 +708,8 @@ class SupplierSurveyWorkflow:
             SurveyState.product_level_requested: "Thank you. Your declaration lists high-risk smelters: please send a "
                                                  "product-level CMRT for the products you supply to us.",
             SurveyState.corrective_action: "A corrective action plan is needed; you will receive a request by email.",
+            SurveyState.risk_review: "Thank you. Your declaration lists smelters we must look at more closely; our "
+                                     "compliance team is reviewing it and will contact you.",
             SurveyState.escalated: "Your file still has errors after the last correction round; our compliance team "
                                    "will contact you.",
         }
@@ -664,6 +728,10 @@ class SupplierSurveyWorkflow:
     async def extend_deadline(self, req: ExtendDeadline) -> ActionAck:
         if self._seen():
             return self._ack("already applied")
+        if self.s.state in WINDOW_STATES:
+            return await self._extend_window(req)
+        if self.s.state == SurveyState.corrective_action:
+            return await self._extend_plan(req)
         old = self.s.due_at
         self.s.due_at = req.new_due_at
         if self.s.state == SurveyState.chasing and req.new_due_at > workflow.now():
@@ -680,14 +748,46 @@ class SupplierSurveyWorkflow:
     def _validate_extend(self, req: ExtendDeadline) -> None:
         if self._seen():
             return
-        if self.s.state not in (SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing):
-            self._refuse(f"the deadline applies while waiting for the first answer (the survey is {self.s.state.value})")
+        state = self.s.state
+        windows = (state in WINDOW_STATES or state == SurveyState.corrective_action and self.s.open_cap_id) and \
+            (self._release_no is None or self._release_no >= 3)
+        if state not in (SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing) and not windows:
+            self._refuse("a deadline can be extended while the survey waits for the supplier's answer, a correction "
+                         f"or a product-level CMRT (the survey is {state.value.replace('_', ' ')})")
         if req.new_due_at.tzinfo is None:
             self._refuse("new_due_at must carry a time zone")
-        if self.s.due_at and req.new_due_at <= self.s.due_at:
-            self._refuse(f"the new due date must be later than the current one ({_day(self.s.due_at)})")
+        current = self._answer_by()
+        if current and req.new_due_at <= current and state != SurveyState.corrective_action:
+            self._refuse(f"the new date must be later than the current one ({_day(current)})")
         if req.new_due_at <= workflow.now():
             self._refuse("the new due date is in the past")
+
+    async def _extend_plan(self, req: ExtendDeadline) -> ActionAck:
+        """The plan's deadline lives in the plan (its own workflow): forwarded like verify_action. The plan
+        applies it while its actions are awaited and is the one to ask for its own refusal
+        (CorrectiveActionWorkflow.extend_plan_deadline)."""
+        if not self._one_truth():
+            self._refuse("this survey started before a plan's deadline could be extended through it")
+        self._remember(self._update_id())
+        self.s.forward.append({"signal": "extend_plan_deadline_signal", "payload": req.model_dump(mode="json")})
+        await self._record("plan_deadline_extension_forwarded", actor=req.by, reason=req.reason,
+                           data={"to": req.new_due_at.isoformat(), "cap_id": self.s.open_cap_id})
+        self._bump()
+        return self._ack(f"forwarded to {self.s.open_cap_id}: the plan's actions are due {_day(req.new_due_at)} "
+                         "if the plan is still awaited")
+
+    async def _extend_window(self, req: ExtendDeadline) -> ActionAck:
+        """A correction round or the product-level window ends later: the escalation (or the plan) moves with
+        it, and the read model, the portal and the next reminder state the new date."""
+        if not self._one_truth():
+            self._refuse("this survey started before deadlines could be extended in this step")
+        self._remember(self._update_id())
+        old = self._window_ends()
+        self.s.window_extended_by += req.new_due_at - old
+        await self._record("deadline_extended", actor=req.by, reason=req.reason,
+                           data={"from": self._iso(old), "to": req.new_due_at.isoformat(), "step": self.s.state.value})
+        self._bump()
+        return self._ack(f"deadline moved to {_day(req.new_due_at)}")
 
     @workflow.update
     async def pause_reminders(self, req: ComplianceAction) -> ActionAck:
@@ -737,8 +837,7 @@ class SupplierSurveyWorkflow:
         template = "correction_reminder" if self.s.state == SurveyState.correction_requested else "reminder"
         extra: dict[str, Any] = {"firmness": max(1, self.s.reminders_sent), "final": False}
         if template == "correction_reminder":
-            extra = {"findings": [f.model_dump() for f in self.s.last_findings],
-                     "window_ends": _day(self.s.phase_started_at + self.p.correction_window)}
+            extra = self._correction_extra()
         self.s.pending.append({"step": "manual_reminder", "template": template, "n": self.s.manual_reminders,
                                "extra": extra})
         await self._record("manual_reminder", actor=req.by, reason=req.reason)
@@ -764,16 +863,41 @@ class SupplierSurveyWorkflow:
         was_bounced = self.s.bounced
         self.s.bounced = False
         shifted = self._unfreeze_if_clear()
-        if was_bounced and self.s.last_supplier_message and self.s.state != SurveyState.closed:
+        if self._one_truth():
+            current = self._current_step_message()
+            if current is not None:
+                step, template, extra = current
+                self.s.pending.append({"step": f"{step}-to-new-contact", "template": template,
+                                       "n": self.s.contacts_used, "extra": extra})
+        elif was_bounced and self.s.last_supplier_message and self.s.state != SurveyState.closed:
             msg = self.s.last_supplier_message
             self.s.pending.append({"step": msg["step"].split("-to-new-contact")[0] + "-to-new-contact", "template": msg["template"],
                                    "n": self.s.contacts_used, "extra": msg.get("extra", {})})
         if self._child is not None:
             self.s.forward.append({"signal": "contact_changed", "payload": self.s.contact.model_dump()})
+        # The read model makes the new contact the supplier's primary one (record_survey_event).
         await self._record("contact_replaced", actor=req.by, reason=req.reason,
-                           data={"from": old, "to": req.email, "schedule_shifted_by_seconds": shifted})
+                           data={"from": old, "to": req.email, "name": req.name, "language": req.language,
+                                 "schedule_shifted_by_seconds": shifted})
         self._bump()
         return self._ack(f"contact is now {req.email}")
+
+    def _current_step_message(self) -> Optional[tuple[str, str, dict]]:
+        """The message that states what the supplier must do now, with today's facts (None when the survey
+        waits on no one at the supplier: a review, a plan (its own workflow tells the new contact), the VP)."""
+        s = self.s
+        if s.state not in CURRENT_STEP_MESSAGE or (s.state == SurveyState.awaiting_response and s.requested_at is None):
+            return None
+        step, template = CURRENT_STEP_MESSAGE[s.state]
+        if s.state == SurveyState.correction_requested:
+            extra = self._correction_extra()
+        elif s.state == SurveyState.product_level_requested:
+            extra = self._product_level_extra()
+        elif s.state == SurveyState.chasing:
+            extra = {"grace_ends": _day(s.due_at + self.p.grace_period) if s.due_at else ""}
+        else:
+            extra = {}
+        return step, template, extra
 
     @replace_contact.validator
     def _validate_replace_contact(self, req: ReplaceContact) -> None:
@@ -797,6 +921,37 @@ class SupplierSurveyWorkflow:
     def _validate_note(self, req: AddNote) -> None:
         if not req.text.strip():
             self._refuse("a note needs text")
+
+    @workflow.update
+    async def decide_risk(self, req: RiskDecision) -> ActionAck:
+        async with self._lock:
+            if self._seen():
+                return self._ack("already decided")
+            self._validate_risk(req)  # the state may have moved while waiting for the lock
+            self._remember(self._update_id())
+            self.s.risk_review_open = False
+            if req.decision == "accept":
+                await self._close(SurveyOutcome.valid, "risk_accepted", actor=req.by, reason=req.reason)
+            else:
+                await self._record("risk_not_accepted", actor=req.by, reason=req.reason)
+                await self._open_cap("high_risk_declared")
+            self._bump()
+            ack = self._ack("risk accepted: the survey is closed" if req.decision == "accept"
+                            else "a corrective action plan is requested")
+        await self._until_child_runs()
+        return ack
+
+    @decide_risk.validator
+    def _validate_decide_risk(self, req: RiskDecision) -> None:
+        if self._seen():
+            return
+        self._validate_risk(req)
+
+    def _validate_risk(self, req: RiskDecision) -> None:
+        if self.s.state != SurveyState.risk_review or not self.s.risk_review_open:
+            self._refuse(f"no risk review is waiting (the survey is {self.s.state.value.replace('_', ' ')})")
+        if not req.reason.strip():
+            self._refuse("a risk decision needs a reason")
 
     @workflow.update
     async def accept_submission(self, req: ManualReview) -> ActionAck:
@@ -919,7 +1074,7 @@ class SupplierSurveyWorkflow:
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
             state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
             correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
-            due_at=s.due_at, next_step=next_step, next_step_at=next_at,
+            due_at=s.due_at, answer_by=self._answer_by(), next_step=next_step, next_step_at=next_at,
             # A child's ID is shown once the child runs: callers send it Updates right away.
             open_cap_id=s.open_cap_id if self._child is not None else None,
             open_escalation_id=s.open_escalation_id if self._child is not None else None,
@@ -937,6 +1092,8 @@ class SupplierSurveyWorkflow:
             return f"corrective action plan {s.open_cap_id}", None
         if s.state == SurveyState.escalated:
             return f"decision of the Supply Chain VP ({s.open_escalation_id})", None
+        if s.state == SurveyState.risk_review and s.risk_review_open:
+            return "risk review by the compliance team", None
         if self._frozen():
             return ("waiting for a new contact" if s.bounced else "reminders paused"), None
         nxt = self._next_step() if s.state in WAITING_STATES else None
@@ -998,12 +1155,14 @@ class SupplierSurveyWorkflow:
             await self._write("update_scorecard", scorecard)
 
     def _release(self) -> int:
-        """The release this run follows: 3 "true-outcome", 2 "delivery-clock", 1 "lean-survey", 0 before them. One patch marker
-        per run, the newest release's, which implies every change before it: each marker also upserts
+        """The release this run follows: 4 "true-outcome", 3 "one-truth", 2 "delivery-clock", 1 "lean-survey",
+        0 before them. One patch marker per run, the newest release's, which implies every change before it: each marker also upserts
         Temporal's TemporalChangeVersion attribute, a visibility write on the server. Runs recorded before a
         release replay as they were (a marker absent from the history answers False)."""
         if self._release_no is None:
             if workflow.patched(TRUE_OUTCOME):
+                self._release_no = 4
+            elif workflow.patched(ONE_TRUTH):
                 self._release_no = 3
             elif workflow.patched(DELIVERY_CLOCK):
                 self._release_no = 2
@@ -1024,11 +1183,18 @@ class SupplierSurveyWorkflow:
         workflow until delivered, and the supplier's clock starts at delivery (_send_until_delivered)."""
         return self._release() >= 2
 
+    def _one_truth(self) -> bool:
+        """Since "one-truth": high-risk smelters on a product-level or user-defined declaration lead to the plan
+        (or the compliance team's risk review, `high_risk_on_product_scope`); a deadline can be extended in
+        every waiting state; replacing a contact sends the current step's message to the new address; a
+        correction or product-level request is recorded once delivered."""
+        return self._release() >= 3
+
     def _true_outcome(self) -> bool:
         """Since "true-outcome": the outcome an escalation holds is what the supplier did
         (models.facts.survey.outcome_if_lapsed: a valid declaration whose plan was not completed is
         cap_not_completed, not non_responsive), and it no longer holds once the VP requires a plan."""
-        return self._release() >= 3
+        return self._release() >= 4
 
     def _patched(self, patch_id: str) -> bool:
         """An earlier change: always on in lean runs (no marker of its own), as recorded in older ones."""
@@ -1060,7 +1226,7 @@ class SupplierSurveyWorkflow:
             outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
             language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
             correction_round=s.correction_round, reminders_sent=s.total_reminders,
-            requested_at=s.requested_at, due_at=s.due_at,
+            requested_at=s.requested_at, due_at=s.due_at, answer_by=self._answer_by(),
             first_submission_at=s.submissions[0].received_at if s.submissions else None,
             last_submission_id=s.submissions[-1].submission_id if s.submissions else None,
             program_strength=s.submissions[-1].program_strength if s.submissions else None,
@@ -1140,5 +1306,9 @@ class SupplierSurveyWorkflow:
     async def _send_queued(self) -> None:
         while self.s.pending:
             item = self.s.pending[0]
-            await self._email_supplier(item["step"], item["template"], n=item["n"], extra=item.get("extra"))
+            if item.get("to") == "compliance":  # since "one-truth": the risk review request
+                await self._email(item["step"], item["template"], self.inp.compliance_email, n=item["n"],
+                                  extra=item.get("extra"))
+            else:
+                await self._email_supplier(item["step"], item["template"], n=item["n"], extra=item.get("extra"))
             self.s.pending.pop(0)

@@ -1,8 +1,11 @@
 """The pure core: what the product states about a survey, a supplier or a campaign, derived once.
 
 Plain functions over plain data (records from the read model or the workflow's own state: anything
-with the attributes named), with no Temporal, no database and no clock inside. Every face (workflow,
-read model, scorecard, report, pages, CLI, API, emails) calls these instead of deriving a fact again.
+with the attributes named), with no Temporal, no database and no clock inside. Every face (workflow
+decisions, the read model, emails, the portal, the dashboard, the CLI, the API, the reports) calls these
+instead of deriving a fact its own way (DESIGN.md, "One truth, many faces").
 
 - ``models.facts.survey``: a survey's verdicts, the declaration that counts, its outcome and standing.
+- ``models.facts.correction``: what a correction request says (errors to correct, the rest apart, the count).
+- ``models.facts.deadlines``: the one date by which the supplier must answer now.
 """

@@ -74,6 +74,13 @@ class ManualReviewBody(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="Why the check is overruled.")
 
 
+class RiskDecisionBody(BaseModel):
+    decision: Literal["accept", "corrective_action"] = Field(
+        description="accept: the declared risk is acceptable, the survey closes valid; corrective_action: the "
+                    "supplier must send a corrective action plan.")
+    reason: str = Field(min_length=1, max_length=2000, description="Why; kept in the survey's timeline.")
+
+
 class VerifyActionBody(BaseModel):
     number: int = Field(ge=1, description="The corrective action's number in the open plan.")
     note: str = Field("", max_length=2000)
@@ -104,6 +111,8 @@ SURVEY_ACTIONS: dict[str, SurveyAction] = {a.name: a for a in (
                  lambda b, by: contract.ManualReview(submission_id=b.submission_id, by=by, reason=b.reason)),
     SurveyAction("reject_submission", "Reject the submission", ManualReviewBody,
                  lambda b, by: contract.ManualReview(submission_id=b.submission_id, by=by, reason=b.reason)),
+    SurveyAction("decide_risk", "Decide the risk review", RiskDecisionBody,
+                 lambda b, by: contract.RiskDecision(decision=b.decision, by=by, reason=b.reason)),
     SurveyAction("verify_action", "Verify a corrective action", VerifyActionBody,
                  lambda b, by: contract.VerifyAction(number=b.number, verified_by=by, note=b.note)),
     SurveyAction("withdraw", "Withdraw the supplier", ReasonBody,

@@ -46,6 +46,8 @@ class SurveyBrief(BaseModel):
     state: str
     outcome: Optional[str] = None
     due_at: Optional[datetime] = None
+    answer_by: Optional[datetime] = Field(None, description="By when the supplier must act in the current step: the "
+                                          "due date, or the end of the correction or product-level window.")
     overdue: bool = False
     correction_round: int = 0
     reminders_sent: int = 0
@@ -154,7 +156,7 @@ class UploadResult(BaseModel):
 def _brief(request: Request, s, overdue: bool | None = None) -> SurveyBrief:
     return SurveyBrief(
         id=s.id, campaign_id=s.campaign_id, supplier_id=s.supplier_id, state=s.state, outcome=s.outcome,
-        due_at=s.due_at, overdue=queries.is_overdue(s) if overdue is None else overdue,
+        due_at=s.due_at, answer_by=s.answer_by, overdue=queries.is_overdue(s) if overdue is None else overdue,
         correction_round=s.correction_round, reminders_sent=s.reminders_sent, paused=s.paused,
         contact_email=s.contact_email, next_step=s.next_step, next_step_at=s.next_step_at,
         portal_url=ctx_of(request).signer.portal_url(s.id),

@@ -24,6 +24,9 @@ class CampaignRequest(BaseModel):
     name: str = Field("", max_length=200)
     selection: SupplierSelection = Field(default_factory=SupplierSelection)
     policy: Literal["annual", "demo"] = Field("annual", description="annual: weeks between steps; demo: minutes.")
+    high_risk_on_product_scope: Literal["corrective_action", "review"] = Field(
+        "corrective_action", description="High-risk smelters on a product-level or user-defined declaration: ask "
+                                         "for a corrective action plan, or hold it for the compliance team's review.")
     ends_at: Optional[datetime] = Field(
         None, description="When the campaign closes (UTC when no offset is given); after its surveys are due. "
                           "Default: the policy's due date, grace period and correction rounds from now.")
@@ -53,7 +56,8 @@ class CampaignRequest(BaseModel):
         except ValueError as exc:
             raise ValueError(f"end date: {exc}") from None
         return cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
-                   selection=selection, policy=form.get("policy") or "annual", ends_at=ends_at)
+                   selection=selection, policy=form.get("policy") or "annual", ends_at=ends_at,
+                   high_risk_on_product_scope=form.get("high_risk_on_product_scope") or "corrective_action")
 
 
 async def _client(ctx):
@@ -66,6 +70,7 @@ async def _client(ctx):
 async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
     """Start the campaign workflow; the campaign row appears once it has frozen its selection."""
     policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
+    policy = policy.model_copy(update={"high_risk_on_product_scope": req.high_risk_on_product_scope})
     kwargs = dict(year=req.year, campaign_id=req.effective_id, name=req.name, selection=req.selection, policy=policy,
                   ends_at=req.ends_at)
     try:  # checked before connecting: a wrong field is the answer even while Temporal is down

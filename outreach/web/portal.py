@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from models import survey as contract
 from models.enums import SurveyState
+from models.facts.correction import correction_request
 from outreach.links import PORTAL, LinkExpired, LinkInvalid
 from outreach.web import queries
 from outreach.web.actions import ActionRejected, report_action_status, submit_plan
@@ -89,8 +90,19 @@ def _page(request: Request, token: str, view, *, outcome=None, status_code: int 
     if state == SurveyState.escalated.value and open_for_files:
         heading, text = ("Your CMRT is overdue", "We have asked our management to decide about your company. "
                          "Please upload your CMRT now: a valid answer closes the case.")
+    # What to correct, from the read model (every finding kept, the recorded deadline); an upload's answer
+    # reads its own submission there as soon as it is recorded, else the verdict's (bounded) list.
+    correction = view.correction_for()
+    upload_facts = None
+    if outcome is not None:
+        upload_facts = (view.correction_for(outcome.submission_id) if outcome.submission_id else None) or \
+            correction_request(outcome.findings, deadline=None)
+        if correction is not None and outcome.submission_id and view.submissions and \
+                view.submissions[0].submission.id == outcome.submission_id:
+            upload_facts = correction
     return render(
         request, "portal.html", status_code=status_code, token=token, v=view, supplier=sup.supplier if sup else None,
+        correction=correction, upload_facts=upload_facts,
         company_name=ctx.settings.company_name, heading=heading, status_text=text, latest=latest,
         can_submit=open_for_files, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
         max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),

@@ -11,6 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.enums import SurveyState
+from models.facts.correction import CorrectionRequest, correction_request, findings_to_correct
+from models.policy import CampaignPolicy
 from outreach.db import contains_text
 from outreach.progress import list_campaigns
 from models.tables import (
@@ -192,6 +194,31 @@ class SurveyView:
     @property
     def open_escalation(self) -> Optional[Escalation]:
         return next((e for e in self.escalations if e.decision is None and e.closed_at is None), None)
+
+    @property
+    def policy(self) -> CampaignPolicy:
+        try:
+            return CampaignPolicy.model_validate(self.campaign.policy or {}) if self.campaign else CampaignPolicy()
+        except ValueError:
+            return CampaignPolicy()
+
+    def correction_for(self, submission_id: Optional[str] = None) -> Optional[CorrectionRequest]:
+        """What the supplier is asked to correct (models.facts.correction): the latest declaration's findings
+        (or the reviewer's reason when it was rejected by hand), the count, the recorded deadline. None when
+        no correction is requested. `submission_id`: that submission's findings, whatever the state (the
+        portal's answer to an upload)."""
+        subs = [x for x in self.submissions if (x.submission.id == submission_id if submission_id
+                                                 else x.submission.purpose == "declaration")]
+        if not subs or (submission_id is None and self.survey.state != SurveyState.correction_requested.value):
+            return None
+        latest = subs[0]
+        sub = latest.submission
+        reason = next((e.reason for e in reversed(self.events) if e.kind == "submission_rejected_by_hand"
+                       and (e.data or {}).get("submission_id") == sub.id), None)
+        findings = findings_to_correct(latest.findings, manual_decision=sub.manual_decision, manual_reason=reason)
+        waiting = self.survey.state == SurveyState.correction_requested.value
+        return correction_request(findings, deadline=self.survey.answer_by if waiting else None,
+                                  round=self.survey.correction_round, max_rounds=self.policy.max_correction_rounds)
 
 
 @dataclass
