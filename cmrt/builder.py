@@ -516,13 +516,15 @@ def valid_cmrt(company: str = "Acme Components Ltd.", smelters: list[dict[str, A
 
 
 def invalid_cmrt(company: str = "Acme Components Ltd.", problem: str = "missing_contact_email", **kw: Any) -> bytes:
-    """A declaration with one classic mistake: `missing_contact_email`, `malformed_email`
-    ("toru,nishio@..."), `missing_q1` (Tin's Q1 blank), `missing_smelters` (no Gold smelter)."""
+    """A declaration with one classic mistake that makes it invalid: `missing_contact_email`,
+    `malformed_email` (an address without "@", "toru.nishio(at)...", which the template's Checker counts
+    as missing; a mistyped address that has an "@", "toru,nishio@...", is only a warning),
+    `missing_q1` (Tin's Q1 blank), `missing_smelters` (no Gold smelter)."""
     b = valid_builder(company, **kw)
     if problem == "missing_contact_email":
         b._company["contact_email"] = None
     elif problem == "malformed_email":
-        b.company(contact_email="toru,nishio@acme.example.com")
+        b.company(contact_email="toru.nishio(at)acme.example.com")
     elif problem == "missing_q1":
         b._answers.pop(("Q1", "Tin"), None)
     elif problem == "missing_smelters":

@@ -212,8 +212,10 @@ def spacing_findings(decl: Sheet, smelters: Sheet | None) -> list[Finding]:
 # -- contradictions the Checker misses ------------------------------------------------------------
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-PLACEHOLDERS = {"same", "same as above", "as above", "ditto", "see above", "same as contact", "n/a", "na", "-",
-                "--", ".", "tbd", "none", "xx", "xxx", "同上"}
+# In a required field the Checker counts any text as given; these say "see elsewhere" or "nothing".
+REFERENCES = {"same", "same as above", "as above", "ditto", "see above", "same as contact", "同上"}
+NOT_GIVEN = {"n/a", "na", "-", "--", ".", "tbd", "none", "xx", "xxx"}
+PLACEHOLDERS = REFERENCES | NOT_GIVEN
 URL_RE = re.compile(r"(https?://|www\.)\S+|\b[a-z0-9-]+(\.[a-z0-9-]+)+\.[a-z]{2,}(/\S*)?", re.I)
 LOW_Q6 = {"50% or less", "None"}
 RECYCLED_WORDS = ("recycle", "scrap")
@@ -240,16 +242,18 @@ def contradictions(
     out: list[Finding] = []
     scope_metals = in_scope_metals(questions)
 
-    # answers outside the template's lists (the Checker counts any text as "given")
+    # answers outside the template's lists (the Checker counts any text as "given"), where the Checker
+    # needs an answer: Q2 unless Q1 is No, Q3-Q8 and the company questions while the metal (any metal) is in scope
     for q, first in QUESTION_FIRST_ROW.items():
         for i, metal in enumerate(METALS):
             a = questions[q][metal].answer
-            if a is not None and a not in ALLOWED_ANSWERS[q]:
+            needed = q == "Q1" or (q == "Q2" and questions["Q1"][metal].answer != "No") or metal in scope_metals
+            if needed and a is not None and a not in ALLOWED_ANSWERS[q]:
                 out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{first + i}", value=a,
                                    allowed=", ".join(ALLOWED_ANSWERS[q])))
     for letter, row in COMPANY_ROW.items():
         a = company[letter].answer
-        if a is not None and a not in ALLOWED_ANSWERS[letter]:
+        if scope_metals and a is not None and a not in ALLOWED_ANSWERS[letter]:
             out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{row}", value=a,
                                allowed=", ".join(ALLOWED_ANSWERS[letter])))
 
@@ -259,13 +263,18 @@ def contradictions(
         cell = DECLARATION_CELLS[field_name]
         if value and "@" in value and not EMAIL_RE.match(value):
             out.append(finding("email_malformed", sheet=DECL, cell=cell, field=label, value=value))
-    for field_name, label in (("contact_name", "contact name"), ("contact_email", "contact email"),
-                              ("contact_phone", "contact phone"), ("authorizer", "authorizer's name"),
-                              ("authorizer_title", "authorizer's title"), ("authorizer_email", "authorizer email"),
-                              ("authorizer_phone", "authorizer phone")):
+    # Required fields the Checker counts as given (any text) that hold a placeholder. The emails need no
+    # rule here: a placeholder has no "@", so the Checker already counts it missing. The authorizer's title
+    # and phone are optional: "N/A" or "same" there is a fair answer.
+    for field_name, label in (("contact_name", "contact name"), ("contact_phone", "contact phone"),
+                              ("authorizer", "authorizer's name")):
         value = getattr(declaration, field_name)
-        if value and value.casefold().rstrip(".") in PLACEHOLDERS | {"same as above."}:
+        key = value.casefold().strip() if value else ""
+        if key in REFERENCES or key.rstrip(".") in REFERENCES:
             out.append(finding("contact_placeholder", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
+                               value=value))
+        elif key in NOT_GIVEN or (key and key.rstrip(".") in NOT_GIVEN):
+            out.append(finding("contact_not_given", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
                                value=value))
 
     # effective date
