@@ -166,9 +166,11 @@ def _check_bytes(
         return _finish(result, findings)
     vt = version_tuple(version)
     if vt and vt < SUPPORTED_MIN or (version or "").endswith(".x"):
-        findings.append(finding("template_outdated", sheet="Declaration", cell="J3", version=version,
-                                current=CURRENT_VERSION))
-        return _finish(result, findings)
+        # One verdict and nothing else: the answers of a template before 6.0 sit at other cells, so no
+        # finding at a 6.x address, no Checker count (checker_remaining stays None), and no remark on the
+        # file's format that a copy into the current template makes moot. The version as written ("2.03a").
+        return _finish(result, [finding("template_outdated", sheet="Declaration", version=version,
+                                        current=CURRENT_VERSION)])
     if decl is None:
         findings.append(finding("sheet_missing", template_sheet="Declaration", current=CURRENT_VERSION))
         return _finish(result, findings)
