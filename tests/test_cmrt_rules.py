@@ -164,7 +164,9 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
      add_smelter(metal="Gold", lookup_name="Advanced Chemical Company"), {}),
     # --- template ---
     ("template_old_6x", lambda b: b.revision_text("Revision 6.4\nApril 26, 2024"), lambda b: None, {}),
-    ("template_version_unknown", lambda b: b.revision_text("my copy"), lambda b: None, {}),
+    # J3 overwritten and no other revision cell (the Smelter List's Q3, the Revision sheet) names it
+    ("template_version_unknown", lambda b: b.revision_text("my copy").cell("Smelter List", "Q3", None).drop_sheet("Revision"),
+     lambda b: b.revision_text("my copy"), {}),
     ("sheet_missing", lambda b: b.drop_sheet("Product List"), lambda b: b.drop_sheet("Revision"), {}),
     ("sheet_renamed", lambda b: b.rename_sheet("Declaration", "Decl (2)"), lambda b: b.rename_sheet("Declaration", " declaration"), {}),
 ]
