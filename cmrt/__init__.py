@@ -29,6 +29,7 @@ from cmrt.reader import (
     Workbook,
     derive_from_lookup,
     detect_template,
+    formula_values,
     needs_derivation,
     read_declaration,
     read_lookup,
@@ -216,11 +217,17 @@ def _check_bytes(
             lookup = read_lookup(lambda: wb.sheet(lookup_name), sniffed.content_key(lookup_name))  # type: ignore[arg-type]
         except DamagedSheet:
             pass  # the reference list still derives and matches what it can
-    if lookup is not None and lookup.rows and derive:
-        derive_from_lookup(smelters, lookup.index)
-        _derive_with_file_aliases(smelters, lookup)
+    formulas = None
+    if derive:
+        if lookup is not None and lookup.rows:
+            derive_from_lookup(smelters, lookup.index)
+        _derive_cids_from_reference(smelters, ref)
+        # what the template's formulas show after recalculation, before the tolerant matching below
+        formulas = formula_values(smelters)
+        if lookup is not None and lookup.rows:
+            _derive_with_file_aliases(smelters, lookup)
 
-    checker_findings = checker(decl, smelter_sheet, products_sheet)
+    checker_findings = checker(decl, smelter_sheet, products_sheet, formulas)
     result.checker_remaining = len(checker_findings)
     findings.extend(checker_findings)
     findings.extend(spacing_findings(decl, smelter_sheet))
@@ -269,6 +276,24 @@ def _find_declaration_by_content(wb: Workbook) -> str | None:
         if text.lower().startswith("revision") and sheet.rows and len(sheet.rows) >= 22:
             return name
     return None
+
+
+def _derive_cids_from_reference(smelters: list[SmelterRow], ref: ReferenceList | None) -> None:
+    """A CID typed in column A that the file's own Smelter Look-up does not resolve (a CID newer than the
+    supplier's template, or no Look-up sheet at all) is resolved from the reference list: the row names
+    that smelter, so it counts for its metal as the template's formulas count a resolved CID."""
+    pending = [s for s in smelters if s.cid_input and not (s.metal and s.lookup_name)]
+    if not pending or ref is None:
+        return
+    from cmrt.reference import normalise_cid
+
+    for s in pending:
+        cid, well_formed = normalise_cid(s.cid_input)
+        known = ref.get(cid) if cid and well_formed else None
+        if known is None or known.removed or (s.metal and s.metal.casefold() != known.metal.casefold()):
+            continue
+        s.__dict__.update(metal=s.metal or known.metal, lookup_name=s.lookup_name or known.standard_name,
+                          derived=True)
 
 
 def _derive_with_file_aliases(smelters: list[SmelterRow], lookup: FileLookup) -> None:

@@ -517,22 +517,31 @@ def _cached_lookup(key: str) -> FileLookup | None:
 
 
 def needs_derivation(rows: list[SmelterRow]) -> bool:
-    """True when formula columns hold no cached values (a tool other than Excel wrote the file)."""
+    """True when formula columns hold no cached values (a tool other than Excel wrote the file): a listed
+    smelter without its CID (F), a CID typed in A without the metal and name (B, C) it fills, or a
+    'Smelter not listed' row with a name but no country (E, which the template fills when the name is
+    one of its look-up names). Excel caches an error (#N/A) where a look-up fails, which reads as blank
+    too: deriving then finds nothing, as Excel did."""
     return any(
         (s.metal and s.lookup_name and s.lookup_name.casefold() not in (NOT_LISTED, NOT_IDENTIFIED) and not s.cid)
         or (s.cid_input and not (s.metal and s.lookup_name))
+        or (s.metal and s.lookup_name and s.lookup_name.casefold() == NOT_LISTED and s.name and not s.country)
         for s in rows
     )
 
 
 def derive_from_lookup(rows: list[SmelterRow], index: LookupIndex) -> None:
     """Fill metal / look-up name (from column A) and CID / standard name / country / source as the
-    template's formulas would have, for rows where the file holds no cached value."""
+    template's formulas would have, for rows where the file holds no cached value.
+
+    Column A: B5 =INDEX('Smelter Look-up'!A, MATCH(A5, 'Smelter Look-up'!E, 0)) (the metal) and C5 the
+    same on column C (the standard smelter name), so a CID typed in A fills B and C when B or C is blank."""
     for s in rows:
         if s.cid_input and not (s.metal and s.lookup_name):
             hit = index.by_cid.get(s.cid_input.strip().upper())
             if hit:
-                _set(s, metal=s.metal or hit["metal"], lookup_name=s.lookup_name or hit["lookup_name"], derived=True)
+                _set(s, metal=s.metal or hit["metal"],
+                     lookup_name=s.lookup_name or hit["standard_name"] or hit["lookup_name"], derived=True)
         if not (s.metal and s.lookup_name) or s.cid:
             continue
         key_name = s.name if s.lookup_name.casefold() in (NOT_LISTED, NOT_IDENTIFIED) else s.lookup_name
@@ -540,6 +549,16 @@ def derive_from_lookup(rows: list[SmelterRow], index: LookupIndex) -> None:
         if hit:
             _set(s, cid=hit["cid"], standard_name=s.standard_name or hit["standard_name"],
                  country=s.country or hit["country"], id_source=s.id_source or hit["source"], derived=True)
+
+
+FormulaValues = dict[int, tuple[str | None, str | None, str | None]]
+
+
+def formula_values(rows: list[SmelterRow]) -> FormulaValues:
+    """Row number -> (metal B, look-up name C, country E) of the rows derivation filled: what the
+    template's formulas show in those cells once Excel recalculates. The Checker reads it where the file
+    holds no cached value (cmrt.rules.checker)."""
+    return {s.row: (s.metal, s.lookup_name, s.country) for s in rows if s.derived}
 
 
 def _set(row: SmelterRow, **fields: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from cmrt.messages import finding
 from cmrt.reader import (
     ALLOWED_ANSWERS,
+    FormulaValues,
     COMPANY_ROW,
     DECLARATION_CELLS,
     NOT_IDENTIFIED,
@@ -81,8 +82,15 @@ CHECKER_CODES: frozenset[str] = frozenset({
 })
 
 
-def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list[Finding]:
-    """One finding per item the template's Checker counts as missing; len() is Checker!D2."""
+def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
+            formulas: FormulaValues | None = None) -> list[Finding]:
+    """One finding per item the template's Checker counts as missing; len() is Checker!D2.
+
+    formulas: what the Smelter List's formula cells show after Excel recalculates, for a file saved
+    without cached values (`cmrt.reader.formula_values`): row -> (metal B, look-up C, country E). Used only
+    where the file's cell is blank: B and C of a row with a CID typed in A (the template fills them from
+    the CID), E of a 'Smelter not listed' row (filled when its name is a look-up name)."""
+    formulas = formulas or {}
     out: list[Finding] = []
     raw = decl.raw
 
@@ -154,15 +162,23 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
             out.append(finding("missing_products", sheet=PRODUCTS, cell="B6"))
 
     rows = smelters.rows if smelters is not None else []
+
+    def b_and_c(r: int, row: list[Any]) -> tuple[Any, Any]:
+        b = row[1] if len(row) > 1 else ""
+        c = row[2] if len(row) > 2 else ""
+        if (b == "" or c == "") and r + 1 in formulas and xl_text(row[0] if row else "") != "":
+            metal_, lookup_, _ = formulas[r + 1]  # A holds a CID: B and C are its look-up formulas
+            b = b if b != "" else (metal_ or "")
+            c = c if c != "" else (lookup_ or "")
+        return b, c
+
     for i, metal in enumerate(METALS):
         if not in_scope_flags[i]:
             continue
         has_metal = has_metal_and_lookup = False
         key = metal.casefold()
         for r in range(SMELTER_FIRST_ROW - 1, min(len(rows), SMELTER_LAST_ROW)):
-            row = rows[r]
-            b = row[1] if len(row) > 1 else ""
-            c = row[2] if len(row) > 2 else ""
+            b, c = b_and_c(r, rows[r])
             if xl_eq(b, metal):
                 has_metal = True
             ab = (xl_text(b) + xl_text(c)).casefold()  # AB = B&C, matched against "Metal?*"
@@ -175,10 +191,12 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
 
     incomplete_rows = []
     for r, row in enumerate(rows, start=1):
-        c = row[2] if len(row) > 2 else ""
+        c = b_and_c(r - 1, row)[1] if r >= SMELTER_FIRST_ROW else (row[2] if len(row) > 2 else "")
         if xl_eq(c, "Smelter not listed"):
             d = row[3] if len(row) > 3 else ""
             e = row[4] if len(row) > 4 else ""
+            if e == "" and r in formulas:
+                e = formulas[r][2] or ""  # E's formula: the country of the look-up name typed in D
             if d == "" or e == "":
                 incomplete_rows.append(r)
     if incomplete_rows:
