@@ -41,6 +41,7 @@ from cmrt.reader import (
 from cmrt.rules import (
     checker,
     cid_malformed,
+    company_name_findings,
     contradictions,
     in_scope_metals,
     is_not_listed,
@@ -98,12 +99,15 @@ def check(
     max_bytes: int = DEFAULT_MAX_BYTES,
     campaign_year: int | None = None,
     today: date | None = None,
+    expected_company: str | None = None,
 ) -> CheckResult:
     """Read and judge one workbook. Never raises: every input gets a verdict.
 
     source: the bytes, or a path. reference: the smelter reference list (default: the shipped one).
     campaign_year: the reporting year the survey asks about; a declaration effective before 1 January
     of that year is stale. today: for the "effective date in the future" rule (default: date.today()).
+    expected_company: the supplier's name as the compliance team knows it; a declaration in another
+    company's name gets a warning (company_name_mismatch).
     """
     name = filename
     try:
@@ -120,7 +124,8 @@ def check(
     except OSError as exc:
         return _unreadable(name, finding("corrupt_workbook", detail=f"the file could not be read: {exc.strerror or exc}"))
     try:
-        return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today())
+        return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today(),
+                            expected_company)
     except Unreadable as exc:
         return _unreadable(name, exc.finding)
     except DamagedSheet as exc:
@@ -140,6 +145,7 @@ def _check_bytes(
     max_bytes: int,
     campaign_year: int | None,
     today: date,
+    expected_company: str | None = None,
 ) -> CheckResult:
     sniffed: Sniffed = sniff_bytes(data, max_bytes=max_bytes)
     findings: list[Finding] = list(sniffed.findings)
@@ -185,6 +191,7 @@ def _check_bytes(
 
     declaration, questions, company = read_declaration(decl)
     result.declaration, result.questions, result.company_questions = declaration, questions, company
+    findings.extend(company_name_findings(declaration.company_name, expected_company))
 
     smelter_sheet = products_sheet = None
     for template_name in ("Smelter List", "Product List"):

@@ -163,6 +163,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # follow from Q1/Q2 being exactly Yes or No); answers the Checker does not need are not judged
     "answer_not_allowed": ("error", "Declaration cell {cell} says '{value}', which is not one of the template's "
                            "answers ({allowed}). Please select an answer from the list."),
+    # warning, never an error: a group's other company, a trade name or a renamed company is no mistake
+    "company_name_mismatch": ("warning", "The company name in Declaration cell {cell} is '{found}', but this "
+                              "declaration was requested from {expected}. If this is another company's CMRT (one of "
+                              "your suppliers', for example), please send your own; if it is your company under "
+                              "another name, nothing needs to change."),
     # -- smelter rows ------------------------------------------------------------------------
     # warnings (metal invalid or missing, malformed CID): the row does not count as a smelter; if that leaves
     # an in-scope metal without one, missing_smelters (the Checker's) says so

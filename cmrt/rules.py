@@ -409,3 +409,56 @@ def cid_malformed(value: str | None) -> bool:
 
 def is_not_listed(s: SmelterRow) -> bool:
     return bool(s.lookup_name) and s.lookup_name.casefold() == NOT_LISTED  # type: ignore[union-attr]
+
+
+# -- the company behind the declaration ------------------------------------------------------------
+# "X, a business of Y", "X (Y)", "X, formerly Y", "X d/b/a Y": each part may be the name the compliance
+# team knows the supplier by.
+_DECORATION_RE = re.compile(
+    r"\(|\)|\s/\s|\s[-\u2013\u2014]\s|,?\s*\b(?:an?|the)\s+(?:business|division|subsidiary|unit|member|part|brand|"
+    r"affiliate|company|group\s+company)\s+of\b|,?\s*\b(?:part\s+of|formerly|previously|now|"
+    r"doing\s+business\s+as|trading\s+as|d\s*/\s*b\s*/\s*a|dba|t\s*/\s*a)\b|,\s*an?\s+(?=[\w&.' -]+\bcompany\b)",
+    re.I)
+SAME_COMPANY_SCORE = 90.0  # token_sort_ratio of the names without legal forms: typos and plurals pass
+
+
+def _company_keys(name: str) -> list[tuple[str, ...]]:
+    """The name's parts (decorations split off), each as its words without case, accents, punctuation
+    or legal forms (cmrt.reference's smelter-name normalisation)."""
+    from cmrt.reference import normalise_name
+
+    parts = [name, *(p for p in _DECORATION_RE.split(name) if p and p.strip(" ,.;"))]
+    keys = []
+    for part in parts:
+        key = tuple(normalise_name(re.sub(r"\bcompany$", "", part.strip(" ,.;"), flags=re.I) or part).split())
+        if key and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _same_company(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    from rapidfuzz import fuzz
+
+    if set(a) <= set(b) or set(b) <= set(a):  # "Bosch" and "Robert Bosch"
+        return True
+    if "".join(a) == "".join(b):  # "Foxconn" and "Fox Conn"
+        return True
+    for short, long_ in ((a, b), (b, a)):  # "HP" and "Hewlett Packard"
+        if len(short) == 1 and len(long_) > 1 and short[0] == "".join(w[0] for w in long_):
+            return True
+    return fuzz.token_sort_ratio(" ".join(a), " ".join(b)) >= SAME_COMPANY_SCORE
+
+
+def company_name_findings(company_name: str | None, expected_company: str | None) -> list[Finding]:
+    """A warning when the declaration's company name (D8) is clearly another company's than the supplier
+    the survey went to: a forwarded CMRT (a supplier's, a smelter's) answers for someone else. Never an
+    error: groups, trade names and renamed companies are common, and a reviewer tells them apart."""
+    if not company_name or not expected_company or not expected_company.strip():
+        return []
+    found_keys, expected_keys = _company_keys(company_name), _company_keys(expected_company)
+    if not found_keys or not expected_keys:
+        return []
+    if any(_same_company(f, e) for f in found_keys for e in expected_keys):
+        return []
+    return [finding("company_name_mismatch", sheet=DECL, cell="D8", found=company_name,
+                    expected=expected_company.strip())]

@@ -131,6 +131,8 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     ("value_spacing", answer("Q1", "Gold", "Yes\t"), answer("Q1", "Gold", "yes"), {}),
     ("smelter_value_spacing", add_smelter(metal="Tin", lookup_name="Smelter not listed ", name="Foo", country="PERU"),
      add_smelter(metal="Tin", lookup_name="Smelter not listed", name="Foo", country="PERU"), {}),
+    ("company_name_mismatch", with_company(name="Borealis Plating Co."), with_company(name="ACME COMPONENTS LIMITED"),
+     {"expected_company": "Acme Components Ltd."}),
     # --- smelter rows ---
     ("smelter_metal_invalid", add_smelter(metal="Cobalt", lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
     ("smelter_metal_missing", add_smelter(lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
@@ -274,7 +276,8 @@ def test_a_smelter_without_a_known_status_is_not_called_not_enrolled() -> None:
 NOT_ERRORS = ["q7_yes_partial_response", "q3_no_unsupported", "q3_yes_q4_no", "policy_url_invalid",
               "other_format_without_comment", "email_malformed", "contact_placeholder", "contact_not_given",
               "effective_date_invalid", "effective_date_out_of_range", "effective_date_future",
-              "smelter_metal_invalid", "smelter_metal_missing", "cid_malformed", "template_old_6x"]
+              "smelter_metal_invalid", "smelter_metal_missing", "cid_malformed", "template_old_6x",
+              "company_name_mismatch"]
 # The contradictions that stay errors.
 CONTRADICTIONS = ["smelters_out_of_scope", "q7_yes_without_smelters", "q7_yes_not_identified", "q5_yes_not_recycled",
                   "policy_public_without_policy", "cid_other_metal", "answer_not_allowed"]
@@ -282,10 +285,10 @@ CONTRADICTIONS = ["smelters_out_of_scope", "q7_yes_without_smelters", "q7_yes_no
 
 @pytest.mark.parametrize("code", NOT_ERRORS)
 def test_a_flag_the_checker_does_not_enforce_leaves_the_declaration_valid(code: str) -> None:
-    failing = next(c[1] for c in CASES if c[0] == code)
+    failing, kw = next((c[1], c[3]) for c in CASES if c[0] == code)
     b = valid_builder()
     failing(b)
-    result = run(b)
+    result = run(b, **kw)
     hit = next(f for f in result.findings if f.code == code)
     assert hit.severity == "warning"
     assert result.verdict == "valid", [f"{f.code}: {f.message}" for f in result.errors]
@@ -344,3 +347,45 @@ def test_an_older_6x_template_does_not_claim_acceptance() -> None:
     old = next(f for f in result.findings if f.code == "template_old_6x")
     assert "accept" not in old.message.casefold() and "6.4" in old.message
     assert result.verdict == "invalid"
+
+
+SAME_COMPANY = [
+    ("Acme Components Ltd.", "ACME COMPONENTS LIMITED"),
+    ("Aurora Connectors GmbH", "aurora connectors inc."),
+    ("Murata Manufacturing Co., Ltd.", "MURATA MANUFACTURING CO LTD"),
+    ("Robert Bosch GmbH", "Bosch"),
+    ("Société Générale de Composants S.A.", "Societe Generale de Composants SA"),
+    ("Vishay Dale, a business of Vishay Intertechnology, Inc.", "Vishay Intertechnology Inc"),
+    ("Kemet Electronics Corp., a YAGEO company", "KEMET Electronics Corporation"),
+    ("Hon Hai Precision Industry Co., Ltd. (Foxconn)", "Foxconn"),
+    ("Lumileds, formerly Philips Lumileds Lighting", "Philips Lumileds Lighting Company"),
+    ("Kemet Electronic Corp", "KEMET Electronics Corporation"),  # a typo
+    ("HP Inc.", "Hewlett Packard"),
+]
+OTHER_COMPANY = [
+    ("Borealis Plating Co.", "Acme Components Ltd."),
+    ("TDK Corporation", "Murata Manufacturing Co., Ltd."),
+    ("Dowa Metals & Mining Co., Ltd.", "Acme Components Ltd."),  # a smelter's CMRT forwarded as the supplier's
+    ("Apex Components Ltd.", "Acme Components Ltd."),
+]
+
+
+@pytest.mark.parametrize(("declared", "known"), SAME_COMPANY)
+def test_the_same_company_under_another_legal_form_or_decoration_is_no_mismatch(declared: str, known: str) -> None:
+    result = run(valid_builder(declared), expected_company=known)
+    assert "company_name_mismatch" not in result.codes()
+
+
+@pytest.mark.parametrize(("declared", "known"), OTHER_COMPANY)
+def test_another_companys_declaration_is_a_warning_naming_both(declared: str, known: str) -> None:
+    result = run(valid_builder(declared), expected_company=known)
+    [hit] = [f for f in result.findings if f.code == "company_name_mismatch"]
+    assert (hit.severity, hit.cell) == ("warning", "D8")
+    assert declared in hit.message and known in hit.message
+    assert result.verdict == "valid"
+
+
+def test_no_company_name_check_without_an_expected_name_or_a_declared_one() -> None:
+    assert "company_name_mismatch" not in run(valid_builder("Borealis Plating Co.")).codes()
+    blank = run(valid_builder().company(name=None), expected_company="Acme Components Ltd.")
+    assert "company_name_mismatch" not in blank.codes() and "missing_company_name" in blank.codes()
