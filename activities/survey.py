@@ -98,6 +98,9 @@ class CheckRequest(BaseModel):
     round: int = 0
     purpose: str = "declaration"
     campaign_year: Optional[int] = None
+    # The supplier's name as the compliance team knows it: a declaration in another company's name gets a
+    # warning. Optional with a default, so requests in histories recorded before it still decode.
+    supplier_name: Optional[str] = None
 
 
 class CheckOutcome(BaseModel):
@@ -237,7 +240,8 @@ class SurveyActivities:
         # Never raises, and a file that would crash or exhaust a reader is judged "unreadable" in its child
         # process: the same bytes give the same verdict on every retry, so the survey moves on.
         result = self.workbooks.check(data, filename=req.filename, reference=self._reference_list(),
-                                      campaign_year=req.campaign_year, today=req.received_at.date())
+                                      campaign_year=req.campaign_year, today=req.received_at.date(),
+                                      expected_company=req.supplier_name)
         if any(f.code in ("internal_error", "reader_failed") for f in result.findings):
             log.warning("submission %s: %s", req.submission_id, "; ".join(f.message for f in result.findings))
         scope = result.summary.scope_level if result.summary else None

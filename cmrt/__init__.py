@@ -29,6 +29,7 @@ from cmrt.reader import (
     Workbook,
     derive_from_lookup,
     detect_template,
+    formula_values,
     needs_derivation,
     read_declaration,
     read_lookup,
@@ -40,6 +41,7 @@ from cmrt.reader import (
 from cmrt.rules import (
     checker,
     cid_malformed,
+    company_name_findings,
     contradictions,
     in_scope_metals,
     is_not_listed,
@@ -97,12 +99,15 @@ def check(
     max_bytes: int = DEFAULT_MAX_BYTES,
     campaign_year: int | None = None,
     today: date | None = None,
+    expected_company: str | None = None,
 ) -> CheckResult:
     """Read and judge one workbook. Never raises: every input gets a verdict.
 
     source: the bytes, or a path. reference: the smelter reference list (default: the shipped one).
     campaign_year: the reporting year the survey asks about; a declaration effective before 1 January
     of that year is stale. today: for the "effective date in the future" rule (default: date.today()).
+    expected_company: the supplier's name as the compliance team knows it; a declaration in another
+    company's name gets a warning (company_name_mismatch).
     """
     name = filename
     try:
@@ -119,7 +124,8 @@ def check(
     except OSError as exc:
         return _unreadable(name, finding("corrupt_workbook", detail=f"the file could not be read: {exc.strerror or exc}"))
     try:
-        return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today())
+        return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today(),
+                            expected_company)
     except Unreadable as exc:
         return _unreadable(name, exc.finding)
     except DamagedSheet as exc:
@@ -139,6 +145,7 @@ def _check_bytes(
     max_bytes: int,
     campaign_year: int | None,
     today: date,
+    expected_company: str | None = None,
 ) -> CheckResult:
     sniffed: Sniffed = sniff_bytes(data, max_bytes=max_bytes)
     findings: list[Finding] = list(sniffed.findings)
@@ -166,9 +173,11 @@ def _check_bytes(
         return _finish(result, findings)
     vt = version_tuple(version)
     if vt and vt < SUPPORTED_MIN or (version or "").endswith(".x"):
-        findings.append(finding("template_outdated", sheet="Declaration", cell="J3", version=version,
-                                current=CURRENT_VERSION))
-        return _finish(result, findings)
+        # One verdict and nothing else: the answers of a template before 6.0 sit at other cells, so no
+        # finding at a 6.x address, no Checker count (checker_remaining stays None), and no remark on the
+        # file's format that a copy into the current template makes moot. The version as written ("2.03a").
+        return _finish(result, [finding("template_outdated", sheet="Declaration", version=version,
+                                        current=CURRENT_VERSION)])
     if decl is None:
         findings.append(finding("sheet_missing", template_sheet="Declaration", current=CURRENT_VERSION))
         return _finish(result, findings)
@@ -182,6 +191,7 @@ def _check_bytes(
 
     declaration, questions, company = read_declaration(decl)
     result.declaration, result.questions, result.company_questions = declaration, questions, company
+    findings.extend(company_name_findings(declaration.company_name, expected_company))
 
     smelter_sheet = products_sheet = None
     for template_name in ("Smelter List", "Product List"):
@@ -214,11 +224,17 @@ def _check_bytes(
             lookup = read_lookup(lambda: wb.sheet(lookup_name), sniffed.content_key(lookup_name))  # type: ignore[arg-type]
         except DamagedSheet:
             pass  # the reference list still derives and matches what it can
-    if lookup is not None and lookup.rows and derive:
-        derive_from_lookup(smelters, lookup.index)
-        _derive_with_file_aliases(smelters, lookup)
+    formulas = None
+    if derive:
+        if lookup is not None and lookup.rows:
+            derive_from_lookup(smelters, lookup.index)
+        _derive_cids_from_reference(smelters, ref)
+        # what the template's formulas show after recalculation, before the tolerant matching below
+        formulas = formula_values(smelters)
+        if lookup is not None and lookup.rows:
+            _derive_with_file_aliases(smelters, lookup)
 
-    checker_findings = checker(decl, smelter_sheet, products_sheet)
+    checker_findings = checker(decl, smelter_sheet, products_sheet, formulas)
     result.checker_remaining = len(checker_findings)
     findings.extend(checker_findings)
     findings.extend(spacing_findings(decl, smelter_sheet))
@@ -267,6 +283,24 @@ def _find_declaration_by_content(wb: Workbook) -> str | None:
         if text.lower().startswith("revision") and sheet.rows and len(sheet.rows) >= 22:
             return name
     return None
+
+
+def _derive_cids_from_reference(smelters: list[SmelterRow], ref: ReferenceList | None) -> None:
+    """A CID typed in column A that the file's own Smelter Look-up does not resolve (a CID newer than the
+    supplier's template, or no Look-up sheet at all) is resolved from the reference list: the row names
+    that smelter, so it counts for its metal as the template's formulas count a resolved CID."""
+    pending = [s for s in smelters if s.cid_input and not (s.metal and s.lookup_name)]
+    if not pending or ref is None:
+        return
+    from cmrt.reference import normalise_cid
+
+    for s in pending:
+        cid, well_formed = normalise_cid(s.cid_input)
+        known = ref.get(cid) if cid and well_formed else None
+        if known is None or known.removed or (s.metal and s.metal.casefold() != known.metal.casefold()):
+            continue
+        s.__dict__.update(metal=s.metal or known.metal, lookup_name=s.lookup_name or known.standard_name,
+                          derived=True)
 
 
 def _derive_with_file_aliases(smelters: list[SmelterRow], lookup: FileLookup) -> None:

@@ -20,7 +20,9 @@ so everything that reads a CMRT can be tested without the RMI's copyrighted work
 Options that make the workbook look like real files from the field:
 - `cached_values=False`: written like a tool other than Excel (openpyxl, LibreOffice scripts): the
   formula columns (Smelter List F, G, R; Checker D2) hold formulas with no cached value, and a listed
-  smelter's country (E) is left to the formula too.
+  smelter's country (E) is left to the formula too. A row given only `cid_input` (column A) gets the
+  template's B and C formulas on it (with cached values: the Look-up's metal and standard name, or
+  #N/A for a CID the Look-up does not have).
 - `q6_style="number"|"text"`: "100%" as the number 1 (templates up to 6.22) or the text "100%" (6.31+);
   default follows the version.
 - `date_style="datetime"|"text"|"serial"`: the effective date as a datetime, as text ("02-May-2024"), or a
@@ -443,6 +445,16 @@ class CMRTBuilder:
                 "N": spec.get("mine_name"), "O": spec.get("mine_country"), "P": spec.get("recycled_scrap"),
                 "Q": spec.get("comments"), "R": spec.get("standard_name"),
             }
+            if isinstance(spec.get("cid_input"), str) and metal is None and lookup is None:
+                # B and C are the template's formulas on the CID typed in A: its metal and standard name
+                # (cached: those values, or Excel's #N/A where the Look-up has no such CID).
+                a = f"$A{row}"
+                if self.cached_values:
+                    values["B"] = ref.metal if ref is not None else "#N/A"
+                    values["C"] = ref.standard_name if ref is not None else "#N/A"
+                else:
+                    values["B"] = f"=IF(LEN({a})=0,\"\",INDEX('Smelter Look-up'!$A:$A,MATCH({a},'Smelter Look-up'!$E:$E,0)))"
+                    values["C"] = f"=IF(LEN({a})=0,\"\",INDEX('Smelter Look-up'!$C:$C,MATCH({a},'Smelter Look-up'!$E:$E,0)))"
             if self.cached_values:
                 # What Excel stores after recalculation: the look-up results as plain values.
                 if ref is not None:
@@ -516,13 +528,15 @@ def valid_cmrt(company: str = "Acme Components Ltd.", smelters: list[dict[str, A
 
 
 def invalid_cmrt(company: str = "Acme Components Ltd.", problem: str = "missing_contact_email", **kw: Any) -> bytes:
-    """A declaration with one classic mistake: `missing_contact_email`, `malformed_email`
-    ("toru,nishio@..."), `missing_q1` (Tin's Q1 blank), `missing_smelters` (no Gold smelter)."""
+    """A declaration with one classic mistake that makes it invalid: `missing_contact_email`,
+    `malformed_email` (an address without "@", "toru.nishio(at)...", which the template's Checker counts
+    as missing; a mistyped address that has an "@", "toru,nishio@...", is only a warning),
+    `missing_q1` (Tin's Q1 blank), `missing_smelters` (no Gold smelter)."""
     b = valid_builder(company, **kw)
     if problem == "missing_contact_email":
         b._company["contact_email"] = None
     elif problem == "malformed_email":
-        b.company(contact_email="toru,nishio@acme.example.com")
+        b.company(contact_email="toru.nishio(at)acme.example.com")
     elif problem == "missing_q1":
         b._answers.pop(("Q1", "Tin"), None)
     elif problem == "missing_smelters":

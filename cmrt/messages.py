@@ -4,6 +4,18 @@ One place, plain data, so messages can be translated later and other modules (sm
 append their own entries: `CATALOGUE["my_code"] = ("warning", "...{param}...")`. Templates use
 `str.format` placeholders; `finding()` fills them and never fails on a missing parameter.
 Severity: `error` makes the declaration invalid, `warning` needs a reviewer's look, `info` is a note.
+
+What may be an error (the severity audit; the reasons are beside the entries):
+- the file cannot be read or is not the CMRT (wrong kind, a version before 6.0, a template sheet missing):
+  there is no declaration to judge;
+- a required field of the template's own Checker is missing (`cmrt.rules.checker`: the Checker
+  formulas are the definition, so "toru,nishio@..." passes them: it has an "@");
+- a real contradiction: two statements of the same declaration that cannot both be true, so the
+  Conflict Minerals Report cannot rely on either (smelters listed for a metal declared not used, "all
+  smelters identified" beside none or unidentified ones, 100% recycled beside mined feedstock, a public
+  policy that does not exist, a smelter ID of another metal, an answer that is none of the template's);
+- a declaration dated before the reporting year the survey asks about (only when a campaign year is given).
+Everything else the RMI Checker does not enforce is a warning for a reviewer, or a note.
 """
 
 from __future__ import annotations
@@ -36,10 +48,15 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # -- which template --------------------------------------------------------------------
     "wrong_template_kind": ("error", "This is an {kind} (template for {what}), not a Conflict Minerals Reporting "
                             "Template (CMRT). Please send the CMRT (version {current}) for tin, tantalum, tungsten and gold."),
-    "template_outdated": ("error", "This CMRT is version {version}, which is no longer accepted. Please copy your answers "
-                          "into the current CMRT template (version {current}) from the RMI website and send that."),
-    "template_old_6x": ("warning", "This CMRT is version {version}; the current template is {current}. We accepted it, "
-                        "but please use version {current} next time."),
+    # before 6.0 the Declaration's questions sit elsewhere (no CAHRA question, other company questions):
+    # one verdict, no cell-by-cell findings at 6.x addresses
+    "template_outdated": ("error", "This CMRT is version {version}, which is no longer accepted. We did not check its "
+                          "answers. Please copy your answers into the current CMRT template (version {current}) from "
+                          "the RMI website and send that."),
+    # an older 6.x has the same input cells as the current one: judged in full, so whether it is accepted
+    # follows from its other findings, not from the version
+    "template_old_6x": ("warning", "This CMRT is version {version}; the current template is {current}. Please use "
+                        "version {current} next time."),
     "template_version_unknown": ("warning", "We could not find the template version in Declaration cell J3. Please use "
                                  "the unmodified RMI CMRT template (version {current})."),
     "sheet_missing": ("error", "The workbook has no '{template_sheet}' sheet. Please do not rename or delete the template's sheets: "
@@ -83,50 +100,80 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "smelter_value_spacing": ("warning", "Smelter List column {column}, row(s) {rows}: the value has extra spaces or "
                               "tabs around it, so the template does not recognise it. Select it again from the list."),
     # -- contradictions the Checker misses ------------------------------------------------------
+    # error: Q1/Q2 say the metal is not used or does not remain, the Smelter List says it comes from
+    # smelters; the scope of the report depends on which is true
     "smelters_out_of_scope": ("error", "The Smelter List has {count} {metal} row(s) (first: row {row}), but Q1 or Q2 "
                               "says {metal} is not used or does not remain in your products. Either correct Q1/Q2 "
                               "or remove those rows."),
+    # error (both Q7 rules): "all smelters identified" beside a list that identifies none, or holds
+    # 'Smelter not yet identified' rows, cannot both be true
     "q7_yes_without_smelters": ("error", "Question 7 for {metal} says all smelters were identified, but the Smelter "
                                 "List has no identified {metal} smelter. List them, or answer Q7 No."),
     "q7_yes_not_identified": ("error", "Question 7 for {metal} says all smelters were identified, but row(s) {rows} "
                               "say 'Smelter not yet identified'. Identify them, or answer Q7 No."),
-    "q7_yes_partial_response": ("error", "Question 7 for {metal} says all smelters were identified, but question 6 "
-                                "says only '{q6}' of your suppliers responded. Answer Q7 No, or Q6 100% if all did."),
-    "q3_no_unsupported": ("error", "Question 3 for {metal} says no smelter sources from the covered countries, but "
-                          "{reason}. Answer Q3 Unknown unless you have evidence for every smelter."),
-    "q3_yes_q4_no": ("error", "For {metal}, question 3 says a smelter sources from the DRC or an adjoining country, "
-                     "but question 4 says none sources from conflict-affected and high-risk areas. The covered "
-                     "countries are such areas: answer Q4 Yes (cell {cell})."),
+    # warning: unlikely, not impossible (the suppliers that did not respond may use the same smelters)
+    "q7_yes_partial_response": ("warning", "Question 7 for {metal} says all smelters were identified, but question 6 "
+                                "says only '{q6}' of your suppliers responded. Please check: answer Q7 No unless the "
+                                "suppliers who did not respond use only smelters you already list, or Q6 100% if all "
+                                "did respond."),
+    # warning: a "No" the rest of the declaration does not support, but does not contradict either
+    "q3_no_unsupported": ("warning", "Question 3 for {metal} says no smelter sources from the covered countries, but "
+                          "{reason}. Please answer Q3 Unknown unless you have evidence for every smelter."),
+    # warning: the DRC is a conflict-affected area, but not every adjoining country is on the CAHRA lists
+    "q3_yes_q4_no": ("warning", "For {metal}, question 3 says a smelter sources from the DRC or an adjoining country, "
+                     "but question 4 says none sources from conflict-affected and high-risk areas. Sources in the "
+                     "DRC and several adjoining countries are such areas: please check question 4 (cell {cell})."),
+    # error: "100% recycled or scrap" beside the declaration's own rows with mined feedstock
     "q5_yes_not_recycled": ("error", "Question 5 for {metal} says 100% comes from recycled or scrap sources, but "
                             "Smelter List row(s) {rows} show non-recycled feedstock or mines. Correct Q5 or those rows."),
     "q6_low_response": ("warning", "Question 6 for {metal}: only '{q6}' of your relevant suppliers responded. "
                         "Please keep collecting their responses and send an update."),
     "q8_no": ("warning", "Question 8 for {metal} says not all smelter information you received is reported. "
               "Please add every smelter your suppliers reported to the Smelter List."),
+    # error: a policy cannot be public and not exist
     "policy_public_without_policy": ("error", "Company question A says you have no policy, but question B says it "
                                      "is publicly available. Correct A or B."),
-    "policy_url_invalid": ("error", "Company question B: Declaration cell {cell} should hold the link to your policy "
-                           "(https://...), but it says '{value}'."),
-    "other_format_without_comment": ("error", "Company question E: you survey suppliers using another format; describe "
+    # warning: the Checker only needs the comment (G77) to be given; a policy named instead of linked
+    "policy_url_invalid": ("warning", "Company question B says your policy is publicly available: Declaration cell "
+                           "{cell} should give the link to it (https://...), but it says '{value}'. Please add the "
+                           "link."),
+    # warning: the Checker does not require the description
+    "other_format_without_comment": ("warning", "Company question E: you survey suppliers using another format; describe "
                                      "it in Declaration cell {cell}."),
-    "email_malformed": ("error", "The {field} '{value}' in Declaration cell {cell} is not a valid email address. "
-                        "Please enter it as name@company.com."),
-    "contact_placeholder": ("error", "Declaration cell {cell} says '{value}'. Please enter the {field} itself, "
+    # warning: the Checker's test is an "@"; an address that passes it but is mistyped needs a look
+    "email_malformed": ("warning", "The {field} '{value}' in Declaration cell {cell} does not look like a valid email "
+                        "address. Please check it (name@company.com)."),
+    # warnings (both): the Checker counts any text in a required field as given; optional fields (the
+    # authorizer's title and phone) are not looked at, "N/A" is a fair answer there
+    "contact_placeholder": ("warning", "Declaration cell {cell} says '{value}'. Please enter the {field} itself, "
                             "not a reference to another field."),
-    "effective_date_invalid": ("error", "The effective date in Declaration cell {cell} ('{value}') is not a date. "
+    "contact_not_given": ("warning", "Declaration cell {cell} says '{value}', but the {field} is a required field. "
+                          "Please enter it."),
+    # warnings (invalid, out of range, future): the Checker only needs D22 given; a reviewer reads the date
+    "effective_date_invalid": ("warning", "The effective date in Declaration cell {cell} ('{value}') is not a date. "
                                "Enter it as a date, for example 15-Jan-2025."),
-    "effective_date_out_of_range": ("error", "The effective date in Declaration cell {cell} ({value}) is not after "
+    "effective_date_out_of_range": ("warning", "The effective date in Declaration cell {cell} ({value}) is not after "
                                     "31-Dec-2006, as the template requires. Enter the date the declaration was completed."),
-    "effective_date_future": ("error", "The effective date in Declaration cell {cell} ({value}) is in the future. "
-                              "Enter the date the declaration was completed."),
+    "effective_date_future": ("warning", "The effective date in Declaration cell {cell} ({value}) is in the future. "
+                              "Please check it: it should be the date the declaration was completed."),
+    # error: a declaration covering an earlier year does not answer the survey (only with a campaign year)
     "effective_date_stale": ("error", "The effective date in Declaration cell {cell} ({value}) is before {year}. "
                              "This survey asks for your declaration covering {year}: please update it and resend."),
+    # error: a required answer that is none of the template's is no answer (Q2-Q8 and the company questions
+    # follow from Q1/Q2 being exactly Yes or No); answers the Checker does not need are not judged
     "answer_not_allowed": ("error", "Declaration cell {cell} says '{value}', which is not one of the template's "
                            "answers ({allowed}). Please select an answer from the list."),
+    # warning, never an error: a group's other company, a trade name or a renamed company is no mistake
+    "company_name_mismatch": ("warning", "The company name in Declaration cell {cell} is '{found}', but this "
+                              "declaration was requested from {expected}. If this is another company's CMRT (one of "
+                              "your suppliers', for example), please send your own; if it is your company under "
+                              "another name, nothing needs to change."),
     # -- smelter rows ------------------------------------------------------------------------
-    "smelter_metal_invalid": ("error", "Smelter List row {row}: the metal '{value}' is not one of Tantalum, Tin, Gold "
+    # warnings (metal invalid or missing, malformed CID): the row does not count as a smelter; if that leaves
+    # an in-scope metal without one, missing_smelters (the Checker's) says so
+    "smelter_metal_invalid": ("warning", "Smelter List row {row}: the metal '{value}' is not one of Tantalum, Tin, Gold "
                               "or Tungsten. Select the metal in cell {cell}."),
-    "smelter_metal_missing": ("error", "Smelter List row {row} has smelter details but no metal. Select the metal "
+    "smelter_metal_missing": ("warning", "Smelter List row {row} has smelter details but no metal. Select the metal "
                               "in cell {cell}."),
     "smelter_lookup_missing": ("warning", "Smelter List row {row} has a metal but no Smelter Look-up value. Select "
                                "the smelter in cell {cell} (or 'Smelter not listed' and type its name)."),
@@ -134,10 +181,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "smelter_not_identified": ("info", "Smelter List row {row}: the {metal} smelter is not yet identified."),
     "smelter_recycled_mine_conflict": ("warning", "Smelter List row {row}: column P says the feedstock is 100% "
                                        "recycled or scrap, but a mine is named in column N. Please check the row."),
-    "cid_malformed": ("error", "Smelter List row {row}: '{value}' is not a smelter ID. A smelter ID looks like "
+    "cid_malformed": ("warning", "Smelter List row {row}: '{value}' is not a smelter ID. A smelter ID looks like "
                       "CID000123: correct cell {cell} or leave it blank and pick the smelter from the Look-up list."),
     "cid_unknown": ("warning", "Smelter List row {row}: the smelter ID {value} is not on our reference list. Please "
                     "check it against the RMI's current list."),
+    # error: the row's smelter ID and metal name two different smelters
     "cid_other_metal": ("error", "Smelter List row {row}: the smelter ID {value} belongs to a {other_metal} smelter, "
                         "but the row says {metal}. Correct the metal or the ID."),
     "smelter_needs_review": ("warning", "Smelter List row {row}: '{value}' resembles '{standard_name}' ({score}% alike). "

@@ -238,7 +238,8 @@ class Workbook:
 
 
 _KIND_RE = re.compile(r"\((CMRT|EMRT|CRT|AMRT|PRT|RRT)\)", re.I)
-_REVISION_RE = re.compile(r"(?:revision|version|rev\.?)\s*[:#]?\s*(\d+(?:\.\d+)*)", re.I)
+# The version as written, letter suffix kept: "Revision 6.5", "Revision 2.03a", "Rev. 4.01b", "Version 1.00".
+_REVISION_RE = re.compile(r"(?:revision|version|rev\.?|ver\.?)\s*[:#]?\s*(\d+(?:\.\d+)*[a-z]?)(?!\w|\.\d)", re.I)
 
 
 def detect_template(wb: Workbook, declaration: Sheet | None) -> tuple[str, str | None, str | None, str | None]:
@@ -252,20 +253,26 @@ def detect_template(wb: Workbook, declaration: Sheet | None) -> tuple[str, str |
         if m:
             version = m.group(1)
         else:  # older templates kept the revision elsewhere near the top
-            for r in range(1, 7):
-                for c in range(0, 20):
-                    text = to_text(declaration.at(r, c))
-                    if text and (m := _REVISION_RE.search(text)):
-                        version, revision = m.group(1), text
-                        break
-                if version:
-                    break
+            version, found = _find_revision(declaration, rows=10, cols=30)
+            revision = found or revision
         for ref in ("D2", "B2", "C2", "B1", "D1"):
             m = _KIND_RE.search(to_text(declaration.raw(ref)) or "")
             if m:
                 kind = m.group(1).upper()
                 break
     names = {_norm_sheet_name(n) for n in wb.sheet_names}
+    if version is None:  # the Smelter List's own revision cell (Q3), then the Revision sheet's first rows
+        for sheet_name, rows, cols in (("Smelter List", 4, 20), ("Revision", 12, 8)):
+            actual = wb.find(sheet_name)
+            if actual is None:
+                continue
+            try:
+                version, found = _find_revision(wb.sheet(actual), rows=rows, cols=cols)
+            except Exception:  # noqa: BLE001 - a damaged sheet tells no version; the check goes on without it
+                continue
+            if version:
+                revision = revision or found
+                break
     if kind == "unknown":
         if "minelist" in names:
             kind = "EMRT"
@@ -279,8 +286,22 @@ def detect_template(wb: Workbook, declaration: Sheet | None) -> tuple[str, str |
     return kind, version, revision, language
 
 
+def _find_revision(sheet: Sheet, *, rows: int, cols: int) -> tuple[str | None, str | None]:
+    """(version, the text it was read from) from the first cell near the top that names a revision."""
+    for r in range(1, rows + 1):
+        for c in range(cols):
+            text = to_text(sheet.at(r, c))
+            if text and (m := _REVISION_RE.search(text)):
+                return m.group(1), text
+    return None, None
+
+
+_VERSION_PART_RE = re.compile(r"^(\d+)")
+
+
 def version_tuple(version: str | None) -> tuple[float, ...]:
-    """Comparable version: the parts after the major are decimal fractions (6.22 < 6.4 < 6.5)."""
+    """Comparable version: the parts after the major are decimal fractions (6.22 < 6.4 < 6.5); a letter
+    suffix is dropped for comparing ("2.03a" compares as 2.03)."""
     if not version:
         return ()
     parts = version.split(".")
@@ -288,9 +309,12 @@ def version_tuple(version: str | None) -> tuple[float, ...]:
         return ()
     out: list[float] = [float(parts[0])]
     for p in parts[1:]:
-        if not p.isdigit():
+        m = _VERSION_PART_RE.match(p)
+        if not m:
             break
-        out.append(float("0." + p))
+        out.append(float("0." + m.group(1)))
+        if m.group(1) != p:
+            break
     return tuple(out)
 
 
@@ -493,22 +517,31 @@ def _cached_lookup(key: str) -> FileLookup | None:
 
 
 def needs_derivation(rows: list[SmelterRow]) -> bool:
-    """True when formula columns hold no cached values (a tool other than Excel wrote the file)."""
+    """True when formula columns hold no cached values (a tool other than Excel wrote the file): a listed
+    smelter without its CID (F), a CID typed in A without the metal and name (B, C) it fills, or a
+    'Smelter not listed' row with a name but no country (E, which the template fills when the name is
+    one of its look-up names). Excel caches an error (#N/A) where a look-up fails, which reads as blank
+    too: deriving then finds nothing, as Excel did."""
     return any(
         (s.metal and s.lookup_name and s.lookup_name.casefold() not in (NOT_LISTED, NOT_IDENTIFIED) and not s.cid)
         or (s.cid_input and not (s.metal and s.lookup_name))
+        or (s.metal and s.lookup_name and s.lookup_name.casefold() == NOT_LISTED and s.name and not s.country)
         for s in rows
     )
 
 
 def derive_from_lookup(rows: list[SmelterRow], index: LookupIndex) -> None:
     """Fill metal / look-up name (from column A) and CID / standard name / country / source as the
-    template's formulas would have, for rows where the file holds no cached value."""
+    template's formulas would have, for rows where the file holds no cached value.
+
+    Column A: B5 =INDEX('Smelter Look-up'!A, MATCH(A5, 'Smelter Look-up'!E, 0)) (the metal) and C5 the
+    same on column C (the standard smelter name), so a CID typed in A fills B and C when B or C is blank."""
     for s in rows:
         if s.cid_input and not (s.metal and s.lookup_name):
             hit = index.by_cid.get(s.cid_input.strip().upper())
             if hit:
-                _set(s, metal=s.metal or hit["metal"], lookup_name=s.lookup_name or hit["lookup_name"], derived=True)
+                _set(s, metal=s.metal or hit["metal"],
+                     lookup_name=s.lookup_name or hit["standard_name"] or hit["lookup_name"], derived=True)
         if not (s.metal and s.lookup_name) or s.cid:
             continue
         key_name = s.name if s.lookup_name.casefold() in (NOT_LISTED, NOT_IDENTIFIED) else s.lookup_name
@@ -516,6 +549,16 @@ def derive_from_lookup(rows: list[SmelterRow], index: LookupIndex) -> None:
         if hit:
             _set(s, cid=hit["cid"], standard_name=s.standard_name or hit["standard_name"],
                  country=s.country or hit["country"], id_source=s.id_source or hit["source"], derived=True)
+
+
+FormulaValues = dict[int, tuple[str | None, str | None, str | None]]
+
+
+def formula_values(rows: list[SmelterRow]) -> FormulaValues:
+    """Row number -> (metal B, look-up name C, country E) of the rows derivation filled: what the
+    template's formulas show in those cells once Excel recalculates. The Checker reads it where the file
+    holds no cached value (cmrt.rules.checker)."""
+    return {s.row: (s.metal, s.lookup_name, s.country) for s in rows if s.derived}
 
 
 def _set(row: SmelterRow, **fields: Any) -> None:

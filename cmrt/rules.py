@@ -18,6 +18,7 @@ from typing import Any
 from cmrt.messages import finding
 from cmrt.reader import (
     ALLOWED_ANSWERS,
+    FormulaValues,
     COMPANY_ROW,
     DECLARATION_CELLS,
     NOT_IDENTIFIED,
@@ -81,8 +82,15 @@ CHECKER_CODES: frozenset[str] = frozenset({
 })
 
 
-def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list[Finding]:
-    """One finding per item the template's Checker counts as missing; len() is Checker!D2."""
+def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
+            formulas: FormulaValues | None = None) -> list[Finding]:
+    """One finding per item the template's Checker counts as missing; len() is Checker!D2.
+
+    formulas: what the Smelter List's formula cells show after Excel recalculates, for a file saved
+    without cached values (`cmrt.reader.formula_values`): row -> (metal B, look-up C, country E). Used only
+    where the file's cell is blank: B and C of a row with a CID typed in A (the template fills them from
+    the CID), E of a 'Smelter not listed' row (filled when its name is a look-up name)."""
+    formulas = formulas or {}
     out: list[Finding] = []
     raw = decl.raw
 
@@ -154,15 +162,23 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
             out.append(finding("missing_products", sheet=PRODUCTS, cell="B6"))
 
     rows = smelters.rows if smelters is not None else []
+
+    def b_and_c(r: int, row: list[Any]) -> tuple[Any, Any]:
+        b = row[1] if len(row) > 1 else ""
+        c = row[2] if len(row) > 2 else ""
+        if (b == "" or c == "") and r + 1 in formulas and xl_text(row[0] if row else "") != "":
+            metal_, lookup_, _ = formulas[r + 1]  # A holds a CID: B and C are its look-up formulas
+            b = b if b != "" else (metal_ or "")
+            c = c if c != "" else (lookup_ or "")
+        return b, c
+
     for i, metal in enumerate(METALS):
         if not in_scope_flags[i]:
             continue
         has_metal = has_metal_and_lookup = False
         key = metal.casefold()
         for r in range(SMELTER_FIRST_ROW - 1, min(len(rows), SMELTER_LAST_ROW)):
-            row = rows[r]
-            b = row[1] if len(row) > 1 else ""
-            c = row[2] if len(row) > 2 else ""
+            b, c = b_and_c(r, rows[r])
             if xl_eq(b, metal):
                 has_metal = True
             ab = (xl_text(b) + xl_text(c)).casefold()  # AB = B&C, matched against "Metal?*"
@@ -175,10 +191,12 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None) -> list
 
     incomplete_rows = []
     for r, row in enumerate(rows, start=1):
-        c = row[2] if len(row) > 2 else ""
+        c = b_and_c(r - 1, row)[1] if r >= SMELTER_FIRST_ROW else (row[2] if len(row) > 2 else "")
         if xl_eq(c, "Smelter not listed"):
             d = row[3] if len(row) > 3 else ""
             e = row[4] if len(row) > 4 else ""
+            if e == "" and r in formulas:
+                e = formulas[r][2] or ""  # E's formula: the country of the look-up name typed in D
             if d == "" or e == "":
                 incomplete_rows.append(r)
     if incomplete_rows:
@@ -212,8 +230,10 @@ def spacing_findings(decl: Sheet, smelters: Sheet | None) -> list[Finding]:
 # -- contradictions the Checker misses ------------------------------------------------------------
 EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-PLACEHOLDERS = {"same", "same as above", "as above", "ditto", "see above", "same as contact", "n/a", "na", "-",
-                "--", ".", "tbd", "none", "xx", "xxx", "同上"}
+# In a required field the Checker counts any text as given; these say "see elsewhere" or "nothing".
+REFERENCES = {"same", "same as above", "as above", "ditto", "see above", "same as contact", "同上"}
+NOT_GIVEN = {"n/a", "na", "-", "--", ".", "tbd", "none", "xx", "xxx"}
+PLACEHOLDERS = REFERENCES | NOT_GIVEN
 URL_RE = re.compile(r"(https?://|www\.)\S+|\b[a-z0-9-]+(\.[a-z0-9-]+)+\.[a-z]{2,}(/\S*)?", re.I)
 LOW_Q6 = {"50% or less", "None"}
 RECYCLED_WORDS = ("recycle", "scrap")
@@ -240,16 +260,18 @@ def contradictions(
     out: list[Finding] = []
     scope_metals = in_scope_metals(questions)
 
-    # answers outside the template's lists (the Checker counts any text as "given")
+    # answers outside the template's lists (the Checker counts any text as "given"), where the Checker
+    # needs an answer: Q2 unless Q1 is No, Q3-Q8 and the company questions while the metal (any metal) is in scope
     for q, first in QUESTION_FIRST_ROW.items():
         for i, metal in enumerate(METALS):
             a = questions[q][metal].answer
-            if a is not None and a not in ALLOWED_ANSWERS[q]:
+            needed = q == "Q1" or (q == "Q2" and questions["Q1"][metal].answer != "No") or metal in scope_metals
+            if needed and a is not None and a not in ALLOWED_ANSWERS[q]:
                 out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{first + i}", value=a,
                                    allowed=", ".join(ALLOWED_ANSWERS[q])))
     for letter, row in COMPANY_ROW.items():
         a = company[letter].answer
-        if a is not None and a not in ALLOWED_ANSWERS[letter]:
+        if scope_metals and a is not None and a not in ALLOWED_ANSWERS[letter]:
             out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{row}", value=a,
                                allowed=", ".join(ALLOWED_ANSWERS[letter])))
 
@@ -259,13 +281,18 @@ def contradictions(
         cell = DECLARATION_CELLS[field_name]
         if value and "@" in value and not EMAIL_RE.match(value):
             out.append(finding("email_malformed", sheet=DECL, cell=cell, field=label, value=value))
-    for field_name, label in (("contact_name", "contact name"), ("contact_email", "contact email"),
-                              ("contact_phone", "contact phone"), ("authorizer", "authorizer's name"),
-                              ("authorizer_title", "authorizer's title"), ("authorizer_email", "authorizer email"),
-                              ("authorizer_phone", "authorizer phone")):
+    # Required fields the Checker counts as given (any text) that hold a placeholder. The emails need no
+    # rule here: a placeholder has no "@", so the Checker already counts it missing. The authorizer's title
+    # and phone are optional: "N/A" or "same" there is a fair answer.
+    for field_name, label in (("contact_name", "contact name"), ("contact_phone", "contact phone"),
+                              ("authorizer", "authorizer's name")):
         value = getattr(declaration, field_name)
-        if value and value.casefold().rstrip(".") in PLACEHOLDERS | {"same as above."}:
+        key = value.casefold().strip() if value else ""
+        if key in REFERENCES or key.rstrip(".") in REFERENCES:
             out.append(finding("contact_placeholder", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
+                               value=value))
+        elif key in NOT_GIVEN or (key and key.rstrip(".") in NOT_GIVEN):
+            out.append(finding("contact_not_given", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
                                value=value))
 
     # effective date
@@ -382,3 +409,56 @@ def cid_malformed(value: str | None) -> bool:
 
 def is_not_listed(s: SmelterRow) -> bool:
     return bool(s.lookup_name) and s.lookup_name.casefold() == NOT_LISTED  # type: ignore[union-attr]
+
+
+# -- the company behind the declaration ------------------------------------------------------------
+# "X, a business of Y", "X (Y)", "X, formerly Y", "X d/b/a Y": each part may be the name the compliance
+# team knows the supplier by.
+_DECORATION_RE = re.compile(
+    r"\(|\)|\s/\s|\s[-\u2013\u2014]\s|,?\s*\b(?:an?|the)\s+(?:business|division|subsidiary|unit|member|part|brand|"
+    r"affiliate|company|group\s+company)\s+of\b|,?\s*\b(?:part\s+of|formerly|previously|now|"
+    r"doing\s+business\s+as|trading\s+as|d\s*/\s*b\s*/\s*a|dba|t\s*/\s*a)\b|,\s*an?\s+(?=[\w&.' -]+\bcompany\b)",
+    re.I)
+SAME_COMPANY_SCORE = 90.0  # token_sort_ratio of the names without legal forms: typos and plurals pass
+
+
+def _company_keys(name: str) -> list[tuple[str, ...]]:
+    """The name's parts (decorations split off), each as its words without case, accents, punctuation
+    or legal forms (cmrt.reference's smelter-name normalisation)."""
+    from cmrt.reference import normalise_name
+
+    parts = [name, *(p for p in _DECORATION_RE.split(name) if p and p.strip(" ,.;"))]
+    keys = []
+    for part in parts:
+        key = tuple(normalise_name(re.sub(r"\bcompany$", "", part.strip(" ,.;"), flags=re.I) or part).split())
+        if key and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def _same_company(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    from rapidfuzz import fuzz
+
+    if set(a) <= set(b) or set(b) <= set(a):  # "Bosch" and "Robert Bosch"
+        return True
+    if "".join(a) == "".join(b):  # "Foxconn" and "Fox Conn"
+        return True
+    for short, long_ in ((a, b), (b, a)):  # "HP" and "Hewlett Packard"
+        if len(short) == 1 and len(long_) > 1 and short[0] == "".join(w[0] for w in long_):
+            return True
+    return fuzz.token_sort_ratio(" ".join(a), " ".join(b)) >= SAME_COMPANY_SCORE
+
+
+def company_name_findings(company_name: str | None, expected_company: str | None) -> list[Finding]:
+    """A warning when the declaration's company name (D8) is clearly another company's than the supplier
+    the survey went to: a forwarded CMRT (a supplier's, a smelter's) answers for someone else. Never an
+    error: groups, trade names and renamed companies are common, and a reviewer tells them apart."""
+    if not company_name or not expected_company or not expected_company.strip():
+        return []
+    found_keys, expected_keys = _company_keys(company_name), _company_keys(expected_company)
+    if not found_keys or not expected_keys:
+        return []
+    if any(_same_company(f, e) for f in found_keys for e in expected_keys):
+        return []
+    return [finding("company_name_mismatch", sheet=DECL, cell="D8", found=company_name,
+                    expected=expected_company.strip())]

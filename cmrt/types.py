@@ -118,7 +118,9 @@ class CheckResult(BaseModel):
     questions: dict[str, dict[str, Answer]] = Field(default_factory=dict)  # Q1..Q8 -> metal -> answer
     company_questions: dict[str, Answer] = Field(default_factory=dict)  # A..H
     metals_in_scope: list[str] = Field(default_factory=list)
-    checker_remaining: int = 0
+    # What the template's Checker counts as missing (Checker!D2); None when it was not run (an unreadable
+    # file, another template, a CMRT older than 6.0: no 6.x Declaration to count on).
+    checker_remaining: int | None = None
     program_strength: Literal["strong", "weak"] = "weak"
     summary: Summary = Field(default_factory=Summary)
     findings: list[Finding] = Field(default_factory=list)

@@ -89,7 +89,10 @@ def render_text(result: CheckResult) -> str:
     if d.company_name or d.contact_email:
         lines.append(f"  company: {d.company_name or '-'} | scope: {d.scope or '-'} | contact: {d.contact_email or '-'}")
         lines.append(f"  effective date: {d.effective_date or d.effective_date_text or '-'}")
-    if result.verdict != "unreadable":
+    if result.verdict != "unreadable" and result.checker_remaining is None:
+        # an outdated template or another kind: its answers were not read, so no count and no metals to state
+        lines.append("  declaration not judged: the template's Checker was not run on this template")
+    elif result.verdict != "unreadable":
         metals = ", ".join(result.metals_in_scope) or "none"
         lines.append(f"  metals in scope: {metals} | Checker: {result.checker_remaining} required field(s) remaining"
                      f" | program: {result.program_strength}")

@@ -39,7 +39,7 @@ def test_human_report_for_a_directory(folder: Path) -> None:
     assert result.exit_code == 1, result.output
     out = result.output
     assert "a_valid.xlsx: VALID" in out
-    assert "b_invalid.xlsx: INVALID" in out and "email_malformed @ Declaration D16" in out
+    assert "b_invalid.xlsx: INVALID" in out and "[error] missing_contact_email @ Declaration D16" in out
     assert "c_photo.xls: UNREADABLE" in out and "JPEG" in out
     assert "notes.txt" not in out
     assert "3 file(s): 1 valid, 2 not valid" in out

@@ -200,8 +200,48 @@ def test_older_cfsi_templates_are_named(version: str, named: str) -> None:
     assert named in r.findings[0].message and "6.5" in r.findings[0].message
 
 
+def _filled_old(version: str) -> CMRTBuilder:
+    """An old template filled in as if it were 6.x (what a naive reader would judge cell by cell)."""
+    return valid_builder(version=version).company(contact_email="x", authorizer="Same")
+
+
+@pytest.mark.parametrize("version", ["1.00", "2.03a", "3.02", "4.10", "4.01b", "5.12", "5.1"])
+def test_an_ancient_template_gets_one_verdict_naming_its_version(version: str) -> None:
+    r = check(_filled_old(version).to_bytes())
+    assert r.verdict == "invalid" and r.codes() == ["template_outdated"]
+    [f] = r.findings
+    assert f.severity == "error" and f.cell is None
+    assert f"version {version}," in f.message and "6.5" in f.message
+    assert r.template.version == version
+    assert r.checker_remaining is None and r.to_json_dict()["checker_remaining"] is None
+
+
+@pytest.mark.parametrize(("version", "where"), [
+    ("1.00", ("Declaration", "E7")),  # the title block of a CFSI 1.x, not J3
+    ("2.03a", ("Smelter List", "Q3")),  # only the Smelter List names it
+])
+def test_an_ancient_template_is_dated_where_its_revision_is_written(version: str, where: tuple[str, str]) -> None:
+    b = _filled_old(version).revision_text("Conflict Minerals Reporting Template")
+    if where[0] == "Declaration":
+        b.cell(*where, f"Revision {version}")
+    r = check(b.to_bytes())
+    assert r.codes() == ["template_outdated"] and r.template.version == version
+    assert f"version {version}," in r.findings[0].message
+
+
+def test_an_ancient_template_is_not_summarised_as_checked() -> None:
+    from outreach.cli_cmrt import render_text
+
+    text = render_text(check(_filled_old("1.00").to_bytes()))
+    assert "t.xlsx: INVALID" in text and "template_outdated" in text
+    assert "required field(s) remaining" not in text and "metals in scope" not in text
+    assert "Checker was not run" in text
+    current = render_text(check(valid_builder().to_bytes()))
+    assert "Checker: 0 required field(s) remaining" in current
+
+
 def test_old_template_without_revision_text_is_dated_by_its_sheets() -> None:
-    r = check(CMRTBuilder(version="3.02").revision_text("").to_bytes())
+    r = check(CMRTBuilder(version="3.02").revision_text("").cell("Smelter List", "Q3", None).to_bytes())
     assert r.codes() == ["template_outdated"] and r.template.version == "3.x"
 
 
@@ -342,7 +382,7 @@ def test_legacy_xls_is_read_and_flagged() -> None:
     assert r.declaration.company_name == "Acme"
     assert r.checker_remaining == 51 and "xls_format" in r.codes()
     r = check(xls("Revision 5.12"))
-    assert r.codes() == ["xls_format", "template_outdated"] and "5.12" in r.findings[1].message
+    assert r.codes() == ["template_outdated"] and "5.12" in r.findings[0].message  # one verdict, nothing else
 
 
 def test_zip_directory_that_lies_about_sizes() -> None:

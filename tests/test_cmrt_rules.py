@@ -120,6 +120,7 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
      company_answer("E", "Yes, using other format (describe)", "Our own questionnaire"), {}),
     ("email_malformed", with_company(contact_email="toru,nishio@acme.co.jp"), with_company(contact_email="toru.nishio@acme.co.jp"), {}),
     ("contact_placeholder", with_company(authorizer="Same"), with_company(authorizer="Sam E. Smith"), {}),
+    ("contact_not_given", with_company(contact_phone="N/A"), with_company(contact_phone="+81 3 1234 5678"), {}),
     ("effective_date_invalid", with_company(effective_date="sometime in May"), with_company(effective_date="02-May-2024"), {}),
     ("effective_date_future", with_company(effective_date=date(2031, 1, 1)), with_company(effective_date=date(2025, 5, 1)), {}),
     ("effective_date_out_of_range", with_company(effective_date=date(2006, 12, 31)),
@@ -130,6 +131,8 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     ("value_spacing", answer("Q1", "Gold", "Yes\t"), answer("Q1", "Gold", "yes"), {}),
     ("smelter_value_spacing", add_smelter(metal="Tin", lookup_name="Smelter not listed ", name="Foo", country="PERU"),
      add_smelter(metal="Tin", lookup_name="Smelter not listed", name="Foo", country="PERU"), {}),
+    ("company_name_mismatch", with_company(name="Borealis Plating Co."), with_company(name="ACME COMPONENTS LIMITED"),
+     {"expected_company": "Acme Components Ltd."}),
     # --- smelter rows ---
     ("smelter_metal_invalid", add_smelter(metal="Cobalt", lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
     ("smelter_metal_missing", add_smelter(lookup_name="Dowa"), add_smelter(metal="Tin", lookup_name="Dowa"), {}),
@@ -163,7 +166,9 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
      add_smelter(metal="Gold", lookup_name="Advanced Chemical Company"), {}),
     # --- template ---
     ("template_old_6x", lambda b: b.revision_text("Revision 6.4\nApril 26, 2024"), lambda b: None, {}),
-    ("template_version_unknown", lambda b: b.revision_text("my copy"), lambda b: None, {}),
+    # J3 overwritten and no other revision cell (the Smelter List's Q3, the Revision sheet) names it
+    ("template_version_unknown", lambda b: b.revision_text("my copy").cell("Smelter List", "Q3", None).drop_sheet("Revision"),
+     lambda b: b.revision_text("my copy"), {}),
     ("sheet_missing", lambda b: b.drop_sheet("Product List"), lambda b: b.drop_sheet("Revision"), {}),
     ("sheet_renamed", lambda b: b.rename_sheet("Declaration", "Decl (2)"), lambda b: b.rename_sheet("Declaration", " declaration"), {}),
 ]
@@ -264,3 +269,123 @@ def test_a_smelter_without_a_known_status_is_not_called_not_enrolled() -> None:
     assert "unknown to us" in unknown[0].message and "Nothing to correct" in unknown[0].message
     assert all("not enrolled" not in f.message.casefold() for f in result.findings)
     assert result.verdict == "valid"
+
+
+# The flags the RMI Checker does not enforce and that are no contradiction: a reviewer's look, not an
+# invalid declaration (the severity audit in cmrt/messages.py).
+NOT_ERRORS = ["q7_yes_partial_response", "q3_no_unsupported", "q3_yes_q4_no", "policy_url_invalid",
+              "other_format_without_comment", "email_malformed", "contact_placeholder", "contact_not_given",
+              "effective_date_invalid", "effective_date_out_of_range", "effective_date_future",
+              "smelter_metal_invalid", "smelter_metal_missing", "cid_malformed", "template_old_6x",
+              "company_name_mismatch"]
+# The contradictions that stay errors.
+CONTRADICTIONS = ["smelters_out_of_scope", "q7_yes_without_smelters", "q7_yes_not_identified", "q5_yes_not_recycled",
+                  "policy_public_without_policy", "cid_other_metal", "answer_not_allowed"]
+
+
+@pytest.mark.parametrize("code", NOT_ERRORS)
+def test_a_flag_the_checker_does_not_enforce_leaves_the_declaration_valid(code: str) -> None:
+    failing, kw = next((c[1], c[3]) for c in CASES if c[0] == code)
+    b = valid_builder()
+    failing(b)
+    result = run(b, **kw)
+    hit = next(f for f in result.findings if f.code == code)
+    assert hit.severity == "warning"
+    assert result.verdict == "valid", [f"{f.code}: {f.message}" for f in result.errors]
+
+
+@pytest.mark.parametrize("code", CONTRADICTIONS)
+def test_a_contradiction_makes_the_declaration_invalid(code: str) -> None:
+    failing = next(c[1] for c in CASES if c[0] == code)
+    b = valid_builder()
+    failing(b)
+    result = run(b)
+    assert code in [f.code for f in result.errors]
+    assert result.verdict == "invalid"
+
+
+def test_a_policy_named_instead_of_linked_is_a_warning_asking_for_the_link() -> None:
+    b = valid_builder().company_answer("B", "Yes", "Acme Responsible Minerals Policy, rev. 3")
+    result = run(b)
+    [hit] = [f for f in result.findings if f.code == "policy_url_invalid"]
+    assert (hit.severity, hit.cell) == ("warning", "G77")
+    assert "link" in hit.message and "Acme Responsible Minerals Policy, rev. 3" in hit.message
+    assert result.verdict == "valid" and result.checker_remaining == 0
+
+
+@pytest.mark.parametrize("value", ["N/A", "n/a", "-", "Same", "same as above", "TBD"])
+@pytest.mark.parametrize("field", ["authorizer_phone", "authorizer_title"])
+def test_optional_fields_may_say_n_a(field: str, value: str) -> None:
+    """The authorizer's title and phone are not required by the Checker (6.4 and 6.5 alike)."""
+    for version in ("6.4", "6.5"):
+        result = run(valid_builder(version=version).company(**{field: value}))
+        assert [f.code for f in result.findings if f.cell in ("D19", "D21")] == []
+        assert result.verdict == "valid"
+
+
+def test_a_placeholder_in_a_required_field_says_what_it_is() -> None:
+    result = run(valid_builder().company(contact_name="see above", contact_phone="n/a"))
+    by_cell = {f.cell: f for f in result.findings}
+    assert by_cell["D15"].code == "contact_placeholder" and "reference to another field" in by_cell["D15"].message
+    assert by_cell["D17"].code == "contact_not_given" and "reference" not in by_cell["D17"].message
+    assert "required" in by_cell["D17"].message
+    assert result.verdict == "valid" and result.checker_remaining == 0
+
+
+def test_answers_the_checker_does_not_need_are_not_judged() -> None:
+    """Tin out of scope: its Q3-Q8 are not required, so an odd answer there is no error."""
+    b = valid_builder().answer("Q1", "Tin", "No").answer("Q2", "Tin", None).answer("Q3", "Tin", "n/a")
+    b._smelters = [s for s in b._smelters if s["metal"] != "Tin"]
+    result = run(b)
+    assert "answer_not_allowed" not in result.codes() and result.verdict == "valid"
+    b.answer("Q1", "Tin", "Yes").answer("Q2", "Tin", "Yes")  # in scope again: the same answer is no answer
+    assert "answer_not_allowed" in run(b).codes()
+
+
+def test_an_older_6x_template_does_not_claim_acceptance() -> None:
+    result = run(valid_builder(version="6.4").company(contact_email=None))
+    old = next(f for f in result.findings if f.code == "template_old_6x")
+    assert "accept" not in old.message.casefold() and "6.4" in old.message
+    assert result.verdict == "invalid"
+
+
+SAME_COMPANY = [
+    ("Acme Components Ltd.", "ACME COMPONENTS LIMITED"),
+    ("Aurora Connectors GmbH", "aurora connectors inc."),
+    ("Murata Manufacturing Co., Ltd.", "MURATA MANUFACTURING CO LTD"),
+    ("Robert Bosch GmbH", "Bosch"),
+    ("Société Générale de Composants S.A.", "Societe Generale de Composants SA"),
+    ("Vishay Dale, a business of Vishay Intertechnology, Inc.", "Vishay Intertechnology Inc"),
+    ("Kemet Electronics Corp., a YAGEO company", "KEMET Electronics Corporation"),
+    ("Hon Hai Precision Industry Co., Ltd. (Foxconn)", "Foxconn"),
+    ("Lumileds, formerly Philips Lumileds Lighting", "Philips Lumileds Lighting Company"),
+    ("Kemet Electronic Corp", "KEMET Electronics Corporation"),  # a typo
+    ("HP Inc.", "Hewlett Packard"),
+]
+OTHER_COMPANY = [
+    ("Borealis Plating Co.", "Acme Components Ltd."),
+    ("TDK Corporation", "Murata Manufacturing Co., Ltd."),
+    ("Dowa Metals & Mining Co., Ltd.", "Acme Components Ltd."),  # a smelter's CMRT forwarded as the supplier's
+    ("Apex Components Ltd.", "Acme Components Ltd."),
+]
+
+
+@pytest.mark.parametrize(("declared", "known"), SAME_COMPANY)
+def test_the_same_company_under_another_legal_form_or_decoration_is_no_mismatch(declared: str, known: str) -> None:
+    result = run(valid_builder(declared), expected_company=known)
+    assert "company_name_mismatch" not in result.codes()
+
+
+@pytest.mark.parametrize(("declared", "known"), OTHER_COMPANY)
+def test_another_companys_declaration_is_a_warning_naming_both(declared: str, known: str) -> None:
+    result = run(valid_builder(declared), expected_company=known)
+    [hit] = [f for f in result.findings if f.code == "company_name_mismatch"]
+    assert (hit.severity, hit.cell) == ("warning", "D8")
+    assert declared in hit.message and known in hit.message
+    assert result.verdict == "valid"
+
+
+def test_no_company_name_check_without_an_expected_name_or_a_declared_one() -> None:
+    assert "company_name_mismatch" not in run(valid_builder("Borealis Plating Co.")).codes()
+    blank = run(valid_builder().company(name=None), expected_company="Acme Components Ltd.")
+    assert "company_name_mismatch" not in blank.codes() and "missing_company_name" in blank.codes()

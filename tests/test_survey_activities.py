@@ -175,6 +175,32 @@ def test_check_runs_once_per_submission_and_stores_findings(any_db_url, settings
         engine.dispose()
 
 
+def test_check_warns_when_the_declaration_is_another_companys(db_url, settings_for):
+    """The worker passes the supplier's name: a CMRT in another company's name is a warning, never an error."""
+    from cmrt.builder import valid_cmrt
+
+    engine = make_engine(db_url)
+    try:
+        acts = SurveyActivities(settings_for(db_url=db_url), engine)
+        acts.record_survey_event(rec(1, "survey_started", "requested"))
+        outcomes = {}
+        for i, company in enumerate(("SEVEN METALS LIMITED", "Dowa Metals & Mining Co., Ltd.")):
+            sha = acts.files.put(valid_cmrt(company=company, effective_date=T0.date()), filename=f"{i}.xlsx")
+            outcomes[company] = acts.check_submission(CheckRequest(
+                survey_id=SID, submission_id=f"{SID}/submission/{i + 1}", file_sha256=sha, filename=f"{i}.xlsx",
+                received_at=T0, campaign_year=2026, supplier_name="Seven Metals Ltd."))
+        same, other = outcomes["SEVEN METALS LIMITED"], outcomes["Dowa Metals & Mining Co., Ltd."]
+        assert same.verdict == "valid" and not [f for f in same.findings if f.code == "company_name_mismatch"]
+        [hit] = [f for f in other.findings if f.code == "company_name_mismatch"]
+        assert other.verdict == "valid" and hit.severity == "warning" and "Seven Metals Ltd." in hit.message
+        # a request recorded before the field existed decodes, and is checked without the comparison
+        old = CheckRequest.model_validate({"survey_id": SID, "submission_id": "x", "file_sha256": "y",
+                                           "received_at": T0.isoformat()})
+        assert old.supplier_name is None
+    finally:
+        engine.dispose()
+
+
 def test_a_workbook_with_thousands_of_findings_keeps_them_all_but_bounds_the_payload(db_url, settings_for):
     """Findings travel in workflow payloads (limit 2 MiB): the activity returns the worst 200, the database keeps all."""
     from activities.survey import PAYLOAD_FINDINGS
