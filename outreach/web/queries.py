@@ -11,7 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.enums import SurveyState
+from models.facts.messages import ReminderCount, reminder_count
 from outreach.db import contains_text
+from outreach.outbox import message_records, survey_messages
 from outreach.progress import list_campaigns
 from models.tables import (
     Campaign,
@@ -180,6 +182,11 @@ class SurveyView:
         return self.submissions[0].submission if self.submissions else None
 
     @property
+    def reminders(self) -> ReminderCount:
+        """Reminders to the supplier the relay accepted, the plan's included (models/facts/messages.py)."""
+        return reminder_count(message_records(self.emails))
+
+    @property
     def open_plan(self) -> Optional[PlanView]:
         return next((p for p in self.plans if p.plan.closed_at is None and p.plan.state not in
                      ("closed", "overdue", "refused", "cancelled")), None)
@@ -229,8 +236,7 @@ def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
                 findings[fnd.submission_id].append(fnd)
         files = {f.sha256: f for f in s.exec(select(StoredFile).where(
             StoredFile.sha256.in_([x.file_sha256 for x in subs])))} if subs else {}
-        emails = list(s.exec(select(OutboxMessage).where(OutboxMessage.survey_id == survey_id)
-                             .order_by(OutboxMessage.created_at)))
+        emails = survey_messages(s, survey_id)  # the supplier's, and the chase, plan, escalation and VP mail
         plans = []
         for plan in s.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey_id)
                            .order_by(CorrectiveActionPlan.opened_at)):
