@@ -257,6 +257,12 @@ def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
         )
 
 
+def survey_brief(engine: Engine, survey_id: str) -> Survey | None:
+    """The survey's row alone (state, outcome), for a page that waits for it to move on."""
+    with Session(engine) as s:
+        return s.get(Survey, survey_id)
+
+
 def survey_by_supplier(engine: Engine, supplier_id: str, campaign_id: str) -> Survey | None:
     with Session(engine) as s:
         return s.exec(select(Survey).where(Survey.supplier_id == supplier_id, Survey.campaign_id == campaign_id)).first()
