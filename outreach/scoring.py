@@ -51,7 +51,7 @@ import math
 from datetime import datetime
 from typing import Literal, Optional
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator
 
 COMPONENTS: tuple[str, ...] = (
     "responsiveness", "data_quality", "program_strength", "sourcing", "scope", "corrective_actions",
