@@ -33,7 +33,9 @@ from models.tables import (
     Survey,
     SurveyEvent,
 )
+from models.facts.messages import reminder_count
 from outreach.db import session_scope
+from outreach.outbox import message_records, survey_messages
 from outreach.settings import Settings, workbook_guard
 from outreach.storage import FileStore
 
@@ -140,7 +142,8 @@ class CaseSummary(BaseModel):
     commodity_manager: Optional[str] = None
     campaign_id: Optional[str] = None
     state: Optional[str] = None
-    reminders_sent: int = 0
+    reminders_sent: int = 0  # reminders the supplier received, the plan's included (models/facts/messages.py)
+    reminders_text: str = ""  # the same in words: "3 reminder(s) (2 reminder to answer, 1 ...)"
     correction_rounds: int = 0
     submissions: int = 0
     history: list[dict[str, Any]] = Field(default_factory=list)  # {at, kind, reason}
@@ -311,6 +314,7 @@ class SurveyActivities:
                                   .order_by(SurveyEvent.seq)).all()
             subs = session.exec(select(Submission).where(Submission.survey_id == req.survey_id)
                                 .order_by(Submission.received_at)).all()
+            reminders = reminder_count(message_records(survey_messages(session, req.survey_id)))
             findings = []
             if subs:
                 findings = [dict(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
@@ -326,7 +330,8 @@ class SurveyActivities:
                 commodity_manager=(supplier.commodity_manager_name or supplier.commodity_manager_email) if supplier else None,
                 campaign_id=survey.campaign_id if survey else None,
                 state=survey.state if survey else None,
-                reminders_sent=survey.reminders_sent if survey else 0,
+                # Every reminder the supplier received, the corrective action plan's included.
+                reminders_sent=reminders.sent, reminders_text=reminders.describe(),
                 correction_rounds=survey.correction_round if survey else 0,
                 submissions=len(subs),
                 history=[dict(at=e.at.isoformat(), kind=e.kind, reason=e.reason or "") for e in events],

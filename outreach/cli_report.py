@@ -159,6 +159,8 @@ def scorecards_command(
     grades: dict[str, int] = {}
     for c in cards:
         grades[c["grade"] or "-"] = grades.get(c["grade"] or "-", 0) + 1
-    typer.echo(f"{len(cards)} scorecard(s) for {year}: " + ", ".join(f"{g} {n}" for g, n in sorted(grades.items())))
+    provisional = sum(1 for c in cards if c.get("provisional"))
+    typer.echo(f"{len(cards)} scorecard(s) for {year}: " + ", ".join(f"{g} {n}" for g, n in sorted(grades.items()))
+               + (f"; {provisional} provisional (the survey is open or a part cannot be judged yet)" if provisional else ""))
     if xlsx is not None:
         typer.echo(f"workbook: {xlsx}")

@@ -23,11 +23,14 @@ from cmrt.reference import ReferenceList
 from models.columns import utcnow
 from models.facts.survey import declaration_that_counts, effective_verdict  # noqa: F401 - used by faces
 from models.scorecards import Scorecard, ScorecardEvent, ScorecardEventApplied, scorecard_key
+from models.facts import scorecard as facts
+from models.policy import CampaignPolicy
 from models.tables import (
     Campaign,
     CorrectiveAction,
     CorrectiveActionPlan,
     Escalation,
+    Finding,
     Submission,
     Supplier,
     Survey,
@@ -38,7 +41,7 @@ from outreach.scoring import ScoreInputs, ScoringConfig, score, trend
 
 # Corrective action plan states (workflows/corrective_action.py): requested, in_progress, overdue,
 # refused, closed (every action verified), cancelled (the survey was withdrawn: not the supplier's doing).
-OPEN_PLAN_STATES = {"requested", "in_progress"}
+OPEN_PLAN_STATES = set(facts.OPEN_PLAN_STATES)
 
 
 class SurveyNotFound(LookupError):
@@ -84,104 +87,70 @@ def declaration_used(subs: list[Submission]) -> Submission | None:
     return counted.submission if counted else None
 
 
-def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
-                  reference: ReferenceList | None = None) -> ScoreInputs:
+def submission_record(sub: Submission, warnings: frozenset[str], reference: ReferenceList | None) -> facts.SubmissionRecord:
+    """One submission as the scorecard's pure core reads it (verdict after a person's decision)."""
+    result = sub.result or {}
+    answers = result.get("company_questions")
+    summary = result.get("summary") or {}
+    smelters = supplier_smelters(result, reference) if result else None
+    return facts.SubmissionRecord(
+        received_at=sub.received_at, verdict=effective_verdict(sub), purpose=sub.purpose, round=sub.round,
+        accepted_by_hand=(sub.manual_decision or "").casefold().startswith("accept"), warnings=warnings,
+        readable=bool(result),
+        company_answers={q: (a or {}).get("answer") for q, a in answers.items()} if answers is not None else None,
+        metals_in_scope=list(result["metals_in_scope"]) if result.get("metals_in_scope") is not None else None,
+        smelters=facts.SmelterCounts(
+            conformant=smelters.count("Conformant"), active=smelters.count("Active"),
+            not_enrolled=smelters.count("Not Enrolled"), unknown_entities=len(smelters.unknown),
+            high_risk=len(smelters.high_risk)) if smelters else facts.SmelterCounts(),
+        scope_level=(_scope_level(summary.get("scope_level")) or _scope_level(sub.declaration_scope)
+                     or _scope_level((result.get("declaration") or {}).get("scope"))),
+    )
+
+
+def _plan_window(campaign: Campaign | None):
+    try:
+        return CampaignPolicy.model_validate(campaign.policy).cap_plan_window if campaign and campaign.policy else None
+    except ValueError:
+        return None
+
+
+def survey_records(session: Session, survey: Survey, *, reference: ReferenceList | None = None) -> dict:
+    """The survey's read-model rows as plain records: the arguments of ``facts.score_inputs``."""
     subs = session.exec(
         select(Submission).where(Submission.survey_id == survey.id).order_by(Submission.received_at, Submission.id)
     ).all()
-    escalations = session.exec(
-        select(Escalation).where(Escalation.survey_id == survey.id).order_by(Escalation.opened_at)
-    ).all()
-    inputs = ScoreInputs(outcome=survey.outcome)
-    decided = [e for e in escalations if e.decision]
-    if decided:
-        inputs.decision = decided[-1].decision
-
-    # Responsiveness
-    first_at = survey.first_submission_at or (subs[0].received_at if subs else None)
-    if first_at is not None:
-        if any(e.opened_at < first_at for e in escalations):
-            inputs.responsiveness = "after_escalation"
-        elif survey.due_at is not None and first_at > survey.due_at:
-            inputs.responsiveness = "late"
-            inputs.days_late = max((first_at - survey.due_at).days, 1)
-        else:
-            inputs.responsiveness = "on_time"
-    elif survey.outcome and survey.outcome != "withdrawn":
-        inputs.responsiveness = "never"  # closed without ever answering
-
-    # Data quality: the declaration's rounds (product-level CMRTs are judged by the risk review)
-    declarations = [s for s in subs if s.purpose != "product_level"]
-    if declarations:
-        verdicts = [effective_verdict(s) for s in declarations]
-        if "valid" in verdicts:
-            first_valid = verdicts.index("valid")
-            if first_valid == 0:
-                inputs.data_quality = "valid_first_time"
-            else:
-                inputs.data_quality = "corrected"
-                inputs.correction_rounds = max(declarations[first_valid].round, first_valid)
-        elif survey.outcome is not None:
-            inputs.data_quality = "uncorrected"
-            inputs.correction_rounds = len(verdicts) - 1
-        else:
-            inputs.data_quality = "awaiting_correction"
-            inputs.correction_rounds = max(survey.correction_round, len(verdicts))
-
-    used = declaration_used(subs)
-    if used is not None:
-        result = used.result or {}
-        inputs.company_answers = {
-            q: (a or {}).get("answer") for q, a in (result.get("company_questions") or {}).items()
-        }
-        inputs.metals_in_scope = list(result.get("metals_in_scope") or [])
-        smelters = supplier_smelters(result, reference)
-        inputs.conformant = smelters.count("Conformant")
-        inputs.active = smelters.count("Active")
-        inputs.not_enrolled = smelters.count("Not Enrolled")
-        inputs.unknown_entities = len(smelters.unknown)
-        inputs.high_risk = len(smelters.high_risk)
-        if used.purpose == "product_level":
-            inputs.scope_level = "product"
-        else:
-            summary = result.get("summary") or {}
-            inputs.scope_level = (
-                _scope_level(summary.get("scope_level")) or _scope_level(used.declaration_scope)
-                or _scope_level(survey.declaration_scope)
-                or _scope_level((result.get("declaration") or {}).get("scope"))
-            )
-
-    # Corrective actions
-    plans = plan_inputs(session, survey.id, as_of=as_of)
-    if plans is not None:
-        (inputs.corrective_actions, inputs.actions_open, inputs.actions_overdue, inputs.actions_closed) = plans
-    elif used is not None and effective_verdict(used) == "valid":
-        inputs.corrective_actions = "none_needed"
-    return inputs
+    warnings: dict[str, set[str]] = {s.id: set() for s in subs}
+    if subs:
+        for sub_id, code in session.exec(select(Finding.submission_id, Finding.code).where(
+                Finding.submission_id.in_(list(warnings)), Finding.severity == "warning")).all():
+            warnings[sub_id].add(code)
+    escalations = session.exec(select(Escalation).where(Escalation.survey_id == survey.id)).all()
+    plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey.id)).all()
+    actions: dict[str, list[CorrectiveAction]] = {p.id: [] for p in plans}
+    if plans:
+        for a in session.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id.in_(list(actions)))).all():
+            actions[a.plan_id].append(a)
+    window = _plan_window(session.get(Campaign, survey.campaign_id)) if plans else None
+    return {
+        "survey": facts.SurveyRecord(
+            outcome=survey.outcome, closed=survey.closed_at is not None or survey.state == "closed",
+            due_at=survey.due_at, first_submission_at=survey.first_submission_at,
+            correction_round=survey.correction_round, scope_level=_scope_level(survey.declaration_scope)),
+        "submissions": [submission_record(s, frozenset(warnings[s.id]), reference) for s in subs],
+        "escalations": [facts.EscalationRecord(opened_at=e.opened_at, decision=e.decision) for e in escalations],
+        "plans": [facts.PlanRecord(
+            state=p.state, opened_at=p.opened_at, actions_due=p.opened_at + window if window else None,
+            actions=tuple(facts.ActionRecord(status=a.status, target_date=a.target_date) for a in actions[p.id]))
+            for p in plans],
+    }
 
 
-def plan_inputs(session: Session, survey_id: str, *, as_of: datetime) -> tuple[str, int, int, int] | None:
-    """The survey's corrective action plans as the score sees them: (status, actions open, overdue, closed);
-    None when it has no plan (a plan cancelled with the survey is not the supplier's doing)."""
-    plans = [p for p in session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey_id)).all()
-             if p.state != "cancelled"]
-    if not plans:
-        return None
-    actions = session.exec(
-        select(CorrectiveAction).where(CorrectiveAction.plan_id.in_([p.id for p in plans]))
-    ).all()
-    done = [a for a in actions if a.status == "verified"]
-    pending = [a for a in actions if a.status not in ("verified", "refused")]
-    overdue = [a for a in pending if a.target_date < as_of]
-    if any(p.state == "refused" for p in plans) or any(a.status == "refused" for a in actions):
-        status = "refused"
-    elif overdue or any(p.state == "overdue" for p in plans):
-        status = "overdue"
-    elif all(p.state == "closed" for p in plans):
-        status = "closed"
-    else:
-        status = "on_track"
-    return status, len(pending), len(overdue), len(done)
+def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,
+                  reference: ReferenceList | None = None) -> ScoreInputs:
+    records = survey_records(session, survey, reference=reference)
+    return facts.score_inputs(records["survey"], records["submissions"], as_of=as_of,
+                              escalations=records["escalations"], plans=records["plans"])
 
 
 def _insert_ignore(session: Session, table, values: dict) -> bool:
@@ -254,52 +223,58 @@ def update_scorecard(engine: Engine, event: ScorecardEvent, *, config: ScoringCo
 # --- reading ---------------------------------------------------------------------------------
 
 
+def _result_fields(result) -> dict:
+    return {
+        "components": {k: c.model_dump() for k, c in result.components.items()}, "total": result.total,
+        "grade": result.grade, "reasons": [r.model_dump() for r in result.reasons],
+        "provisional": result.provisional, "provisional_because": list(result.provisional_because),
+        "weighted_mean": result.weighted_mean, "ceiling": result.ceiling,
+    }
+
+
 def _card_dict(card: Scorecard) -> dict:
     return {
         "year": card.year, "campaign_id": card.campaign_id, "survey_id": card.survey_id,
         "total": card.total, "grade": card.grade, "components": card.components, "reasons": card.reasons,
+        "provisional": None, "provisional_because": [], "weighted_mean": card.total, "ceiling": None,
         "events_applied": card.events_applied, "updated_at": card.updated_at.isoformat() if card.updated_at else None,
     }
 
 
 def _current_dicts(engine: Engine, cards: list[Scorecard], *, as_of: datetime | None = None) -> list[dict]:
-    """The cards as of now. No event reaches the scorecard when a corrective action plan opens, so a card
-    scored before any plan (no corrective action needed) while a plan is on record is scored again from the
-    read model here: on track or overdue (for display; the stored card changes at the next event)."""
+    """The cards as of now, scored again from the read model.
+
+    The stored card is what the last score-moving event left; the facts move without an event too (a plan
+    opens, an action falls overdue, the due date passes, an action is verified, the VP decides), so every
+    face reads the card scored from the read model as of the moment it is read, never a stale one.
+    """
     as_of = as_of or utcnow()
     out = [_card_dict(c) for c in cards]
-    with session_scope(engine) as session:
-        stale = []
-        for i, card in enumerate(cards):
-            stored = ((card.components or {}).get("corrective_actions") or {}).get("status")
-            plans = plan_inputs(session, card.survey_id, as_of=as_of) if card.survey_id else None
-            if plans is not None and stored in (None, "none_needed"):
-                stale.append(i)
-    if not stale:
+    if not cards:
         return out
     reference, config = current_reference(engine), ScoringConfig.from_settings()  # outside the session (SQLite)
     with session_scope(engine) as session:
-        for i in stale:
-            found = survey_for(session, cards[i].supplier_id, cards[i].year)
+        for i, card in enumerate(cards):
+            found = survey_for(session, card.supplier_id, card.year)
             if found is None:
                 continue
             result = score(gather_inputs(session, found[0], as_of=as_of, reference=reference), config)
-            out[i].update(components={k: c.model_dump() for k, c in result.components.items()}, total=result.total,
-                          grade=result.grade, reasons=[r.model_dump() for r in result.reasons])
+            out[i].update(survey_id=found[0].id, campaign_id=found[1].id, **_result_fields(result))
     return out
 
 
-def scorecard_view(engine: Engine, supplier_id: str) -> dict:
+def scorecard_view(engine: Engine, supplier_id: str, *, as_of: datetime | None = None) -> dict:
     """What the supplier page shows: the latest year's scorecard and the trend over every year.
 
-    ``{"supplier_id", "supplier_name", "current": {year, total, grade, components{name: {score, weight,
-    status, label, detail{text}}}, reasons[{component, text, points}], ...} or None, "previous": same or
+    ``{"supplier_id", "supplier_name", "current": {year, total, grade, provisional, provisional_because[],
+    components{name: {score, weight, status, label, pending, detail{text}}}, reasons[{component, text,
+    points}], ...} or None, "previous": same or
     None, "trend": {direction: up|down|same|new|none, delta, previous}, "history": [{year, total, grade}]}``
     """
     with session_scope(engine) as session:
         supplier = session.get(Supplier, supplier_id)
         cards = session.exec(select(Scorecard).where(Scorecard.supplier_id == supplier_id).order_by(Scorecard.year)).all()
-    dicts = _current_dicts(engine, list(cards))
+    dicts = _current_dicts(engine, list(cards), as_of=as_of)
     current = dicts[-1] if dicts else None
     previous = dicts[-2] if len(dicts) > 1 else None
     return {
@@ -312,7 +287,7 @@ def scorecard_view(engine: Engine, supplier_id: str) -> dict:
     }
 
 
-def scorecards_for_year(engine: Engine, year: int) -> list[dict]:
+def scorecards_for_year(engine: Engine, year: int, *, as_of: datetime | None = None) -> list[dict]:
     """One row per supplier scored in ``year``: components, total, grade, and the trend vs the year before."""
     with session_scope(engine) as session:
         rows = session.exec(
@@ -321,7 +296,7 @@ def scorecards_for_year(engine: Engine, year: int) -> list[dict]:
         ).all()
         before = {c.supplier_id: c for c in session.exec(select(Scorecard).where(Scorecard.year == year - 1)).all()}
     out = []
-    for (card, supplier), current in zip(rows, _current_dicts(engine, [card for card, _ in rows])):
+    for (card, supplier), current in zip(rows, _current_dicts(engine, [card for card, _ in rows], as_of=as_of)):
         prev = before.get(card.supplier_id)
         out.append({
             "supplier_id": supplier.id, "supplier_name": supplier.name, "category": supplier.category,

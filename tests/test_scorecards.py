@@ -37,14 +37,18 @@ def comp(inputs: ScoreInputs, name: str, config: ScoringConfig | None = None):
 
 @pytest.mark.parametrize("level,points", [("on_time", 100), ("late", 60), ("after_escalation", 25), ("never", 0)])
 def test_responsiveness_levels(level, points):
-    c = comp(ScoreInputs(responsiveness=level, days_late=3 if level == "late" else None), "responsiveness")
+    c = comp(ScoreInputs(responsiveness=level, days_late=3 if level == "late" else None, final=True), "responsiveness")
     assert (c.score, c.status) == (points, level)
     assert comp(ScoreInputs(), "responsiveness").score is None  # not judged before an answer or an outcome
+    # Past the due date without an answer: judged (no answer yet), never "the due date has not passed".
+    late = comp(ScoreInputs(due_at=DUE, as_of=DUE + timedelta(days=3)), "responsiveness")
+    assert (late.score, late.status, late.pending) == (0, "no_answer", False)
+    assert "3 day(s) after the due date" in late.detail["text"]
 
 
 @pytest.mark.parametrize("status,rounds,points", [
     ("valid_first_time", 0, 100), ("corrected", 1, 80), ("corrected", 2, 60), ("corrected", 5, 40),
-    ("awaiting_correction", 1, 80), ("uncorrected", 2, 0),
+    ("awaiting_correction", 1, 0), ("uncorrected", 2, 0), ("unreadable", 0, 0), ("awaiting_review", 0, 0),
 ])
 def test_data_quality_levels(status, rounds, points):
     assert comp(ScoreInputs(data_quality=status, correction_rounds=rounds), "data_quality").score == points
@@ -60,14 +64,18 @@ def test_program_strength_counts_a_d_f_g():
 
 
 def test_sourcing_share_conformant_then_active():
-    c = comp(ScoreInputs(metals_in_scope=["Gold"], conformant=3, active=1, not_enrolled=0), "sourcing")
+    valid = dict(data_quality="valid_first_time")
+    c = comp(ScoreInputs(metals_in_scope=["Gold"], conformant=3, active=1, not_enrolled=0, **valid), "sourcing")
     assert c.score == 87.5 and c.status == "conformant_or_active"
-    assert comp(ScoreInputs(metals_in_scope=["Gold"], conformant=2, not_enrolled=2), "sourcing").score == 50
-    assert comp(ScoreInputs(metals_in_scope=["Gold"], conformant=4), "sourcing").status == "all_conformant"
-    assert comp(ScoreInputs(metals_in_scope=["Gold"], unknown_entities=2), "sourcing").score == 0
-    assert comp(ScoreInputs(metals_in_scope=[]), "sourcing").score is None  # no 3TG: not applicable
+    assert comp(ScoreInputs(metals_in_scope=["Gold"], conformant=2, not_enrolled=2, **valid), "sourcing").score == 50
+    assert comp(ScoreInputs(metals_in_scope=["Gold"], conformant=4, **valid), "sourcing").status == "all_conformant"
+    assert comp(ScoreInputs(metals_in_scope=["Gold"], unknown_entities=2, **valid), "sourcing").score == 0
+    assert comp(ScoreInputs(metals_in_scope=[], **valid), "sourcing").score is None  # no 3TG: not applicable
     cfg = ScoringConfig(points={"active_share": 0.0})
-    assert comp(ScoreInputs(metals_in_scope=["Tin"], conformant=1, active=1), "sourcing", cfg).score == 50
+    assert comp(ScoreInputs(metals_in_scope=["Tin"], conformant=1, active=1, **valid), "sourcing", cfg).score == 50
+    # Smelters listed in an invalid CMRT are not relied on: judged failing, not skipped.
+    invalid = comp(ScoreInputs(metals_in_scope=["Gold"], conformant=4, data_quality="awaiting_correction"), "sourcing")
+    assert (invalid.score, invalid.status) == (0, "no_valid_declaration")
 
 
 @pytest.mark.parametrize("level,points", [("product", 100), ("user_defined", 80), ("company", 50)])
@@ -94,9 +102,11 @@ def test_total_is_the_weighted_mean_of_scored_components():
     # 60*25 + 80*20 + 100*15 + 50*25 + 50*5 + 100*10 = 7100 over 100
     assert r.total == 71.0 and r.grade == "B"
     assert {n: c.weight for n, c in r.components.items()} == DEFAULT_WEIGHTS
-    # An unscored component carries no weight: the others are re-weighted.
+    # A component not judgeable yet carries no weight: the others are re-weighted, the card is provisional,
+    # and without a valid declaration the total stays under grade B.
     partial = score(ScoreInputs(responsiveness="on_time", scope_level="company"))
-    assert partial.total == round((100 * 25 + 50 * 5) / 30, 1)
+    assert partial.weighted_mean == round((100 * 25 + 50 * 5) / 30, 1)
+    assert (partial.total, partial.grade, partial.ceiling, partial.provisional) == (69.9, "C", "C", True)
 
 
 def test_weights_are_configurable_in_code_and_environment(monkeypatch):
@@ -123,10 +133,11 @@ def test_grade_bands(total, grade):
 
 
 def test_reasons_rank_what_cost_most_and_name_decisions():
-    r = score(full_inputs(responsiveness="never", outcome="suspended", decision="suspend"))
+    r = score(full_inputs(responsiveness="never", outcome="suspended", decision="suspend", final=True))
     assert r.reasons[0].component == "decision" and "suspended" in r.reasons[0].text
-    costs = [x.points for x in r.reasons[1:]]
-    assert costs == sorted(costs, reverse=True) and r.reasons[1].component == "responsiveness"
+    assert r.reasons[1].component == "ceiling" and r.grade == "E"  # suspended: E whatever the points
+    costs = [x.points for x in r.reasons[2:]]
+    assert costs == sorted(costs, reverse=True) and r.reasons[2].component == "responsiveness"
     assert score(ScoreInputs(outcome="withdrawn", responsiveness="on_time")).total is None
 
 
@@ -143,14 +154,14 @@ def ev(survey_id: str, kind: str = "outcome", minutes: int = 0) -> ScorecardEven
     return ScorecardEvent(survey_id=survey_id, kind=kind, at=T0 + timedelta(minutes=minutes))
 
 
-def card_of(engine, supplier_id: str) -> dict:
-    return scorecard_view(engine, supplier_id)["current"]
+def card_of(engine, supplier_id: str, as_of=AS_OF) -> dict:
+    return scorecard_view(engine, supplier_id, as_of=as_of)["current"]
 
 
 def test_best_supplier_gets_an_a(engine):
     sid = add_supplier_survey(engine, "S-1")
     add_submission(engine, sid, check_result(smelters=CONFORMANT_4, scope="product"), at=T0 + timedelta(days=3))
-    set_survey(engine, sid, outcome="valid")
+    set_survey(engine, sid, outcome="valid", state="closed")
     done = update_scorecard(engine, ev(sid), as_of=AS_OF)
     assert (done.total, done.grade, done.events_applied) == (100.0, "A", 1)
     card = card_of(engine, "S-1")
@@ -194,8 +205,9 @@ def test_non_responsive_supplier_is_graded_e(engine):
     card = card_of(engine, "S-4")
     assert (done.total, done.grade) == (0.0, "E")
     assert card["components"]["responsiveness"]["status"] == "never"
-    assert card["components"]["data_quality"]["score"] is None
-    assert card["reasons"][0]["text"] == "Never answered the survey."
+    # Nothing received is judged, not skipped.
+    assert (card["components"]["data_quality"]["score"], card["components"]["sourcing"]["score"]) == (0, 0)
+    assert card["reasons"][0]["text"] == "Never answered the survey." and card["provisional"] is False
 
 
 def test_uncorrected_and_awaiting_correction(engine):
@@ -255,20 +267,20 @@ def test_a_plan_opened_after_the_last_event_shows_on_the_scorecard(engine):
     sid = add_supplier_survey(engine, "S-10")
     add_submission(engine, sid, check_result(smelters=CONFORMANT_4), at=T0)
     update_scorecard(engine, ev(sid, "first_submission"), as_of=AS_OF)
-    assert card_of(engine, "S-10")["components"]["corrective_actions"]["status"] == "none_needed"
+    assert card_of(engine, "S-10", None)["components"]["corrective_actions"]["status"] == "none_needed"
     with session_scope(engine) as s:
         s.add(CorrectiveActionPlan(id="cap-10", survey_id=sid, opened_at=T0, state="in_progress"))
         s.flush()
         s.add(CorrectiveAction(plan_id="cap-10", number=1, description="remove smelter", owner="Supplier",
                                target_date=utcnow() + timedelta(days=30), status="open"))
-    card = card_of(engine, "S-10")
+    card = card_of(engine, "S-10", None)
     assert card["components"]["corrective_actions"]["status"] == "on_track"
     assert card["components"]["corrective_actions"]["score"] < 100 and card["total"] < 100
     assert [r["total"] for r in scorecards_for_year(engine, 2026) if r["supplier_id"] == "S-10"] == [card["total"]]
     with session_scope(engine) as s:
         action = s.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id == "cap-10")).one()
         action.target_date = utcnow() - timedelta(days=1)
-    assert card_of(engine, "S-10")["components"]["corrective_actions"]["status"] == "overdue"
+    assert card_of(engine, "S-10", None)["components"]["corrective_actions"]["status"] == "overdue"
 
 
 def test_trends_across_two_years_and_the_export(engine, tmp_path):
@@ -281,23 +293,23 @@ def test_trends_across_two_years_and_the_export(engine, tmp_path):
                 add_submission(engine, sid, check_result(smelters=smelters), at=due + timedelta(days=late_days))
                 set_survey(engine, sid, outcome="valid")
             elif year == 2026:
-                set_survey(engine, sid, outcome="non_responsive")
+                set_survey(engine, sid, outcome="non_responsive", state="closed")
             else:
                 add_submission(engine, sid, check_result(smelters=CONFORMANT_4), at=due - timedelta(days=1))
             update_scorecard(engine, ScorecardEvent(survey_id=sid, kind="outcome", at=due), as_of=due + timedelta(days=30))
 
-    view = scorecard_view(engine, "S-8")
+    view = scorecard_view(engine, "S-8", as_of=DUE + timedelta(days=30))
     assert view["supplier_name"] == "S-8 Metals"
     assert [h["year"] for h in view["history"]] == [2025, 2026]
     assert view["current"]["year"] == 2026 and view["previous"]["year"] == 2025
     assert view["trend"]["direction"] == "up" and view["trend"]["delta"] == round(
         view["current"]["total"] - view["previous"]["total"], 1) > 0
-    assert scorecard_view(engine, "S-9")["trend"]["direction"] == "down"
+    assert scorecard_view(engine, "S-9", as_of=DUE + timedelta(days=30))["trend"]["direction"] == "down"
     assert scorecard_view(engine, "nobody") == {"supplier_id": "nobody", "supplier_name": None, "current": None,
                                                 "previous": None, "trend": {"direction": "none", "delta": None, "previous": None},
                                                 "history": []}
 
-    rows = scorecards_for_year(engine, 2026)
+    rows = scorecards_for_year(engine, 2026, as_of=DUE + timedelta(days=30))
     assert [r["supplier_id"] for r in rows] == ["S-8", "S-9"]
     path = scorecards_workbook(rows, tmp_path / "scorecards.xlsx", year=2026)
     sheet = load_workbook(path)["Scorecards 2026"]

@@ -190,11 +190,20 @@ async def test_vp_decides_from_the_link(rig_web):
         r = await web.client.post(path, data={"decision": "suspend", "reason": "No CMRT after every reminder",
                                               "csrf_token": csrf_from(page.text)})
         assert r.status_code == 200 and "Your decision is recorded" in r.text
-        # The same link cannot decide twice: the escalation's own validator answers.
-        await eventually(lambda: _decided(rig, escalation_id))
+        # The page shown next already has the decision: the Update answered once the read model held it.
+        assert "Decided: Suspend" in r.text and "Record my decision" not in r.text
+        assert _decided(rig, escalation_id)
         page = await web.client.get(path)
         assert "Decided: Suspend" in page.text and VP in page.text and "Record my decision" not in page.text
         result = await h.result()
+        # Read-after-write by construction: the decision's read-model write completes before the Update answers.
+        kinds = []
+        async for e in rig.client.get_workflow_handle(escalation_id).fetch_history_events():
+            if e.HasField("activity_task_scheduled_event_attributes"):
+                kinds.append(e.activity_task_scheduled_event_attributes.activity_type.name)
+            elif e.HasField("workflow_execution_update_completed_event_attributes"):
+                kinds.append("update completed")
+        assert kinds.index("update completed") > kinds.index("record_escalation"), kinds
     assert result.outcome == SurveyOutcome.suspended
     with session_scope(rig.engine) as s:
         esc = s.get(Escalation, escalation_id)
@@ -292,8 +301,9 @@ async def test_portal_product_level_then_corrective_action_plan_and_status(rig_w
         assert "Verify a corrective action" in page.text
         r = await web.client.post("/suppliers/S-100/actions/verify_action", data={
             "csrf_token": csrf_from(page.text), "survey_id": h.id, "number": "1", "note": "checked the BOM"})
-        assert "Verify a corrective action:" in r.text and "not done" not in r.text
-        await eventually(lambda: actions()[0].status == "verified")
+        assert "Verify a corrective action: action 1 verified." in r.text and "not done" not in r.text
+        assert actions()[0].status == "verified"  # in the read model when the page is shown
+        assert "Corrective actions" in r.text and "1 action(s) open" in r.text  # the card as of now
         r = await web.client.post("/suppliers/S-100/actions/verify_action", data={
             "csrf_token": csrf_from(page.text), "survey_id": h.id, "number": "1"})
         assert "Verify a corrective action: not done. action 1 is already verified" in r.text

@@ -24,6 +24,10 @@ with workflow.unsafe.imports_passed_through():
     from models.survey import EscalationInput, EscalationResult, EscalationStatus, VpDecision
     from workflows.common import DB_OPTIONS, send_email
 
+# Released after the first version: the `decide` Update answers once the decision is in the read model, so
+# the page the VP (or the CLI) reads next shows it. Runs decided before keep recording it after the answer.
+DECISION_RECORDED = "decision-recorded-before-answer"
+
 REASON_TEXT = {
     "non_responsive": "The supplier has not answered the survey, past its due date and grace period.",
     "invalid_uncorrected": "The supplier's declaration is still invalid after the last correction round.",
@@ -43,6 +47,8 @@ class EscalationWorkflow:
         self.decided_at: Optional[datetime] = None
         self.processed = list(inp.processed_update_ids)
         self.next_at: Optional[datetime] = None
+        self._recording = False  # the decide Update is writing the decision to the read model
+        self._recorded = False
 
     @workflow.run
     async def run(self, inp: EscalationInput) -> EscalationResult:
@@ -80,10 +86,10 @@ class EscalationWorkflow:
                               dict(context, decision=None, audience="compliance"))
             await workflow.wait_condition(workflow.all_handlers_finished)
             return EscalationResult(escalation_id=inp.escalation_id)
-        await workflow.execute_activity("record_escalation", EscalationRecord(
-            escalation_id=inp.escalation_id, reminders_sent=self.reminders_sent, decision=d.decision.value,
-            decided_by=d.decided_by, decided_at=self.decided_at, decision_reason=d.reason,
-            supplier_id=inp.supplier_id), **DB_OPTIONS)
+        if self._recording or self._recorded:
+            await workflow.wait_condition(lambda: self._recorded)
+        else:
+            await workflow.execute_activity("record_escalation", self._decision_record(), **DB_OPTIONS)
         await workflow.execute_activity("update_scorecard", ScorecardEvent(
             survey_id=inp.survey_id, kind="escalation_decided", at=self.decided_at, decision=d.decision.value),
             **DB_OPTIONS)
@@ -113,9 +119,21 @@ class EscalationWorkflow:
             self.decision = d
             self.decided_at = workflow.now()
 
+    def _decision_record(self) -> EscalationRecord:
+        d = self.decision
+        return EscalationRecord(
+            escalation_id=self.inp.escalation_id, reminders_sent=self.reminders_sent, decision=d.decision.value,
+            decided_by=d.decided_by, decided_at=self.decided_at, decision_reason=d.reason,
+            supplier_id=self.inp.supplier_id)
+
     @workflow.update
     async def decide(self, d: VpDecision) -> EscalationStatus:
         self._apply(d)
+        if workflow.patched(DECISION_RECORDED) and not (self._recording or self._recorded):
+            # Answer once the read model holds the decision: read-after-write for every face.
+            self._recording = True
+            await workflow.execute_activity("record_escalation", self._decision_record(), **DB_OPTIONS)
+            self._recorded = True
         return self.status()
 
     @decide.validator

@@ -113,7 +113,7 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
 
 
 SCORECARD_HEADER = (
-    "Supplier ID", "Supplier", "Category", "Year", "Grade", "Total",
+    "Supplier ID", "Supplier", "Category", "Year", "Grade", "Total", "Standing",
     *[LABELS[c] for c in COMPONENTS],
     "Previous total", "Previous grade", "Trend", "Change", "Main reasons",
 )
@@ -123,8 +123,11 @@ def scorecard_rows(cards: list[dict[str, Any]]) -> list[list[Any]]:
     rows = []
     for c in cards:
         reasons = [r["text"] for r in c["reasons"] if r.get("points", 0) > 0 or r["component"] == "decision"][:3]
+        if c.get("provisional"):
+            reasons.append("Provisional: " + "; ".join(c.get("provisional_because") or []) + ".")
+        standing = {True: "Provisional", False: "Final"}.get(c.get("provisional"), "")
         rows.append([
-            c["supplier_id"], c["supplier_name"], c.get("category"), c["year"], c["grade"], c["total"],
+            c["supplier_id"], c["supplier_name"], c.get("category"), c["year"], c["grade"], c["total"], standing,
             *[(c["components"].get(name) or {}).get("score") for name in COMPONENTS],
             c.get("previous_total"), c.get("previous_grade"), c["trend"]["direction"], c["trend"]["delta"],
             " ".join(reasons),

@@ -7,6 +7,7 @@ Update input once we add who did it. A refusal from the workflow's validator com
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -174,6 +175,24 @@ async def survey_status(client_factory: Callable, survey_id: str) -> contract.Su
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise ActionRejected("No running workflow has this survey ID.", 404) from None
         raise ActionRejected(f"The survey did not answer: {exc.message}", 503) from None
+
+
+async def read_model_reaches(check: Callable[[], bool], *, timeout: float = 5.0, every: float = 0.05) -> bool:
+    """Wait (bounded) until the read model shows what an Update's consequences write after it answered.
+
+    An Update answers once its own rows are written; what follows from it in another workflow (the survey
+    closing after its plan's last action is verified, or after the VP's decision) is written a moment
+    later. The page shown next waits for it, so it never shows the state before the action; False when
+    it did not arrive in time (the page then says it follows).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        if await asyncio.to_thread(check):
+            return True
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(every)
 
 
 def submit_update_id(survey_id: str, sha256: str, purpose: str) -> str:

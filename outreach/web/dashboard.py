@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from models.policy import CampaignPolicy
 from models.tables import User
 from outreach.web import queries
-from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action
+from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, read_model_reaches, survey_action
 from outreach.web.auth import require_user
 from outreach.web.campaigns import (
     CAMPAIGN_ACTIONS,
@@ -270,8 +270,22 @@ async def supplier_action(request: Request, supplier_id: str, action: str, user:
         flash(request, f"{spec.title}: not done. {exc.message}", "error")
         return RedirectResponse(back, status_code=303)
     message = getattr(ack, "message", None) or "done."
+    if action == "verify_action" and cap_id:
+        message = f"action {body.number} verified."
+        state = ack.get("state") if isinstance(ack, dict) else getattr(ack, "state", None)
+        if state == "closed":
+            # The plan's last action: the survey closes next; show the page once the read model says so.
+            closed = await read_model_reaches(lambda: _survey_left(ctx.engine, survey_id, "corrective_action"))
+            message += " Every action is verified: the plan is closed" + (
+                " and the survey with it." if closed else "; the survey closes in a moment.")
     flash(request, f"{spec.title}: {message}", "ok")
     return RedirectResponse(back, status_code=303)
+
+
+def _survey_left(engine, survey_id: str, state: str) -> bool:
+    """The survey's read-model row has moved on from ``state``."""
+    view = queries.survey_brief(engine, survey_id)
+    return view is not None and view.state != state
 
 
 # --- The API, described for people (Swagger UI at /api/docs needs its scripts from a CDN) ----------

@@ -10,7 +10,7 @@ from models import survey as contract
 from models.enums import Decision
 from outreach.links import DECISION, LinkExpired, LinkInvalid
 from outreach.web import queries
-from outreach.web.actions import ActionRejected, decide
+from outreach.web.actions import ActionRejected, decide, read_model_reaches
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.portal import link_error
 
@@ -101,5 +101,14 @@ async def decision_submit(request: Request, token: str):
     except ActionRejected as exc:
         return _page(request, token, esc, sv, sup, status_code=exc.status_code, form=form,
                      error=f"Your decision was not recorded: {exc.message}")
-    flash(request, "Your decision is recorded. The compliance team and the supplier are informed.", "ok")
+    # The decision is in the read model when the Update answers; the survey follows it a moment later
+    # (closed, or back to a corrective action plan): the page shown next waits for that, bounded.
+    moved = await read_model_reaches(lambda: _survey_moved_on(ctx.engine, esc.survey_id))
+    flash(request, "Your decision is recorded. The compliance team and the supplier are informed." + (
+        "" if moved else " The survey's state follows in a moment."), "ok")
     return RedirectResponse(f"/decide/{token}", status_code=303)
+
+
+def _survey_moved_on(engine, survey_id: str) -> bool:
+    survey = queries.survey_brief(engine, survey_id)
+    return survey is None or survey.state != "escalated"

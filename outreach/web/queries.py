@@ -13,7 +13,9 @@ from sqlmodel import Session, select
 from models.enums import SurveyState
 from models.facts.correction import CorrectionRequest, correction_request, findings_to_correct
 from models.policy import CampaignPolicy
+from models.facts.messages import ReminderCount, reminder_count
 from outreach.db import contains_text
+from outreach.outbox import message_records, survey_messages
 from outreach.progress import list_campaigns
 from models.tables import (
     Campaign,
@@ -182,6 +184,11 @@ class SurveyView:
         return self.submissions[0].submission if self.submissions else None
 
     @property
+    def reminders(self) -> ReminderCount:
+        """Reminders to the supplier the relay accepted, the plan's included (models/facts/messages.py)."""
+        return reminder_count(message_records(self.emails))
+
+    @property
     def open_plan(self) -> Optional[PlanView]:
         return next((p for p in self.plans if p.plan.closed_at is None and p.plan.state not in
                      ("closed", "overdue", "refused", "cancelled")), None)
@@ -256,8 +263,7 @@ def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
                 findings[fnd.submission_id].append(fnd)
         files = {f.sha256: f for f in s.exec(select(StoredFile).where(
             StoredFile.sha256.in_([x.file_sha256 for x in subs])))} if subs else {}
-        emails = list(s.exec(select(OutboxMessage).where(OutboxMessage.survey_id == survey_id)
-                             .order_by(OutboxMessage.created_at)))
+        emails = survey_messages(s, survey_id)  # the supplier's, and the chase, plan, escalation and VP mail
         plans = []
         for plan in s.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id == survey_id)
                            .order_by(CorrectiveActionPlan.opened_at)):
@@ -276,6 +282,12 @@ def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
             escalations=escalations,
             overdue=is_overdue(survey),
         )
+
+
+def survey_brief(engine: Engine, survey_id: str) -> Survey | None:
+    """The survey's row alone (state, outcome), for a page that waits for it to move on."""
+    with Session(engine) as s:
+        return s.get(Survey, survey_id)
 
 
 def survey_by_supplier(engine: Engine, supplier_id: str, campaign_id: str) -> Survey | None:
