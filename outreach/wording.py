@@ -1,7 +1,8 @@
 """Codes as people read them, for every face of the product (web pages, the CLI's human output).
 
 ``humanise("non_responsive")`` -> "Non-responsive"; ``words`` leaves sentences alone; ``outcome_words``
-marks an outcome that is not final yet; ``next_step_words`` replaces workflow IDs in a survey's next step.
+marks an outcome that is not final yet; ``next_step_words`` replaces workflow IDs in a survey's next step;
+``verdict_words`` says a checker's verdict and, when a person overruled it, who did and why.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ GLOSSARY = {
     "vp_decided": "VP decided",
     "vp_reminder_sent": "VP reminder sent",
     "product_level": "Product level",
+    # where a supplier stands in the report (models.facts.figures.STANDINGS) and its declaration's scope
+    "invalid_uncorrected": "Invalid, never corrected",
+    "awaiting_correction": "Still correcting",
+    "not_submitted": "No CMRT submitted",
+    "user_defined": "User-defined",
+    "not_stated": "Scope not stated",
+    "unreadable": "Could not be read",
+    "company": "Company level",
+    "product": "Product level",
+    "non_response": "Non-responsive",
 }
 
 # Where a corrective action plan stands (CorrectiveActionPlan.state), as the next step of its survey.
@@ -83,3 +94,19 @@ def next_step_words(step: str | None, plan_states: Mapping[str, str] | None = No
     if escalation:
         return f"Decision of the Supply Chain VP (escalation {escalation['n']})"
     return humanise(step)
+
+
+def verdict_words(verdict: str | None, review: Mapping[str, str | None] | None = None) -> str:
+    """The checker's verdict, and the hand review that overruled it when there is one:
+    "Invalid, accepted by hand by ana@example.com: the smelter list was sent separately"."""
+    said = humanise(verdict) if verdict else "No verdict"
+    if not review or not review.get("decision"):
+        return said
+    decision = (review.get("decision") or "").casefold()
+    how = "accepted" if decision.startswith("accept") else "rejected" if decision.startswith("reject") else decision
+    text = f"{said}, {how} by hand"
+    if review.get("by"):
+        text += f" by {review['by']}"
+    if review.get("reason"):
+        text += f": {review['reason']}"
+    return text
