@@ -432,7 +432,7 @@ async def test_a_lapsed_case_says_what_happened_and_offers_no_decision(web):
     assert r.status_code == 200 and "Case lapsed: Acme Metals" in r.text
     assert f"Lapsed on {lapsed_at:%d %b %Y %H:%M} UTC without a decision" in r.text
     assert "2 reminder(s)" in r.text and "no decision from the Supply Chain VP" in r.text
-    assert "closed with the outcome <strong>Invalid uncorrected</strong>" in r.text
+    assert "closed with the outcome <strong>Invalid, never corrected</strong>" in r.text
     assert 'name="decision"' not in r.text and "Record my decision" not in r.text
     assert web.settings.compliance_email in r.text  # who to ask now
     # A form kept open in another tab: refused with the same explanation, Temporal never asked.
