@@ -91,6 +91,10 @@ async def _update(handle: WorkflowHandle, name: str, arg: Any, result_type: type
         raise
 
 
+class CampaignExists(ActionRefused):
+    """A campaign with that ID was started before (each face says what to do: the CLI's --id, the form's field)."""
+
+
 class EndDateRefused(ValueError):
     """The end date asked for a campaign cannot be its end; the message says why and what would do."""
 
@@ -150,7 +154,7 @@ async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignIn
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise ActionRefused(f"a campaign with the ID {inp.campaign_id} already exists; choose another --id") from None
+        raise CampaignExists(f"a campaign with the ID {inp.campaign_id} already exists") from None
     return inp
 
 

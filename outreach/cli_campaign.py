@@ -194,7 +194,7 @@ def campaign_start(
     """Start a campaign: select the suppliers and send each a survey request."""
     from models.campaign import SupplierSelection
     from models.policy import CampaignPolicy
-    from outreach.campaigns import EndDateRefused, campaign_input, parse_when, start_campaign
+    from outreach.campaigns import CampaignExists, EndDateRefused, campaign_input, parse_when, start_campaign
 
     if policy not in ("annual", "demo"):
         raise fail(f"--policy: {policy!r} is neither annual nor demo", 2)
@@ -213,7 +213,13 @@ def campaign_start(
         first = exc.errors()[0]
         raise fail(f"--{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}".replace("--campaign_id", "--id"),
                    2) from None
-    inp = _run(lambda client: start_campaign(client, settings, **kwargs), settings)
+    async def start(client):
+        try:
+            return await start_campaign(client, settings, **kwargs)
+        except CampaignExists as exc:
+            raise CampaignExists(f"{exc}; choose another --id") from None
+
+    inp = _run(start, settings)
     if as_json:
         _print_json({"campaign_id": inp.campaign_id, "workflow_id": f"campaign/{inp.campaign_id}",
                      "selection": selection.describe(), "policy": policy})

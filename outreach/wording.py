@@ -110,3 +110,33 @@ def verdict_words(verdict: str | None, review: Mapping[str, str | None] | None =
     if review.get("reason"):
         text += f": {review['reason']}"
     return text
+
+
+def validation_sentence(error: Mapping, label: str) -> str:
+    """One of pydantic's errors (``ValidationError.errors()`` item) as a sentence a person understands,
+    about the field they know by ``label``: "Reporting year: give a year between 2000 and 2100."."""
+    kind = error.get("type", "")
+    ctx = error.get("ctx") or {}
+    if kind == "missing":
+        text = "please fill this in"
+    elif kind in ("int_parsing", "int_type", "int_from_float", "float_parsing", "float_type"):
+        text = "please give a number"
+    elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bound = {"greater_than_equal": "at least", "greater_than": "more than", "less_than_equal": "at most",
+                 "less_than": "less than"}[kind]
+        limit = next(iter(ctx.values()), None)
+        text = f"give a value {bound} {limit}" if limit is not None else "this value is out of range"
+    elif kind in ("string_too_long", "too_long"):
+        text = f"at most {ctx.get('max_length', '')} characters, please".replace("at most  ", "fewer ")
+    elif kind in ("string_too_short", "too_short"):
+        text = "please fill this in"
+    elif kind == "string_pattern_mismatch":
+        text = ("please give an e-mail address such as name@example.com" if "mail" in label.casefold()
+                else "this is not in the expected form")
+    elif kind == "literal_error":
+        text = "please choose one of the options"
+    elif kind.startswith(("datetime", "date")):
+        text = "please give a date such as 2026-06-30"
+    else:
+        text = str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return f"{label}: {text.rstrip('.')}."

@@ -312,7 +312,8 @@ async def test_action_form_errors_are_shown_without_calling_the_survey(web):
     token = await web.csrf("/suppliers/S-1")
     r = await web.client.post("/suppliers/S-1/actions/replace_contact", data={
         "survey_id": survey_id, "email": "not-an-email", "csrf_token": token})
-    assert "Replace the contact: email" in r.text
+    assert "Replace the contact: Email: please give an e-mail address such as name@example.com." in r.text
+    assert "should match pattern" not in r.text
     # Another supplier's survey cannot be acted on through this supplier's page.
     other = seed_case(web.engine, supplier_id="S-9", name="Other")
     r = await web.client.post("/suppliers/S-1/actions/add_note", data={"survey_id": other, "text": "x",
@@ -784,7 +785,7 @@ async def test_a_campaign_end_date_in_the_past_is_refused_by_the_form_and_the_ap
     r = await w.client.post("/campaigns", data={**form, "ends_at": soon})
     assert r.status_code == 422 and "before its surveys are due" in r.text
     r = await w.client.post("/campaigns", data={**form, "ends_at": "30/06/2026"})
-    assert r.status_code == 422 and "end date: &#39;30/06/2026&#39; is not a date" in r.text
+    assert r.status_code == 422 and "Closes on: &#39;30/06/2026&#39; is not a date" in r.text
     later = (date.today() + timedelta(days=200)).isoformat()
     r = await w.client.post("/campaigns", data={**form, "ends_at": later})
     assert r.status_code == 503  # accepted: only the engine's absence stops it
