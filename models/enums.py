@@ -25,6 +25,9 @@ class SurveyOutcome(StrEnum):
     valid_with_cap = "valid_with_cap"
     invalid_uncorrected = "invalid_uncorrected"
     non_responsive = "non_responsive"
+    # A valid declaration, but the corrective action plan its risk required was not completed (overdue or
+    # refused) and the VP let the escalation lapse: the supplier answered, so it is not non-responsive.
+    cap_not_completed = "cap_not_completed"
     suspended = "suspended"
     disengaged = "disengaged"
     waived = "waived"

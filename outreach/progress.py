@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.columns import utcnow
+from models.facts.survey import outcome_standing
 from models.tables import Campaign, CorrectiveActionPlan, Escalation, Supplier, Survey
 
 
@@ -107,14 +108,18 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
         in_campaign = Survey.campaign_id == campaign_id
         by_state = dict(session.exec(select(Survey.state, func.count()).where(in_campaign).group_by(Survey.state)).all())
         # The read model sets the outcome when a case escalates, before the VP decides: only a closed
-        # survey's outcome is final, the others are counted apart so nobody reads an open case as ended.
+        # survey's outcome is final; one pending the VP is counted apart, so nobody reads an open case as
+        # ended; one left from an earlier step of a survey that moved on holds no longer (outcome_standing).
         by_outcome: dict[str, int] = {}
         provisional_outcomes: dict[str, int] = {}
         for outcome, state, n in session.exec(
             select(Survey.outcome, Survey.state, func.count())
             .where(in_campaign, Survey.outcome.is_not(None)).group_by(Survey.outcome, Survey.state)
         ).all():
-            counts = by_outcome if state == "closed" else provisional_outcomes
+            standing = outcome_standing(outcome, state)
+            if standing.outcome is None:
+                continue
+            counts = by_outcome if standing.final else provisional_outcomes
             counts[outcome] = counts.get(outcome, 0) + n
         surveys = sum(by_state.values())
         responded = session.exec(select(func.count()).select_from(Survey).where(

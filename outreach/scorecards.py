@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from cmrt.reference import ReferenceList
 from models.columns import utcnow
+from models.facts.survey import declaration_that_counts, effective_verdict  # noqa: F401 - used by faces
 from models.scorecards import Scorecard, ScorecardEvent, ScorecardEventApplied, scorecard_key
 from models.tables import (
     Campaign,
@@ -51,16 +52,6 @@ class ScorecardUpdate:
     version: int
 
 
-def effective_verdict(sub: Submission) -> str | None:
-    """The verdict after a person's decision: an accepted submission is valid, a rejected one invalid."""
-    manual = (sub.manual_decision or "").casefold()
-    if manual.startswith("accept"):
-        return "valid"
-    if manual.startswith("reject"):
-        return "invalid"
-    return sub.verdict
-
-
 def _scope_level(text: str | None) -> str | None:
     low = (text or "").casefold()
     if "product" in low:
@@ -84,14 +75,9 @@ def survey_for(session: Session, supplier_id: str, year: int) -> tuple[Survey, C
 
 
 def declaration_used(subs: list[Submission]) -> Submission | None:
-    """The submission whose answers and smelters count: a valid product-level CMRT, else the latest
-    valid declaration, else the latest readable one (an invalid CMRT still says something)."""
-    readable = [s for s in subs if effective_verdict(s) != "unreadable" and s.result]
-    for purpose in ("product_level", "declaration"):
-        valid = [s for s in readable if s.purpose == purpose and effective_verdict(s) == "valid"]
-        if valid:
-            return valid[-1]
-    return readable[-1] if readable else None
+    """The submission whose answers and smelters count (models.facts.survey.declaration_that_counts)."""
+    counted = declaration_that_counts(subs)
+    return counted.submission if counted else None
 
 
 def gather_inputs(session: Session, survey: Survey, *, as_of: datetime,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+from models.facts.survey import outcome_standing
+
 # Codes whose plain reading needs more than replacing underscores.
 GLOSSARY = {
     "cap_overdue": "Corrective action plan overdue",
@@ -17,6 +19,7 @@ GLOSSARY = {
     "cap_request": "Corrective action plan requested",
     "non_responsive": "Non-responsive",
     "valid_with_cap": "Valid with corrective action",
+    "cap_not_completed": "Corrective action not completed",
     "high_risk_confirmed": "High risk confirmed",
     "no_product_level": "No product-level CMRT",
     "vp_decision": "VP decision",
@@ -70,12 +73,14 @@ def words(value: str | None) -> str:
 
 
 def outcome_words(outcome: str | None, state: str | None) -> str:
-    """An outcome, marked provisional while the survey is still open (set at escalation, the VP decides)."""
-    if not outcome:
+    """An outcome as it stands (models.facts.survey.outcome_standing): final once closed; while escalated,
+    what the case becomes unless the VP decides otherwise; in any other open state, none yet."""
+    standing = outcome_standing(outcome, state)
+    if standing.outcome is None:
         return "—"
-    if state is None or state == "closed":
-        return humanise(outcome)
-    return f"{humanise(outcome)} ({'pending VP decision' if state == 'escalated' else 'provisional'})"
+    if standing.pending_vp:
+        return f"{humanise(standing.outcome)} (pending VP decision)"
+    return humanise(standing.outcome)
 
 
 def next_step_words(step: str | None, plan_states: Mapping[str, str] | None = None) -> str:

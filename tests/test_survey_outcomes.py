@@ -235,3 +235,61 @@ def SubmitPlanFor(now):
         PlannedAction(description="Ask the refinery to enrol in RMAP", owner="Raj Patel",
                       target_date=now + timedelta(days=60)),
     ])
+
+
+async def _plan_after_high_risk(rig, h):
+    """A valid company-level CMRT with a high-risk refinery, then a product-level one that still lists it:
+    the risk is confirmed and a corrective action plan is opened."""
+    from cmrt.builder import DEFAULT_SMELTERS, SCOPE_PRODUCT
+    from workflows.survey import SupplierSurveyWorkflow
+
+    await rig.skip(days=5)
+    await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+    product = valid_builder(smelters=list(DEFAULT_SMELTERS) + [{"metal": "Gold", "lookup_name": "African Gold Refinery"}],
+                            scope=SCOPE_PRODUCT).answer("Q3", "Gold", "Yes").answer("Q4", "Gold", "Yes").to_bytes()
+    v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(product),
+                                                                         purpose="product_level"))
+    assert v.state == SurveyState.corrective_action
+
+
+async def test_an_answering_supplier_whose_plan_went_overdue_is_not_called_non_responsive(rig):
+    """It sent valid CMRTs: escalated for its overdue plan, it would end "Corrective action not completed"
+    unless the VP decides otherwise, and that is what it ends as when the VP lets the escalation lapse."""
+    from outreach.wording import outcome_words
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start()
+        await _plan_after_high_risk(rig, h)
+        for _ in range(40):  # the plan is never sent: overdue, then escalated to the VP
+            await rig.skip(days=7)
+            st = await h.query(SupplierSurveyWorkflow.status)
+            if st.state == SurveyState.escalated:
+                break
+        assert st.state == SurveyState.escalated
+        assert st.outcome == SurveyOutcome.cap_not_completed
+        row = survey_row(rig, h.id)
+        assert outcome_words(row.outcome, row.state) == "Corrective action not completed (pending VP decision)"
+        result = await h.result()  # the VP never decides: the escalation lapses
+    assert result.outcome == SurveyOutcome.cap_not_completed
+    assert outcome_words(survey_row(rig, h.id).outcome, "closed") == "Corrective action not completed"
+    assert "escalated" in [e.kind for e in rig.events(h.id)]
+
+
+async def test_after_the_vp_requires_a_plan_no_earlier_outcome_is_stated(rig):
+    from workflows.escalation import EscalationWorkflow
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start()
+        esc_id = await _escalate_non_responsive(rig, h)
+        assert (await h.query(SupplierSurveyWorkflow.status)).outcome == SurveyOutcome.non_responsive
+        await rig.client.get_workflow_handle(esc_id).execute_update(EscalationWorkflow.decide, VpDecision(
+            decision=Decision.corrective_action, decided_by=VP, reason="one more chance"))
+        for _ in range(20):
+            st = await h.query(SupplierSurveyWorkflow.status)
+            if st.state == SurveyState.corrective_action:
+                break
+            await rig.skip(hours=1)
+        assert st.state == SurveyState.corrective_action and st.outcome is None
+        assert survey_row(rig, h.id).outcome is None

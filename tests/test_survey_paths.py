@@ -167,8 +167,13 @@ async def test_late_answer_while_the_vp_decides_withdraws_the_escalation(rig):
         esc = await rig.client.get_workflow_handle(st.open_escalation_id).describe()
         assert esc.status.name == "CANCELED"
     kinds = [e.kind for e in rig.events(h.id)]
-    assert kinds[kinds.index("escalated"):] == ["escalated", "submission_received", "escalation_withdrawn",
-                                                 "submission_checked", "risk_review", "declaration_valid"]
+    after = kinds[kinds.index("escalated"):]
+    # The check of the file and the cancelled escalation's end are two things the workflow waits on at once:
+    # either may be recorded first (a loaded machine shows both orders); the rest is in order.
+    assert [k for k in after if k != "escalation_withdrawn"] == ["escalated", "submission_received",
+                                                                  "submission_checked", "risk_review", "declaration_valid"]
+    assert after.count("escalation_withdrawn") == 1
+    assert after.index("escalation_withdrawn") > after.index("submission_received")
     assert rig.templates(SUPPLIER)[-1] == "accepted"
     assert rig.templates(VP) == ["escalation_to_vp"]
     with session_scope(rig.engine) as s:  # no longer on the VP's desk, and not lapsed either

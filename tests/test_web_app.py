@@ -303,7 +303,7 @@ async def test_an_outcome_set_at_escalation_is_shown_as_not_final(web):
     chart = (await web.client.get("/campaigns/cmrt-2025")).text.split('aria-label="Surveys per outcome"')[1]
     chart = chart.split("</ul>")[0]
     labels = __import__("re").findall(r'<span class="badge[^"]*">([^<]+)</span>', chart)
-    assert labels == ["Non-responsive", "Non-responsive (provisional)"], labels
+    assert labels == ["Non-responsive", "Non-responsive (pending VP decision)"], labels
 
 
 async def test_action_form_errors_are_shown_without_calling_the_survey(web):

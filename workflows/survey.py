@@ -53,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         cap_workflow_id,
         escalation_workflow_id,
     )
+    from models.facts.survey import has_valid_declaration, outcome_if_lapsed, outcome_when_plan_closes
     from workflows.common import DB_OPTIONS, LOCAL_DB_OPTIONS, email_retry_delay, send_email
 
 # A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
@@ -78,6 +79,7 @@ MAX_KEPT_UPDATE_IDS = 500
 # which implies every change before it (see _release); runs recorded before a release replay as they were.
 LEAN_SURVEY = "lean-survey"
 DELIVERY_CLOCK = "delivery-clock"
+TRUE_OUTCOME = "true-outcome"
 # How long an Update that opened a plan or an escalation waits for the run loop to start the child.
 CHILD_START_WAIT = timedelta(seconds=30)
 
@@ -352,7 +354,8 @@ class SupplierSurveyWorkflow:
         self.s.escalations += 1
         self.s.escalation_reason = reason
         self.s.open_escalation_id = escalation_workflow_id(self.survey_id, self.s.escalations)
-        self.s.outcome = PROVISIONAL_OUTCOME[reason]
+        self.s.outcome = (outcome_if_lapsed(reason, valid_declaration=self._has_valid_declaration())
+                          if self._true_outcome() else PROVISIONAL_OUTCOME[reason])
         await self._set_state(SurveyState.escalated, "escalated", reason=reason,
                               data={"escalation_id": self.s.open_escalation_id})
         # Added after the first release: the commodity manager and the compliance team hear of the escalation
@@ -436,6 +439,8 @@ class SupplierSurveyWorkflow:
         if result.decision is None:
             await self._close(self.s.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
         elif result.decision == Decision.corrective_action:
+            if self._true_outcome():
+                self.s.outcome = None  # the plan decides now: what the escalation held no longer stands
             await self._record("vp_decided", actor=result.decided_by, reason=result.reason,
                                data={"decision": result.decision.value})
             await self._open_cap("vp_decision")
@@ -468,8 +473,13 @@ class SupplierSurveyWorkflow:
         if self.s.state != SurveyState.corrective_action:
             return
         if result.status == "closed":
-            outcome = SurveyOutcome.valid_with_cap if self._has_valid_declaration() else self.s.outcome
-            await self._close(outcome or SurveyOutcome.valid_with_cap, "corrective_action_closed", data={"cap_id": cap_id})
+            if self._true_outcome():
+                outcome = outcome_when_plan_closes(valid_declaration=self._has_valid_declaration(),
+                                                   escalation_reason=self.s.escalation_reason)
+            else:
+                outcome = (SurveyOutcome.valid_with_cap if self._has_valid_declaration() else self.s.outcome) \
+                    or SurveyOutcome.valid_with_cap
+            await self._close(outcome, "corrective_action_closed", data={"cap_id": cap_id})
         else:
             await self._record("corrective_action_" + result.status, data={"cap_id": cap_id}, reason=result.reason)
             await self._escalate("cap_refused" if result.status == "refused" else "cap_overdue")
@@ -491,7 +501,7 @@ class SupplierSurveyWorkflow:
             pass
 
     def _has_valid_declaration(self) -> bool:
-        return any(sub.purpose == "declaration" and sub.verdict in ("valid", "accepted") for sub in self.s.submissions)
+        return has_valid_declaration(self.s.submissions, purpose="declaration")
 
     # --- closing --------------------------------------------------------------------------------
 
@@ -988,12 +998,14 @@ class SupplierSurveyWorkflow:
             await self._write("update_scorecard", scorecard)
 
     def _release(self) -> int:
-        """The release this run follows: 2 "delivery-clock", 1 "lean-survey", 0 before them. One patch marker
+        """The release this run follows: 3 "true-outcome", 2 "delivery-clock", 1 "lean-survey", 0 before them. One patch marker
         per run, the newest release's, which implies every change before it: each marker also upserts
         Temporal's TemporalChangeVersion attribute, a visibility write on the server. Runs recorded before a
         release replay as they were (a marker absent from the history answers False)."""
         if self._release_no is None:
-            if workflow.patched(DELIVERY_CLOCK):
+            if workflow.patched(TRUE_OUTCOME):
+                self._release_no = 3
+            elif workflow.patched(DELIVERY_CLOCK):
                 self._release_no = 2
             elif workflow.patched(LEAN_SURVEY):
                 self._release_no = 1
@@ -1011,6 +1023,12 @@ class SupplierSurveyWorkflow:
         """Since "delivery-clock": the request (and a correction or product-level request) is retried by the
         workflow until delivered, and the supplier's clock starts at delivery (_send_until_delivered)."""
         return self._release() >= 2
+
+    def _true_outcome(self) -> bool:
+        """Since "true-outcome": the outcome an escalation holds is what the supplier did
+        (models.facts.survey.outcome_if_lapsed: a valid declaration whose plan was not completed is
+        cap_not_completed, not non_responsive), and it no longer holds once the VP requires a plan."""
+        return self._release() >= 3
 
     def _patched(self, patch_id: str) -> bool:
         """An earlier change: always on in lean runs (no marker of its own), as recorded in older ones."""

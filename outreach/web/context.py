@@ -22,6 +22,7 @@ from outreach.links import LinkSigner
 from outreach.settings import PROJECT_ROOT, Settings
 from outreach.storage import FileStore
 from outreach.temporal_client import connect
+from models.enums import SurveyOutcome
 from outreach.wording import humanise, next_step_words, outcome_words, words
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates" / "web"
@@ -143,4 +144,5 @@ def make_templates() -> Jinja2Templates:
     env.filters["money"] = _money
     env.filters["words"] = words
     env.filters["pct"] = _pct
+    env.globals["OUTCOMES"] = [o.value for o in SurveyOutcome]
     return templates
