@@ -102,17 +102,18 @@ def next_step_words(step: str | None, plan_states: Mapping[str, str] | None = No
 
 
 def verdict_words(verdict: str | None, review: Mapping[str, str | None] | None = None) -> str:
-    """The checker's verdict, and the hand review that overruled it when there is one:
-    "Invalid, accepted by hand by ana@example.com: the smelter list was sent separately"."""
-    said = humanise(verdict) if verdict else "No verdict"
-    if not review or not review.get("decision"):
-        return said
-    decision = (review.get("decision") or "").casefold()
-    how = "accepted" if decision.startswith("accept") else "rejected" if decision.startswith("reject") else decision
-    text = f"{said}, {how} by hand"
-    if review.get("by"):
+    """The checker's verdict, and the hand review that overruled (or confirmed) it when there is one, with
+    who and why: "Invalid, accepted by hand by ana@example.com: the smelter list was sent separately".
+    Whether a person overruled the check is models.facts.survey's to say; this adds the reviewer's words."""
+    from types import SimpleNamespace
+
+    from models.facts.survey import verdict_words as survey_verdict_words
+
+    decision = (review or {}).get("decision")
+    text = survey_verdict_words(SimpleNamespace(verdict=verdict, manual_decision=decision, purpose="declaration"))
+    if decision and (review or {}).get("by"):
         text += f" by {review['by']}"
-    if review.get("reason"):
+    if decision and (review or {}).get("reason"):
         text += f": {review['reason']}"
     return text
 

@@ -63,7 +63,7 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
                      as_of: datetime | None = None) -> dict[str, Any]:
     """Figures for one campaign (by ID) or every campaign of a year (an int or digits)."""
     from models.columns import utcnow
-    from outreach.scorecards import declaration_used, effective_verdict
+    from models.facts.survey import declaration_that_counts, effective_verdict
 
     reference = reference if reference is not None else current_reference(engine)
     as_of = as_of or utcnow()
@@ -95,7 +95,8 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     for supplier_id, sv in latest.items():
         supplier = suppliers.get(supplier_id)
         subs = subs_by_survey.get(sv.id, [])
-        used = declaration_used(subs)
+        counted = declaration_that_counts(subs)
+        used = counted.submission if counted is not None else None
         verdicts = [effective_verdict(s) for s in subs]
         records.append(SupplierRecord(
             supplier_id=supplier_id, supplier_name=supplier.name if supplier else supplier_id,
