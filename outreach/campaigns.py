@@ -8,7 +8,7 @@ show the same message.
     await pause_campaign(client, "cmrt-2026", by="ana")        # resume_campaign, cancel_campaign
     await add_suppliers(client, "cmrt-2026", ["S-9"], by="ana")
     await schedule_yearly_campaign(client, settings, month=1, day=15)
-    await submit_file(client, settings, engine, survey_id, data, filename, channel="cli")
+    await submit_file(client, settings, engine, survey_id, data, filename, channel="cli")  # the portal's gate
     await survey_status(client, survey_id)
     await decide_escalation(client, escalation_id, Decision.suspend, by="vp@...", reason="...")
 """
@@ -16,7 +16,7 @@ show the same message.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, Awaitable, Callable, Optional
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -65,6 +65,7 @@ from models.survey import (
     survey_workflow_id,
 )
 from models.tables import Survey
+from outreach.intake import UploadOutcome, submit_workbook
 from outreach.settings import Settings
 
 
@@ -88,6 +89,10 @@ async def _update(handle: WorkflowHandle, name: str, arg: Any, result_type: type
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise ActionRefused(f"{what}: {handle.id} is not running") from None
         raise
+
+
+class CampaignExists(ActionRefused):
+    """A campaign with that ID was started before (each face says what to do: the CLI's --id, the form's field)."""
 
 
 class EndDateRefused(ValueError):
@@ -149,7 +154,7 @@ async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignIn
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         )
     except WorkflowAlreadyStartedError:
-        raise ActionRefused(f"a campaign with the ID {inp.campaign_id} already exists; choose another --id") from None
+        raise CampaignExists(f"a campaign with the ID {inp.campaign_id} already exists") from None
     return inp
 
 
@@ -241,19 +246,22 @@ async def survey_status(client: Client, survey_id: str) -> SurveyStatus:
         raise
 
 
-async def submit_file(client: Client, settings: Settings, engine: Engine, survey_id: str, data: bytes,
-                      filename: str, *, channel: str = "portal", submitted_by: str | None = None,
-                      purpose: str = "declaration") -> SubmissionVerdict:
-    """Store a workbook under its hash and hand it to the survey: the same path as the portal."""
+async def submit_file(client: Client | Callable[[], Awaitable[Client]], settings: Settings, engine: Engine,
+                      survey_id: str, data: bytes, filename: str, *, channel: str = "portal",
+                      submitted_by: str | None = None, purpose: str = "declaration") -> UploadOutcome:
+    """Hand a workbook to the survey through the gate the portal and the API use (outreach.intake): the
+    same bytes are refused the same way, or stored under their hash and submitted. ``client`` may be a
+    function that connects: a refused file then needs no Temporal, as on the portal."""
     from outreach.storage import FileStore
 
-    if len(data) > settings.max_upload_bytes:
-        raise ActionRefused(f"{filename} is {len(data)} bytes; the limit is {settings.max_upload_bytes}")
-    sha = FileStore(settings.file_store_path, engine).put(
-        data, filename=filename, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    sub = SubmitCmrt(file_sha256=sha, filename=filename, channel=channel, submitted_by=submitted_by, purpose=purpose)
-    return await _update(client.get_workflow_handle(survey_id), "submit", sub, SubmissionVerdict,
-                         f"submission refused by {survey_id}", id=f"submit-{purpose}-{sha}")
+    async def send(arg: SubmitCmrt, update_id: str) -> SubmissionVerdict:
+        connected = client if isinstance(client, Client) else await client()
+        return await _update(connected.get_workflow_handle(survey_id), "submit", arg, SubmissionVerdict,
+                             f"submission refused by {survey_id}", id=update_id)
+
+    return await submit_workbook(survey_id, data, filename, store=FileStore(settings.file_store_path, engine),
+                                 max_bytes=settings.max_upload_bytes, send=send, channel=channel,
+                                 submitted_by=submitted_by, purpose=purpose)
 
 
 async def extend_deadline(client: Client, survey_id: str, new_due_at: datetime, *, by: str, reason: str = "") -> ActionAck:

@@ -75,12 +75,15 @@ def _by(by: Optional[str]) -> str:
     return by or os.environ.get("USER") or getpass.getuser() or "cli"
 
 
-def _run(make: Callable[[Any], Coroutine[Any, Any, Any]], settings) -> Any:
-    """Connect to Temporal, run the coroutine, turn known failures into one line."""
+def _run(make: Callable[[Any], Coroutine[Any, Any, Any]], settings, *, lazy: bool = False) -> Any:
+    """Connect to Temporal, run the coroutine, turn known failures into one line. ``lazy``: the coroutine
+    gets a function that connects, for a command that may answer without Temporal (a refused file)."""
     from outreach.campaigns import ActionRefused
     from outreach.temporal_client import TemporalUnavailable, connect
 
     async def go():
+        if lazy:
+            return await make(lambda: connect(settings))
         client = await connect(settings)
         return await make(client)
 
@@ -194,7 +197,7 @@ def campaign_start(
     """Start a campaign: select the suppliers and send each a survey request."""
     from models.campaign import SupplierSelection
     from models.policy import CampaignPolicy
-    from outreach.campaigns import EndDateRefused, campaign_input, parse_when, start_campaign
+    from outreach.campaigns import CampaignExists, EndDateRefused, campaign_input, parse_when, start_campaign
 
     if policy not in ("annual", "demo"):
         raise fail(f"--policy: {policy!r} is neither annual nor demo", 2)
@@ -216,7 +219,13 @@ def campaign_start(
         first = exc.errors()[0]
         raise fail(f"--{first['loc'][0]}: {first['msg'].removeprefix('Value error, ')}".replace("--campaign_id", "--id"),
                    2) from None
-    inp = _run(lambda client: start_campaign(client, settings, **kwargs), settings)
+    async def start(client):
+        try:
+            return await start_campaign(client, settings, **kwargs)
+        except CampaignExists as exc:
+            raise CampaignExists(f"{exc}; choose another --id") from None
+
+    inp = _run(start, settings)
     if as_json:
         _print_json({"campaign_id": inp.campaign_id, "workflow_id": f"campaign/{inp.campaign_id}",
                      "selection": selection.describe(), "policy": policy})
@@ -428,26 +437,35 @@ def survey_submit(
     by: Optional[str] = typer.Option(None, "--by", help="Who submitted (the supplier's address, for the record)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Submit a workbook for a supplier, as the portal would; prints the verdict and each finding."""
+    """Submit a workbook for a supplier, as the portal would: the same gate refuses what is not a workbook
+    (a photo, an empty file, a sheet too large to read) before it reaches the survey; prints the verdict
+    and each finding."""
     from outreach.campaigns import submit_file
+    from outreach.intake import too_large
 
     if not file.is_file():
         raise fail(f"no such file: {file}", 2)
     settings = _settings()
     survey_id = _survey_id(settings, supplier_id, campaign)
     engine = _engine(settings)
-    data = file.read_bytes()
-    verdict = _run(lambda c: submit_file(c, settings, engine, survey_id, data, file.name, channel="cli",
-                                         submitted_by=by or _by(None),
-                                         purpose="product_level" if product_level else "declaration"), settings)
-    if as_json:
-        _print_json(verdict)
+    size = file.stat().st_size
+    if size > settings.max_upload_bytes:  # refused as the portal refuses it, without reading it
+        outcome = too_large(size, settings.max_upload_bytes)
     else:
-        typer.echo(f"{file.name}: {verdict.verdict}; {verdict.message} (next: {verdict.next_step})")
-        for f in verdict.findings:
+        data = file.read_bytes()
+        outcome = _run(lambda c: submit_file(c, settings, engine, survey_id, data, file.name, channel="cli",
+                                             submitted_by=by or _by(None),
+                                             purpose="product_level" if product_level else "declaration"),
+                       settings, lazy=True)
+    if as_json:
+        _print_json(outcome.to_json())
+    else:
+        typer.echo(f"{file.name}: {humanise(outcome.verdict)}. {outcome.message}"
+                   + (f" (next: {next_step_words(outcome.next_step)})" if outcome.next_step else ""))
+        for f in outcome.findings:
             where = "!".join(x for x in (f.sheet, f.cell) if x)
             typer.echo(f"  [{f.severity}] {where + ': ' if where else ''}{f.message}")
-    if not verdict.accepted:
+    if not outcome.accepted:
         raise typer.Exit(1)
 
 

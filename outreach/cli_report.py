@@ -41,27 +41,24 @@ def _engine():
 
 
 def _summary_text(f: dict[str, Any]) -> str:
-    from outreach.reports.render import report_title
+    from models.facts.figures import percent_cell
+    from outreach.reports.render import DENOMINATORS, SHARES, report_title, scope_parts
 
     def line(label: str, s: dict[str, Any]) -> str:
-        pct = "-" if s["percent"] is None else f"{s['percent']}%"
-        return f"  {label:<46} {s['count']:>5} of {s['of']:<5} {pct:>5}"
+        return (f"  {label:<48} {s['count']:>5} of {s['of']:<5} {percent_cell(s['count'], s['of']):>5}"
+                f"  ({DENOMINATORS[s['denominator']]})")
 
     sm = f["smelters"]
     lines = [
         f"Due-diligence results: {report_title(f)}",
-        f"  {'Suppliers surveyed':<46} {f['suppliers_surveyed']:>5}",
-        line("Submitted a CMRT", f["submitted"]),
-        line("Valid", f["valid"]),
-        line("Invalid, never corrected", f["invalid_uncorrected"]),
-        line("Company-level (of responses)", f["company_level"]),
-        line("Q6 below 100%", f["q6_below_100"]),
-        line("Weak program (of responses)", f["weak_program"]),
+        f"  {'Suppliers surveyed':<48} {f['suppliers_surveyed']:>5}",
+        f"  {'Responses received':<48} {f['responses']:>5}",
+        *[line(label, f[key]) for label, key in SHARES],
+        "  Responses by scope: " + ", ".join(f"{label} {n}" for label, n in scope_parts(f)),
         f"Smelters and refiners identified: {sm['total']}",
-        *[f"  {r['status']:<14} {r['count']:>5}  {r['percent'] or 0:>3}%" for r in sm["by_status"]],
-        "Conformant by metal: " + ", ".join(
-            f"{m['metal']} {'-' if m['conformant_percent'] is None else str(m['conformant_percent']) + '%'}"
-            for m in sm["by_metal"]),
+        *[f"  {r['status']:<14} {r['count']:>5}  {percent_cell(r['count'], r['of']):>4}" for r in sm["by_status"]],
+        "Conformant by metal: " + ", ".join(f"{m['metal']} {percent_cell(m['conformant'], m['total'])}"
+                                            for m in sm["by_metal"]),
         f"Entities that are not known smelters: {len(f['unknown_entities'])}; "
         f"high-risk smelters: {len(f['high_risk_smelters'])}",
     ]

@@ -7,7 +7,6 @@ campaign scale the difference is a core's worth of work.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -19,7 +18,9 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from models.facts.correction import correction_request
+from models.facts.figures import percent_cell, share_words
 from outreach.settings import PROJECT_ROOT
+from outreach.wording import humanise, outcome_words, verdict_words, words
 
 TEMPLATES_DIR = PROJECT_ROOT / "templates"
 
@@ -31,13 +32,6 @@ class RenderedEmail:
     html: str | None
 
 
-def words(value: str | None) -> str:
-    """An event or reason code as a reader sees it (``due_date_passed`` -> "due date passed"); text stays."""
-    if value and re.fullmatch(r"[a-z0-9_]+", value):
-        return value.replace("_", " ")
-    return value or ""
-
-
 @lru_cache(maxsize=4)
 def template_environment(root: Path = TEMPLATES_DIR) -> Environment:
     env = Environment(
@@ -47,7 +41,13 @@ def template_environment(root: Path = TEMPLATES_DIR) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Codes are never shown to a person: the same words as every other face (outreach.wording).
     env.filters["words"] = words
+    env.filters["human"] = humanise
+    env.filters["outcome"] = outcome_words
+    env.filters["share_words"] = share_words
+    env.filters["percent_cell"] = percent_cell
+    env.filters["verdict_words"] = verdict_words
     return env
 
 

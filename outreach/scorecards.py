@@ -39,10 +39,6 @@ from outreach.db import lock_for_update, session_scope
 from outreach.reports.smelters import current_reference, supplier_smelters
 from outreach.scoring import ScoreInputs, ScoringConfig, score, trend
 
-# Corrective action plan states (workflows/corrective_action.py): requested, in_progress, overdue,
-# refused, closed (every action verified), cancelled (the survey was withdrawn: not the supplier's doing).
-OPEN_PLAN_STATES = set(facts.OPEN_PLAN_STATES)
-
 
 class SurveyNotFound(LookupError):
     pass

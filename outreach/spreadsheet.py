@@ -9,6 +9,7 @@ and booleans pass unchanged. Every export writes through :func:`append_row` / :f
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Sequence
 
@@ -30,8 +31,20 @@ def neutralise(value: Any) -> Any:
     return neutralise(str(value))
 
 
+@dataclass(frozen=True)
+class Formatted:
+    """A number written with its number format, e.g. a share as 0.71 shown "71%" (it stays a number)."""
+
+    value: int | float | None
+    number_format: str
+
+
 def append_row(ws: Worksheet, values: Iterable[Any]) -> None:
-    ws.append([neutralise(v) for v in values])
+    values = list(values)
+    ws.append([v.value if isinstance(v, Formatted) else neutralise(v) for v in values])
+    for i, v in enumerate(values, start=1):
+        if isinstance(v, Formatted) and v.value is not None:
+            ws.cell(row=ws.max_row, column=i).number_format = v.number_format
 
 
 def write_table(ws: Worksheet, header: Sequence[str], rows: Iterable[Sequence[Any]], *,

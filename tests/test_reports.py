@@ -109,10 +109,14 @@ def test_workbook_reads_back(juniper_figures, tmp_path):
     appendix = list(wb["Appendix A"].iter_rows(values_only=True))
     assert appendix[0] == APPENDIX_A_HEADER and len(appendix) == 1 + 333
     assert Counter(r[4] for r in appendix[1:]) == {"Conformant": 237, "Active": 24, "Not Enrolled": 72}
-    summary = {r[0]: r[1:] for r in wb["Summary"].iter_rows(values_only=True) if r[0]}
-    assert summary["Conformant"][0] == 237 and summary["Conformant"][2] == "71%"
-    assert summary["Gold"][2] == "63%" and summary["Tungsten"][2] == "83%"
-    assert summary["Submitted a CMRT"][:3] == (5, 7, "71%")
+    # Counts and shares are numbers; a share carries a percent format, so it reads as the report says it.
+    cells = {r[0].value: r[1:] for r in wb["Summary"].iter_rows() if r[0].value}
+    summary = {k: tuple(c.value for c in v) for k, v in cells.items()}
+    assert summary["Conformant"][0] == 237 and summary["Conformant"][2] == pytest.approx(237 / 333)
+    assert cells["Conformant"][2].number_format == "0%"
+    assert summary["Gold"][2] == pytest.approx(0.63, abs=0.005) and summary["Tungsten"][2] == pytest.approx(0.83, abs=0.005)
+    assert summary["Submitted a CMRT"][:3] == (5, 7, pytest.approx(5 / 7))
+    assert cells["Submitted a CMRT"][2].number_format == "0%" and summary["Submitted a CMRT"][3] == "Suppliers surveyed"
     declarations = list(wb["Declarations"].iter_rows(values_only=True))
     assert len(declarations) == 1 + 7
     by_supplier = list(wb["Smelters by supplier"].iter_rows(values_only=True))[1:]

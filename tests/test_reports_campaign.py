@@ -147,3 +147,46 @@ def test_cli_campaign_json(engine, db_url, tmp_path, monkeypatch):
     assert "not a known smelter: Gold 'Backyard Refiners' reported by Golf" in by_id.output
     missing = runner.invoke(app, ["report", "rcoi", "--campaign", "1999"])
     assert missing.exit_code == 2 and "no campaign '1999'" in missing.output
+
+
+def test_workbook_says_codes_in_words_and_shows_a_verdict_overruled_by_hand(engine, tmp_path):
+    """A declaration accepted by hand reads "Invalid, accepted by hand by ...: reason", not Outcome valid /
+    Verdict invalid; where a supplier stands, scopes, programs and outcomes are words; counts are numbers."""
+    import re
+
+    from openpyxl import load_workbook
+
+    from outreach.reports.workbook import rcoi_workbook
+
+    populate(engine)
+    s = add_supplier_survey(engine, "I-by-hand", name="India")
+    sub = add_submission(engine, s, check_result(verdict="invalid", scope="product"), at=T0, manual_decision="accepted")
+    with session_scope(engine) as ses:
+        from models.tables import Submission
+
+        row = ses.get(Submission, sub)
+        row.manual_reason = "the smelter list was sent separately (ana@example.com)"
+        ses.add(row)
+    set_survey(engine, s, outcome="valid_with_cap")
+    f = campaign_figures(engine, 2026, as_of=T0 + timedelta(days=40))
+    path = rcoi_workbook(f, tmp_path / "rcoi.xlsx")
+    wb = load_workbook(path)
+    rows = list(wb["Declarations"].iter_rows(values_only=True))
+    header, by_id = rows[0], {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
+    india = by_id["I-by-hand"]
+    assert india["Verdict"] == "Invalid, accepted by hand by ana@example.com: the smelter list was sent separately"
+    assert (india["Where it stands"], india["Outcome"], india["Scope"]) == ("Valid", "Valid with corrective action",
+                                                                           "Product level")
+    assert by_id["F-correcting"]["Where it stands"] == "Still correcting"
+    assert by_id["D-silent"]["Where it stands"] == "No CMRT submitted" and by_id["D-silent"]["Outcome"] == "Non-responsive"
+    assert by_id["C-uncorrected"]["Where it stands"] == "Invalid, never corrected"
+    code = re.compile(r"^[a-z]+(?:_[a-z]+)+$")
+    for sheet in ("Summary", "Declarations", "Smelters by supplier"):
+        for r in wb[sheet].iter_rows():
+            for c in r:
+                assert not (isinstance(c.value, str) and (code.match(c.value) or re.fullmatch(r"\d+%", c.value))), \
+                    (sheet, c.coordinate, c.value)
+    summary = {r[0].value: r for r in wb["Summary"].iter_rows() if r[0].value}
+    count, of, share = (c.value for c in summary["Still correcting an invalid CMRT"][1:4])
+    assert (count, of) == (1, 8) and share == 1 / 8 and summary["Still correcting an invalid CMRT"][3].number_format == "0%"
+    assert summary["Escalations"][2].value == "awaiting a decision"

@@ -3,6 +3,8 @@ reader depends on are there."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from outreach.emails import render_email
@@ -47,7 +49,7 @@ CASES = {
     "cap_reminder": (dict(CAP, plan_reminder=False, action=ACTION, target="01 April 2026"), ["Drop the refinery"]),
     "cap_overdue": (dict(CAP, action=ACTION, target="01 April 2026", escalation_on="x"), ["Overdue"]),
     "cap_review": (dict(CAP, action=ACTION), ["done in March"]),
-    "escalation_to_vp": (ESC, ["1,234,567", "http://portal.test/decide/T", "Declaration D16", "2026-01-01  request sent"]),
+    "escalation_to_vp": (ESC, ["1,234,567", "http://portal.test/decide/T", "Declaration D16", "2026-01-01  Request sent"]),
     "vp_reminder": (dict(ESC, reminder=2), ["Reminder 2"]),
     "decision_notice": (dict(ESC, decision="suspend", decided_by="vp@x.test", decision_reason="no CMRT",
                              decided_at="01 May 2026 10:00 UTC", audience="compliance"), ["suspend the supplier"]),
@@ -78,3 +80,34 @@ def test_decision_notice_without_a_decision_and_to_the_supplier():
 def test_request_links_to_the_rmi_cmrt_page_in_html_too():
     email = render_email("request", dict(BASE, **PORTAL))
     assert 'href="https://www.responsiblemineralsinitiative.org/reporting-templates/cmrt/"' in email.html
+
+
+SUMMARY = dict(campaign=dict(name="CMRT 2025", year=2025, selection="all active suppliers", selected=24, total_spend=0,
+                             spend_covered=0, surveys=24, not_started=0, responded=9, response_rate=9 / 24, valid=7,
+                             open_surveys=8, by_outcome={"valid_with_cap": 1, "valid": 6, "non_responsive": 2},
+                             by_state={"closed": 6, "awaiting_response": 3, "correction_requested": 8},
+                             overdue_count=0, overdue=[], open_caps_count=0, open_escalations_count=1,
+                             lapsed_escalations_count=0),
+               final_state="closed", dashboard_url="http://dash.test/campaigns/cmrt-2025")
+_CODE = re.compile(r"(?<![\w/.@-])[a-z]+(?:_[a-z]+)+(?![\w/.@-])")
+
+
+@pytest.mark.parametrize("template,context,said", [
+    ("campaign_summary", SUMMARY, ["Valid with corrective action: 1", "Non-responsive: 2", "Closed: 6",
+                                   "Awaiting response: 3", "Correction requested: 8", "9 of 24 (38% response rate)"]),
+    ("escalation_to_vp", dict(ESC, case=dict(CASE, history=[
+        dict(at="2026-01-01T00:00:00+00:00", kind="escalated", reason="cap_overdue"),
+        dict(at="2026-01-02T00:00:00+00:00", kind="escalated", reason="non_responsive")])),
+     ["Escalated: Corrective action plan overdue", "Escalated: Non-responsive"]),
+    ("bounce_notice", dict(BASE, bounced_email="jane@acme.test", detail="550 no such user", state="awaiting_response"),
+     ["paused (awaiting response)"]),
+    ("decision_notice", dict(ESC, decision=None, decision_reason=None, decided_by=None, decided_at=None,
+                             audience="compliance"), ["keeps its outcome (non-responsive)"]),
+])
+def test_no_code_reaches_a_reader(template, context, said):
+    """Outcome, state, event and reason codes are said in words, in the text and the HTML alike."""
+    email = render_email(template, context)
+    for part in (email.subject, email.text, email.html or ""):
+        assert not _CODE.findall(part), (template, _CODE.findall(part))
+    for text in said:
+        assert text in email.text, (template, text)

@@ -312,7 +312,8 @@ async def test_action_form_errors_are_shown_without_calling_the_survey(web):
     token = await web.csrf("/suppliers/S-1")
     r = await web.client.post("/suppliers/S-1/actions/replace_contact", data={
         "survey_id": survey_id, "email": "not-an-email", "csrf_token": token})
-    assert "Replace the contact: email" in r.text
+    assert "Replace the contact: Email: please give an e-mail address such as name@example.com." in r.text
+    assert "should match pattern" not in r.text
     # Another supplier's survey cannot be acted on through this supplier's page.
     other = seed_case(web.engine, supplier_id="S-9", name="Other")
     r = await web.client.post("/suppliers/S-1/actions/add_note", data={"survey_id": other, "text": "x",
@@ -432,7 +433,7 @@ async def test_a_lapsed_case_says_what_happened_and_offers_no_decision(web):
     assert r.status_code == 200 and "Case lapsed: Acme Metals" in r.text
     assert f"Lapsed on {lapsed_at:%d %b %Y %H:%M} UTC without a decision" in r.text
     assert "2 reminder(s)" in r.text and "no decision from the Supply Chain VP" in r.text
-    assert "closed with the outcome <strong>Invalid uncorrected</strong>" in r.text
+    assert "closed with the outcome <strong>Invalid, never corrected</strong>" in r.text
     assert 'name="decision"' not in r.text and "Record my decision" not in r.text
     assert web.settings.compliance_email in r.text  # who to ask now
     # A form kept open in another tab: refused with the same explanation, Temporal never asked.
@@ -784,7 +785,7 @@ async def test_a_campaign_end_date_in_the_past_is_refused_by_the_form_and_the_ap
     r = await w.client.post("/campaigns", data={**form, "ends_at": soon})
     assert r.status_code == 422 and "before its surveys are due" in r.text
     r = await w.client.post("/campaigns", data={**form, "ends_at": "30/06/2026"})
-    assert r.status_code == 422 and "end date: &#39;30/06/2026&#39; is not a date" in r.text
+    assert r.status_code == 422 and "Closes on: &#39;30/06/2026&#39; is not a date" in r.text
     later = (date.today() + timedelta(days=200)).isoformat()
     r = await w.client.post("/campaigns", data={**form, "ends_at": later})
     assert r.status_code == 503  # accepted: only the engine's absence stops it

@@ -8,4 +8,8 @@ instead of deriving a fact its own way (DESIGN.md, "One truth, many faces").
 - ``models.facts.survey``: a survey's verdicts, the declaration that counts, its outcome and standing.
 - ``models.facts.correction``: what a correction request says (errors to correct, the rest apart, the count).
 - ``models.facts.deadlines``: the one date by which the supplier must answer now.
+- ``models.facts.figures``: the Conflict Minerals Report's figures: what each count means, its denominator,
+  and how a share is said.
+- ``models.facts.scorecard``: a supplier's score inputs from its records (outreach.scoring grades them).
+- ``models.facts.messages``: reminders counted as the mail server accepted them.
 """

@@ -1,23 +1,12 @@
 """The campaign's figures for the Conflict Minerals Report: RCOI and due-diligence results.
 
-Two sources, one computation (:func:`compute_figures`):
+Two sources gather the suppliers' records; the figures themselves are defined once, in
+:mod:`models.facts.figures` (what each count means, its denominator, how a share is said):
 
 - a campaign in the database (:func:`campaign_figures`): every survey of the campaign (or of every
   campaign of a year), its submissions, corrective actions and escalations;
 - CMRT files collected outside the engine (:func:`files_figures`): a folder or a zip, each file checked
   with ``cmrt.check``, grouped by supplier, with an optional supplier list (CSV) as the denominator.
-
-Definitions (as the seed Conflict Minerals Report uses them; denominators are named in the output):
-
-- surveyed: suppliers in scope (withdrawn surveys excluded; with files, the supplier list when given);
-- submitted, valid, invalid never corrected, Q6 below 100%: shares of the surveyed suppliers;
-- company-level declarations and weak programs: shares of the responses (suppliers whose CMRT could
-  be read), as "65% of the responses received" and "9% of the Surveyed Suppliers that completed a CMRT";
-- smelters identified: known smelters (on the reference list) unique by CID across the valid
-  declarations; by RMAP status Conformant, Active and Not Enrolled (every other status), and the
-  Conformant share per metal. Percentages are rounded half up to whole numbers ("approximately");
-- entities that are not known smelters: rows that matched no smelter, unique by metal and name,
-  with the suppliers that reported them (the list sent to the RMI).
 """
 
 from __future__ import annotations
@@ -26,9 +15,8 @@ import csv
 import io
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -38,174 +26,34 @@ from sqlmodel import select
 from cmrt.messages import finding
 from cmrt.reference import ReferenceList, normalise_name
 from cmrt.types import CheckResult
+from models.facts import figures as facts
+from models.facts.figures import (  # noqa: F401 - the definitions, re-exported for the report's callers
+    REPORT_METALS,
+    SupplierRecord,
+    percent,
+    q6_below_100,
+    scope_level,
+    share,
+)
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
 from outreach.db import session_scope
-from outreach.reports.smelters import STATUSES, SupplierSmelters, current_reference, supplier_smelters
+from outreach.reports.smelters import current_reference, supplier_smelters
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
-REPORT_METALS: tuple[str, ...] = ("Gold", "Tantalum", "Tin", "Tungsten")  # the seed's order
 
 
 class ReportInputError(ValueError):
     """A report's input cannot be used; the message says which and why, in one line."""
 
 
-def percent(count: int, of: int) -> int | None:
-    """An "approximately N%" figure: rounded half up (71.17 -> 71, 62.79 -> 63), None when nothing to divide."""
-    if not of:
-        return None
-    return int((Decimal(count) * 100 / Decimal(of)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def share(count: int, of: int, denominator: str) -> dict[str, Any]:
-    return {"count": count, "of": of, "denominator": denominator, "percent": percent(count, of),
-            "ratio": round(count / of, 4) if of else None}
-
-
-@dataclass
-class SupplierRecord:
-    """One supplier in the report: what it sent and what counts from it."""
-
-    supplier_id: str | None
-    supplier_name: str
-    category: str | None = None
-    on_list: bool = True  # counts in the denominator (a file from an unlisted company does not)
-    status: str = "not_submitted"  # valid | invalid_uncorrected | awaiting_correction | not_submitted | withdrawn
-    result: dict[str, Any] | None = None  # the CheckResult JSON of the declaration used
-    files: list[str] = field(default_factory=list)
-    submissions: int = 0
-    outcome: str | None = None
-
-    @property
-    def submitted(self) -> bool:
-        return self.submissions > 0
-
-
-# --- facts of one declaration -------------------------------------------------------------------
-
-
-def scope_level(result: dict[str, Any] | None) -> str | None:
-    if not result:
-        return None
-    level = (result.get("summary") or {}).get("scope_level")
-    if level:
-        return level
-    scope = ((result.get("declaration") or {}).get("scope") or "").casefold()
-    return "company" if "company" in scope else "product" if "product" in scope else "user_defined" if scope else None
-
-
-def q6_below_100(result: dict[str, Any] | None) -> list[str]:
-    """In-scope metals whose Q6 (share of the supplier's own suppliers that answered) is below 100%."""
-    if not result:
-        return []
-    q6 = (result.get("questions") or {}).get("Q6") or {}
-    metals = result.get("metals_in_scope") or []
-    out = []
-    for metal in metals:
-        answer = ((q6.get(metal) or {}).get("answer") or "").strip()
-        if answer and answer != "100%":
-            out.append(metal)
-    return out
-
-
-# --- the computation ----------------------------------------------------------------------------
-
-
 def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList | None, source: dict[str, Any],
                     corrective_actions: dict[str, int] | None = None, escalations: dict[str, Any] | None = None,
                     include_invalid: bool = False) -> dict[str, Any]:
-    listed = [r for r in records if r.on_list and r.status != "withdrawn"]
-    surveyed = len(listed)
-    responses = [r for r in listed if r.result is not None]
-    counted = [r for r in records if r.result is not None and r.status != "withdrawn"
-               and (r.status == "valid" or include_invalid)]
-
-    per_supplier: dict[int, SupplierSmelters] = {id(r): supplier_smelters(r.result, reference) for r in counted}
-    known: dict[str, Any] = {}
-    reporters: dict[str, list[str]] = {}
-    unknown: dict[tuple[str, str], Any] = {}
-    unknown_reporters: dict[tuple[str, str], list[str]] = {}
-    for r in counted:
-        parts = per_supplier[id(r)]
-        for cid, s in parts.known.items():
-            known.setdefault(cid, s)
-            reporters.setdefault(cid, []).append(r.supplier_name)
-        for key, e in parts.unknown.items():
-            unknown.setdefault(key, e)
-            unknown_reporters.setdefault(key, []).append(r.supplier_name)
-
-    total = len(known)
-    by_status = [{"status": st, **share(sum(1 for s in known.values() if s.status_group == st), total, "smelters")}
-                 for st in STATUSES]
-    by_metal = []
-    for metal in REPORT_METALS:
-        of_metal = [s for s in known.values() if s.metal == metal]
-        counts = {st: sum(1 for s in of_metal if s.status_group == st) for st in STATUSES}
-        by_metal.append({
-            "metal": metal, "total": len(of_metal), "conformant": counts["Conformant"], "active": counts["Active"],
-            "not_enrolled": counts["Not Enrolled"], "conformant_percent": percent(counts["Conformant"], len(of_metal)),
-        })
-    appendix = sorted(known.values(), key=lambda s: (s.metal, s.cid))
-
-    def supplier_row(r: SupplierRecord) -> dict[str, Any]:
-        parts = per_supplier.get(id(r)) or supplier_smelters(r.result, reference)
-        decl = (r.result or {}).get("declaration") or {}
-        return {
-            "supplier_id": r.supplier_id, "supplier_name": r.supplier_name, "category": r.category,
-            "on_list": r.on_list, "status": r.status, "outcome": r.outcome, "submissions": r.submissions,
-            "files": r.files, "declared_company": decl.get("company_name"),
-            "effective_date": decl.get("effective_date") or decl.get("effective_date_text"),
-            "template_version": ((r.result or {}).get("template") or {}).get("version"),
-            "verdict": (r.result or {}).get("verdict"),
-            "errors": sum(1 for f in (r.result or {}).get("findings") or [] if f.get("severity") == "error"),
-            "scope_level": scope_level(r.result),
-            "program_strength": (r.result or {}).get("program_strength") if r.result else None,
-            "metals_in_scope": (r.result or {}).get("metals_in_scope") or [],
-            "q6_below_100": q6_below_100(r.result),
-            "smelters_counted": id(r) in per_supplier,
-            "known_smelters": len(parts.known), "conformant": parts.count("Conformant"), "active": parts.count("Active"),
-            "not_enrolled": parts.count("Not Enrolled"), "unknown_entities": len(parts.unknown),
-            "high_risk": len(parts.high_risk),
-            "smelters": [{"cid": s.cid, "metal": s.metal, "standard_name": s.standard_name, "country": s.country,
-                          "rmap_status": s.rmap_status, "risk": s.risk}
-                         for s in sorted(parts.known.values(), key=lambda s: (s.metal, s.cid))],
-        }
-
-    return {
-        "source": source,
-        "suppliers_surveyed": surveyed,
-        "withdrawn": sum(1 for r in records if r.status == "withdrawn"),
-        "submitted": share(sum(1 for r in listed if r.submitted), surveyed, "surveyed"),
-        "not_submitted": share(sum(1 for r in listed if not r.submitted), surveyed, "surveyed"),
-        "valid": share(sum(1 for r in listed if r.status == "valid"), surveyed, "surveyed"),
-        "invalid_uncorrected": share(sum(1 for r in listed if r.status == "invalid_uncorrected"), surveyed, "surveyed"),
-        "awaiting_correction": share(sum(1 for r in listed if r.status == "awaiting_correction"), surveyed, "surveyed"),
-        "responses": len(responses),
-        "company_level": share(sum(1 for r in responses if scope_level(r.result) == "company"), len(responses), "responses"),
-        "q6_below_100": share(sum(1 for r in listed if q6_below_100(r.result)), surveyed, "surveyed"),
-        "weak_program": share(sum(1 for r in responses if r.result.get("program_strength") == "weak"), len(responses), "responses"),
-        "smelters": {"total": total, "by_status": by_status, "by_metal": by_metal},
-        "appendix_a": [{"metal": s.metal, "standard_name": s.standard_name, "country": s.country, "cid": s.cid,
-                        "rmap_status": s.status_group} for s in appendix],
-        "unknown_entities": [
-            {"metal": e.metal, "name": e.name, "country": e.country, "suggestion": e.suggestion,
-             "suppliers": sorted(set(unknown_reporters[k]))}
-            for k, e in sorted(unknown.items(), key=lambda kv: (kv[1].metal or "", kv[1].name.casefold()))
-        ],
-        "high_risk_smelters": [
-            {"cid": s.cid, "metal": s.metal, "standard_name": s.standard_name, "country": s.country,
-             "rmap_status": s.rmap_status, "suppliers": sorted(set(reporters[s.cid]))}
-            for s in appendix if s.risk == "high"
-        ],
-        "not_conformant_or_active": [
-            {"cid": s.cid, "metal": s.metal, "standard_name": s.standard_name, "country": s.country,
-             "rmap_status": s.rmap_status} for s in appendix if s.status_group == "Not Enrolled"
-        ],
-        "corrective_actions": corrective_actions,
-        "escalations": escalations,
-        "suppliers": [supplier_row(r) for r in sorted(records, key=lambda r: (r.supplier_name.casefold(), r.supplier_id or ""))],
-    }
+    """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``."""
+    return facts.compute_figures(records, smelters_of=lambda result: supplier_smelters(result, reference),
+                                 source=source, corrective_actions=corrective_actions, escalations=escalations,
+                                 include_invalid=include_invalid)
 
 
 # --- from the database --------------------------------------------------------------------------
@@ -215,7 +63,7 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
                      as_of: datetime | None = None) -> dict[str, Any]:
     """Figures for one campaign (by ID) or every campaign of a year (an int or digits)."""
     from models.columns import utcnow
-    from outreach.scorecards import OPEN_PLAN_STATES, declaration_used, effective_verdict
+    from models.facts.survey import declaration_that_counts, effective_verdict
 
     reference = reference if reference is not None else current_reference(engine)
     as_of = as_of or utcnow()
@@ -247,52 +95,21 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     for supplier_id, sv in latest.items():
         supplier = suppliers.get(supplier_id)
         subs = subs_by_survey.get(sv.id, [])
-        used = declaration_used(subs)
-        if sv.outcome == "withdrawn":
-            status = "withdrawn"
-        elif any(effective_verdict(s) == "valid" for s in subs):
-            status = "valid"
-        elif not subs:
-            status = "not_submitted"
-        elif sv.outcome is not None:
-            status = "invalid_uncorrected"
-        else:
-            status = "awaiting_correction"
+        counted = declaration_that_counts(subs)
+        used = counted.submission if counted is not None else None
+        verdicts = [effective_verdict(s) for s in subs]
         records.append(SupplierRecord(
             supplier_id=supplier_id, supplier_name=supplier.name if supplier else supplier_id,
-            category=supplier.category if supplier else None, status=status,
+            category=supplier.category if supplier else None,
+            status=facts.supplier_standing(verdicts, withdrawn=sv.outcome == "withdrawn", final=sv.outcome is not None),
             result=used.result if used is not None else None,
             files=[s.filename or s.id for s in subs], submissions=len(subs), outcome=sv.outcome,
+            corrected=facts.corrected(verdicts),
+            review=facts.hand_review(used.manual_decision, used.manual_reason) if used is not None else None,
         ))
 
-    pending = [a for a in actions if a.status not in ("verified", "refused")]
-    plans = [p for p in plans if p.state != "cancelled"]  # cancelled with a withdrawn survey
-    cap_figures = {
-        "plans": len(plans),
-        "plans_open": sum(1 for p in plans if p.state in OPEN_PLAN_STATES),
-        "plans_closed": sum(1 for p in plans if p.state == "closed"),
-        "plans_overdue": sum(1 for p in plans if p.state == "overdue"),
-        "plans_refused": sum(1 for p in plans if p.state == "refused"),
-        # any state the lines above do not name, so the parts always add up to "plans"
-        "plans_other": sum(1 for p in plans if p.state not in (*OPEN_PLAN_STATES, "closed", "overdue", "refused")),
-        "actions_open": len(pending),
-        "actions_overdue": sum(1 for a in pending if a.target_date < as_of),
-        "actions_closed": sum(1 for a in actions if a.status == "verified"),
-        "actions_refused": sum(1 for a in actions if a.status == "refused"),
-    }
-    decisions: dict[str, int] = {}
-    for e in escalations:
-        if e.decision:
-            decisions[e.decision] = decisions.get(e.decision, 0) + 1
-    # Every escalation counted once: open (awaiting the VP), decided, lapsed or withdrawn without a decision.
-    undecided = [e for e in escalations if not e.decision]
-    esc_figures = {
-        "total": len(escalations), "open": sum(1 for e in undecided if e.closed_at is None),
-        "lapsed": sum(1 for e in undecided if e.closed_as == "lapsed"),
-        "withdrawn": sum(1 for e in undecided if e.closed_at is not None and e.closed_as != "lapsed"),
-        "decisions": decisions,
-        "by_reason": {reason: sum(1 for e in escalations if e.reason == reason) for reason in sorted({e.reason for e in escalations})},
-    }
+    cap_figures = facts.plan_figures(plans, actions, as_of=as_of)
+    esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
@@ -435,7 +252,9 @@ def files_figures(path: Path, *, suppliers_csv: Path | None = None, reference: R
         if pool:
             record.result = max(enumerate(pool), key=lambda ir: (
                 str((ir[1].get("declaration") or {}).get("effective_date") or ""), ir[0]))[1]
-        record.status = "valid" if valid else "invalid_uncorrected"
+        verdicts = [r.get("verdict") for r in results]
+        record.status = facts.supplier_standing(verdicts, final=True)  # a folder of files is all there will be
+        record.corrected = facts.corrected(verdicts, ordered=False)
 
     source = {"kind": "files", "path": str(path), "files": len(checked),
               "supplier_list": str(suppliers_csv) if suppliers_csv else None,

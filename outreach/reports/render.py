@@ -9,16 +9,31 @@ from __future__ import annotations
 from typing import Any
 
 from outreach.emails import template_environment
+from outreach.wording import humanise
 
-SHARES: tuple[tuple[str, str], ...] = (
-    ("Submitted a CMRT", "submitted"),
+# The shares every face of the report shows (the page, the CLI, the workbook), in this order, in groups whose
+# counts add up: where the surveyed suppliers stand, then what the responses received were.
+SURVEYED_PARTS: tuple[tuple[str, str], ...] = (
     ("Valid CMRT", "valid"),
     ("Invalid, never corrected", "invalid_uncorrected"),
-    ("Awaiting correction", "awaiting_correction"),
-    ("Company-level (of responses)", "company_level"),
-    ("Q6 below 100%", "q6_below_100"),
-    ("Weak program (of responses)", "weak_program"),
+    ("Still correcting an invalid CMRT", "awaiting_correction"),
+    ("No CMRT submitted", "not_submitted"),
 )
+SHARES: tuple[tuple[str, str], ...] = (
+    ("Submitted a CMRT", "submitted"),
+    *SURVEYED_PARTS,
+    ("Corrected an invalid CMRT", "corrected"),
+    ("Q6: fewer than 100% of their suppliers answered", "q6_below_100"),
+    ("Company-level declaration", "company_level"),
+    ("Could not be read", "unreadable"),
+    ("Weak program (not Yes to A, D, F and G)", "weak_program"),
+)
+DENOMINATORS = {"surveyed": "suppliers surveyed", "responses": "responses received", "smelters": "smelters and refiners"}
+
+
+def scope_parts(figures: dict[str, Any]) -> list[tuple[str, int]]:
+    """(label, count) of the responses by scope: they add up to ``figures["responses"]``."""
+    return [(humanise(scope), n) for scope, n in (figures.get("scopes") or {}).items()]
 
 
 # The parts of the corrective action plan count, in order; open and closed are always said. An overdue plan
@@ -55,6 +70,7 @@ def report_title(figures: dict[str, Any]) -> str:
 def rcoi_page_context(figures: dict[str, Any]) -> dict[str, Any]:
     """What templates/reports/rcoi.html.j2 needs (the web app may add its own keys)."""
     return {"f": figures, "title": report_title(figures), "shares": [(label, figures[key]) for label, key in SHARES],
+            "denominators": DENOMINATORS, "scope_parts": scope_parts(figures),
             "plan_parts": plan_parts_text(figures.get("corrective_actions"))}
 
 

@@ -9,23 +9,37 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from outreach.reports.render import plan_parts
+from models.facts.figures import share_kind
+from outreach.reports.render import DENOMINATORS, SHARES, plan_parts, scope_parts
 from outreach.scoring import COMPONENTS, LABELS
-from outreach.spreadsheet import append_row, new_workbook, write_table
+from outreach.spreadsheet import Formatted, append_row, new_workbook, write_table
+from outreach.wording import humanise, verdict_words
 
 APPENDIX_A_HEADER = ("Metal", "Standard Smelter Name", "Smelter Facility Location", "Smelter ID", "RMAP Status")
 
 
-def _pct(p: int | None) -> str:
-    return "" if p is None else f"{p}%"
+# How a share is shown: the number itself (count / of), with a format that never contradicts the count:
+# "<1%" for a share that rounds to 0% but is not none, ">99%" for one that rounds to 100% but is not all.
+_FORMATS = {"fewer_than_1": '[<0.005]"<1%";0%', "more_than_99": '[<1]">99%";0%'}
+
+
+def share_cell(count: int, of: int) -> Formatted:
+    """A share as a number with a percent format (empty when there is nothing to divide)."""
+    return Formatted(count / of if of else None, _FORMATS.get(share_kind(count, of), "0%"))
 
 
 def _share_row(label: str, s: dict[str, Any]) -> list[Any]:
-    return [label, s["count"], s["of"], _pct(s["percent"]), s["denominator"]]
+    return [label, s["count"], s["of"], share_cell(s["count"], s["of"]), DENOMINATORS[s["denominator"]].capitalize()]
+
+
+def _yes_no(value: bool) -> str:
+    return "Yes" if value else "No"
 
 
 def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
-    """Summary, Appendix A, Smelters by supplier, Declarations, Not known smelters, High-risk smelters."""
+    """Summary, Appendix A, Smelters by supplier, Declarations, Not known smelters, High-risk smelters.
+
+    Counts and shares are numbers (shares with a percent format); codes are written in words."""
     wb = new_workbook()
 
     ws = wb.create_sheet("Summary")
@@ -34,25 +48,23 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
     append_row(ws, [])
     write_table(ws, ("Figure", "Count", "Of", "Approximate percentage", "Denominator"), [
         ["Suppliers surveyed", figures["suppliers_surveyed"], None, None, None],
-        _share_row("Submitted a CMRT", figures["submitted"]),
-        _share_row("Valid CMRT", figures["valid"]),
-        _share_row("Invalid, never corrected", figures["invalid_uncorrected"]),
-        _share_row("Awaiting correction", figures["awaiting_correction"]),
-        _share_row("Company-level declaration", figures["company_level"]),
-        _share_row("Q6: fewer than 100% of their suppliers answered", figures["q6_below_100"]),
-        _share_row("Weak program (not Yes to A, D, F and G)", figures["weak_program"]),
+        ["Responses received", figures["responses"], None, None, None],
+        *[_share_row(label, figures[key]) for label, key in SHARES],
+        *[[f"Responses by scope: {label}", n, figures["responses"], share_cell(n, figures["responses"]),
+           DENOMINATORS["responses"].capitalize()] for label, n in scope_parts(figures)],
     ], widths={1: 50})
     append_row(ws, [])
     append_row(ws, ["RMAP Status", "Number of Smelters and Refiners", None, "Approximate Percentage of Total"])
     sm = figures["smelters"]
     for row in sm["by_status"]:
-        append_row(ws, [row["status"], row["count"], None, _pct(row["percent"])])
-    append_row(ws, ["Total Smelters and Refiners", sm["total"], None, "100%" if sm["total"] else ""])
+        append_row(ws, [row["status"], row["count"], None, share_cell(row["count"], row["of"])])
+    append_row(ws, ["Total Smelters and Refiners", sm["total"], None, share_cell(sm["total"], sm["total"])])
     append_row(ws, [])
     append_row(ws, ["Metal", "Smelters and refiners", "Conformant", "Approximate Percentage of RMAP Conformant",
                     "Active", "Not Enrolled"])
     for m in sm["by_metal"]:
-        append_row(ws, [m["metal"], m["total"], m["conformant"], _pct(m["conformant_percent"]), m["active"], m["not_enrolled"]])
+        append_row(ws, [m["metal"], m["total"], m["conformant"], share_cell(m["conformant"], m["total"]), m["active"],
+                        m["not_enrolled"]])
     append_row(ws, [])
     append_row(ws, ["Entities reported that are not known smelters", len(figures["unknown_entities"])])
     append_row(ws, ["High-risk smelters", len(figures["high_risk_smelters"])])
@@ -64,9 +76,10 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
                         "closed", caps["actions_closed"], "overdue", caps["actions_overdue"]])
     esc = figures.get("escalations")
     if esc:
-        append_row(ws, ["Escalations", esc["total"], "open", esc["open"],
-                        *[x for d, n in sorted(esc["decisions"].items()) for x in (d, n)],
-                        *[x for k in ("lapsed", "withdrawn") if esc.get(k) for x in (k, esc[k])]])
+        append_row(ws, ["Escalations", esc["total"], "awaiting a decision", esc["open"],
+                        *[x for d, n in sorted(esc["decisions"].items()) for x in (humanise(d).lower(), n)],
+                        *[x for k, label in (("lapsed", "lapsed without a decision"), ("withdrawn", "withdrawn"))
+                          if esc.get(k) for x in (label, esc[k])]])
 
     write_table(wb.create_sheet("Appendix A"), APPENDIX_A_HEADER, (
         [s["metal"], s["standard_name"], s["country"], s["cid"], s["rmap_status"]] for s in figures["appendix_a"]
@@ -76,22 +89,25 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
         "Supplier ID", "Supplier", "Metal", "Smelter ID", "Standard Smelter Name", "Country", "RMAP Status", "Risk",
     ), (
         [r["supplier_id"], r["supplier_name"], s["metal"], s["cid"], s["standard_name"], s["country"],
-         s["rmap_status"], s["risk"]]
+         s["rmap_status"], humanise(s["risk"]) if s["risk"] else None]
         for r in figures["suppliers"] if r["smelters_counted"] for s in r["smelters"]
     ), widths={2: 35, 5: 55})
 
     write_table(wb.create_sheet("Declarations"), (
-        "Supplier ID", "Supplier", "On supplier list", "Status", "Outcome", "Files", "Declared company",
+        "Supplier ID", "Supplier", "On supplier list", "Where it stands", "Outcome", "Files", "Declared company",
         "Effective date", "Template", "Verdict", "Errors", "Scope", "Program", "Metals in scope", "Q6 below 100%",
         "Known smelters", "Conformant", "Active", "Not Enrolled", "Not known smelters", "High risk",
     ), (
-        [r["supplier_id"], r["supplier_name"], "yes" if r["on_list"] else "no", r["status"], r["outcome"],
-         ", ".join(r["files"]), r["declared_company"], r["effective_date"], r["template_version"], r["verdict"],
-         r["errors"], r["scope_level"], r["program_strength"], ", ".join(r["metals_in_scope"]),
+        [r["supplier_id"], r["supplier_name"], _yes_no(r["on_list"]), humanise(r["status"]),
+         humanise(r["outcome"]) if r["outcome"] else None, ", ".join(r["files"]), r["declared_company"],
+         r["effective_date"], r["template_version"],
+         verdict_words(r["verdict"], r.get("review")) if r["verdict"] or r.get("review") else None,
+         r["errors"], humanise(r["scope_level"]) if r["scope_level"] else None,
+         humanise(r["program_strength"]) if r["program_strength"] else None, ", ".join(r["metals_in_scope"]),
          ", ".join(r["q6_below_100"]), r["known_smelters"], r["conformant"], r["active"], r["not_enrolled"],
          r["unknown_entities"], r["high_risk"]]
         for r in figures["suppliers"]
-    ), widths={2: 35, 6: 40, 7: 35})
+    ), widths={2: 35, 4: 30, 6: 40, 7: 35, 10: 45})
 
     write_table(wb.create_sheet("Not known smelters"), (
         "Metal", "Name as reported", "Country", "Possible match (needs review)", "Reported by",

@@ -8,7 +8,6 @@ Update input once we add who did it. A refusal from the workflow's validator com
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, time, timezone
@@ -20,6 +19,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models import survey as contract
+from outreach.intake import SendSubmission
 from outreach.temporal_client import TemporalUnavailable
 
 log = logging.getLogger("outreach.web")
@@ -195,18 +195,11 @@ async def read_model_reaches(check: Callable[[], bool], *, timeout: float = 5.0,
         await asyncio.sleep(every)
 
 
-def submit_update_id(survey_id: str, sha256: str, purpose: str) -> str:
-    # The same file sent twice for the same purpose is one submission (a double click, a retry).
-    return "submit-" + hashlib.sha256(f"{survey_id}|{sha256}|{purpose}".encode()).hexdigest()[:32]
-
-
-async def submit_cmrt(client_factory: Callable, survey_id: str, sha256: str, *, filename: str | None,
-                      channel: Literal["portal", "cli", "email", "api"], submitted_by: str | None,
-                      purpose: Literal["declaration", "product_level"]) -> contract.SubmissionVerdict:
-    arg = contract.SubmitCmrt(file_sha256=sha256, filename=filename, channel=channel,
-                              submitted_by=submitted_by, purpose=purpose)
-    return await execute(client_factory, survey_id, "submit", arg, contract.SubmissionVerdict,
-                         update_id=submit_update_id(survey_id, sha256, purpose))
+def send_submission(client_factory: Callable, survey_id: str) -> SendSubmission:
+    """How the web app runs a submission's Update (outreach.intake.submit_workbook's ``send``)."""
+    async def send(arg: contract.SubmitCmrt, update_id: str) -> contract.SubmissionVerdict:
+        return await execute(client_factory, survey_id, "submit", arg, contract.SubmissionVerdict, update_id=update_id)
+    return send
 
 
 async def submit_plan(client_factory: Callable, cap_id: str, actions: list[contract.PlannedAction],

@@ -138,8 +138,11 @@ def _error_handlers(app: FastAPI) -> None:
              "message": err["msg"]}
             for err in exc.errors()
         ]
-        if _wants_html(request):
-            text = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        if _wants_html(request):  # a person at a browser: one sentence per field, in words
+            from outreach.wording import humanise, validation_sentence
+
+            text = " ".join(validation_sentence(err, humanise(e["field"].rsplit(".", 1)[-1]) if e["field"] else "The form")
+                            for err, e in zip(exc.errors(), errors))
             return render(request, "message.html", status_code=422, heading="Please check the form",
                           text=text, public=True)
         return JSONResponse({"detail": "Some fields need fixing.", "errors": errors}, status_code=422)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from sqlalchemy.engine import Engine
 
 from models.campaign import SupplierSelection, default_campaign_id
@@ -14,6 +14,41 @@ from outreach import campaigns
 from outreach.progress import CampaignNotFound, CampaignProgress, campaign_progress
 from outreach.temporal_client import TemporalUnavailable
 from outreach.web.actions import ActionRejected
+from outreach.wording import validation_sentence
+
+
+# The start form's fields as the page names them: every refusal names the field a person sees.
+FIELD_LABELS = {
+    "year": "Reporting year", "campaign_id": "Campaign ID", "name": "Name", "selection": "Which suppliers",
+    "kind": "Which suppliers", "share": "Share of spend", "categories": "Categories", "policy": "Timing",
+    "ends_at": "Closes on",
+}
+
+
+class FormErrors(ValueError):
+    """What is wrong with the start form, field by field, in sentences (never a validator's dump)."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+def field_errors(exc: ValidationError, *, prefix: tuple[str, ...] = ()) -> dict[str, str]:
+    """A validation error as {form field: sentence}; the share is a percentage on the form, a fraction inside."""
+    out: dict[str, str] = {}
+    for err in exc.errors():
+        loc = [str(p) for p in (*prefix, *err.get("loc", ())) if str(p) in FIELD_LABELS]
+        field = loc[-1] if loc else ("categories" if "categor" in str(err.get("msg", "")) else "form")
+        if field == "kind":
+            field = "selection"
+        if field == "share" and err.get("type") in ("greater_than", "less_than_equal", "greater_than_equal"):
+            sentence = "Share of spend: give a percentage above 0 and at most 100."
+        elif field == "year" and err.get("type") in ("greater_than_equal", "less_than_equal", "int_parsing"):
+            sentence = "Reporting year: give a year between 2000 and 2100, e.g. 2025."
+        else:
+            sentence = validation_sentence(err, FIELD_LABELS.get(field, "The form"))
+        out.setdefault(field, sentence)
+    return out
 
 
 class CampaignRequest(BaseModel):
@@ -42,22 +77,53 @@ class CampaignRequest(BaseModel):
 
     @classmethod
     def from_form(cls, form: dict[str, Any]) -> "CampaignRequest":
+        """The request from the start form; FormErrors lists every field that is wrong, each in a sentence."""
+        errors: dict[str, str] = {}
         kind = form.get("selection") or "spend_share"
         categories = [c for c in str(form.get("categories") or "").split(",") if c.strip()]
         share_text = str(form.get("share") or "99").strip().rstrip("%")
         try:
             share = float(share_text) / 100
         except ValueError:
-            raise ValueError(f"share of spend: {share_text!r} is not a number (e.g. 99)") from None
-        selection = SupplierSelection(kind=kind, share=share, categories=categories)
+            errors["share"] = f"Share of spend: {share_text!r} is not a number; give a percentage such as 99."
+            share = 0.99
+        selection = None
+        try:
+            selection = SupplierSelection(kind=kind, share=share, categories=categories)
+        except ValidationError as exc:
+            for field, sentence in field_errors(exc).items():
+                errors.setdefault(field, sentence)
         ends_text = str(form.get("ends_at") or "").strip()
+        ends_at = None
         try:  # a date closes the campaign at the end of that day (UTC), as on the command line
             ends_at = campaigns.parse_when(ends_text) if ends_text else None
         except ValueError as exc:
-            raise ValueError(f"end date: {exc}") from None
-        return cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
-                   selection=selection, policy=form.get("policy") or "annual", ends_at=ends_at,
-                   high_risk_on_product_scope=form.get("high_risk_on_product_scope") or "corrective_action")
+            errors["ends_at"] = f"Closes on: {str(exc).rstrip('.')}."
+        try:
+            req = cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
+                      selection=selection or SupplierSelection(), policy=form.get("policy") or "annual",
+                      ends_at=ends_at,
+                      high_risk_on_product_scope=form.get("high_risk_on_product_scope") or "corrective_action")
+        except ValidationError as exc:
+            for field, sentence in field_errors(exc).items():
+                errors.setdefault(field, sentence)
+            req = None
+        if errors or req is None:
+            raise FormErrors(errors or {"form": "The form could not be read; please fill it in again."})
+        return req
+
+
+class CampaignRefused(ActionRejected):
+    """The campaign was not started: one sentence per field (``errors``), and all of them as the message."""
+
+    def __init__(self, errors: dict[str, str], status_code: int):
+        super().__init__(" ".join(errors.values()), status_code)
+        self.errors = errors
+
+
+def _sentence(text: str) -> str:
+    text = text.strip().rstrip(".")
+    return text[:1].upper() + text[1:] + "."
 
 
 async def _client(ctx):
@@ -76,16 +142,18 @@ async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
     try:  # checked before connecting: a wrong field is the answer even while Temporal is down
         campaigns.campaign_input(ctx.settings, **kwargs)
     except campaigns.EndDateRefused as exc:
-        raise ActionRejected(f"End date: {exc}", 422) from None
-    except ValueError as exc:  # the campaign input's own validation (e.g. the ID's shape)
-        raise ActionRejected(str(exc), 422) from None
+        raise CampaignRefused({"ends_at": f"Closes on: {_sentence(str(exc))}"}, 422) from None
+    except ValidationError as exc:  # the campaign input's own validation (e.g. the ID's shape)
+        raise CampaignRefused(field_errors(exc), 422) from None
     client = await _client(ctx)
     try:
         inp = await campaigns.start_campaign(client, ctx.settings, **kwargs)
-    except ValueError as exc:
-        raise ActionRejected(str(exc), 422) from None
-    except campaigns.ActionRefused as exc:
-        raise ActionRejected(f"{exc}. Open the existing campaign or choose another campaign ID.", 409) from None
+    except ValidationError as exc:
+        raise CampaignRefused(field_errors(exc), 422) from None
+    except campaigns.CampaignExists:
+        raise CampaignRefused({"campaign_id": f"Campaign ID: a campaign with the ID {req.effective_id} already "
+                                              "exists. Open the existing campaign, or choose another campaign ID."},
+                              409) from None
     return inp.campaign_id
 
 

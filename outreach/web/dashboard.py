@@ -21,19 +21,24 @@ from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, read_model_reac
 from outreach.web.auth import require_user
 from outreach.web.campaigns import (
     CAMPAIGN_ACTIONS,
+    CampaignRefused,
     CampaignRequest,
+    FormErrors,
     campaign_action,
     campaign_progress_or_none,
     start_campaign,
 )
 from outreach.web.context import ctx_of, flash, render, require_csrf
+from outreach.wording import humanise, validation_sentence
 
 log = logging.getLogger("outreach.web")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
 
 
 def _form_errors(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in exc.errors())
+    """A form's validation errors as sentences, each naming its field in words (never a validator's dump)."""
+    return " ".join(validation_sentence(e, humanise(str(e["loc"][-1])) if e.get("loc") else "The form")
+                    for e in exc.errors())
 
 
 # --- Campaigns ---------------------------------------------------------------------------------
@@ -97,18 +102,23 @@ async def create_campaign(request: Request, user: User = Depends(require_user)):
     ctx = ctx_of(request)
     form = dict(await request.form())
     form.pop("csrf_token", None)
+
+    def refused(status_code: int, errors: dict[str, str]):
+        # Each sentence beside its field; one that belongs to no field (the engine is down) above the form.
+        return render(request, "campaign_new.html", status_code=status_code, section="campaigns", form=form,
+                      errors=errors, error=errors.get("form"), year=form.get("year"),
+                      categories=queries.filter_choices(ctx.engine)["categories"])
+
     try:
         req = CampaignRequest.from_form(form)
-    except (ValidationError, ValueError) as exc:
-        message = _form_errors(exc) if isinstance(exc, ValidationError) else str(exc)
-        return render(request, "campaign_new.html", status_code=422, section="campaigns", form=form, error=message,
-                      year=form.get("year"), categories=queries.filter_choices(ctx.engine)["categories"])
+    except FormErrors as exc:
+        return refused(422, exc.errors)
     try:
         campaign_id = await start_campaign(ctx, req, by=user.email)
+    except CampaignRefused as exc:
+        return refused(exc.status_code, exc.errors)
     except ActionRejected as exc:
-        return render(request, "campaign_new.html", status_code=exc.status_code, section="campaigns", form=form,
-                      error=exc.message, year=form.get("year"),
-                      categories=queries.filter_choices(ctx.engine)["categories"])
+        return refused(exc.status_code, {"form": exc.message})
     flash(request, f"Campaign {campaign_id} started: the surveys go out in pages over the next minutes.", "ok")
     return RedirectResponse(await _campaign_page_when_ready(ctx, campaign_id), status_code=303)
 
