@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 
 from cmrt.reference import ReferenceList
 from models.columns import utcnow
-from models.facts.survey import declaration_that_counts, effective_verdict  # noqa: F401 - used by faces
+from models.facts.survey import effective_verdict
 from models.scorecards import Scorecard, ScorecardEvent, ScorecardEventApplied, scorecard_key
 from models.facts import scorecard as facts
 from models.policy import CampaignPolicy
@@ -75,12 +75,6 @@ def survey_for(session: Session, supplier_id: str, year: int) -> tuple[Survey, C
     if not rows:
         return None
     return max(rows, key=lambda r: (r[0].created_at, r[0].id))
-
-
-def declaration_used(subs: list[Submission]) -> Submission | None:
-    """The submission whose answers and smelters count (models.facts.survey.declaration_that_counts)."""
-    counted = declaration_that_counts(subs)
-    return counted.submission if counted else None
 
 
 def submission_record(sub: Submission, warnings: frozenset[str], reference: ReferenceList | None) -> facts.SubmissionRecord:

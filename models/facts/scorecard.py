@@ -2,7 +2,7 @@
 
 Pure: no database, no Temporal, no clock (``as_of`` is given). ``outreach.scorecards`` reads the read
 model into these records (with each submission's verdict after a person's decision, from
-``outreach.scorecards.effective_verdict``, and its smelters counted against the reference list) and
+``models.facts.survey.effective_verdict``, and its smelters counted against the reference list) and
 calls :func:`score_inputs`; ``outreach.scoring.score`` grades the result.
 
 What counts:
@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Optional
 
+from models.facts.survey import declaration_that_counts
 from outreach.scoring import ScoreInputs
 
 # Warnings a person must clear before a declaration counts as valid (cmrt.check's finding codes).
@@ -100,14 +101,10 @@ def counts_as_valid(sub: SubmissionRecord) -> bool:
 
 
 def declaration_for_score(subs: Iterable[SubmissionRecord]) -> Optional[SubmissionRecord]:
-    """The submission whose answers and smelters count: a valid product-level CMRT, else the latest valid
-    declaration, else the latest readable one that is not waiting for a person's review."""
-    readable = [s for s in subs if s.readable and s.verdict != "unreadable" and not awaiting_review(s)]
-    for purpose in ("product_level", "declaration"):
-        valid = [s for s in readable if s.purpose == purpose and counts_as_valid(s)]
-        if valid:
-            return valid[-1]
-    return readable[-1] if readable else None
+    """The submission whose answers and smelters count (models.facts.survey.declaration_that_counts), a
+    file waiting for a person's review set aside."""
+    counted = declaration_that_counts(list(subs), has_result=lambda s: s.readable, held_for_review=awaiting_review)
+    return counted.submission if counted else None
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class SubmissionLike(Protocol):
 
 def effective_verdict(sub: SubmissionLike) -> Optional[str]:
     """The verdict that counts: a person's decision over the check's (accepted is valid, rejected invalid)."""
-    manual = (sub.manual_decision or "").casefold()
+    manual = (getattr(sub, "manual_decision", None) or "").casefold()
     if manual.startswith("accept") or sub.verdict == "accepted":  # the workflow marks its own copy so too
         return "valid"
     if manual.startswith("reject") or sub.verdict == "rejected":
@@ -34,7 +34,7 @@ def verdict_words(sub: SubmissionLike, *, reviewer_note: Optional[str] = None) -
     """A submission's verdict as a person reads it, saying when a person overruled the check:
     "Invalid, accepted by hand (ana@acme: smelter list checked by phone)"."""
     checked = (sub.verdict or "").capitalize() or "Not checked"
-    manual = (sub.manual_decision or "").casefold()
+    manual = (getattr(sub, "manual_decision", None) or "").casefold()
     if manual.startswith(("accept", "reject")):
         how = "accepted by hand" if manual.startswith("accept") else "rejected by hand"
         if (sub.verdict == "valid") == manual.startswith("accept"):
@@ -53,11 +53,14 @@ class CountedDeclaration:
     why: str
 
 
-def declaration_that_counts(subs: Sequence[Any], *, has_result=lambda s: bool(getattr(s, "result", True))
-                            ) -> Optional[CountedDeclaration]:
+def declaration_that_counts(subs: Sequence[Any], *, has_result=lambda s: bool(getattr(s, "result", True)),
+                            held_for_review=lambda s: False) -> Optional[CountedDeclaration]:
     """A valid product-level CMRT, else the latest valid declaration, else the latest readable file (an
-    invalid CMRT still says something, but it is named as such). ``subs`` in the order received."""
-    readable = [s for s in subs if effective_verdict(s) not in ("unreadable", None) and has_result(s)]
+    invalid CMRT still says something, but it is named as such). ``subs`` in the order received.
+    ``held_for_review``: a file a person must look at first (the scorecard's company-name rule) does not
+    count until a person has accepted it."""
+    readable = [s for s in subs
+                if effective_verdict(s) not in ("unreadable", None) and has_result(s) and not held_for_review(s)]
     for purpose, why in (("product_level", "the valid product-level CMRT"),
                          ("declaration", "the latest valid CMRT")):
         valid = [s for s in readable if s.purpose == purpose and effective_verdict(s) == "valid"]
