@@ -17,6 +17,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import pytest_asyncio
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from sqlmodel import select
@@ -71,8 +72,15 @@ steps = st.lists(st.one_of(  # time passing and files arriving weigh more: they 
 lifecycles = st.one_of(steps, st.tuples(TO_THE_VP, steps).map(lambda pair: pair[0] + pair[1]))
 
 
-def test_every_face_tells_the_same_story(ts_env, smtp, engine, db_url, settings_for):
-    loop = asyncio.get_event_loop()
+@pytest_asyncio.fixture(scope="session")
+async def session_loop():
+    """The loop the session's Temporal environment lives on: this sync test drives it, so that Hypothesis
+    (which runs sync test bodies) can draw the lifecycles."""
+    return asyncio.get_running_loop()
+
+
+def test_every_face_tells_the_same_story(session_loop, ts_env, smtp, engine, db_url, settings_for):
+    loop = session_loop
     rig = SurveyRig(ts_env, smtp, engine, settings_for(smtp_port=smtp.port, db_url=db_url))
     policy = CampaignPolicy.annual()
 

@@ -36,7 +36,7 @@ CASES = {
     "correction_reminder": (dict(BASE, findings=FINDINGS, window_ends="x", **PORTAL), ["Declaration D16"]),
     "product_level_request": (dict(BASE, high_risk_smelters=2, window_ends="x", **PORTAL), ["product-level"]),
     "risk_review_request": (dict(BASE, high_risk_smelters=2, scope="user_defined", submission_id="s/1",
-                                 base_url="http://dash.test"), ["user defined level", "http://dash.test/suppliers/S-1"]),
+                                 base_url="http://dash.test"), ["user-defined level", "http://dash.test/suppliers/S-1"]),
     "weak_program_guidance": (dict(BASE, **PORTAL), ["weak"]),
     "accepted": (dict(BASE, with_cap=False, **PORTAL), ["accepted"]),
     "withdrawn": (dict(BASE, **PORTAL), ["no longer in the scope"]),
