@@ -887,3 +887,29 @@ async def test_portal_and_supplier_page_state_the_correction_as_the_email_does(w
         assert "Nothing to correct in your file" in text.split("For your information")[1]
     assert 'id="answer-by">23 Dec 2026' in portal and 'id="answer-by">23 Dec 2026' in page
     assert "smelter_not_in_reference" not in portal + page  # codes in words
+
+
+async def test_every_face_states_the_same_reminder_count(web):
+    """The supplier list's CSV, the API and the supplier page count reminders one way
+    (models/facts/messages.reminder_count): the plan's reminders included, a message not yet accepted by
+    the relay not called sent."""
+    from models.tables import OutboxMessage
+
+    survey_id = seed_case(web.engine, supplier_id="S-1", state="corrective_action")
+    with session_scope(web.engine) as s:
+        for key, template, status in ((f"{survey_id}/reminder/1", "reminder", "sent"),
+                                      (f"{survey_id}/cap/1/cap_reminder/1", "cap_reminder", "sent"),
+                                      (f"{survey_id}/reminder/2", "reminder", "pending")):
+            s.add(OutboxMessage(idempotency_key=key, survey_id=survey_id if "/cap/" not in key else None,
+                                campaign_id="cmrt-2025", template=template, to_addr="jane@s-1.test", subject="x",
+                                body_text="x", message_id=f"<{key}@test>", status=status))
+    await web.login()
+    page = (await web.client.get("/suppliers/S-1")).text
+    on_page = int(page.split("Reminders sent</div><div><strong>")[1].split("<")[0])
+    lines = (await web.client.get("/suppliers.csv")).text.strip().splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    in_csv = int(row[header.index("reminders_sent")])
+    h = {"Authorization": f"Bearer {web.api_token()}"}
+    in_api = (await web.client.get(f"/api/v1/surveys/{survey_id}", headers=h)).json()["reminders_sent"]
+    assert on_page == in_csv == in_api >= 2
+    assert row[header.index("state")] == "Corrective action"  # words, not codes, in a sheet people read

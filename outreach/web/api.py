@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from models import survey as contract
 from models.tables import User
+from outreach.db import session_scope
 from outreach.progress import CampaignProgress
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action, survey_status
@@ -153,11 +154,19 @@ class UploadResult(BaseModel):
 # --- Helpers ---------------------------------------------------------------------------------
 
 
+def _reminders_sent(request: Request, survey_id: str) -> int:
+    """Reminders to the supplier the relay accepted, the plan's included: the count every face states."""
+    from outreach.outbox import reminder_counts
+
+    with session_scope(ctx_of(request).engine) as session:
+        return reminder_counts(session, [survey_id])[survey_id].sent
+
+
 def _brief(request: Request, s, overdue: bool | None = None) -> SurveyBrief:
     return SurveyBrief(
         id=s.id, campaign_id=s.campaign_id, supplier_id=s.supplier_id, state=s.state, outcome=s.outcome,
         due_at=s.due_at, answer_by=s.answer_by, overdue=queries.is_overdue(s) if overdue is None else overdue,
-        correction_round=s.correction_round, reminders_sent=s.reminders_sent, paused=s.paused,
+        correction_round=s.correction_round, reminders_sent=_reminders_sent(request, s.id), paused=s.paused,
         contact_email=s.contact_email, next_step=s.next_step, next_step_at=s.next_step_at,
         portal_url=ctx_of(request).signer.portal_url(s.id),
     )

@@ -29,7 +29,9 @@ from outreach.web.campaigns import (
     start_campaign,
 )
 from outreach.web.context import ctx_of, flash, render, require_csrf
-from outreach.wording import humanise, validation_sentence
+from outreach.db import session_scope
+from outreach.outbox import reminder_counts
+from outreach.wording import humanise, outcome_words, validation_sentence
 
 log = logging.getLogger("outreach.web")
 router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
@@ -225,14 +227,18 @@ def suppliers_csv(request: Request):
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["supplier_id", "name", "category", "commodity_manager", "commodity_manager_email", "annual_spend",
-                     "campaign", "state", "outcome", "due_at", "overdue", "correction_round", "reminders_sent"])
+                     "campaign", "state", "outcome", "answer_by", "overdue", "correction_round", "reminders_sent"])
+    with session_scope(ctx.engine) as session:  # one count of reminders for every face (models/facts/messages)
+        reminders = reminder_counts(session, [r.survey.id for r in table.rows if r.survey])
     for r in table.rows:
         s = r.survey
+        answer_by = (s.answer_by or s.due_at) if s else None
         writer.writerow([neutralise(v) for v in (
             r.supplier.id, r.supplier.name, r.supplier.category, r.supplier.commodity_manager_name,
             r.supplier.commodity_manager_email, r.supplier.annual_spend, s.campaign_id if s else "",
-            s.state if s else "", (s.outcome or "") if s else "", s.due_at.date().isoformat() if s and s.due_at else "",
-            "yes" if r.overdue else "", s.correction_round if s else "", s.reminders_sent if s else "")])
+            humanise(s.state) if s else "", outcome_words(s.outcome, s.state) if s and s.outcome else "",
+            answer_by.date().isoformat() if answer_by else "",
+            "yes" if r.overdue else "", s.correction_round if s else "", reminders[s.id].sent if s else "")])
     name = f"suppliers-{table.filters.campaign_id or 'all'}.csv"
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", name)}"'})
