@@ -8,6 +8,7 @@ every step the faces must agree with each other and with the pure core (models/f
 - an outcome that says the supplier answered has a valid declaration behind it, and one that says it did
   not has none;
 - the campaign's progress counts and report figures add up and share their denominators;
+- every correction email states the number of errors the records hold for a file (what the portal shows);
 - the supplier's scorecard never grades A or B without a valid declaration.
 """
 
@@ -204,6 +205,26 @@ async def _agree(rig: SurveyRig, h, supplier: str) -> None:
     assert f["valid"]["count"] + f["invalid_uncorrected"]["count"] + f["awaiting_correction"]["count"] \
         + f["not_submitted"]["count"] == surveyed
     assert f["submitted"]["count"] + f["not_submitted"]["count"] == surveyed
+
+    # The correction email states the count of errors the records hold (and the portal shows)
+    import re
+
+    from models.tables import Finding, OutboxMessage, Submission
+
+    with session_scope(rig.engine) as s:
+        requests = s.exec(select(OutboxMessage).where(OutboxMessage.survey_id == st_.survey_id,
+                                                      OutboxMessage.template == "correction_request")
+                          .order_by(OutboxMessage.id)).all()
+        checked = s.exec(select(Submission).where(Submission.survey_id == st_.survey_id)
+                         .order_by(Submission.received_at, Submission.id)).all()
+        errors = {sub.id: s.exec(select(Finding).where(Finding.submission_id == sub.id,
+                                                       Finding.severity == "error")).all() for sub in checked}
+    for message in requests:  # round n's request answers the n-th file that needed correcting
+        said = re.search(r"(\d+) errors? to correct", message.subject)
+        assert said, message.subject
+        # a file rejected by hand has one thing to correct: the reviewer's reason (models/facts/correction)
+        counts = {1 if sub.manual_decision == "rejected" else len(errors[sub.id]) for sub in checked}
+        assert int(said.group(1)) in counts, (message.subject, counts)
 
     # The scorecard judges what is known
     with session_scope(rig.engine) as s:
