@@ -435,3 +435,28 @@ def test_a_submission_never_closes_valid_with_a_high_risk_smelter_unresolved(sub
         assert rnd >= 3 and then.reason == "invalid_uncorrected"
     if then.send_guidance:
         assert not guided and sub_.program_strength == "weak"
+
+
+def test_after_escalation():
+    esc = carry(SurveyState.escalated, outcome=SurveyOutcome.non_responsive)
+    assert life.after_escalation(esc, None) == life.AfterEscalation(life.LAPSED, SurveyOutcome.non_responsive)
+    assert life.after_escalation(esc, Decision.corrective_action).action == life.PLAN_REQUIRED
+    assert life.after_escalation(esc, Decision.suspend) == life.AfterEscalation(life.DECIDED, SurveyOutcome.suspended)
+    late = carry(SurveyState.validating)
+    assert life.after_escalation(late, Decision.disengage).action == life.LATE_DECISION
+    assert life.after_escalation(late, None).action == life.ESCALATION_WITHDRAWN
+    withdrawn = carry(SurveyState.closed, outcome=SurveyOutcome.withdrawn)
+    assert life.after_escalation(withdrawn, None).action == life.NOTHING
+
+
+def test_survey_row_states_what_the_query_states():
+    s = carry(SurveyState.correction_requested, submissions=[sub("invalid", n=1), sub("invalid", n=2, scope="product")],
+              total_reminders=4, correction_round=1)
+    row = life.survey_row(s, P, now=T0 + 5 * DAY)
+    assert (row["next_step"], row["next_step_at"]) == life.describe_next(s, P)
+    assert row["answer_by"] == life.survey_answer_by(s, P) == T0 + P.correction_window
+    assert row["reminders_sent"] == 4 and row["correction_round"] == 1 and row["closed_at"] is None
+    assert row["first_submission_at"] == T0 + DAY and row["last_submission_id"].endswith("/2")
+    assert row["declaration_scope"] == "product"
+    closed = life.survey_row(carry(SurveyState.closed, outcome=SurveyOutcome.valid), P, now=T0)
+    assert closed["closed_at"] == T0 and closed["outcome"] == "valid" and closed["last_submission_id"] is None

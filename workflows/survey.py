@@ -22,7 +22,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
     from activities.survey import CheckOutcome, CheckRequest, ManualReviewRecord, SurveyColumns, SurveyRecord
-    from models.enums import Decision, SurveyOutcome, SurveyState
+    from models.enums import SurveyOutcome, SurveyState
     from models.facts import lifecycle as life
     from models.facts.correction import day
     from models.facts.lifecycle import (  # noqa: F401 - re-exported: the portal reads them from here
@@ -390,26 +390,24 @@ class SupplierSurveyWorkflow:
             self._child = None
             self.s.forward.clear()  # nothing meant for this child may reach the next one
         self.s.open_escalation_id = None
-        if self.s.state != SurveyState.escalated:  # withdrawn, or answered late
-            if result is not None and result.decision is not None:
-                # The VP decided in the same instant: the decision is on record (and on the supplier's
-                # status); the survey follows the answer. The compliance team sees both in the timeline.
-                await self._record("vp_decided_after_late_answer", actor=result.decided_by, reason=result.reason,
-                                   data={"decision": result.decision.value, "escalation_id": esc_id})
-            elif self.s.state != SurveyState.closed or self.s.outcome != SurveyOutcome.withdrawn:
-                await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
-            return
-        if result.decision is None:
-            await self._close(self.s.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
-        elif result.decision == Decision.corrective_action:
+        then = life.after_escalation(self.s, result.decision if result is not None else None)
+        vp = dict(actor=result.decided_by, reason=result.reason) if result is not None else {}
+        if then.action == life.LATE_DECISION:
+            # The VP decided in the same instant: the decision is on record (and on the supplier's status);
+            # the survey follows the answer. The compliance team sees both in the timeline.
+            await self._record("vp_decided_after_late_answer", **vp,
+                               data={"decision": result.decision.value, "escalation_id": esc_id})
+        elif then.action == life.ESCALATION_WITHDRAWN:
+            await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
+        elif then.action == life.LAPSED:
+            await self._close(then.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
+        elif then.action == life.PLAN_REQUIRED:
             if self._true_outcome():
                 self.s.outcome = None  # the plan decides now: what the escalation held no longer stands
-            await self._record("vp_decided", actor=result.decided_by, reason=result.reason,
-                               data={"decision": result.decision.value})
+            await self._record("vp_decided", **vp, data={"decision": result.decision.value})
             await self._open_cap("vp_decision")
-        else:
-            await self._close(life.DECISION_OUTCOME[result.decision], "vp_decided", actor=result.decided_by,
-                              reason=result.reason, data={"decision": result.decision.value})
+        elif then.action == life.DECIDED:
+            await self._close(then.outcome, "vp_decided", **vp, data={"decision": result.decision.value})
 
     async def _run_corrective_action(self) -> None:
         cap_id = self.s.open_cap_id
@@ -986,19 +984,7 @@ class SupplierSurveyWorkflow:
         entry = TimelineEntry(seq=s.seq, at=workflow.now(), kind=kind, state=s.state.value, actor=actor,
                               reason=reason, data=data or {})
         s.timeline.append(entry)
-        next_step, next_at = life.describe_next(s, self.p)
-        survey_row = SurveyColumns(
-            next_step=next_step, next_step_at=next_at,
-            outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
-            language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.total_reminders,
-            requested_at=s.requested_at, due_at=s.due_at, answer_by=self._answer_by(),
-            first_submission_at=s.submissions[0].received_at if s.submissions else None,
-            last_submission_id=s.submissions[-1].submission_id if s.submissions else None,
-            program_strength=s.submissions[-1].program_strength if s.submissions else None,
-            declaration_scope=s.submissions[-1].declaration_scope if s.submissions else None,
-            closed_at=workflow.now() if s.state == SurveyState.closed else None,
-        )
+        survey_row = SurveyColumns(**life.survey_row(s, self.p, workflow.now()))
         await self._write("record_survey_event", SurveyRecord(
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, campaign_year=self.inp.campaign_year,
             supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, seq=entry.seq, at=entry.at,

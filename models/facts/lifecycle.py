@@ -451,9 +451,62 @@ def plan_closed_outcome(s: Any, *, true_outcome: bool) -> SurveyOutcome:
     return (SurveyOutcome.valid_with_cap if valid else s.outcome) or SurveyOutcome.valid_with_cap
 
 
+# What the VP's answer (or its absence) leads to (AfterEscalation.action).
+LATE_DECISION = "late_decision"  # the survey moved on (a late answer) as the VP decided: on record only
+ESCALATION_WITHDRAWN = "escalation_withdrawn"  # the supplier answered before the VP decided
+NOTHING = "nothing"  # the survey was withdrawn: its own event says so
+LAPSED = "lapsed"  # no decision: closed with the outcome the escalation held
+PLAN_REQUIRED = "plan_required"  # the VP requires a corrective action plan
+DECIDED = "decided"  # suspend, disengage, waive: closed with the decision's outcome
+
+
+@dataclass(frozen=True)
+class AfterEscalation:
+    action: str
+    outcome: Optional[SurveyOutcome] = None  # the closing outcome (LAPSED, DECIDED)
+
+
+def after_escalation(s: Any, decision: Optional[Decision]) -> AfterEscalation:
+    """Where the survey goes once its escalation ended (``decision``: the VP's, or None when the VP did not
+    decide or the escalation was cancelled because the survey moved on)."""
+    if s.state != SurveyState.escalated:  # withdrawn, or answered late
+        if decision is not None:
+            return AfterEscalation(LATE_DECISION)
+        if s.state != SurveyState.closed or s.outcome != SurveyOutcome.withdrawn:
+            return AfterEscalation(ESCALATION_WITHDRAWN)
+        return AfterEscalation(NOTHING)
+    if decision is None:
+        return AfterEscalation(LAPSED, s.outcome)
+    if decision == Decision.corrective_action:
+        return AfterEscalation(PLAN_REQUIRED)
+    return AfterEscalation(DECIDED, DECISION_OUTCOME[decision])
+
+
 def plan_failed_reason(status: str) -> str:
     """Why a plan that did not close escalates: refused, or overdue (also a plan that ended without closing)."""
     return "cap_refused" if status == "refused" else "cap_overdue"
+
+
+# --- the read model ---------------------------------------------------------------------------------------
+
+
+def survey_row(s: Any, policy: CampaignPolicy, now: datetime) -> dict[str, Any]:
+    """The survey's row in the read model as the carried state says it (activities.survey.SurveyColumns),
+    written with every event: the dashboard, the portal, the CLI and the reports read it."""
+    first, last = (s.submissions[0], s.submissions[-1]) if s.submissions else (None, None)
+    next_name, next_at = describe_next(s, policy)
+    return dict(
+        next_step=next_name, next_step_at=next_at,
+        outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
+        language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
+        correction_round=s.correction_round, reminders_sent=s.total_reminders,
+        requested_at=s.requested_at, due_at=s.due_at, answer_by=survey_answer_by(s, policy),
+        first_submission_at=first.received_at if first else None,
+        last_submission_id=last.submission_id if last else None,
+        program_strength=last.program_strength if last else None,
+        declaration_scope=last.declaration_scope if last else None,
+        closed_at=now if s.state == SurveyState.closed else None,
+    )
 
 
 # --- which actions the survey takes now, and why not ------------------------------------------------------
