@@ -460,3 +460,28 @@ def test_survey_row_states_what_the_query_states():
     assert row["declaration_scope"] == "product"
     closed = life.survey_row(carry(SurveyState.closed, outcome=SurveyOutcome.valid), P, now=T0)
     assert closed["closed_at"] == T0 and closed["outcome"] == "valid" and closed["last_submission_id"] is None
+
+
+def test_extension_kind_and_old_runs():
+    assert life.extension_kind(SurveyState.chasing) == life.DUE_DATE
+    assert life.extension_kind(SurveyState.product_level_requested) == life.WINDOW
+    assert life.extension_kind(SurveyState.corrective_action) == life.PLAN
+    assert life.why_not_extend_in_this_run(life.DUE_DATE, one_truth=False) is None
+    assert life.why_not_extend_in_this_run(life.WINDOW, one_truth=True) is None
+    assert "before deadlines could be extended" in life.why_not_extend_in_this_run(life.WINDOW, one_truth=False)
+    assert "plan's deadline" in life.why_not_extend_in_this_run(life.PLAN, one_truth=False)
+
+
+def test_after_risk_decision():
+    assert life.after_risk_decision("accept") == life.AfterSubmission(life.CLOSE, "risk_accepted", by_reviewer=True)
+    assert life.after_risk_decision("corrective_action").action == life.OPEN_CAP
+
+
+def test_survey_status_shows_a_child_once_it_runs():
+    inp = SurveyInput(campaign_id="c", campaign_year=2026, supplier_id="S-1", supplier_name="Acme",
+                      contact=Contact(email="jane@acme.example"), vp_email="vp@x", compliance_email="cmp@x")
+    s = carry(SurveyState.corrective_action, open_cap_id="survey/c/S-1/cap/1", total_reminders=2)
+    assert life.survey_status(inp, s, P, child_running=False).open_cap_id is None
+    status = life.survey_status(inp, s, P, child_running=True)
+    assert status.open_cap_id == "survey/c/S-1/cap/1" and status.survey_id == "survey/c/S-1"
+    assert status.reminders_sent == 2 and status.next_step == "corrective action plan survey/c/S-1/cap/1"

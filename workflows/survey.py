@@ -546,7 +546,7 @@ class SupplierSurveyWorkflow:
             return life.after_review(sub, review, prior, **rules)
         return life.after_submission(sub, **rules)
 
-    async def _carry_out(self, then: AfterSubmission, sub: SubmissionSummary, *, actor: Optional[str] = None,
+    async def _carry_out(self, then: AfterSubmission, sub: Optional[SubmissionSummary], *, actor: Optional[str] = None,
                          reason: Optional[str] = None) -> None:
         """The decision, carried out: state, events, queued messages, a plan or an escalation."""
         s = self.s
@@ -590,9 +590,12 @@ class SupplierSurveyWorkflow:
     async def extend_deadline(self, req: ExtendDeadline) -> ActionAck:
         if self._seen():
             return self._ack("already applied")
-        if self.s.state in WINDOW_STATES:
+        kind = life.extension_kind(self.s.state)
+        if kind != life.DUE_DATE:
+            self._refuse_if(life.why_not_extend_in_this_run(kind, one_truth=self._one_truth()))
+        if kind == life.WINDOW:
             return await self._extend_window(req)
-        if self.s.state == SurveyState.corrective_action:
+        if kind == life.PLAN:
             return await self._extend_plan(req)
         old = self.s.due_at
         self.s.due_at = req.new_due_at
@@ -619,8 +622,6 @@ class SupplierSurveyWorkflow:
         """The plan's deadline lives in the plan (its own workflow): forwarded like verify_action. The plan
         applies it while its actions are awaited and is the one to ask for its own refusal
         (CorrectiveActionWorkflow.extend_plan_deadline)."""
-        if not self._one_truth():
-            self._refuse("this survey started before a plan's deadline could be extended through it")
         self._remember(self._update_id())
         self.s.forward.append({"signal": "extend_plan_deadline_signal", "payload": req.model_dump(mode="json")})
         await self._record("plan_deadline_extension_forwarded", actor=req.by, reason=req.reason,
@@ -632,8 +633,6 @@ class SupplierSurveyWorkflow:
     async def _extend_window(self, req: ExtendDeadline) -> ActionAck:
         """A correction round or the product-level window ends later: the escalation (or the plan) moves with
         it, and the read model, the portal and the next reminder state the new date."""
-        if not self._one_truth():
-            self._refuse("this survey started before deadlines could be extended in this step")
         self._remember(self._update_id())
         old = self._window_ends()
         self.s.window_extended_by += req.new_due_at - old
@@ -737,11 +736,10 @@ class SupplierSurveyWorkflow:
             self._validate_risk(req)  # the state may have moved while waiting for the lock
             self._remember(self._update_id())
             self.s.risk_review_open = False
-            if req.decision == "accept":
-                await self._close(SurveyOutcome.valid, "risk_accepted", actor=req.by, reason=req.reason)
-            else:
+            then = life.after_risk_decision(req.decision)
+            if then.action == life.OPEN_CAP:
                 await self._record("risk_not_accepted", actor=req.by, reason=req.reason)
-                await self._open_cap("high_risk_declared")
+            await self._carry_out(then, None, actor=req.by, reason=req.reason)
             self._bump()
             ack = self._ack("risk accepted: the survey is closed" if req.decision == "accept"
                             else "a corrective action plan is requested")
@@ -851,18 +849,7 @@ class SupplierSurveyWorkflow:
 
     @workflow.query
     def status(self) -> SurveyStatus:
-        s = self.s
-        next_step, next_at = life.describe_next(s, self.p)
-        return SurveyStatus(
-            survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
-            state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
-            due_at=s.due_at, answer_by=self._answer_by(), next_step=next_step, next_step_at=next_at,
-            # A child's ID is shown once the child runs: callers send it Updates right away.
-            open_cap_id=s.open_cap_id if self._child is not None else None,
-            open_escalation_id=s.open_escalation_id if self._child is not None else None,
-            submissions=s.submissions, last_findings=s.last_findings,
-            timeline=s.timeline)
+        return life.survey_status(self.inp, self.s, self.p, child_running=self._child is not None)
 
     # --- helpers ----------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from models.facts.correction import correction_request, day
 from models.facts.deadlines import answer_by, window_ends
 from models.facts.survey import effective_verdict, has_valid_declaration, outcome_if_lapsed, outcome_when_plan_closes
 from models.policy import CampaignPolicy
-from models.survey import SubmissionVerdict
+from models.survey import SubmissionVerdict, SurveyStatus
 
 # --- the states ---------------------------------------------------------------------------------------
 
@@ -194,6 +194,29 @@ def describe_next(s: Any, policy: CampaignPolicy) -> tuple[Optional[str], Option
 def chase_step(step: str, chases: int) -> str:
     """A deadline extended past a chase starts a new chase: its messages need keys of their own."""
     return step if chases <= 1 else f"{step}-{chases}"
+
+
+# What extending a deadline moves (extension_kind).
+DUE_DATE, WINDOW, PLAN = "due_date", "window", "plan"
+
+
+def extension_kind(state: SurveyState) -> str:
+    """A deadline extension moves the first answer's due date, the end of a correction or product-level
+    window, or (forwarded to the plan's own workflow) an open plan's deadline."""
+    if state in WINDOW_STATES:
+        return WINDOW
+    if state == SurveyState.corrective_action:
+        return PLAN
+    return DUE_DATE
+
+
+def why_not_extend_in_this_run(kind: str, *, one_truth: bool) -> Optional[str]:
+    """A window or a plan's deadline can be extended since release "one-truth": older runs refuse it."""
+    if kind == DUE_DATE or one_truth:
+        return None
+    if kind == PLAN:
+        return "this survey started before a plan's deadline could be extended through it"
+    return "this survey started before deadlines could be extended in this step"
 
 
 def extension_reopens(s: Any, new_due_at: datetime, now: datetime) -> bool:
@@ -420,6 +443,13 @@ def after_submission(sub: Any, *, correction_round: int, max_rounds: int, guidan
     return AfterSubmission(CLOSE, "declaration_valid", **review)
 
 
+def after_risk_decision(decision: str) -> AfterSubmission:
+    """The compliance team's risk review: accepted, the survey closes valid; not accepted, a plan."""
+    if decision == "accept":
+        return AfterSubmission(CLOSE, "risk_accepted", by_reviewer=True)
+    return AfterSubmission(OPEN_CAP, "high_risk_declared", by_reviewer=True)
+
+
 def after_review(sub: Any, decision: str, prior: SurveyState, **rules: Any) -> AfterSubmission:
     """A submission accepted or rejected by hand (``rules``: after_submission's). Accepting one while a
     product-level CMRT is requested clears the risk; rejecting a product-level CMRT asks for a plan;
@@ -487,7 +517,7 @@ def plan_failed_reason(status: str) -> str:
     return "cap_refused" if status == "refused" else "cap_overdue"
 
 
-# --- the read model ---------------------------------------------------------------------------------------
+# --- the read model and the status query ---------------------------------------------------------------------------------------
 
 
 def survey_row(s: Any, policy: CampaignPolicy, now: datetime) -> dict[str, Any]:
@@ -507,6 +537,20 @@ def survey_row(s: Any, policy: CampaignPolicy, now: datetime) -> dict[str, Any]:
         declaration_scope=last.declaration_scope if last else None,
         closed_at=now if s.state == SurveyState.closed else None,
     )
+
+
+def survey_status(inp: Any, s: Any, policy: CampaignPolicy, *, child_running: bool) -> SurveyStatus:
+    """The status query's answer. A child's ID is shown once the child runs (callers send it Updates
+    right away)."""
+    next_name, next_at = describe_next(s, policy)
+    return SurveyStatus(
+        survey_id=inp.survey_id, campaign_id=inp.campaign_id, supplier_id=inp.supplier_id,
+        state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
+        correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
+        due_at=s.due_at, answer_by=survey_answer_by(s, policy), next_step=next_name, next_step_at=next_at,
+        open_cap_id=s.open_cap_id if child_running else None,
+        open_escalation_id=s.open_escalation_id if child_running else None,
+        submissions=s.submissions, last_findings=s.last_findings, timeline=s.timeline)
 
 
 # --- which actions the survey takes now, and why not ------------------------------------------------------
