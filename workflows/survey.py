@@ -1,8 +1,10 @@
 """One supplier in one campaign, from the request to an outcome (DESIGN.md, the lifecycle).
 
-Shape: the run loop walks the survey's states; each waiting state computes its next scheduled step from
-the carried state and the policy (`_next_step`) and sleeps until then or until an Update changes
-something (`_changed`). Updates only change state and queue messages; the loop sends them, so an Update
+Shape: the run loop walks the survey's states; each waiting state asks for its next scheduled step
+(`models.facts.lifecycle.next_step`, over the carried state and the policy) and sleeps until then or until
+an Update changes something (`_changed`). Every decision (what happens next, where a submission takes the
+survey, which action is refused and why, what the supplier is told) is models/facts/lifecycle.py's; this
+module carries them out: timers, emails, activities, children, Updates and continue-as-new. Updates only change state and queue messages; the loop sends them, so an Update
 never waits on SMTP. The whole state is one pydantic object (`SurveyCarry`) so continue-as-new carries it
 as is, with the IDs of the Updates already applied.
 
