@@ -1,8 +1,10 @@
 """One supplier in one campaign, from the request to an outcome (DESIGN.md, the lifecycle).
 
-Shape: the run loop walks the survey's states; each waiting state computes its next scheduled step from
-the carried state and the policy (`_next_step`) and sleeps until then or until an Update changes
-something (`_changed`). Updates only change state and queue messages; the loop sends them, so an Update
+Shape: the run loop walks the survey's states; each waiting state asks for its next scheduled step
+(`models.facts.lifecycle.next_step`, over the carried state and the policy) and sleeps until then or until
+an Update changes something (`_changed`). Every decision (what happens next, where a submission takes the
+survey, which action is refused and why, what the supplier is told) is models/facts/lifecycle.py's; this
+module carries them out: timers, emails, activities, children, Updates and continue-as-new. Updates only change state and queue messages; the loop sends them, so an Update
 never waits on SMTP. The whole state is one pydantic object (`SurveyCarry`) so continue-as-new carries it
 as is, with the IDs of the Updates already applied.
 
@@ -13,9 +15,8 @@ the carried state: a replay, a retry or a new run computes the same key and the 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Callable, Optional
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, ChildWorkflowError, FailureError
@@ -23,9 +24,17 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from activities.email import EmailRequest, EmailResult
     from activities.survey import CheckOutcome, CheckRequest, ManualReviewRecord, SurveyColumns, SurveyRecord
-    from models.enums import Decision, SurveyOutcome, SurveyState
-    from models.facts.correction import correction_request
-    from models.facts.deadlines import answer_by, window_ends
+    from models.enums import SurveyOutcome, SurveyState
+    from models.facts import lifecycle as life
+    from models.facts.correction import day
+    from models.facts.lifecycle import (  # noqa: F401 - re-exported: the portal reads them from here
+        LATE_ANSWER_REASONS,
+        OPEN_FOR_DECLARATION,
+        WAITING_STATES,
+        WINDOW_STATES,
+        AfterSubmission,
+        Message,
+    )
     from models.scorecards import ScorecardEvent
     from models.search_attributes import CAMPAIGN, OUTCOME, STATE, SUPPLIER
     from models.survey import (
@@ -56,29 +65,11 @@ with workflow.unsafe.imports_passed_through():
         cap_workflow_id,
         escalation_workflow_id,
     )
-    from models.facts.survey import has_valid_declaration, outcome_if_lapsed, outcome_when_plan_closes
     from workflows.common import DB_OPTIONS, LOCAL_DB_OPTIONS, email_retry_delay, send_email
 
 # A workbook check reads a whole file (≈0.5 s, more for big ones): give it room before retrying.
 CHECK_OPTIONS = dict(DB_OPTIONS, start_to_close_timeout=timedelta(minutes=5))
 
-OPEN_FOR_DECLARATION = {SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing,
-                        SurveyState.correction_requested}
-# A late answer is still welcome while the VP has not decided on a non-response.
-LATE_ANSWER_REASONS = {"non_responsive"}
-WAITING_STATES = {SurveyState.awaiting_response, SurveyState.chasing, SurveyState.correction_requested,
-                  SurveyState.product_level_requested}
-# The waiting states whose deadline is the end of a window (models.facts.deadlines.window_ends).
-WINDOW_STATES = (SurveyState.correction_requested, SurveyState.product_level_requested)
-# The outcome a case keeps when the VP lets its escalation lapse (see models/survey.py).
-PROVISIONAL_OUTCOME = {
-    "non_responsive": SurveyOutcome.non_responsive,
-    "invalid_uncorrected": SurveyOutcome.invalid_uncorrected,
-    "cap_overdue": SurveyOutcome.non_responsive,
-    "cap_refused": SurveyOutcome.non_responsive,
-}
-DECISION_OUTCOME = {Decision.suspend: SurveyOutcome.suspended, Decision.disengage: SurveyOutcome.disengaged,
-                    Decision.waive: SurveyOutcome.waived}
 MAX_KEPT_UPDATE_IDS = 500
 # Releases of this workflow that change its commands, newest last. A run records one marker, its release's,
 # which implies every change before it (see _release); runs recorded before a release replay as they were.
@@ -88,29 +79,10 @@ DELIVERY_CLOCK = "delivery-clock"
 # be extended in every waiting state; a new contact receives the current step's message; the correction and
 # product-level requests are recorded once delivered, with the date they state.
 ONE_TRUTH = "one-truth"
-# Where a replaced contact is sent the current step's message again: the step and template that state what
-# the supplier must do now (a reminder is not enough for someone who never saw the request).
-CURRENT_STEP_MESSAGE = {
-    SurveyState.awaiting_response: ("request", "request"),
-    SurveyState.chasing: ("overdue_reminder", "overdue_reminder"),
-    SurveyState.correction_requested: ("correction_request", "correction_request"),
-    SurveyState.product_level_requested: ("product_level_request", "product_level_request"),
-}
 # An escalation holds the outcome the supplier's record supports; none once the VP requires a plan.
 TRUE_OUTCOME = "true-outcome"
 # How long an Update that opened a plan or an escalation waits for the run loop to start the child.
 CHILD_START_WAIT = timedelta(seconds=30)
-
-
-@dataclass
-class Step:
-    name: str
-    at: datetime
-    run: Callable[[], Awaitable[None]]
-
-
-def _day(dt: Optional[datetime]) -> str:
-    return dt.strftime("%d %B %Y") if dt else ""
 
 
 @workflow.defn(name="SupplierSurvey")
@@ -160,9 +132,7 @@ class SupplierSurveyWorkflow:
     def _should_continue_as_new(self) -> bool:
         # `requested`: only while the request is undelivered (release "delivery-clock"; before it, the run
         # never came back here in that state).
-        if self.s.state not in WAITING_STATES and self.s.state != SurveyState.requested:
-            return False
-        return self._history_full()
+        return life.may_continue_as_new(self.s.state) and self._history_full()
 
     def _history_full(self) -> bool:
         if self._child is not None:
@@ -173,10 +143,7 @@ class SupplierSurveyWorkflow:
 
     async def _send_request(self) -> None:
         """The request, unless a submission (by the CLI or the API) already answered it."""
-        now = workflow.now()
-        self.s.requested_at = now
-        self.s.phase_started_at = now
-        self.s.due_at = now + self.p.response_due
+        self._start_request_clock(life.request_clock(workflow.now(), self.p))
         if self.s.state != SurveyState.requested:
             return
         if self._delivery_clock():
@@ -202,7 +169,7 @@ class SupplierSurveyWorkflow:
             seen = self._changed
             await workflow.wait_condition(lambda: self._changed != seen)
             return
-        step = self._next_step()
+        step = life.next_step(self.s, self.p)
         if step is None:
             seen = self._changed
             await workflow.wait_condition(lambda: self._changed != seen)
@@ -216,46 +183,28 @@ class SupplierSurveyWorkflow:
             except asyncio.TimeoutError:
                 pass
         if self.s.state == state and not self._frozen():
-            await step.run()
+            await self._take(step)
+
+    async def _take(self, step: life.NextStep) -> None:
+        """A scheduled step (models.facts.lifecycle.next_step), carried out."""
+        actions = {life.REMIND: self._remind, life.CHASE: self._chase, life.OVERDUE_REMINDER: self._overdue_reminder,
+                   life.CORRECTION_REMINDER: self._correction_reminder}
+        if step.action in actions:
+            await actions[step.action]()
+        elif step.action == life.ESCALATE:
+            await self._escalate(step.reason)
+        else:
+            await self._open_cap(step.reason)
 
     def _frozen(self) -> bool:
-        return self.s.paused or self.s.bounced
-
-    def _next_step(self) -> Optional[Step]:
-        s, p = self.s, self.p
-        start = s.phase_started_at
-        steps: list[Step] = []
-        if s.state in (SurveyState.awaiting_response, SurveyState.chasing):
-            if s.reminders_sent < len(p.reminder_offsets):
-                at = start + p.reminder_offsets[s.reminders_sent]
-                if at < s.due_at:
-                    steps.append(Step(f"reminder {s.reminders_sent + 1}", at, self._remind))
-            if s.state == SurveyState.awaiting_response:
-                steps.append(Step("due date: the commodity manager chases", s.due_at, self._chase))
-            else:
-                escalate_at = s.due_at + p.grace_period
-                nxt = s.due_at + p.chase_reminder_every * (s.chase_reminders_sent + 1)
-                if nxt < escalate_at:
-                    steps.append(Step(f"overdue reminder {s.chase_reminders_sent + 1}", nxt, self._overdue_reminder))
-                steps.append(Step("escalation to the Supply Chain VP", escalate_at,
-                                  lambda: self._escalate("non_responsive")))
-        elif s.state == SurveyState.correction_requested:
-            if s.reminders_sent < len(p.correction_reminder_offsets):
-                steps.append(Step(f"correction reminder {s.reminders_sent + 1}",
-                                  start + p.correction_reminder_offsets[s.reminders_sent], self._correction_reminder))
-            steps.append(Step("correction window ends: escalation", self._window_ends(),
-                              lambda: self._escalate("invalid_uncorrected")))
-        elif s.state == SurveyState.product_level_requested:
-            steps.append(Step("no product-level CMRT: corrective action plan", self._window_ends(),
-                              lambda: self._open_cap("no_product_level")))
-        return min(steps, key=lambda st: st.at) if steps else None
+        return life.frozen(self.s)
 
     async def _phase_entry(self) -> None:
         """The message that opens a waiting state (once per state entry, also across continue-as-new)."""
         s = self.s
         self.s.phase_entry_done = True
-        if self._delivery_clock() and s.state in (SurveyState.correction_requested, SurveyState.product_level_requested):
-            step = s.state.value.replace("_requested", "_request")  # correction_request, product_level_request
+        step = life.phase_request_step(s.state)  # correction_request, product_level_request
+        if self._delivery_clock() and step is not None:
             if not await self._send_until_delivered(step, step, self._phase_clock):
                 s.phase_entry_done = False  # the next run sends it (the loop continues as new first)
                 return
@@ -263,12 +212,8 @@ class SupplierSurveyWorkflow:
                 # The clock started at delivery: the read model states the date the message states.
                 await self._record(f"{step}_sent", data={"to": s.contact.email, "answer_by": self._iso(self._answer_by())})
             return
-        if s.state == SurveyState.correction_requested:
-            await self._email_supplier("correction_request", "correction_request", n=0,
-                                       extra=self._correction_extra())
-        elif s.state == SurveyState.product_level_requested:
-            await self._email_supplier("product_level_request", "product_level_request", n=0,
-                                       extra=self._product_level_extra())
+        if step is not None:
+            await self._email_supplier(step, step, n=0, extra=life.phase_extra(s, self.p))
 
     # --- the clock starts at delivery (release "delivery-clock") ------------------------------------
 
@@ -308,55 +253,30 @@ class SupplierSurveyWorkflow:
                 await workflow.sleep(email_retry_delay(failed))
 
     def _request_clock(self, start: datetime) -> dict:
-        """The request's clock starts now: reminders at the policy's offsets and the due date after it (a
-        deadline the compliance team extended meanwhile is kept when later)."""
-        s = self.s
-        s.requested_at = start
-        s.phase_started_at = start
-        s.due_at = max(s.due_at or start, start + self.p.response_due)
+        """The request's clock starts now (models.facts.lifecycle.request_clock)."""
+        self._start_request_clock(life.request_clock(start, self.p, self.s.due_at))
         return {}
+
+    def _start_request_clock(self, clock: life.RequestClock) -> None:
+        self.s.requested_at, self.s.phase_started_at, self.s.due_at = \
+            clock.requested_at, clock.phase_started_at, clock.due_at
 
     def _phase_clock(self, start: datetime) -> dict:
         """A correction round or a product-level request: its window and reminders count from now."""
-        s = self.s
-        s.phase_started_at = start
-        if s.state == SurveyState.correction_requested:
-            return self._correction_extra()
-        return self._product_level_extra()
+        self.s.phase_started_at = start
+        return life.phase_extra(self.s, self.p)
 
     # --- what the supplier is told: the pure core's facts (models/facts) ---------------------------
 
     def _window_ends(self) -> Optional[datetime]:
-        s = self.s
-        return window_ends(s.state, s.phase_started_at, self.p, s.window_extended_by)
+        return life.survey_window_ends(self.s, self.p)
 
     def _answer_by(self) -> Optional[datetime]:
-        s = self.s
-        return answer_by(s.state, due_at=s.due_at, phase_started_at=s.phase_started_at, policy=self.p,
-                         extended_by=s.window_extended_by)
+        return life.survey_answer_by(self.s, self.p)
 
     @staticmethod
     def _iso(dt: Optional[datetime]) -> Optional[str]:
         return dt.isoformat() if dt else None
-
-    def _correction_extra(self) -> dict:
-        """What a correction request (or its reminder) says: models.facts.correction, the deadline from the
-        survey's state (the correction window's end, with any extension)."""
-        s = self.s
-        last = s.submissions[-1] if s.submissions else None
-        # A rejection by hand asks for the reviewer's point, not for the file's findings.
-        count = last.error_count if last is not None and last.verdict != "rejected" else None
-        req = correction_request(s.last_findings, deadline=window_ends(
-            SurveyState.correction_requested, s.phase_started_at, self.p, s.window_extended_by),
-            round=s.correction_round, max_rounds=self.p.max_correction_rounds, error_count=count)
-        ctx = req.context()
-        return {"correction": ctx, "round": req.round, "max_rounds": req.max_rounds, "window_ends": ctx["deadline"]}
-
-    def _product_level_extra(self) -> dict:
-        s = self.s
-        high = s.submissions[-1].high_risk_smelters if s.submissions else 0
-        return {"high_risk_smelters": high, "window_ends": _day(window_ends(
-            SurveyState.product_level_requested, s.phase_started_at, self.p, s.window_extended_by))}
 
     # --- scheduled steps -------------------------------------------------------------------------
 
@@ -364,13 +284,11 @@ class SupplierSurveyWorkflow:
         n = self.s.reminders_sent + 1
         self.s.reminders_sent = n
         self.s.total_reminders += 1
-        await self._email_supplier("reminder", "reminder", n=n, extra={
-            "firmness": n, "final": n == len(self.p.reminder_offsets)})
+        await self._email_supplier("reminder", "reminder", n=n, extra=life.reminder_extra(n, self.p))
         await self._record("reminder_sent", data={"n": n})
 
     def _chase_step(self, step: str) -> str:
-        """A deadline extended past a chase starts a new chase: its messages need keys of their own."""
-        return step if self.s.chases <= 1 else f"{step}-{self.s.chases}"
+        return life.chase_step(step, self.s.chases)
 
     async def _chase(self) -> None:
         to = self.inp.commodity_manager_email or self.inp.compliance_email
@@ -378,22 +296,22 @@ class SupplierSurveyWorkflow:
         await self._email(self._chase_step("due_date_chase"), "due_date_chase", to, n=0, cc=[self.inp.compliance_email]
                           if self.inp.commodity_manager_email else [], extra={
                               "commodity_manager_name": self.inp.commodity_manager_name or "colleague",
-                              "grace_ends": _day(self.s.due_at + self.p.grace_period)})
+                              **life.overdue_extra(self.s, self.p)})
         await self._set_state(SurveyState.chasing, "due_date_passed", data={"chased_by": to})
 
     async def _overdue_reminder(self) -> None:
         n = self.s.chase_reminders_sent + 1
         self.s.chase_reminders_sent = n
         self.s.total_reminders += 1
-        await self._email_supplier(self._chase_step("overdue_reminder"), "overdue_reminder", n=n, extra={
-            "grace_ends": _day(self.s.due_at + self.p.grace_period)})
+        await self._email_supplier(self._chase_step("overdue_reminder"), "overdue_reminder", n=n,
+                                   extra=life.overdue_extra(self.s, self.p))
         await self._record("overdue_reminder_sent", data={"n": n})
 
     async def _correction_reminder(self) -> None:
         n = self.s.reminders_sent + 1
         self.s.reminders_sent = n
         self.s.total_reminders += 1
-        await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra=self._correction_extra())
+        await self._email_supplier("correction_reminder", "correction_reminder", n=n, extra=life.correction_extra(self.s, self.p))
         await self._record("correction_reminder_sent", data={"n": n})
 
     # --- escalation and corrective action (children) ----------------------------------------------
@@ -402,8 +320,7 @@ class SupplierSurveyWorkflow:
         self.s.escalations += 1
         self.s.escalation_reason = reason
         self.s.open_escalation_id = escalation_workflow_id(self.survey_id, self.s.escalations)
-        self.s.outcome = (outcome_if_lapsed(reason, valid_declaration=self._has_valid_declaration())
-                          if self._true_outcome() else PROVISIONAL_OUTCOME[reason])
+        self.s.outcome = life.escalation_outcome(reason, self.s, true_outcome=self._true_outcome())
         await self._set_state(SurveyState.escalated, "escalated", reason=reason,
                               data={"escalation_id": self.s.open_escalation_id})
         # Added after the first release: the commodity manager and the compliance team hear of the escalation
@@ -475,26 +392,24 @@ class SupplierSurveyWorkflow:
             self._child = None
             self.s.forward.clear()  # nothing meant for this child may reach the next one
         self.s.open_escalation_id = None
-        if self.s.state != SurveyState.escalated:  # withdrawn, or answered late
-            if result is not None and result.decision is not None:
-                # The VP decided in the same instant: the decision is on record (and on the supplier's
-                # status); the survey follows the answer. The compliance team sees both in the timeline.
-                await self._record("vp_decided_after_late_answer", actor=result.decided_by, reason=result.reason,
-                                   data={"decision": result.decision.value, "escalation_id": esc_id})
-            elif self.s.state != SurveyState.closed or self.s.outcome != SurveyOutcome.withdrawn:
-                await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
-            return
-        if result.decision is None:
-            await self._close(self.s.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
-        elif result.decision == Decision.corrective_action:
+        then = life.after_escalation(self.s, result.decision if result is not None else None)
+        vp = dict(actor=result.decided_by, reason=result.reason) if result is not None else {}
+        if then.action == life.LATE_DECISION:
+            # The VP decided in the same instant: the decision is on record (and on the supplier's status);
+            # the survey follows the answer. The compliance team sees both in the timeline.
+            await self._record("vp_decided_after_late_answer", **vp,
+                               data={"decision": result.decision.value, "escalation_id": esc_id})
+        elif then.action == life.ESCALATION_WITHDRAWN:
+            await self._record("escalation_withdrawn", reason="the supplier answered", data={"escalation_id": esc_id})
+        elif then.action == life.LAPSED:
+            await self._close(then.outcome, "escalation_lapsed", reason="no decision from the Supply Chain VP")
+        elif then.action == life.PLAN_REQUIRED:
             if self._true_outcome():
                 self.s.outcome = None  # the plan decides now: what the escalation held no longer stands
-            await self._record("vp_decided", actor=result.decided_by, reason=result.reason,
-                               data={"decision": result.decision.value})
+            await self._record("vp_decided", **vp, data={"decision": result.decision.value})
             await self._open_cap("vp_decision")
-        else:
-            await self._close(DECISION_OUTCOME[result.decision], "vp_decided", actor=result.decided_by,
-                              reason=result.reason, data={"decision": result.decision.value})
+        elif then.action == life.DECIDED:
+            await self._close(then.outcome, "vp_decided", **vp, data={"decision": result.decision.value})
 
     async def _run_corrective_action(self) -> None:
         cap_id = self.s.open_cap_id
@@ -521,16 +436,11 @@ class SupplierSurveyWorkflow:
         if self.s.state != SurveyState.corrective_action:
             return
         if result.status == "closed":
-            if self._true_outcome():
-                outcome = outcome_when_plan_closes(valid_declaration=self._has_valid_declaration(),
-                                                   escalation_reason=self.s.escalation_reason)
-            else:
-                outcome = (SurveyOutcome.valid_with_cap if self._has_valid_declaration() else self.s.outcome) \
-                    or SurveyOutcome.valid_with_cap
-            await self._close(outcome, "corrective_action_closed", data={"cap_id": cap_id})
+            await self._close(life.plan_closed_outcome(self.s, true_outcome=self._true_outcome()),
+                              "corrective_action_closed", data={"cap_id": cap_id})
         else:
             await self._record("corrective_action_" + result.status, data={"cap_id": cap_id}, reason=result.reason)
-            await self._escalate("cap_refused" if result.status == "refused" else "cap_overdue")
+            await self._escalate(life.plan_failed_reason(result.status))
 
     async def _until_child_runs(self) -> None:
         """An Update that opened a plan or an escalation answers once the run loop has started the child, so
@@ -548,9 +458,6 @@ class SupplierSurveyWorkflow:
         except asyncio.TimeoutError:
             pass
 
-    def _has_valid_declaration(self) -> bool:
-        return has_valid_declaration(self.s.submissions, purpose="declaration")
-
     # --- closing --------------------------------------------------------------------------------
 
     async def _close(self, outcome: Optional[SurveyOutcome], kind: str, *, actor: Optional[str] = None,
@@ -565,14 +472,10 @@ class SupplierSurveyWorkflow:
             return
         self.s.phase_entry_done = True
         outcome = self.s.outcome
-        if outcome in (SurveyOutcome.valid, SurveyOutcome.valid_with_cap):
-            await self._email_supplier("accepted", "accepted", n=0, extra={"with_cap": outcome == SurveyOutcome.valid_with_cap})
-        elif outcome == SurveyOutcome.withdrawn:
-            await self._email_supplier("withdrawn", "withdrawn", n=0)
-        elif self.s.timeline and self.s.timeline[-1].kind == "corrective_action_closed" and \
-                self._patched("closing-notice-by-survey"):
-            # A plan the VP required closed, without a valid declaration: the supplier hears the plan is done.
-            await self._email_supplier("cap_closed", "accepted", n=0, extra={"with_cap": True, "cap_closed": True})
+        msg = life.closing_message(outcome, self.s.timeline[-1].kind if self.s.timeline else None)
+        # The plan's closing notice came after the first release: runs recorded before it replay without it.
+        if msg is not None and (msg.step != "cap_closed" or self._patched("closing-notice-by-survey")):
+            await self._email_supplier(msg.step, msg.template, n=0, extra=msg.extra)
         await self._scorecard("outcome", outcome=outcome.value if outcome else None)
 
     # --- Updates: the supplier's submission -----------------------------------------------------
@@ -582,7 +485,7 @@ class SupplierSurveyWorkflow:
         async with self._lock:
             uid = self._update_id()
             if uid in self.s.processed_update_ids or self._same_as_latest(sub):
-                return self._verdict_of(self._latest_for(uid, sub))
+                return life.verdict_of(self.s, life.submission_for_update(self.s, uid))
             self._check_submission_allowed(sub)
             self._remember(uid)
             n = len(self.s.submissions) + 1
@@ -614,8 +517,8 @@ class SupplierSurveyWorkflow:
                                                            "errors": result.error_count,
                                                            "high_risk_smelters": result.high_risk_smelters},
                                scorecard=self._score("first_submission", submission_id=submission_id) if first else None)
-            await self._decide_after(summary, prior_state)
-            verdict = self._verdict_of(summary)
+            await self._carry_out(self._after(summary), summary)
+            verdict = life.verdict_of(self.s, summary)
         await self._until_child_runs()
         return verdict
 
@@ -626,101 +529,62 @@ class SupplierSurveyWorkflow:
         self._check_submission_allowed(sub)
 
     def _check_submission_allowed(self, sub: SubmitCmrt) -> None:
-        state = self.s.state
-        if sub.purpose == "product_level":
-            if state != SurveyState.product_level_requested:
-                raise ApplicationError(f"no product-level CMRT is requested (the survey is {state.value})",
-                                       type="SubmissionNotAllowed", non_retryable=True)
-        elif state not in OPEN_FOR_DECLARATION and not (
-                state == SurveyState.escalated and self.s.escalation_reason in LATE_ANSWER_REASONS):
-            raise ApplicationError(f"the survey does not take a declaration now (it is {state.value})",
-                                   type="SubmissionNotAllowed", non_retryable=True)
+        refusal = life.why_not_submit(self.s, sub.purpose)
+        if refusal:
+            raise ApplicationError(refusal, type="SubmissionNotAllowed", non_retryable=True)
 
     def _same_as_latest(self, sub: SubmitCmrt) -> bool:
-        """The same file sent again for the same purpose before anything moved on is the same submission."""
-        if not self.s.submissions:
-            return False
-        last = self.s.submissions[-1]
-        # The identical file cannot get another verdict: answering it again would only burn a round.
-        return last.file_sha256 == sub.file_sha256 and last.purpose == sub.purpose
+        return life.same_as_latest(self.s, sub.file_sha256, sub.purpose)
 
-    def _latest_for(self, uid: str, sub: SubmitCmrt) -> SubmissionSummary:
-        for summary in reversed(self.s.submissions):
-            if summary.update_id == uid:
-                return summary
-        return self.s.submissions[-1]
+    def _after(self, sub: SubmissionSummary, review: Optional[str] = None,
+               prior: Optional[SurveyState] = None) -> AfterSubmission:
+        """Where a checked (or hand-reviewed) submission takes the survey (models.facts.lifecycle)."""
+        rules = dict(correction_round=self.s.correction_round, max_rounds=self.p.max_correction_rounds,
+                     guidance_sent=self.s.guidance_sent,
+                     high_risk_on_product_scope=self.p.high_risk_on_product_scope,
+                     # Known by now: the submission's (or the review's) first event asked for the release.
+                     one_truth=self._one_truth())
+        if review is not None:
+            return life.after_review(sub, review, prior, **rules)
+        return life.after_submission(sub, **rules)
 
-    async def _decide_after(self, sub: SubmissionSummary, prior: SurveyState) -> None:
-        """Where a checked (or hand-reviewed) submission takes the survey: the rules in one place."""
-        s, p = self.s, self.p
-        good = sub.verdict in ("valid", "accepted")
-        if sub.purpose == "product_level":
-            if not good:
-                await self._set_state(SurveyState.product_level_requested, "product_level_invalid")
-            elif sub.high_risk_smelters > 0:
-                await self._open_cap("high_risk_confirmed")
-            else:
-                await self._close(SurveyOutcome.valid, "risk_cleared")
-            return
-        if not good:
-            if s.correction_round >= p.max_correction_rounds:
-                await self._escalate("invalid_uncorrected")
-                return
-            s.correction_round += 1
-            await self._enter_phase(SurveyState.correction_requested, "correction_requested",
-                                    data={"round": s.correction_round, "findings": len(s.last_findings)},
-                                    scorecard=self._score("correction_round", submission_id=sub.submission_id))
-            return
-        # Risk review of a valid declaration.
-        await self._set_state(SurveyState.risk_review, "risk_review",
-                              data={"high_risk_smelters": sub.high_risk_smelters, "scope": sub.declaration_scope,
-                                    "program_strength": sub.program_strength})
-        if sub.program_strength == "weak" and not s.guidance_sent:
+    async def _carry_out(self, then: AfterSubmission, sub: Optional[SubmissionSummary], *, actor: Optional[str] = None,
+                         reason: Optional[str] = None) -> None:
+        """The decision, carried out: state, events, queued messages, a plan or an escalation."""
+        s = self.s
+        by = dict(actor=actor, reason=reason) if then.by_reviewer else {}
+        if then.through_risk_review:
+            await self._set_state(SurveyState.risk_review, "risk_review",
+                                  data={"high_risk_smelters": sub.high_risk_smelters, "scope": sub.declaration_scope,
+                                        "program_strength": sub.program_strength})
+        if then.send_guidance:
             s.guidance_sent = True
             s.pending.append({"step": "weak_program_guidance", "template": "weak_program_guidance", "n": 0})
-        if sub.high_risk_smelters > 0 and (sub.declaration_scope or "company") == "company":
-            await self._enter_phase(SurveyState.product_level_requested, "product_level_requested",
+        if then.action == life.CLOSE:
+            await self._close(then.outcome, then.reason, **by)
+        elif then.action == life.OPEN_CAP:
+            await self._open_cap(then.reason)
+        elif then.action == life.ESCALATE:
+            await self._escalate(then.reason)
+        elif then.action == life.PRODUCT_LEVEL_AGAIN:
+            await self._set_state(SurveyState.product_level_requested, then.reason)
+        elif then.action == life.CORRECT:
+            s.correction_round += 1
+            await self._enter_phase(SurveyState.correction_requested, then.reason,
+                                    data={"round": s.correction_round, "findings": len(s.last_findings)},
+                                    scorecard=self._score("correction_round", submission_id=sub.submission_id))
+        elif then.action == life.REQUEST_PRODUCT_LEVEL:
+            await self._enter_phase(SurveyState.product_level_requested, then.reason,
                                     data={"high_risk_smelters": sub.high_risk_smelters})
-        elif sub.high_risk_smelters > 0 and self._one_truth():
-            # A product-level or user-defined declaration already covers what we buy: the risk stands. The
-            # seeds' rule asks for a plan; a campaign may hold it for the compliance team's review instead.
-            if p.high_risk_on_product_scope == "review":
-                s.risk_reviews += 1
-                s.risk_review_open = True
-                s.pending.append({"step": "risk_review_request", "template": "risk_review_request", "to": "compliance",
-                                  "n": s.risk_reviews, "extra": {
-                                      "high_risk_smelters": sub.high_risk_smelters,
-                                      "scope": sub.declaration_scope or "", "submission_id": sub.submission_id}})
-                await self._record("risk_review_requested", data={"high_risk_smelters": sub.high_risk_smelters,
-                                                                   "scope": sub.declaration_scope})
-            else:
-                await self._open_cap("high_risk_declared")
-        else:
-            await self._close(SurveyOutcome.valid, "declaration_valid")
-
-    def _verdict_of(self, sub: SubmissionSummary) -> SubmissionVerdict:
-        s = self.s
-        state = s.state
-        accepted = sub.verdict in ("valid", "accepted")
-        messages = {
-            SurveyState.closed: "Thank you: your declaration is complete and valid.",
-            SurveyState.correction_requested: "Your file needs corrections: each finding below names the sheet and cell.",
-            SurveyState.product_level_requested: "Thank you. Your declaration lists high-risk smelters: please send a "
-                                                 "product-level CMRT for the products you supply to us.",
-            SurveyState.corrective_action: "A corrective action plan is needed; you will receive a request by email.",
-            SurveyState.risk_review: "Thank you. Your declaration lists smelters we must look at more closely; our "
-                                     "compliance team is reviewing it and will contact you.",
-            SurveyState.escalated: "Your file still has errors after the last correction round; our compliance team "
-                                   "will contact you.",
-        }
-        if state == SurveyState.product_level_requested and sub.purpose == "product_level" and not accepted:
-            message = "Your product-level file needs corrections: each finding below names the sheet and cell."
-        else:
-            message = messages.get(state, "Thank you: your file was received.")
-        findings = s.last_findings if s.submissions and s.submissions[-1].submission_id == sub.submission_id else []
-        return SubmissionVerdict(submission_id=sub.submission_id, verdict=sub.verdict, findings=findings,
-                                 accepted=accepted, next_step=state.value, message=message, state=state,
-                                 correction_round=s.correction_round)
+        elif then.action == life.HOLD_FOR_REVIEW:
+            s.risk_reviews += 1
+            s.risk_review_open = True
+            s.pending.append({"step": "risk_review_request", "template": "risk_review_request", "to": "compliance",
+                              "n": s.risk_reviews, "extra": {
+                                  "high_risk_smelters": sub.high_risk_smelters,
+                                  "scope": sub.declaration_scope or "", "submission_id": sub.submission_id}})
+            await self._record(then.reason, data={"high_risk_smelters": sub.high_risk_smelters,
+                                                  "scope": sub.declaration_scope})
 
     # --- Updates: compliance actions ----------------------------------------------------------------
 
@@ -728,13 +592,16 @@ class SupplierSurveyWorkflow:
     async def extend_deadline(self, req: ExtendDeadline) -> ActionAck:
         if self._seen():
             return self._ack("already applied")
-        if self.s.state in WINDOW_STATES:
+        kind = life.extension_kind(self.s.state)
+        if kind != life.DUE_DATE:
+            self._refuse_if(life.why_not_extend_in_this_run(kind, one_truth=self._one_truth()))
+        if kind == life.WINDOW:
             return await self._extend_window(req)
-        if self.s.state == SurveyState.corrective_action:
+        if kind == life.PLAN:
             return await self._extend_plan(req)
         old = self.s.due_at
         self.s.due_at = req.new_due_at
-        if self.s.state == SurveyState.chasing and req.new_due_at > workflow.now():
+        if life.extension_reopens(self.s, req.new_due_at, workflow.now()):
             self.s.chase_reminders_sent = 0
             await self._set_state(SurveyState.awaiting_response, "deadline_extended", actor=req.by, reason=req.reason,
                                   data={"from": old.isoformat() if old else None, "to": req.new_due_at.isoformat()})
@@ -742,52 +609,39 @@ class SupplierSurveyWorkflow:
             await self._record("deadline_extended", actor=req.by, reason=req.reason,
                                data={"from": old.isoformat() if old else None, "to": req.new_due_at.isoformat()})
         self._bump()
-        return self._ack(f"due date moved to {_day(req.new_due_at)}")
+        return self._ack(f"due date moved to {day(req.new_due_at)}")
 
     @extend_deadline.validator
     def _validate_extend(self, req: ExtendDeadline) -> None:
         if self._seen():
             return
-        state = self.s.state
-        windows = (state in WINDOW_STATES or state == SurveyState.corrective_action and self.s.open_cap_id) and \
-            (self._release_no is None or self._release_no >= 3)
-        if state not in (SurveyState.requested, SurveyState.awaiting_response, SurveyState.chasing) and not windows:
-            self._refuse("a deadline can be extended while the survey waits for the supplier's answer, a correction "
-                         f"or a product-level CMRT (the survey is {state.value.replace('_', ' ')})")
-        if req.new_due_at.tzinfo is None:
-            self._refuse("new_due_at must carry a time zone")
-        current = self._answer_by()
-        if current and req.new_due_at <= current and state != SurveyState.corrective_action:
-            self._refuse(f"the new date must be later than the current one ({_day(current)})")
-        if req.new_due_at <= workflow.now():
-            self._refuse("the new due date is in the past")
+        # A validator cannot ask for a release marker: a run whose release is not known yet is a new one.
+        windows = self._release_no is None or self._release_no >= 3
+        self._refuse_if(life.why_not_extend(self.s, req.new_due_at, now=workflow.now(), policy=self.p,
+                                            windows=windows))
 
     async def _extend_plan(self, req: ExtendDeadline) -> ActionAck:
         """The plan's deadline lives in the plan (its own workflow): forwarded like verify_action. The plan
         applies it while its actions are awaited and is the one to ask for its own refusal
         (CorrectiveActionWorkflow.extend_plan_deadline)."""
-        if not self._one_truth():
-            self._refuse("this survey started before a plan's deadline could be extended through it")
         self._remember(self._update_id())
         self.s.forward.append({"signal": "extend_plan_deadline_signal", "payload": req.model_dump(mode="json")})
         await self._record("plan_deadline_extension_forwarded", actor=req.by, reason=req.reason,
                            data={"to": req.new_due_at.isoformat(), "cap_id": self.s.open_cap_id})
         self._bump()
-        return self._ack(f"forwarded to {self.s.open_cap_id}: the plan's actions are due {_day(req.new_due_at)} "
+        return self._ack(f"forwarded to {self.s.open_cap_id}: the plan's actions are due {day(req.new_due_at)} "
                          "if the plan is still awaited")
 
     async def _extend_window(self, req: ExtendDeadline) -> ActionAck:
         """A correction round or the product-level window ends later: the escalation (or the plan) moves with
         it, and the read model, the portal and the next reminder state the new date."""
-        if not self._one_truth():
-            self._refuse("this survey started before deadlines could be extended in this step")
         self._remember(self._update_id())
         old = self._window_ends()
         self.s.window_extended_by += req.new_due_at - old
         await self._record("deadline_extended", actor=req.by, reason=req.reason,
                            data={"from": self._iso(old), "to": req.new_due_at.isoformat(), "step": self.s.state.value})
         self._bump()
-        return self._ack(f"deadline moved to {_day(req.new_due_at)}")
+        return self._ack(f"deadline moved to {day(req.new_due_at)}")
 
     @workflow.update
     async def pause_reminders(self, req: ComplianceAction) -> ActionAck:
@@ -803,11 +657,8 @@ class SupplierSurveyWorkflow:
 
     @pause_reminders.validator
     def _validate_pause(self, req: ComplianceAction) -> None:
-        if self._seen():
-            return
-        self._require_open()
-        if self.s.paused:
-            self._refuse("reminders are already paused")
+        if not self._seen():
+            self._refuse_if(life.why_not_pause(self.s))
 
     @workflow.update
     async def resume_reminders(self, req: ComplianceAction) -> ActionAck:
@@ -822,11 +673,8 @@ class SupplierSurveyWorkflow:
 
     @resume_reminders.validator
     def _validate_resume(self, req: ComplianceAction) -> None:
-        if self._seen():
-            return
-        self._require_open()
-        if not self.s.paused:
-            self._refuse("reminders are not paused")
+        if not self._seen():
+            self._refuse_if(life.why_not_resume(self.s))
 
     @workflow.update
     async def remind_now(self, req: ComplianceAction) -> ActionAck:
@@ -834,24 +682,15 @@ class SupplierSurveyWorkflow:
             return self._ack("already queued")
         self.s.manual_reminders += 1
         self.s.total_reminders += 1
-        template = "correction_reminder" if self.s.state == SurveyState.correction_requested else "reminder"
-        extra: dict[str, Any] = {"firmness": max(1, self.s.reminders_sent), "final": False}
-        if template == "correction_reminder":
-            extra = self._correction_extra()
-        self.s.pending.append({"step": "manual_reminder", "template": template, "n": self.s.manual_reminders,
-                               "extra": extra})
+        self._queue(life.manual_reminder(self.s, self.p), self.s.manual_reminders)
         await self._record("manual_reminder", actor=req.by, reason=req.reason)
         self._bump()
         return self._ack("a reminder is on its way")
 
     @remind_now.validator
     def _validate_remind_now(self, req: ComplianceAction) -> None:
-        if self._seen():
-            return
-        if self.s.state not in WAITING_STATES or self.s.state == SurveyState.product_level_requested:
-            self._refuse(f"nothing to remind the supplier of (the survey is {self.s.state.value})")
-        if self.s.bounced:
-            self._refuse("the contact's address bounced: replace the contact first")
+        if not self._seen():
+            self._refuse_if(life.why_not_remind(self.s))
 
     @workflow.update
     async def replace_contact(self, req: ReplaceContact) -> ActionAck:
@@ -863,16 +702,9 @@ class SupplierSurveyWorkflow:
         was_bounced = self.s.bounced
         self.s.bounced = False
         shifted = self._unfreeze_if_clear()
-        if self._one_truth():
-            current = self._current_step_message()
-            if current is not None:
-                step, template, extra = current
-                self.s.pending.append({"step": f"{step}-to-new-contact", "template": template,
-                                       "n": self.s.contacts_used, "extra": extra})
-        elif was_bounced and self.s.last_supplier_message and self.s.state != SurveyState.closed:
-            msg = self.s.last_supplier_message
-            self.s.pending.append({"step": msg["step"].split("-to-new-contact")[0] + "-to-new-contact", "template": msg["template"],
-                                   "n": self.s.contacts_used, "extra": msg.get("extra", {})})
+        msg = life.message_for_new_contact(self.s, self.p, was_bounced=was_bounced, one_truth=self._one_truth())
+        if msg is not None:
+            self._queue(msg, self.s.contacts_used)
         if self._child is not None:
             self.s.forward.append({"signal": "contact_changed", "payload": self.s.contact.model_dump()})
         # The read model makes the new contact the supplier's primary one (record_survey_event).
@@ -882,33 +714,10 @@ class SupplierSurveyWorkflow:
         self._bump()
         return self._ack(f"contact is now {req.email}")
 
-    def _current_step_message(self) -> Optional[tuple[str, str, dict]]:
-        """The message that states what the supplier must do now, with today's facts (None when the survey
-        waits on no one at the supplier: a review, a plan (its own workflow tells the new contact), the VP)."""
-        s = self.s
-        if s.state not in CURRENT_STEP_MESSAGE or (s.state == SurveyState.awaiting_response and s.requested_at is None):
-            return None
-        step, template = CURRENT_STEP_MESSAGE[s.state]
-        if s.state == SurveyState.correction_requested:
-            extra = self._correction_extra()
-        elif s.state == SurveyState.product_level_requested:
-            extra = self._product_level_extra()
-        elif s.state == SurveyState.chasing:
-            extra = {"grace_ends": _day(s.due_at + self.p.grace_period) if s.due_at else ""}
-        else:
-            extra = {}
-        return step, template, extra
-
     @replace_contact.validator
     def _validate_replace_contact(self, req: ReplaceContact) -> None:
-        if self._seen():
-            return
-        self._require_open()
-        local, at, domain = req.email.rpartition("@")
-        if not at or not local or "." not in domain or " " in req.email or "," in req.email:
-            self._refuse(f"not one email address: {req.email!r}")
-        if req.email.lower() == self.s.contact.email.lower() and not self.s.bounced:
-            self._refuse("that is already the contact")
+        if not self._seen():
+            self._refuse_if(life.why_not_replace_contact(self.s, req.email))
 
     @workflow.update
     async def add_note(self, req: AddNote) -> ActionAck:
@@ -919,8 +728,7 @@ class SupplierSurveyWorkflow:
 
     @add_note.validator
     def _validate_note(self, req: AddNote) -> None:
-        if not req.text.strip():
-            self._refuse("a note needs text")
+        self._refuse_if(life.why_not_note(req.text))
 
     @workflow.update
     async def decide_risk(self, req: RiskDecision) -> ActionAck:
@@ -930,11 +738,10 @@ class SupplierSurveyWorkflow:
             self._validate_risk(req)  # the state may have moved while waiting for the lock
             self._remember(self._update_id())
             self.s.risk_review_open = False
-            if req.decision == "accept":
-                await self._close(SurveyOutcome.valid, "risk_accepted", actor=req.by, reason=req.reason)
-            else:
+            then = life.after_risk_decision(req.decision)
+            if then.action == life.OPEN_CAP:
                 await self._record("risk_not_accepted", actor=req.by, reason=req.reason)
-                await self._open_cap("high_risk_declared")
+            await self._carry_out(then, None, actor=req.by, reason=req.reason)
             self._bump()
             ack = self._ack("risk accepted: the survey is closed" if req.decision == "accept"
                             else "a corrective action plan is requested")
@@ -948,10 +755,7 @@ class SupplierSurveyWorkflow:
         self._validate_risk(req)
 
     def _validate_risk(self, req: RiskDecision) -> None:
-        if self.s.state != SurveyState.risk_review or not self.s.risk_review_open:
-            self._refuse(f"no risk review is waiting (the survey is {self.s.state.value.replace('_', ' ')})")
-        if not req.reason.strip():
-            self._refuse("a risk decision needs a reason")
+        self._refuse_if(life.why_not_decide_risk(self.s, req.reason))
 
     @workflow.update
     async def accept_submission(self, req: ManualReview) -> ActionAck:
@@ -970,17 +774,8 @@ class SupplierSurveyWorkflow:
         self._validate_review(req, "rejected")
 
     def _validate_review(self, req: ManualReview, decision: str) -> None:
-        if self._seen():
-            return
-        if not self.s.submissions or self.s.submissions[-1].submission_id != req.submission_id:
-            self._refuse("only the latest submission can be reviewed by hand")
-        last = self.s.submissions[-1]
-        if last.manual_decision:
-            self._refuse(f"that submission was already {last.manual_decision} by hand")
-        if self.s.state not in (SurveyState.correction_requested, SurveyState.product_level_requested):
-            self._refuse(f"the survey is {self.s.state.value}: nothing is waiting on this submission")
-        if decision == "rejected" and self.s.state == SurveyState.correction_requested:
-            self._refuse("that submission is already rejected: a correction is requested")
+        if not self._seen():
+            self._refuse_if(life.why_not_review(self.s, req.submission_id, decision))
 
     async def _review(self, req: ManualReview, decision: str) -> ActionAck:
         async with self._lock:
@@ -999,18 +794,11 @@ class SupplierSurveyWorkflow:
                 last.verdict = "accepted"
                 if last.purpose == "declaration" and prior == SurveyState.product_level_requested:
                     last.high_risk_smelters = 0  # the team accepted the risk picture as it is
-                if prior == SurveyState.product_level_requested:
-                    await self._close(SurveyOutcome.valid, "risk_cleared", actor=req.by, reason=req.reason)
-                else:
-                    await self._decide_after(last, prior)
             else:
                 last.verdict = "rejected"
                 self.s.last_findings = [SubmissionFinding(code="rejected_by_reviewer", severity="error",
                                                           message=req.reason)]
-                if last.purpose == "product_level":
-                    await self._open_cap("product_level_rejected")
-                else:
-                    await self._decide_after(last, prior)
+            await self._carry_out(self._after(last, decision, prior), last, actor=req.by, reason=req.reason)
             self._bump()
             ack = self._ack(f"submission {decision}")
         await self._until_child_runs()
@@ -1028,9 +816,8 @@ class SupplierSurveyWorkflow:
 
     @withdraw.validator
     def _validate_withdraw(self, req: Withdraw) -> None:
-        if self._seen():
-            return
-        self._require_open()
+        if not self._seen():
+            self._refuse_if(life.why_not_withdraw(self.s))
 
     @workflow.update
     async def verify_action(self, req: VerifyAction) -> ActionAck:
@@ -1043,10 +830,8 @@ class SupplierSurveyWorkflow:
 
     @verify_action.validator
     def _validate_verify(self, req: VerifyAction) -> None:
-        if self._seen():
-            return
-        if self.s.state != SurveyState.corrective_action or not self.s.open_cap_id:
-            self._refuse("no corrective action plan is open")
+        if not self._seen():
+            self._refuse_if(life.why_not_verify(self.s))
 
     @workflow.update
     async def decide(self, req: VpDecision) -> ActionAck:
@@ -1059,45 +844,16 @@ class SupplierSurveyWorkflow:
 
     @decide.validator
     def _validate_decide(self, req: VpDecision) -> None:
-        if self._seen():
-            return
-        if self.s.state != SurveyState.escalated or not self.s.open_escalation_id:
-            self._refuse("no escalation is waiting for a decision")
+        if not self._seen():
+            self._refuse_if(life.why_not_decide(self.s))
 
     # --- the query ------------------------------------------------------------------------------
 
     @workflow.query
     def status(self) -> SurveyStatus:
-        s = self.s
-        next_step, next_at = self._describe_next()
-        return SurveyStatus(
-            survey_id=self.survey_id, campaign_id=self.inp.campaign_id, supplier_id=self.inp.supplier_id,
-            state=s.state, outcome=s.outcome, contact=s.contact, paused=s.paused, bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.total_reminders, requested_at=s.requested_at,
-            due_at=s.due_at, answer_by=self._answer_by(), next_step=next_step, next_step_at=next_at,
-            # A child's ID is shown once the child runs: callers send it Updates right away.
-            open_cap_id=s.open_cap_id if self._child is not None else None,
-            open_escalation_id=s.open_escalation_id if self._child is not None else None,
-            submissions=s.submissions, last_findings=s.last_findings,
-            timeline=s.timeline)
+        return life.survey_status(self.inp, self.s, self.p, child_running=self._child is not None)
 
     # --- helpers ----------------------------------------------------------------------------------
-
-    def _describe_next(self) -> tuple[Optional[str], Optional[datetime]]:
-        """The next scheduled step and its time, as the query and the read model show it."""
-        s = self.s
-        if s.state == SurveyState.closed:
-            return None, None
-        if s.state == SurveyState.corrective_action:
-            return f"corrective action plan {s.open_cap_id}", None
-        if s.state == SurveyState.escalated:
-            return f"decision of the Supply Chain VP ({s.open_escalation_id})", None
-        if s.state == SurveyState.risk_review and s.risk_review_open:
-            return "risk review by the compliance team", None
-        if self._frozen():
-            return ("waiting for a new contact" if s.bounced else "reminders paused"), None
-        nxt = self._next_step() if s.state in WAITING_STATES else None
-        return (nxt.name, nxt.at) if nxt else (None, None)
 
     def _update_id(self) -> str:
         info = workflow.current_update_info()
@@ -1114,9 +870,10 @@ class SupplierSurveyWorkflow:
     def _refuse(self, message: str) -> None:
         raise ApplicationError(message, type="ActionRefused", non_retryable=True)
 
-    def _require_open(self) -> None:
-        if self.s.state == SurveyState.closed:
-            self._refuse(f"the survey is closed ({self.s.outcome.value if self.s.outcome else 'no outcome'})")
+    def _refuse_if(self, refusal: Optional[str]) -> None:
+        """A refusal from models.facts.lifecycle (the sentence, or None when the action is allowed)."""
+        if refusal:
+            self._refuse(refusal)
 
     def _ack(self, message: str) -> ActionAck:
         self._remember(self._update_id())
@@ -1127,15 +884,11 @@ class SupplierSurveyWorkflow:
 
     def _unfreeze_if_clear(self) -> float:
         """Resume the clock when nothing holds it: every pending step moves by the time it was frozen."""
-        if self._frozen() or self.s.frozen_since is None:
+        t = life.thaw(self.s, workflow.now())
+        if t is None:
             return 0.0
-        delta = workflow.now() - self.s.frozen_since
-        self.s.frozen_since = None
-        if self.s.phase_started_at:
-            self.s.phase_started_at += delta
-        if self.s.due_at and self.s.state in (SurveyState.awaiting_response, SurveyState.chasing):
-            self.s.due_at += delta
-        return delta.total_seconds()
+        self.s.frozen_since, self.s.phase_started_at, self.s.due_at = None, t.phase_started_at, t.due_at
+        return t.shift.total_seconds()
 
     async def _enter_phase(self, state: SurveyState, kind: str, **kw: Any) -> None:
         self.s.phase_started_at = workflow.now()
@@ -1220,19 +973,7 @@ class SupplierSurveyWorkflow:
         entry = TimelineEntry(seq=s.seq, at=workflow.now(), kind=kind, state=s.state.value, actor=actor,
                               reason=reason, data=data or {})
         s.timeline.append(entry)
-        next_step, next_at = self._describe_next()
-        survey_row = SurveyColumns(
-            next_step=next_step, next_step_at=next_at,
-            outcome=s.outcome.value if s.outcome else None, contact_name=s.contact.name, contact_email=s.contact.email,
-            language=s.contact.language, paused=s.paused, contact_bounced=s.bounced,
-            correction_round=s.correction_round, reminders_sent=s.total_reminders,
-            requested_at=s.requested_at, due_at=s.due_at, answer_by=self._answer_by(),
-            first_submission_at=s.submissions[0].received_at if s.submissions else None,
-            last_submission_id=s.submissions[-1].submission_id if s.submissions else None,
-            program_strength=s.submissions[-1].program_strength if s.submissions else None,
-            declaration_scope=s.submissions[-1].declaration_scope if s.submissions else None,
-            closed_at=workflow.now() if s.state == SurveyState.closed else None,
-        )
+        survey_row = SurveyColumns(**life.survey_row(s, self.p, workflow.now()))
         await self._write("record_survey_event", SurveyRecord(
             survey_id=self.survey_id, campaign_id=self.inp.campaign_id, campaign_year=self.inp.campaign_year,
             supplier_id=self.inp.supplier_id, supplier_name=self.inp.supplier_name, seq=entry.seq, at=entry.at,
@@ -1257,18 +998,6 @@ class SupplierSurveyWorkflow:
         else:
             await workflow.execute_activity(activity, arg, **DB_OPTIONS)
 
-    def _context(self, extra: Optional[dict] = None) -> dict[str, Any]:
-        s, inp = self.s, self.inp
-        ctx = {
-            "company_name": inp.company_name, "program_name": f"{inp.company_name} Responsible Minerals Program",
-            "supplier_name": inp.supplier_name, "supplier_id": inp.supplier_id, "campaign_id": inp.campaign_id,
-            "campaign_year": inp.campaign_year, "contact_name": s.contact.name or "", "contact_email": s.contact.email,
-            "language": s.contact.language, "due_date": _day(s.due_at), "compliance_email": inp.compliance_email,
-            "correction_round": s.correction_round, "max_rounds": self.p.max_correction_rounds,
-        }
-        ctx.update(extra or {})
-        return ctx
-
     async def _email(self, step: str, template: str, to: str, *, n: int, round_: Optional[int] = None,
                      cc: Optional[list[str]] = None, extra: Optional[dict] = None,
                      supplier_link: bool = False, once: bool = False) -> EmailResult:
@@ -1278,7 +1007,7 @@ class SupplierSurveyWorkflow:
         key = f"{self.survey_id}/{step}/r{r}/n{n}"
         return await send_email(EmailRequest(
             idempotency_key=key, template=template, to=to, cc=cc or [],
-            survey_id=self.survey_id if supplier_link else None, context=self._context(extra)), local=self._lean(),
+            survey_id=self.survey_id if supplier_link else None, context=life.email_context(self.inp, self.s, self.p, extra)), local=self._lean(),
             once=once)
 
     async def _email_supplier(self, step: str, template: str, *, n: int, round_: Optional[int] = None,
@@ -1302,6 +1031,10 @@ class SupplierSurveyWorkflow:
         await self._email("bounce_notice", "bounce_notice", self.inp.compliance_email, n=s.bounces, extra={
             "bounced_email": s.contact.email, "detail": result.detail or "", "state": s.state.value})
         self._bump()
+
+    def _queue(self, msg: Message, n: int) -> None:
+        """A message to the supplier for the run loop to send (an Update never waits on SMTP)."""
+        self.s.pending.append({"step": msg.step, "template": msg.template, "n": n, "extra": msg.extra})
 
     async def _send_queued(self) -> None:
         while self.s.pending:

@@ -12,4 +12,7 @@ instead of deriving a fact its own way (DESIGN.md, "One truth, many faces").
   and how a share is said.
 - ``models.facts.scorecard``: a supplier's score inputs from its records (outreach.scoring grades them).
 - ``models.facts.messages``: reminders counted as the mail server accepted them.
+- ``models.facts.lifecycle``: the survey lifecycle's decisions over the workflow's carried state: what
+  happens next and when, where a submission takes the survey, which actions are refused and why, what
+  the supplier is told, the read model's survey row and the status query.
 """
