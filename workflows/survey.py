@@ -27,11 +27,8 @@ with workflow.unsafe.imports_passed_through():
     from models.enums import SurveyOutcome, SurveyState
     from models.facts import lifecycle as life
     from models.facts.correction import day
-    from models.facts.lifecycle import (  # noqa: F401 - re-exported: the portal reads them from here
-        LATE_ANSWER_REASONS,
-        OPEN_FOR_DECLARATION,
+    from models.facts.lifecycle import (
         WAITING_STATES,
-        WINDOW_STATES,
         AfterSubmission,
         Message,
     )

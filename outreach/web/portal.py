@@ -7,6 +7,7 @@ page that says what to do and shows nothing else.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone
+from types import SimpleNamespace
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse
@@ -15,12 +16,12 @@ from pydantic import ValidationError
 from models import survey as contract
 from models.enums import SurveyState
 from models.facts.correction import correction_request
+from models.facts.lifecycle import OPEN_FOR_DECLARATION, why_not_submit
 from outreach.links import PORTAL, LinkExpired, LinkInvalid
 from outreach.web import queries
 from outreach.web.actions import ActionRejected, report_action_status, submit_plan
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.uploads import submit_upload
-from workflows.survey import LATE_ANSWER_REASONS, OPEN_FOR_DECLARATION
 
 router = APIRouter(include_in_schema=False)
 PLAN_ROWS = 5
@@ -38,15 +39,18 @@ STATUS_TEXT = {
     "escalated": ("Your case is with our management", "We have not been able to close your survey with you. We will contact you about the next steps."),
     "closed": ("This survey is closed", "Thank you. Nothing more is needed from you for this survey."),
 }
-# When the survey's `submit` validator takes a file (models/survey.py, "Rules callers can rely on").
+# States in which the portal shows the date the supplier must answer by.
 CAN_SUBMIT = {s.value for s in OPEN_FOR_DECLARATION} | {SurveyState.product_level_requested.value}
 
 
 def can_submit(view) -> bool:
-    if view.survey.state in CAN_SUBMIT:
-        return True
+    """Whether the survey takes a file now: the same rule its `submit` validator applies
+    (models.facts.lifecycle.why_not_submit), read from the read model."""
     esc = view.open_escalation
-    return view.survey.state == SurveyState.escalated.value and esc is not None and esc.reason in LATE_ANSWER_REASONS
+    state = SurveyState(view.survey.state)
+    survey = SimpleNamespace(state=state, escalation_reason=esc.reason if esc is not None else None)
+    purpose = "product_level" if state == SurveyState.product_level_requested else "declaration"
+    return why_not_submit(survey, purpose) is None
 
 
 def link_error(request: Request, exc: Exception, *, decision: bool = False):
