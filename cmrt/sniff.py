@@ -274,7 +274,7 @@ class SheetExtent:
             self.rows, self.columns = max(self.rows, row), max(self.columns, column)
             if self.rows * self.columns > self.limit:
                 raise Unreadable(finding("sheet_too_large", part=self.part, cells=f"{self.rows * self.columns:,}",
-                                         extent=f"{_column_letters(self.columns)}{self.rows}"))
+                                         extent=f"{column_letters(self.columns)}{self.rows}"))
 
     def close(self) -> None:
         if self._tail:
@@ -288,7 +288,8 @@ def _column_number(letters: bytes) -> int:
     return n
 
 
-def _column_letters(n: int) -> str:
+def column_letters(n: int) -> str:
+    """1 -> A, 27 -> AA: a column's letters, however far (Excel stops at XFD, a hostile file does not)."""
     out = ""
     while n > 0:
         n, rem = divmod(n - 1, 26)

@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from cmrt.builder import valid_cmrt
+from cmrt.sniff import column_letters
 
 DECLARATION = "xl/worksheets/sheet4.xml"
 SMELTERS = "xl/worksheets/sheet5.xml"
@@ -69,14 +70,6 @@ def sheet_data(inner: bytes, dimension: bytes | None = None) -> Callable[[bytes]
     return fn
 
 
-def col_letters(n: int) -> str:
-    out = ""
-    while n > 0:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 def _value(ref: str, i: int) -> bytes:
     return f'<c r="{ref}"><v>{i}</v></c>'.encode()
 
@@ -91,7 +84,7 @@ def dimension(rng: random.Random) -> Case:
     sheet = rng.choice([DECLARATION, SMELTERS, LOOKUP])
     style = rng.choice(["corner", "declared", "empty_styled", "far_row_only"])
     a1 = b'<row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row>'
-    far = f"{col_letters(far_col)}{far_row}"
+    far = f"{column_letters(far_col)}{far_row}"
     if style == "corner":
         inner = a1 + f'<row r="{far_row}">'.encode() + _value(far, 1) + b"</row>"
         fn = sheet_data(inner)
@@ -119,7 +112,7 @@ def _dense(rows: int, cols: int, placed: bool, sheet: str) -> bytes:
     body = io.BytesIO()
     for r in range(1, rows + 1):
         if placed:
-            body.write(f'<row r="{r}">'.encode() + b"".join(_value(f"{col_letters(c)}{r}", r) for c in range(1, cols + 1))
+            body.write(f'<row r="{r}">'.encode() + b"".join(_value(f"{column_letters(c)}{r}", r) for c in range(1, cols + 1))
                        + b"</row>")
         else:
             body.write(b"<row>" + b"<c><v>1</v></c>" * cols + b"</row>")
