@@ -74,8 +74,12 @@ Rules callers can rely on:
 Outcomes: ``valid`` (a valid declaration, no risk left), ``valid_with_cap`` (a corrective action plan closed
 with every action verified on a valid declaration), ``invalid_uncorrected`` and ``non_responsive`` (set
 when the case escalates for that reason; they stay the outcome when the VP lets the escalation lapse or
-when a plan the VP required is closed without a valid declaration), ``suspended``, ``disengaged``,
-``waived`` (the VP's decision), ``withdrawn`` (the compliance team removed the supplier from scope).
+when a plan the VP required is closed without a valid declaration), ``cap_not_completed`` (a valid
+declaration whose corrective action plan went overdue or was refused, and the VP let the escalation lapse:
+the supplier answered, so it is not non-responsive), ``suspended``, ``disengaged``, ``waived`` (the VP's
+decision), ``withdrawn`` (the compliance team removed the supplier from scope). While a case is escalated its
+outcome is what it becomes unless the VP decides otherwise; in any other open state none is stated
+(``models.facts.survey.outcome_standing``).
 """
 
 from __future__ import annotations
