@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from models.columns import utcnow
-from models.facts.survey import outcome_standing
+from models.facts.survey import OUTCOMES_WITH_VALID_DECLARATION, outcome_standing
 from models.tables import Campaign, CorrectiveActionPlan, Escalation, Supplier, Survey
 
 
@@ -82,7 +82,7 @@ class CampaignProgress(BaseModel):
     open_surveys: int
     responded: int = Field(description="Surveys with at least one submission.")
     response_rate: float = Field(description="responded / surveys, 0..1 (0 when no survey yet).")
-    valid: int = Field(description="Closed with a valid declaration (valid or valid_with_cap).")
+    valid: int = Field(description="Closed with a valid declaration (models.facts.survey.OUTCOMES_WITH_VALID_DECLARATION).")
     overdue_count: int
     overdue: list[OverdueSupplier] = Field(description="Most overdue first, up to the limit asked.")
     open_caps_count: int
@@ -167,7 +167,7 @@ def campaign_progress(engine: Engine, campaign_id: str, *, overdue_limit: int = 
         not_started=max(selected - surveys, 0), by_state=by_state, by_outcome=by_outcome,
         provisional_outcomes=provisional_outcomes, open_surveys=open_surveys,
         responded=responded, response_rate=responded / surveys if surveys else 0.0,
-        valid=by_outcome.get("valid", 0) + by_outcome.get("valid_with_cap", 0),
+        valid=sum(by_outcome.get(o.value, 0) for o in OUTCOMES_WITH_VALID_DECLARATION),
         overdue_count=overdue_count, overdue=overdue,
         open_caps_count=len(caps),
         open_caps=[OpenCase(id=c.id, survey_id=s.id, supplier_id=s.supplier_id, supplier_name=sup.name, reason=c.reason,

@@ -25,7 +25,7 @@ from sqlmodel import select
 
 from cmrt.builder import DEFAULT_SMELTERS, SCOPE_PRODUCT, high_risk_cmrt, invalid_cmrt, valid_builder, valid_cmrt
 from models.enums import Decision, SurveyOutcome, SurveyState
-from models.facts.survey import has_valid_declaration, outcome_standing
+from models.facts.survey import OUTCOMES_WITH_VALID_DECLARATION, has_valid_declaration, outcome_standing
 from models.policy import CampaignPolicy
 from models.survey import (
     ActionStatusReport,
@@ -43,7 +43,7 @@ from models.tables import Campaign, Survey
 from outreach.db import session_scope
 from tests.survey_harness import SurveyRig, running
 
-ANSWERED = {SurveyOutcome.valid, SurveyOutcome.valid_with_cap, SurveyOutcome.cap_not_completed}
+ANSWERED = OUTCOMES_WITH_VALID_DECLARATION
 FILES = {
     "valid": lambda: valid_cmrt(),
     "invalid": lambda: invalid_cmrt(problem="missing_contact_email"),
@@ -208,6 +208,10 @@ async def _agree(rig: SurveyRig, h, supplier: str) -> None:
     assert f["valid"]["count"] + f["invalid_uncorrected"]["count"] + f["awaiting_correction"]["count"] \
         + f["not_submitted"]["count"] == surveyed
     assert f["submitted"]["count"] + f["not_submitted"]["count"] == surveyed
+    # the campaign summary email and the dashboard (progress) count what the report counts
+    assert p.responded == f["submitted"]["count"]
+    assert p.valid <= f["valid"]["count"] and (p.valid == 1) == (standing.final and row.outcome in {
+        o.value for o in OUTCOMES_WITH_VALID_DECLARATION})
 
     # The correction email states the count of errors the records hold (and the portal shows)
     import re

@@ -76,6 +76,10 @@ def has_valid_declaration(subs: Sequence[Any], *, purpose: Optional[str] = None)
     return any(effective_verdict(s) == "valid" for s in subs if purpose is None or s.purpose == purpose)
 
 
+# Outcomes that say the supplier gave a valid declaration (whatever happened after it).
+OUTCOMES_WITH_VALID_DECLARATION = frozenset({SurveyOutcome.valid, SurveyOutcome.valid_with_cap,
+                                             SurveyOutcome.cap_not_completed})
+
 # Why a survey is escalated to the Supply Chain VP (EscalationInput.reason).
 ESCALATION_REASONS = ("non_responsive", "invalid_uncorrected", "cap_overdue", "cap_refused")
 
