@@ -121,7 +121,7 @@ class CheckResult(BaseModel):
     # What the template's Checker counts as missing (Checker!D2); None when it was not run (an unreadable
     # file, another template, a CMRT older than 6.0: no 6.x Declaration to count on).
     checker_remaining: int | None = None
-    program_strength: Literal["strong", "weak"] = "weak"
+    program_strength: Literal["strong", "weak"] | None = None  # None: the declaration was not read
     summary: Summary = Field(default_factory=Summary)
     findings: list[Finding] = Field(default_factory=list)
     smelters: list[SmelterRow] = Field(default_factory=list)

@@ -482,3 +482,13 @@ def test_lookup_sheet_content_key_follows_its_values() -> None:
     shared = ('<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
               '<row r="5"><c r="A5" t="s"><v>0</v></c></row></sheetData></worksheet>').encode()
     assert key(_replace_part(first, _sheet_part(first, "Smelter Look-up"), shared)) is None
+
+
+def test_a_declaration_never_read_has_no_program_strength() -> None:
+    """An unreadable file, another template or an outdated one says nothing about the supplier's program:
+    it is not called "weak" (which would send guidance and count in the report's weak programs)."""
+    from cmrt.builder import valid_builder
+
+    assert check(b"not a workbook").program_strength is None
+    assert check(valid_builder(version="4.10").to_bytes()).program_strength is None
+    assert check(valid_cmrt()).program_strength == "strong"
