@@ -15,4 +15,7 @@ instead of deriving a fact its own way (DESIGN.md, "One truth, many faces").
 - ``models.facts.lifecycle``: the survey lifecycle's decisions over the workflow's carried state: what
   happens next and when, where a submission takes the survey, which actions are refused and why, what
   the supplier is told, the read model's survey row and the status query.
+- ``models.facts.plan``: a corrective action plan's decisions over its workflow's carried state: the
+  schedule (plan due, action reminders, overdue, review cadence), which Updates are refused and why, the
+  plan's result and what its emails say.
 """
