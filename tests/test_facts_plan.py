@@ -115,7 +115,7 @@ def test_the_plan_closes_when_the_last_action_is_verified():
 def test_a_plan_is_taken_once_with_future_dates_that_carry_a_time_zone():
     planned = [PlannedAction(description="audit", owner="Li", target_date=T0 + 9 * DAY)]
     assert facts.why_not_submit_plan(carry("requested"), planned, now=T0) is None
-    assert facts.why_not_submit_plan(carry("in_progress"), planned, now=T0) == "the plan is already in_progress"
+    assert facts.why_not_submit_plan(carry("in_progress"), planned, now=T0) == "the plan is already in progress"  # in words, never a code
     assert facts.why_not_submit_plan(carry("requested"), planned, now=T0 + 9 * DAY) == \
         "action 1: the target date is in the past"
     naive = [planned[0], PlannedAction(description="x", owner="y", target_date=datetime(2027, 1, 1))]

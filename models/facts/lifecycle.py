@@ -562,7 +562,7 @@ def _words(state: SurveyState) -> str:
 
 def why_not_open(s: Any) -> Optional[str]:
     if s.state == SurveyState.closed:
-        return f"the survey is closed ({s.outcome.value if s.outcome else 'no outcome'})"
+        return f"the survey is closed ({s.outcome.value.replace('_', ' ') if s.outcome else 'no outcome'})"
     return None
 
 
@@ -572,11 +572,11 @@ def why_not_submit(s: Any, purpose: str) -> Optional[str]:
     state = s.state
     if purpose == "product_level":
         if state != SurveyState.product_level_requested:
-            return f"no product-level CMRT is requested (the survey is {state.value})"
+            return f"no product-level CMRT is requested (the survey is {_words(state)})"
         return None
     if state in OPEN_FOR_DECLARATION or (state == SurveyState.escalated and s.escalation_reason in LATE_ANSWER_REASONS):
         return None
-    return f"the survey does not take a declaration now (it is {state.value})"
+    return f"the survey does not take a declaration now (it is {_words(state)})"
 
 
 def why_not_extend(s: Any, new_due_at: datetime, *, now: datetime, policy: CampaignPolicy,
@@ -609,7 +609,7 @@ def why_not_resume(s: Any) -> Optional[str]:
 
 def why_not_remind(s: Any) -> Optional[str]:
     if s.state not in WAITING_STATES or s.state == SurveyState.product_level_requested:
-        return f"nothing to remind the supplier of (the survey is {s.state.value})"
+        return f"nothing to remind the supplier of (the survey is {_words(s.state)})"
     if s.bounced:
         return "the contact's address bounced: replace the contact first"
     return None
@@ -648,7 +648,7 @@ def why_not_review(s: Any, submission_id: str, decision: str) -> Optional[str]:
     if last.manual_decision:
         return f"that submission was already {last.manual_decision} by hand"
     if s.state not in WINDOW_STATES:
-        return f"the survey is {s.state.value}: nothing is waiting on this submission"
+        return f"the survey is {_words(s.state)}: nothing is waiting on this submission"
     if decision == "rejected" and s.state == SurveyState.correction_requested:
         return "that submission is already rejected: a correction is requested"
     return None

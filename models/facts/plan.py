@@ -133,7 +133,7 @@ def _words(state: str) -> str:
 def why_not_submit_plan(c: Any, planned: Iterable[Any], *, now: datetime) -> Optional[str]:
     """A plan is taken once, while it is requested; every target date with a time zone, in the future."""
     if c.state != "requested":
-        return f"the plan is already {c.state}"
+        return f"the plan is already {_words(c.state)}"
     for i, a in enumerate(planned, 1):
         if a.target_date.tzinfo is None:
             return f"action {i}: the target date needs a time zone"
@@ -146,12 +146,12 @@ def why_not_settle(c: Any, number: int) -> Optional[str]:
     """An action's status is reported, or the action verified, while the plan is in progress, for one of its
     actions that is neither verified nor refused."""
     if c.state != "in_progress":
-        return f"the plan is {c.state}"
+        return f"the plan is {_words(c.state)}"
     a = find_action(c, number)
     if a is None:
         return f"the plan has no action {number}"
     if a.status in SETTLED:
-        return f"action {a.number} is already {a.status.value}"
+        return f"action {a.number} is already {_words(a.status.value)}"
     return None
 
 
