@@ -176,3 +176,21 @@ async def test_pages_hide_what_a_role_may_not_do(site):
     assert "Report figures" in auditor
     nav = (await clients["commodity_manager"].get("/suppliers")).text
     assert 'href="/mail"' not in nav and ">Campaigns<" not in nav
+
+
+async def test_a_role_change_or_a_deactivation_counts_from_the_next_request(site):
+    from outreach.users import deactivate_user, set_role
+
+    web, clients, tokens = site
+    auditor, bearer = clients["auditor"], {"Authorization": f"Bearer {tokens['auditor']}"}
+    assert (await auditor.get("/campaigns/new")).status_code == 403
+    set_role(web.engine, ROLE_EMAILS["auditor"], "analyst")
+    assert (await auditor.get("/campaigns/new")).status_code == 200
+    deactivate_user(web.engine, ROLE_EMAILS["auditor"])
+    r = await auditor.get("/suppliers")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert (await auditor.get("/api/v1/suppliers", headers=bearer)).status_code == 401
+    page = await auditor.get("/login")
+    r = await auditor.post("/login", data={"email": ROLE_EMAILS["auditor"], "password": USER_PASSWORD,
+                                           "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 401
