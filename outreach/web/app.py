@@ -31,6 +31,8 @@ API_DESCRIPTION = """The same read model and actions the dashboard uses, for oth
 
 Authenticate with `Authorization: Bearer <token>` (an administrator issues one with
 `outreach users create EMAIL --token`).
+A token acts with its account's role (admin, analyst, auditor, executive, commodity_manager): 403 says
+what the role may not do.
 Errors say what to fix: 422 lists each wrong field, 404 names what was not found, 409 carries the
 survey's own reason when an action is not allowed in its current state.
 """

@@ -135,7 +135,8 @@ def login_page(request: Request, next: str = "/"):
 
 
 # First run: while no account exists, a browser on the same machine (`make run`) creates the first one,
-# an admin. From anywhere else (a server behind a proxy) the first account comes from the CLI, so an
+# an analyst (who runs campaigns: a trial on one machine starts with the demo; accounts of the other roles,
+# an administrator included, come from `outreach users create`). From anywhere else (a server behind a proxy) the first account comes from the CLI, so an
 # early visitor cannot claim the installation. Once an account exists, this page is gone.
 _LOCAL_CLIENTS = {"127.0.0.1", "::1"}
 
