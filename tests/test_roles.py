@@ -176,6 +176,7 @@ async def test_pages_hide_what_a_role_may_not_do(site):
     assert "Report figures" in auditor
     nav = (await clients["commodity_manager"].get("/suppliers")).text
     assert 'href="/mail"' not in nav and ">Campaigns<" not in nav
+    assert "Download CSV" not in nav and "Download CSV" in (await clients["auditor"].get("/suppliers")).text
 
 
 async def test_a_role_change_or_a_deactivation_counts_from_the_next_request(site):
