@@ -65,8 +65,12 @@ class User(SQLModel, table=True):
     name: Optional[str] = Field(default=None, max_length=200)
     password_hash: str = Field(max_length=300)
     api_token_hash: Optional[str] = Field(default=None, max_length=300, index=True)
+    # What the account may do: outreach/roles.py (admin, analyst, auditor, executive, commodity_manager).
     role: str = Field(default="analyst", max_length=32)
     created_at: datetime = _created()
+    # A deactivated account signs in no more, its sessions and API token are worth nothing; the row stays
+    # (its email names who did what in the timelines).
+    deactivated_at: Optional[datetime] = _ts()
 
 
 class SignInFailure(SQLModel, table=True):

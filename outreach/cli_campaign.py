@@ -14,6 +14,7 @@
     outreach survey withdraw SUPPLIER --reason R [--campaign C]
     outreach decide SUPPLIER|ESCALATION_ID suspend|disengage|corrective_action|waive --reason R
     outreach users create EMAIL [--name N] [--role R] [--token]
+    outreach users role EMAIL ROLE | users deactivate EMAIL | users token EMAIL | users list [--json]
     outreach demo
 
 Exit codes: 0 done; 1 refused or failed (the reason on one line); 2 bad arguments.
@@ -546,7 +547,8 @@ def decide(
 def users_create(
     email: str,
     name: Optional[str] = typer.Option(None, "--name"),
-    role: str = typer.Option("analyst", "--role", help="analyst or admin."),
+    role: str = typer.Option("analyst", "--role", help="admin, analyst, auditor, executive or commodity_manager "
+                                                       "(what each may do: outreach/roles.py, the README)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
     token: bool = typer.Option(False, "--token", help="Also issue an API token (shown once)."),
     as_json: bool = JSON_OPTION,
@@ -554,8 +556,10 @@ def users_create(
     """Create a compliance team account (the password is asked, never given on the command line)."""
     from outreach.users import UserError, create_user, issue_api_token
 
-    if role not in ("analyst", "admin"):
-        raise fail(f"--role: {role!r} is neither analyst nor admin", 2)
+    from outreach.roles import ROLES
+
+    if role not in ROLES:
+        raise fail(f"--role: {role!r} is not a role; the roles are {', '.join(ROLES)}", 2)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -573,6 +577,69 @@ def users_create(
         typer.echo(f"user {user.email} created ({user.role})")
         if api_token:
             typer.echo(f"API token (shown once): {api_token}")
+
+
+@users_app.command("role")
+def users_role(email: str, role: str, as_json: bool = JSON_OPTION) -> None:
+    """Change what an account may do (from its next request on, sessions and API token included)."""
+    from outreach.roles import ROLES
+    from outreach.users import UserError, set_role
+
+    if role not in ROLES:
+        raise fail(f"ROLE: {role!r} is not a role; the roles are {', '.join(ROLES)}", 2)
+    try:
+        user = set_role(_engine(_settings()), email, role)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        _print_json({"email": user.email, "role": user.role})
+    else:
+        typer.echo(f"user {user.email} is now {user.role}")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: str, as_json: bool = JSON_OPTION) -> None:
+    """Deactivate an account: it signs in no more, its sessions end, its API token is revoked."""
+    from outreach.users import UserError, deactivate_user
+
+    try:
+        user = deactivate_user(_engine(_settings()), email)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        _print_json({"email": user.email, "role": user.role, "deactivated_at": user.deactivated_at})
+    else:
+        typer.echo(f"user {user.email} deactivated: sessions ended, API token revoked")
+
+
+@users_app.command("token")
+def users_token(email: str, as_json: bool = JSON_OPTION) -> None:
+    """Issue a new API token for an account (replacing its earlier one); it acts with the account's role."""
+    from outreach.users import UserError, issue_api_token
+
+    try:
+        token = issue_api_token(_engine(_settings()), email)
+    except UserError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        _print_json({"email": email, "api_token": token})
+    else:
+        typer.echo(f"API token (shown once): {token}")
+
+
+@users_app.command("list")
+def users_list(as_json: bool = JSON_OPTION) -> None:
+    """Every account with its role, and whether it is active."""
+    from outreach.users import list_users
+
+    rows = [{"email": u.email, "name": u.name, "role": u.role, "api_token": u.api_token_hash is not None,
+             "deactivated_at": u.deactivated_at} for u in list_users(_engine(_settings()))]
+    if as_json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            state = f"deactivated {r['deactivated_at']:%Y-%m-%d}" if r["deactivated_at"] else "active"
+            typer.echo(f"{r['email']:40} {r['role']:18} {state}{', API token' if r['api_token'] else ''}")
 
 
 # --- demo -----------------------------------------------------------------------------------

@@ -50,8 +50,17 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def check_role(role: str) -> str:
+    from outreach.roles import ROLES
+
+    if role not in ROLES:
+        raise UserError(f"{role!r} is not a role; the roles are {', '.join(ROLES)}")
+    return role
+
+
 def create_user(engine: Engine, email: str, password: str, *, name: str | None = None, role: str = "analyst") -> User:
     email = normalise_email(email)
+    check_role(role)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
         raise UserError(f"{email!r} is not an email address")
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -73,7 +82,7 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
         if user is None:
             verify_password(_DUMMY_HASH, password)
             return None
-        if not verify_password(user.password_hash, password):
+        if not verify_password(user.password_hash, password) or user.deactivated_at is not None:
             return None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
@@ -91,6 +100,48 @@ def get_user(engine: Engine, user_id: int) -> User | None:
         return session.get(User, user_id)
 
 
+def _user_by_email(session, email: str) -> User:
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    if user is None:
+        raise UserError(f"no user with the email {email}")
+    return user
+
+
+def set_role(engine: Engine, email: str, role: str) -> User:
+    """Change what an account may do; it takes effect on its next request (sessions and token included)."""
+    check_role(role)
+    with session_scope(engine) as session:
+        user = _user_by_email(session, email)
+        user.role = role
+        session.add(user)
+        session.flush()
+        session.refresh(user)
+        return user
+
+
+def deactivate_user(engine: Engine, email: str) -> User:
+    """The account signs in no more: its sessions end and its API token is revoked. The row stays, since
+    its email names who did what in the timelines."""
+    with session_scope(engine) as session:
+        user = _user_by_email(session, email)
+        now = utcnow()
+        user.deactivated_at = user.deactivated_at or now
+        user.api_token_hash = None
+        session.add(user)
+        for row in session.exec(select(UserSession).where(UserSession.user_id == user.id,
+                                                          UserSession.ended_at.is_(None))):
+            row.ended_at = now
+            session.add(row)
+        session.flush()
+        session.refresh(user)
+        return user
+
+
+def list_users(engine: Engine) -> list[User]:
+    with session_scope(engine) as session:
+        return list(session.exec(select(User).order_by(User.email)))
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
@@ -98,9 +149,9 @@ def _token_hash(token: str) -> str:
 def issue_api_token(engine: Engine, email: str) -> str:
     """A new API token for the user (replacing any earlier one); shown once, stored hashed."""
     with session_scope(engine) as session:
-        user = session.exec(select(User).where(User.email == normalise_email(email))).first()
-        if user is None:
-            raise UserError(f"no user with the email {email}")
+        user = _user_by_email(session, email)
+        if user.deactivated_at is not None:
+            raise UserError(f"the account {user.email} is deactivated")
         token = f"{TOKEN_PREFIX}{user.id}_{secrets.token_urlsafe(32)}"
         user.api_token_hash = _token_hash(token)
         session.add(user)
@@ -113,7 +164,7 @@ def user_for_token(engine: Engine, token: str) -> User | None:
     digest = _token_hash(token)
     with session_scope(engine) as session:
         user = session.exec(select(User).where(User.api_token_hash == digest)).first()
-        if user is None or not hmac.compare_digest(user.api_token_hash or "", digest):
+        if user is None or not hmac.compare_digest(user.api_token_hash or "", digest) or user.deactivated_at:
             return None
         return user
 
@@ -140,7 +191,8 @@ def session_user(engine: Engine, token: str) -> User | None:
         row = session.exec(select(UserSession).where(UserSession.token_hash == _token_hash(token))).first()
         if row is None or row.ended_at is not None or row.expires_at <= utcnow():
             return None
-        return session.get(User, row.user_id)
+        user = session.get(User, row.user_id)
+        return user if user is not None and user.deactivated_at is None else None
 
 
 def end_session(engine: Engine, token: str) -> None:

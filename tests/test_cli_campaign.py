@@ -210,6 +210,32 @@ async def test_users_create(cli_env):
     assert "already exists" in again.stderr
 
 
+async def test_users_roles_change_and_deactivate(cli_env):
+    from outreach.db import make_engine
+    from outreach.users import authenticate, user_for_token
+
+    cli = Cli(cli_env)
+    created = await cli.json("users", "create", "aud@corp.example", "--role", "auditor", "--password-stdin", "--token",
+                             input="correct horse battery\n")
+    assert created["role"] == "auditor"
+    engine = make_engine(cli_env["OUTREACH_DATABASE_URL"])
+    try:
+        assert user_for_token(engine, created["api_token"]).role == "auditor"  # the token acts with the role
+        assert (await cli.json("users", "role", "AUD@corp.example", "commodity_manager"))["role"] == "commodity_manager"
+        assert user_for_token(engine, created["api_token"]).role == "commodity_manager"
+        wrong = await cli("users", "role", "aud@corp.example", "superuser", code=2)
+        assert "not a role" in wrong.stderr and "commodity_manager" in wrong.stderr
+        assert "no user" in (await cli("users", "role", "nobody@corp.example", "auditor", code=1)).stderr
+        await cli("users", "deactivate", "aud@corp.example")
+        assert user_for_token(engine, created["api_token"]) is None
+        assert authenticate(engine, "aud@corp.example", "correct horse battery") is None
+        assert "deactivated" in (await cli("users", "token", "aud@corp.example", code=1)).stderr
+        listed = await cli.json("users", "list")
+        assert listed[0]["email"] == "aud@corp.example" and listed[0]["deactivated_at"]
+    finally:
+        engine.dispose()
+
+
 async def test_decide_records_the_vps_decision_on_an_escalated_supplier(dev_env, cli_env, tmp_path, engine, db_url):
     from datetime import timedelta
 

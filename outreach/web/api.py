@@ -14,16 +14,17 @@ from pydantic import BaseModel, Field
 
 from models import survey as contract
 from models.tables import User
+from outreach import roles
 from outreach.db import session_scope
 from outreach.progress import CampaignProgress
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, survey_action, survey_status
-from outreach.web.auth import api_user
+from outreach.web.auth import api_user, authorize, own_only, require_own
 from outreach.web.campaigns import CampaignRequest, campaign_action, campaign_progress_or_none, start_campaign
 from outreach.web.context import ctx_of
 from outreach.web.uploads import submit_upload
 
-router = APIRouter(dependencies=[Depends(api_user)])
+router = APIRouter(dependencies=[Depends(authorize)])
 
 
 # --- Shapes ----------------------------------------------------------------------------------
@@ -56,7 +57,8 @@ class SurveyBrief(BaseModel):
     contact_email: Optional[str] = None
     next_step: Optional[str] = None
     next_step_at: Optional[datetime] = None
-    portal_url: Optional[str] = Field(None, description="The supplier's signed portal link.")
+    portal_url: Optional[str] = Field(None, description="The supplier's signed portal link (for the roles that may "
+                                      "act on a survey; it lets its holder answer as the supplier).")
 
 
 class SupplierOut(BaseModel):
@@ -168,7 +170,8 @@ def _brief(request: Request, s, overdue: bool | None = None) -> SurveyBrief:
         due_at=s.due_at, answer_by=s.answer_by, overdue=queries.is_overdue(s) if overdue is None else overdue,
         correction_round=s.correction_round, reminders_sent=_reminders_sent(request, s.id), paused=s.paused,
         contact_email=s.contact_email, next_step=s.next_step, next_step_at=s.next_step_at,
-        portal_url=ctx_of(request).signer.portal_url(s.id),
+        # The signed link acts as the supplier: only for those who may act on the case.
+        portal_url=ctx_of(request).signer.portal_url(s.id) if _may_act(request) else None,
     )
 
 
@@ -176,6 +179,18 @@ def _supplier_out(request: Request, sup, survey=None, overdue=None) -> dict:
     data = sup.model_dump(include=set(SupplierOut.model_fields) - {"survey"})
     data["survey"] = _brief(request, survey, overdue) if survey is not None else None
     return data
+
+
+def _may_act(request: Request) -> bool:
+    user = getattr(request.state, "user", None)
+    return user is not None and roles.can(user.role, roles.SURVEYS_ACT)
+
+
+def _require_own_survey(request: Request, supplier_id: str) -> None:
+    """A commodity manager reaches only the surveys of the suppliers they manage."""
+    if own_only(request) is not None:
+        view = queries.supplier(ctx_of(request).engine, supplier_id)
+        require_own(request, view.supplier.commodity_manager_email if view else None, supplier_id)
 
 
 def _rejected(exc: ActionRejected) -> JSONResponse:
@@ -203,7 +218,7 @@ def list_suppliers(
 ):
     ctx = ctx_of(request)
     f = queries.SupplierFilters(campaign_id=campaign or queries.latest_campaign_id(ctx.engine), state=state,
-                                outcome=outcome, category=category, manager=manager, overdue=overdue, q=q,
+                                outcome=outcome, category=category, manager=own_only(request) or manager, overdue=overdue, q=q,
                                 sort=sort, page=page)
     table = queries.supplier_table(ctx.engine, f, page_size)
     return SupplierList(campaign_id=f.campaign_id, total=table.total, page=table.page, pages=table.pages,
@@ -216,6 +231,7 @@ def get_supplier(request: Request, supplier_id: str):
     view = queries.supplier(ctx_of(request).engine, supplier_id)
     if view is None:
         raise HTTPException(404, f"There is no supplier {supplier_id}.")
+    require_own(request, view.supplier.commodity_manager_email, supplier_id)
     data = _supplier_out(request, view.supplier, view.surveys[0] if view.surveys else None)
     data["contacts"] = [c.model_dump() for c in view.contacts]
     data["surveys"] = [_brief(request, s) for s in view.surveys]
@@ -289,6 +305,11 @@ def get_progress(request: Request, campaign_id: str):
 @router.get("/surveys/{survey_id:path}/status", response_model=contract.SurveyStatus, tags=["surveys"],
             responses=ACTION_ERRORS, summary="Live status from the running workflow (state, next step, timeline)")
 async def get_survey_status(request: Request, survey_id: str):
+    if own_only(request) is not None:
+        view = queries.survey_view(ctx_of(request).engine, survey_id)
+        if view is None:
+            raise HTTPException(404, f"There is no survey {survey_id}.")
+        _require_own_survey(request, view.survey.supplier_id)
     try:
         return await survey_status(ctx_of(request).temporal, survey_id)
     except ActionRejected as exc:
@@ -326,6 +347,7 @@ def _action_route(name: str) -> None:
         view = queries.survey_view(ctx.engine, survey_id)
         if view is None:
             raise HTTPException(404, f"There is no survey {survey_id}.")
+        _require_own_survey(request, view.survey.supplier_id)
         cap_id = view.open_plan.plan.id if (name == "verify_action" and view.open_plan) else None
         try:
             ack = await survey_action(ctx.temporal, survey_id, name, body, user.email, cap_id=cap_id)
@@ -351,6 +373,7 @@ def get_survey(request: Request, survey_id: str):
     view = queries.survey_view(ctx_of(request).engine, survey_id)
     if view is None:
         raise HTTPException(404, f"There is no survey {survey_id}.")
+    _require_own_survey(request, view.survey.supplier_id)
     data = _brief(request, view.survey, view.overdue).model_dump()
     data["events"] = [e.model_dump() for e in view.events]
     data["submissions"] = [

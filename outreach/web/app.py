@@ -7,7 +7,7 @@ Pages read the database (the read model); only actions go to Temporal.
 
 from __future__ import annotations
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -19,7 +19,7 @@ from outreach.db import DatabaseUnavailable, check_connection, engine_from_setti
 from outreach.links import LinkSigner
 from outreach.settings import Settings
 from outreach.storage import FileStore
-from outreach.web.auth import SESSION_LIFETIME, LoginRequired, login_redirect
+from outreach.web.auth import API_PREFIX, SESSION_LIFETIME, LoginRequired, authorize, login_redirect
 from outreach.web.context import STATIC_DIR, WebContext, make_templates, render
 
 SESSION_COOKIE = "outreach_session"
@@ -31,6 +31,8 @@ API_DESCRIPTION = """The same read model and actions the dashboard uses, for oth
 
 Authenticate with `Authorization: Bearer <token>` (an administrator issues one with
 `outreach users create EMAIL --token`).
+A token acts with its account's role (admin, analyst, auditor, executive, commodity_manager): 403 says
+what the role may not do.
 Errors say what to fix: 422 lists each wrong field, 404 names what was not found, 409 carries the
 survey's own reason when an action is not allowed in its current state.
 """
@@ -185,7 +187,8 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + 1024 * 1024)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/livez", tags=["health"], summary="Liveness: the app runs and reaches its database")
+    # Who may do what (outreach/roles.py): `authorize` is on every route, these and each router's.
+    @app.get("/livez", dependencies=[Depends(authorize)], tags=["health"], summary="Liveness: the app runs and reaches its database")
     def livez():
         """For a load balancer or a container's health check: a mail outage does not take the app out."""
         try:
@@ -194,7 +197,7 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
             return JSONResponse({"status": "error", "database": str(exc)}, status_code=503)
         return {"status": "ok"}
 
-    @app.get("/healthz", tags=["health"], summary="Health: database, mail delivery and failing activities")
+    @app.get("/healthz", dependencies=[Depends(authorize)], tags=["health"], summary="Health: database, mail delivery and failing activities")
     def healthz():
         """503 with what is wrong when the database is unreachable, when mail has waited past
         OUTREACH_HEALTH_MAIL_WAITING_MINUTES, or when an activity keeps failing (outreach/health.py)."""
@@ -213,9 +216,9 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     app.include_router(mail.router)
     app.include_router(portal.router)
     app.include_router(decision.router)
-    app.include_router(api.router, prefix="/api/v1")
+    app.include_router(api.router, prefix=API_PREFIX)
 
-    @app.get("/favicon.ico", include_in_schema=False)
+    @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(authorize)])
     def favicon():
         return Response(status_code=204)
 

@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from models.tables import User
-from outreach import users
+from outreach import roles, users
 from outreach.web.context import SESSION_TOKEN, ctx_of, render, require_csrf
 
-router = APIRouter()
+API_PREFIX = "/api/v1"
 _bearer = HTTPBearer(auto_error=False, description="An API token from `outreach users create EMAIL --token`.")
 
 
@@ -73,6 +73,46 @@ def api_user(request: Request, credentials: HTTPAuthorizationCredentials | None 
                         "`outreach users create EMAIL --token`).", headers={"WWW-Authenticate": "Bearer"})
 
 
+async def authorize(request: Request) -> None:
+    """The app's one authorisation dependency, on every route: the route's rule in outreach/roles.py,
+    then the user (a session on pages, a token or session on the API) and their role. Refused: 403 with
+    a sentence. A commodity manager let through "own only" is marked so the page or endpoint scopes to
+    their suppliers (``own_only``)."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", request.url.path)
+    if request.url.path.startswith(API_PREFIX + "/") and not path.startswith(API_PREFIX + "/"):
+        path = API_PREFIX + path  # the API router's routes know their path inside the router
+    method = "GET" if request.method == "HEAD" else request.method
+    rule = roles.rule_for(method, path)
+    if rule is not None and rule.capability(request.path_params.get("action")) in (roles.NO_LOGIN):
+        return
+    if path.startswith(API_PREFIX + "/"):
+        user = api_user(request, await _bearer(request))
+    else:
+        user = require_user(request)
+    decision = roles.decide(user.role, method, path, request.path_params.get("action"))
+    if not decision.allowed:
+        raise HTTPException(403, decision.reason)
+    request.state.own_only = decision.own_only
+
+
+def own_only(request: Request) -> str | None:
+    """The email whose suppliers alone this request may see (a commodity manager's), else None."""
+    if getattr(request.state, "own_only", False):
+        return users.normalise_email(request.state.user.email)
+    return None
+
+
+def require_own(request: Request, manager_email: str | None, supplier_id: str) -> None:
+    """403 when the request is limited to the user's own suppliers and this one is somebody else's."""
+    mine = own_only(request)
+    if mine is not None and users.normalise_email(manager_email or "") != mine:
+        raise HTTPException(403, roles.not_yours(supplier_id))
+
+
+router = APIRouter(dependencies=[Depends(authorize)])
+
+
 def _safe_next(value: str | None) -> str:
     # Only same-site paths: "//evil.example" or "https://..." would be an open redirect.
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -95,7 +135,8 @@ def login_page(request: Request, next: str = "/"):
 
 
 # First run: while no account exists, a browser on the same machine (`make run`) creates the first one,
-# an admin. From anywhere else (a server behind a proxy) the first account comes from the CLI, so an
+# an analyst (who runs campaigns: a trial on one machine starts with the demo; accounts of the other roles,
+# an administrator included, come from `outreach users create`). From anywhere else (a server behind a proxy) the first account comes from the CLI, so an
 # early visitor cannot claim the installation. Once an account exists, this page is gone.
 _LOCAL_CLIENTS = {"127.0.0.1", "::1"}
 
@@ -123,7 +164,7 @@ def setup(request: Request, email: str = Form(""), name: str = Form(""), passwor
     if password != password_again:
         return render(request, "setup.html", status_code=422, form=form, error="The two passwords differ.")
     try:
-        user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="admin")
+        user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="analyst")
     except users.UserError as exc:
         return render(request, "setup.html", status_code=422, form=form, error=f"{str(exc)[0].upper()}{str(exc)[1:]}.")
     _sign_in(request, user)

@@ -21,6 +21,9 @@ from temporalio.client import Client
 from outreach.links import LinkSigner
 from outreach.settings import PROJECT_ROOT, Settings
 from outreach.storage import FileStore
+from jinja2 import pass_context
+
+from outreach import roles
 from outreach.temporal_client import connect
 from models.enums import SurveyOutcome
 from outreach.wording import humanise, next_step_words, outcome_words, words
@@ -133,6 +136,13 @@ def _pct(value: float | None) -> str:
     return f"{value * 100:.0f}%" if value <= 1 else f"{value:.0f}%"
 
 
+@pass_context
+def _may(context, capability: str) -> bool:
+    """Pages hide what the signed-in user's role may not do (the same table the routes enforce)."""
+    user = context.get("user")
+    return user is not None and roles.can_own(user.role, capability)
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
@@ -145,4 +155,6 @@ def make_templates() -> Jinja2Templates:
     env.filters["words"] = words
     env.filters["pct"] = _pct
     env.globals["OUTCOMES"] = [o.value for o in SurveyOutcome]
+    env.globals["may"] = _may
+    env.globals["roles"] = roles
     return templates

@@ -18,7 +18,8 @@ from models.policy import CampaignPolicy
 from models.tables import User
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, read_model_reaches, survey_action
-from outreach.web.auth import require_user
+from outreach import roles
+from outreach.web.auth import authorize, own_only, require_own, require_user
 from outreach.web.campaigns import (
     CAMPAIGN_ACTIONS,
     CampaignRefused,
@@ -34,7 +35,7 @@ from outreach.outbox import reminder_counts
 from outreach.wording import humanise, outcome_words, validation_sentence
 
 log = logging.getLogger("outreach.web")
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])
 
 
 def _form_errors(exc: ValidationError) -> str:
@@ -49,6 +50,8 @@ def _form_errors(exc: ValidationError) -> str:
 @router.get("/")
 def home(request: Request):
     ctx = ctx_of(request)
+    if not roles.can(request.state.user.role, roles.DASHBOARD):  # a commodity manager: their suppliers
+        return RedirectResponse("/suppliers", status_code=303)
     items = [(c, campaign_progress_or_none(ctx.engine, c.id)) for c in queries.campaigns(ctx.engine)]
     return render(request, "dashboard.html", section="campaigns", campaigns=items, health=_health(ctx),
                   live=request.query_params.get("live") == "1")
@@ -208,10 +211,20 @@ def _filters(request: Request) -> queries.SupplierFilters:
     )
 
 
+def _scoped(request: Request, f: queries.SupplierFilters) -> queries.SupplierFilters:
+    """A commodity manager's table holds their own suppliers, whatever the filter asks."""
+    mine = own_only(request)
+    if mine is not None:
+        from dataclasses import replace
+
+        f = replace(f, manager=mine)
+    return f
+
+
 @router.get("/suppliers")
 def suppliers(request: Request):
     ctx = ctx_of(request)
-    f = _filters(request)
+    f = _scoped(request, _filters(request))
     table = queries.supplier_table(ctx.engine, f)
     return render(request, "suppliers.html", section="suppliers", table=table, f=f,
                   choices=queries.filter_choices(ctx.engine), campaigns=queries.campaigns(ctx.engine))
@@ -250,6 +263,7 @@ def supplier_page(request: Request, supplier_id: str, survey: Optional[str] = No
     view = queries.supplier(ctx.engine, supplier_id)
     if view is None:
         raise HTTPException(404, f"There is no supplier {supplier_id}.")
+    require_own(request, view.supplier.commodity_manager_email, supplier_id)
     chosen = next((s for s in view.surveys if s.id == survey), view.surveys[0] if view.surveys else None)
     sv = queries.survey_view(ctx.engine, chosen.id) if chosen else None
     try:
@@ -259,7 +273,8 @@ def supplier_page(request: Request, supplier_id: str, survey: Optional[str] = No
     except ImportError:
         scorecard = None
     return render(request, "supplier.html", section="suppliers", view=view, sv=sv, scorecard=scorecard,
-                  actions=SURVEY_ACTIONS, portal_url=ctx.signer.portal_url(chosen.id) if chosen else None)
+                  actions=SURVEY_ACTIONS, portal_url=ctx.signer.portal_url(chosen.id)
+                  if chosen and roles.can(request.state.user.role, roles.SURVEYS_ACT) else None)
 
 
 @router.post("/suppliers/{supplier_id}/actions/{action}", dependencies=[Depends(require_csrf)])
@@ -272,6 +287,9 @@ async def supplier_action(request: Request, supplier_id: str, action: str, user:
     view = queries.survey_view(ctx.engine, survey_id)
     if view is None or view.survey.supplier_id != supplier_id:
         raise HTTPException(404, "This survey does not belong to this supplier.")
+    if own_only(request) is not None:
+        supplier = queries.supplier(ctx.engine, supplier_id)
+        require_own(request, supplier.supplier.commodity_manager_email if supplier else None, supplier_id)
     back = f"/suppliers/{supplier_id}?survey={survey_id}"
     spec = SURVEY_ACTIONS[action]
     try:

@@ -10,11 +10,12 @@ from models import survey as contract
 from models.enums import Decision
 from outreach.links import DECISION, LinkExpired, LinkInvalid
 from outreach.web import queries
+from outreach.web.auth import authorize
 from outreach.web.actions import ActionRejected, decide, read_model_reaches
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.portal import link_error
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])  # public by link
 
 DECISIONS = [
     (Decision.suspend.value, "Suspend the supplier",

@@ -7,10 +7,10 @@ import re
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from outreach.mailcatcher import MailNotFound, list_messages, read_message
-from outreach.web.auth import require_user
+from outreach.web.auth import authorize
 from outreach.web.context import ctx_of, render
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])
 MAIL_LIMIT = 500
 
 # A caught HTML body is someone else's markup: shown in a sandboxed iframe (no scripts, no forms, no

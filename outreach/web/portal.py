@@ -19,11 +19,12 @@ from models.facts.correction import correction_request
 from models.facts.lifecycle import OPEN_FOR_DECLARATION, why_not_submit
 from outreach.links import PORTAL, LinkExpired, LinkInvalid
 from outreach.web import queries
+from outreach.web.auth import authorize
 from outreach.web.actions import ActionRejected, report_action_status, submit_plan
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.uploads import submit_upload
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])  # public by link
 PLAN_ROWS = 5
 
 # What the supplier reads about where things stand: short sentences, no jargon, easy to translate.

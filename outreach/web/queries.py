@@ -123,7 +123,7 @@ def supplier_table(engine: Engine, f: SupplierFilters, page_size: int = PAGE_SIZ
         if f.category:
             stmt = stmt.where(Supplier.category == f.category)
         if f.manager:
-            stmt = stmt.where(Supplier.commodity_manager_email == f.manager)
+            stmt = stmt.where(func.lower(Supplier.commodity_manager_email) == f.manager.strip().lower())
         if f.q:
             stmt = stmt.where(contains_text(f.q.strip(), Supplier.name, Supplier.id))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
