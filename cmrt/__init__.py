@@ -8,6 +8,8 @@
 
 `verdict == "invalid"` iff some finding is an error; "unreadable" when the bytes are not a workbook we
 can open (not a spreadsheet, corrupt, encrypted with an unknown password, too large, a zip bomb).
+`check(..., expected_kind="EMRT")` reads and judges an EMRT (cmrt.emrt, cell maps in cmrt/data/emrt-*.json);
+the default, "CMRT", refuses it (wrong_template_kind).
 Finding codes and messages: `cmrt.messages.CATALOGUE`. Test workbooks: `cmrt.builder`.
 """
 
@@ -56,6 +58,7 @@ from cmrt.types import (
     CheckResult,
     Declaration,
     Finding,
+    MineRow,
     ProductRow,
     SmelterRow,
     Summary,
@@ -71,6 +74,7 @@ __all__ = [
     "CheckResult",
     "Declaration",
     "Finding",
+    "MineRow",
     "ProductRow",
     "SmelterRow",
     "Summary",
@@ -82,7 +86,9 @@ __all__ = [
 
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 SUPPORTED_MIN = (6.0,)
+EMRT_CURRENT_VERSION = "2.1"
 _KIND_WHAT = {
+    "CMRT": "tin, tantalum, tungsten and gold",
     "EMRT": "cobalt, mica and other extended minerals",
     "CRT": "cobalt",
     "AMRT": "additional minerals",
@@ -100,6 +106,7 @@ def check(
     campaign_year: int | None = None,
     today: date | None = None,
     expected_company: str | None = None,
+    expected_kind: str = "CMRT",
 ) -> CheckResult:
     """Read and judge one workbook. Never raises: every input gets a verdict.
 
@@ -108,6 +115,8 @@ def check(
     of that year is stale. today: for the "effective date in the future" rule (default: date.today()).
     expected_company: the supplier's name as the compliance team knows it; a declaration in another
     company's name gets a warning (company_name_mismatch).
+    expected_kind: the template the survey asks for, "CMRT" (conflict minerals) or "EMRT" (extended
+    minerals); a workbook of another kind is refused (wrong_template_kind, not_emrt).
     """
     name = filename
     try:
@@ -125,7 +134,7 @@ def check(
         return _unreadable(name, finding("corrupt_workbook", detail=f"the file could not be read: {exc.strerror or exc}"))
     try:
         return _check_bytes(data, name, reference, max_bytes, campaign_year, today or date.today(),
-                            expected_company)
+                            expected_company, expected_kind)
     except Unreadable as exc:
         return _unreadable(name, exc.finding)
     except DamagedSheet as exc:
@@ -146,6 +155,7 @@ def _check_bytes(
     campaign_year: int | None,
     today: date,
     expected_company: str | None = None,
+    expected_kind: str = "CMRT",
 ) -> CheckResult:
     sniffed: Sniffed = sniff_bytes(data, max_bytes=max_bytes)
     findings: list[Finding] = list(sniffed.findings)
@@ -167,6 +177,13 @@ def _check_bytes(
     if sniffed.file_format == "xls":
         findings.append(finding("xls_format"))
 
+    if expected_kind == "EMRT":
+        if kind == "EMRT" and decl is not None:
+            return _check_emrt(wb, decl, sniffed, result, findings, version, expected_company)
+        what_it_is = ("a " + kind + " (template for " + _KIND_WHAT.get(kind, "conflict minerals") + ")"
+                      if kind not in ("unknown", "EMRT") else "not a template we recognise")
+        findings.append(finding("not_emrt", what_it_is=what_it_is, current=EMRT_CURRENT_VERSION))
+        return _finish(result, findings)
     if kind not in ("CMRT", "unknown"):
         findings.append(finding("wrong_template_kind", kind=kind, what=_KIND_WHAT.get(kind, "other minerals"),
                                 current=CURRENT_VERSION))
@@ -254,6 +271,68 @@ def _check_bytes(
         scope_level=scope_level(declaration.scope),  # type: ignore[arg-type]
         q6_level={m: questions["Q6"][m].answer for m in METALS},
         high_risk_smelters=len(high_risk),
+        smelter_rows=len(smelters),
+        unique_smelters=len(unique),
+        products=len(result.products),
+    )
+    return _finish(result, findings)
+
+
+def _check_emrt(wb: Workbook, decl: Any, sniffed: Sniffed, result: CheckResult, findings: list[Finding],
+                version: str | None, expected_company: str | None) -> CheckResult:
+    """An EMRT, read and judged by its version's cell map (cmrt/data/emrt-<version>.json)."""
+    from cmrt import emrt
+
+    tm, own_map = emrt.map_for(version)
+    if not own_map:
+        findings.append(finding("emrt_version_unmapped", sheet="Declaration", cell=tm["revision_cell"],
+                                version=version or "unknown", used=tm["version"], current=EMRT_CURRENT_VERSION))
+    declaration, minerals, questions, company = emrt.read_declaration(decl, tm)
+    result.declaration, result.questions, result.company_questions = declaration, questions, company
+    result.minerals_selected = minerals
+    findings.extend(company_name_findings(declaration.company_name, expected_company))
+
+    sheets: dict[str, Any] = {}
+    for template_name in ("Smelter List", "Mine List", "Product List"):
+        actual = wb.find(template_name)
+        if actual is None:
+            findings.append(finding("sheet_missing", template_sheet=template_name, current=EMRT_CURRENT_VERSION))
+        else:
+            sheets[template_name] = wb.sheet(actual)
+    smelter_sheet, products_sheet = sheets.get("Smelter List"), sheets.get("Product List")
+    smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
+    result.mines = emrt.read_mines(sheets["Mine List"], tm, MAX_SMELTER_ROWS) if "Mine List" in sheets else []
+    result.products = emrt.read_products(products_sheet, tm, MAX_PRODUCT_ROWS) if products_sheet is not None else []
+    if len(smelters) > MAX_SMELTER_ROWS:
+        findings.append(finding("too_many_rows", sheet="Smelter List", cell=f"A{smelters[MAX_SMELTER_ROWS].row}",
+                                limit=f"{MAX_SMELTER_ROWS:,}", template_sheet="Smelter List"))
+        del smelters[MAX_SMELTER_ROWS:]
+
+    # Without cached formula values the file's own Smelter Look-up fills what its formulas would.
+    formulas = None
+    lookup_name = wb.find("Smelter Look-up")
+    if needs_derivation(smelters) and lookup_name is not None:
+        try:
+            lookup = read_lookup(lambda: wb.sheet(lookup_name), sniffed.content_key(lookup_name))
+            derive_from_lookup(smelters, lookup.index)
+        except DamagedSheet:
+            pass
+        formulas = formula_values(smelters)
+
+    checker_findings = emrt.checker(decl, smelter_sheet, products_sheet, tm, formulas)
+    result.checker_remaining = len(checker_findings)
+    findings.extend(checker_findings)
+    scope_minerals = emrt.in_scope_minerals(minerals, questions, tm)
+    findings.extend(emrt.answers_not_allowed(questions, company, minerals, scope_minerals, tm))
+    result.smelters = smelters
+    result.metals_in_scope = scope_minerals
+    result.program_strength = "strong" if all(company[k].answer == "Yes" for k in "ADFG") else "weak"
+    unique = {(s.metal, s.cid or (s.name or s.lookup_name or "").casefold()) for s in smelters if s.metal}
+    result.summary = Summary(
+        metals_in_scope=scope_minerals,
+        scope_level=scope_level(declaration.scope),  # type: ignore[arg-type]
+        # the share of suppliers that responded: the EMRT's question 5 (the CMRT's question 6)
+        q6_level={m: questions["Q5"][m].answer for m in minerals},
         smelter_rows=len(smelters),
         unique_smelters=len(unique),
         products=len(result.products),

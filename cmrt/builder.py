@@ -560,3 +560,159 @@ __all__ = [
     "SCOPE_COMPANY", "SCOPE_PRODUCT", "SCOPE_USER", "valid_builder", "valid_cmrt", "invalid_cmrt",
     "high_risk_cmrt",
 ]
+
+
+# -- the EMRT -------------------------------------------------------------------------------------
+# Made-up look-up rows (no RMI data): one smelter or processor per mineral, CIDs in an unused range.
+EMRT_SAMPLE_LOOKUP: list[LookupRow] = [
+    LookupRow(m, f"Example {m} Refinery", f"Example {m} Refinery", "FINLAND", f"CID99{i:04d}")
+    for i, m in enumerate(("Cobalt", "Copper", "Graphite", "Lithium", "Mica", "Nickel"), start=1)
+]
+
+
+class EMRTBuilder:
+    """EMRT-shaped workbooks at the cells of the version's cell map (cmrt/data/emrt-<version>.json), written
+    like a tool other than Excel (no cached formula values). Every method returns the builder.
+
+        EMRTBuilder().company(name="Acme", ...).minerals("Cobalt", "Mica").answers_all()
+            .smelter(metal="Cobalt", lookup_name="Example Cobalt Refinery")
+            .mine(metal="Cobalt", smelter_name="Example Cobalt Refinery", mine_name="Example Mine").to_bytes()
+    """
+
+    def __init__(self, version: str = "2.1") -> None:
+        from cmrt.emrt import template_map
+
+        self.version = version
+        self.map = template_map(version)
+        self._company: dict[str, Any] = {}
+        self._minerals: list[str] = list(self.map["minerals"].values())  # the blank template selects all
+        self._answers: dict[tuple[str, str], Any] = {}
+        self._company_answers: dict[str, tuple[Any, Any]] = {}
+        self._smelters: list[dict[str, Any]] = []
+        self._mines: list[dict[str, Any]] = []
+        self._products: list[tuple[Any, Any]] = []
+        self._cells: list[tuple[str, str, Any]] = []
+
+    def company(self, **fields: Any) -> EMRTBuilder:
+        """Declaration fields by the cell map's names (company_name, scope, contact_email, effective_date...)."""
+        unknown = set(fields) - set(self.map["declaration"])
+        if unknown:
+            raise ValueError(f"unknown Declaration fields: {sorted(unknown)}")
+        self._company.update(fields)
+        return self
+
+    def minerals(self, *names: str) -> EMRTBuilder:
+        """The minerals in scope; the others' selectors are set to "(Delete <mineral>)"."""
+        self._minerals = list(names)
+        return self
+
+    def answer(self, question: str, mineral: str, value: Any) -> EMRTBuilder:
+        self._answers[(question, mineral)] = value
+        return self
+
+    def company_answer(self, letter: str, value: Any, comment: Any = None) -> EMRTBuilder:
+        self._company_answers[letter] = (value, comment)
+        return self
+
+    def answers_all(self) -> EMRTBuilder:
+        """A clean declaration for the selected minerals: Q1, Q2 Yes; Q3, Q4 No; Q5 100%; Q6, Q7 Yes;
+        C Yes; company questions Yes (E: IPC1755, B with a policy URL)."""
+        clean = {"Q1": "Yes", "Q2": "Yes", "Q3": "No", "Q4": "No", "Q5": "100%", "Q6": "Yes", "Q7": "Yes", "C": "Yes"}
+        for mineral in self._minerals:
+            for q, value in clean.items():
+                self._answers[(q, mineral)] = value
+        for letter, spec in self.map["company_questions"].items():
+            self._company_answers[letter] = (spec["answers"][0], "https://example.com/minerals-policy" if letter == "B" else None)
+        return self
+
+    def smelter(self, **fields: Any) -> EMRTBuilder:
+        """A Smelter List row: metal, lookup_name, name, country, cid_input, mine_name, ... (CMRT columns)."""
+        self._smelters.append(fields)
+        return self
+
+    def mine(self, **fields: Any) -> EMRTBuilder:
+        """A Mine List row by the cell map's names: metal, smelter_name, mine_name, mine_id, country..."""
+        self._mines.append(fields)
+        return self
+
+    def product(self, number: Any, name: Any = None) -> EMRTBuilder:
+        self._products.append((number, name))
+        return self
+
+    def cell(self, sheet: str, ref: str, value: Any) -> EMRTBuilder:
+        self._cells.append((sheet, ref, value))
+        return self
+
+    def build(self) -> Workbook:
+        tm = self.map
+        wb = Workbook()
+        wb.remove(wb.active)
+        sheets = {name: wb.create_sheet(name) for name in tm["sheets"]}
+        decl = sheets["Declaration"]
+        decl["D2"] = "Extended Minerals Reporting Template (EMRT)"
+        decl["D3"] = "English"
+        decl[tm["revision_cell"]] = f"Revision {self.version}"
+        for name, value in self._company.items():
+            if value is not None:
+                decl[tm["declaration"][name]] = value
+        for ref, mineral in tm["minerals"].items():
+            decl[ref] = mineral if mineral in self._minerals else f"(Delete {mineral})"
+        order = sorted(self._minerals, key=str.casefold)
+        col = tm["answer_column"]
+        for (q, mineral), value in self._answers.items():
+            if mineral in order and value is not None:
+                decl[f"{col}{tm['questions'][q]['first_row'] + order.index(mineral)}"] = value
+        for letter, (value, comment) in self._company_answers.items():
+            row = tm["company_questions"][letter]["row"]
+            if value is not None:
+                decl[f"{col}{row}"] = value
+            if comment is not None:
+                decl[f"{tm['comment_column']}{row}"] = comment
+        smelter_list = sheets["Smelter List"]
+        columns = dict(zip(("cid_input", "metal", "lookup_name", "name", "country", "cid", "id_source", "street",
+                            "city", "state", "contact_name", "contact_email", "next_steps", "mine_name",
+                            "mine_country", "recycled_scrap", "comments"), "ABCDEFGHIJKLMNOPQ"))
+        first = tm["smelter_list"]["first_row"]
+        for i, spec in enumerate(self._smelters):
+            for name, value in spec.items():
+                smelter_list[f"{columns[name]}{first + i}"] = value
+        mine_columns = {name: c for c, name in tm["mine_list"]["columns"].items()}
+        for i, spec in enumerate(self._mines):
+            for name, value in spec.items():
+                sheets["Mine List"][f"{mine_columns[name]}{tm['mine_list']['first_row'] + i}"] = value
+        product_columns = {name: c for c, name in tm["product_list"]["columns"].items()}
+        for i, (number, name) in enumerate(self._products):
+            row = tm["product_list"]["first_row"] + i
+            sheets["Product List"][f"{product_columns['number']}{row}"] = number
+            sheets["Product List"][f"{product_columns['name']}{row}"] = name
+        lookup = sheets["Smelter Look-up"]
+        for i, r in enumerate(EMRT_SAMPLE_LOOKUP, start=5):
+            for c, v in enumerate((r.metal, r.lookup_name, r.standard_name, r.country, r.cid, r.source), start=1):
+                lookup.cell(row=i, column=c, value=v)
+        sheets["Checker"]["D2"] = "=IF(H125=0,\"0\",H125)"
+        for sheet_name, ref, value in self._cells:
+            wb[sheet_name][ref] = value
+        return wb
+
+    def to_bytes(self) -> bytes:
+        buffer = io.BytesIO()
+        self.build().save(buffer)
+        return buffer.getvalue()
+
+
+def valid_emrt_builder(company: str = "Acme Components Ltd.", minerals: Iterable[str] = ("Cobalt", "Mica"),
+                       version: str = "2.1") -> EMRTBuilder:
+    """A complete EMRT: the minerals answered in scope, one smelter or processor and one mine each."""
+    minerals = list(minerals)
+    b = EMRTBuilder(version).minerals(*minerals).company(
+        company_name=company, scope=SCOPE_COMPANY, contact_name="Jane Doe",
+        contact_email="jane.doe@acme.example.com", contact_phone="+1 555 0100", authorizer="John Roe",
+        authorizer_email="john.roe@acme.example.com", effective_date=datetime(2025, 11, 3)).answers_all()
+    for mineral in minerals:
+        refinery = f"Example {mineral} Refinery"
+        b.smelter(metal=mineral, lookup_name=refinery)
+        b.mine(metal=mineral, smelter_name=refinery, mine_name=f"Example {mineral} Mine", country="FINLAND")
+    return b
+
+
+__all__ += ["EMRTBuilder", "EMRT_SAMPLE_LOOKUP", "valid_emrt_builder"]

@@ -48,6 +48,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # -- which template --------------------------------------------------------------------
     "wrong_template_kind": ("error", "This is an {kind} (template for {what}), not a Conflict Minerals Reporting "
                             "Template (CMRT). Please send the CMRT (version {current}) for tin, tantalum, tungsten and gold."),
+    # a survey that asks for the EMRT (extended minerals) got another workbook
+    "not_emrt": ("error", "This workbook is {what_it_is}, not the Extended Minerals Reporting Template (EMRT) "
+                 "this request asks for. Please send the EMRT (version {current}) for the minerals we asked about."),
+    # an EMRT version without a cell map of its own: read with the nearest layout, which may have moved
+    "emrt_version_unmapped": ("warning", "This EMRT is version {version}, which we read with the layout of version "
+                              "{used}. Please use the current EMRT template (version {current}) next time."),
     # before 6.0 the Declaration's questions sit elsewhere (no CAHRA question, other company questions):
     # one verdict, no cell-by-cell findings at 6.x addresses
     "template_outdated": ("error", "This CMRT is version {version}, which is no longer accepted. We did not check its "
@@ -91,6 +97,10 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                            "link to your policy in Declaration cell {cell}."),
     "missing_products": ("error", "Your declaration scope is B. Product: list the product numbers it covers on the "
                          "Product List sheet, starting in cell {cell}."),
+    "missing_minerals": ("error", "Select at least one mineral in scope in Declaration cells {cell} to {last_cell}."),
+    "missing_emrt_smelters": ("error", "{metal} is in scope (questions 1 and 2 are answered neither No nor Unknown), "
+                              "but the Smelter List has no {metal} smelter or processor. Add at least one row with "
+                              "Metal = {metal} and a Smelter Look-up value."),
     "missing_smelters": ("error", "{metal} is in scope (Q1 and Q2 are not No), but the Smelter List has no {metal} "
                          "smelter. Add at least one row with Metal = {metal} and a Smelter Look-up value."),
     "unlisted_smelter_incomplete": ("error", "Smelter List row(s) {rows}: 'Smelter not listed' is selected, so enter "

@@ -79,6 +79,8 @@ CHECKER_CODES: frozenset[str] = frozenset({
     "missing_contact_email", "missing_contact_phone", "missing_authorizer", "missing_authorizer_email",
     "missing_effective_date", "missing_answer", "missing_answer_blocked", "missing_company_answer",
     "missing_policy_url", "missing_products", "missing_smelters", "unlisted_smelter_incomplete",
+    # the EMRT's Checker (cmrt.emrt.checker)
+    "missing_minerals", "missing_emrt_smelters",
 })
 
 

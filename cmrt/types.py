@@ -93,6 +93,25 @@ class SmelterRow(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
+class MineRow(BaseModel):
+    """A Mine List row of an EMRT: the mine (or mining site) a listed smelter or processor sources from."""
+
+    row: int
+    metal: str | None = None  # A: the mineral
+    smelter_name: str | None = None  # B: a smelter or processor named on the Smelter List
+    mine_name: str | None = None  # C
+    mine_id: str | None = None  # D (e.g. a CID)
+    id_source: str | None = None  # E
+    country: str | None = None  # F
+    street: str | None = None  # G
+    city: str | None = None  # H
+    state: str | None = None  # I
+    contact_name: str | None = None  # J
+    contact_email: str | None = None  # K
+    next_steps: str | None = None  # L
+    comments: str | None = None  # M
+
+
 class ProductRow(BaseModel):
     row: int
     number: str | None = None
@@ -126,6 +145,10 @@ class CheckResult(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     smelters: list[SmelterRow] = Field(default_factory=list)
     products: list[ProductRow] = Field(default_factory=list)
+    # EMRT only: the minerals the declaration selects (its scope choice, before Q1/Q2 narrow it down to
+    # metals_in_scope) and the Mine List. Left out of the JSON of any other template.
+    minerals_selected: list[str] = Field(default_factory=list)
+    mines: list[MineRow] = Field(default_factory=list)
     # How many findings / smelter rows / product rows a bounded copy (for_payload) left out; 0 in the
     # complete result that check() returns.
     findings_truncated: int = 0
@@ -164,6 +187,8 @@ class CheckResult(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The JSON object issue 3 specifies for `outreach cmrt check --json` (one per file)."""
         data = self.model_dump(mode="json")
+        if self.template.kind != "EMRT":  # the CMRT's JSON stays as issue 3 specifies it
+            del data["minerals_selected"], data["mines"]
         for finding in data["findings"]:
             finding.pop("params", None)
         for key in ("findings_truncated", "smelters_truncated", "products_truncated"):
