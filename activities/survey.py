@@ -7,7 +7,7 @@ plan and escalation IDs), so a retried or replayed activity changes nothing the 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Optional
 
 from pydantic import BaseModel, Field
@@ -34,6 +34,7 @@ from models.tables import (
     SurveyEvent,
 )
 from models.facts.messages import reminder_count
+from outreach import audit
 from outreach.db import session_scope
 from outreach.outbox import message_records, survey_messages
 from outreach.settings import Settings, workbook_guard
@@ -170,6 +171,26 @@ class CapRecord(BaseModel):
     actions: list[CorrectiveActionState] = Field(default_factory=list)
 
 
+def _audit_transition(session, rec: SurveyRecord, before: dict[str, Any] | None) -> None:
+    """The transition's entry in the audit trail, written once with its timeline event: by the person who
+    acted (the survey's Update carries who, from every face: pages, API, CLI, portal, decision link), else
+    by the product. Before and after hold what changed; a late write that changed nothing has no before."""
+    after = {"state": rec.state, **{name: value for name, value in rec.survey}}
+    if before is not None:
+        changed = {k for k in after if _plain_value(before.get(k)) != _plain_value(after[k])}
+        before = {k: before.get(k) for k in sorted(changed)}
+        after = {k: after[k] for k in sorted(changed)}
+    if rec.data:
+        after = {**after, "details": rec.data}
+    audit.record(session, actor=rec.actor, action=f"survey.{rec.kind}", object_type="survey",
+                 object_id=rec.survey_id, campaign_id=rec.campaign_id, reason=rec.reason,
+                 before=before, after=after, at=rec.at)
+
+
+def _plain_value(value: Any) -> Any:
+    return value.astimezone(timezone.utc) if isinstance(value, datetime) and value.tzinfo else value
+
+
 # --- Activities ----------------------------------------------------------------------------------
 
 class SurveyActivities:
@@ -198,6 +219,10 @@ class SurveyActivities:
                     session.add(Supplier(id=rec.supplier_id, name=rec.supplier_name))
                 session.flush()
                 survey = Survey(id=rec.survey_id, campaign_id=rec.campaign_id, supplier_id=rec.supplier_id, seq=0)
+            # The audit trail's before and after: the row's columns this transition changes.
+            before = {"state": survey.state, **{name: getattr(survey, name, None) for name, _ in rec.survey}} \
+                if survey.seq else None
+            fresh = rec.seq > survey.seq
             if rec.seq > survey.seq:  # an older write (a late retry) never overwrites a newer state
                 for name, value in rec.survey:
                     setattr(survey, name, value)
@@ -212,6 +237,7 @@ class SurveyActivities:
             if exists is None:
                 session.add(SurveyEvent(survey_id=rec.survey_id, seq=rec.seq, at=rec.at, kind=rec.kind, state=rec.state,
                                         actor=rec.actor, reason=rec.reason, data=rec.data))
+                _audit_transition(session, rec, before if fresh else None)
             _close_ended_escalations(session, rec)
             if rec.kind == "contact_replaced":
                 _adopt_contact(session, rec)
@@ -373,6 +399,9 @@ class SurveyActivities:
             if plan is None:
                 plan = CorrectiveActionPlan(id=rec.cap_id, survey_id=rec.survey_id, reason=rec.reason,
                                             opened_at=rec.opened_at)
+            if plan.state != rec.state:  # opening the plan is the survey's transition, already in the trail
+                audit.record(session, actor=None, action="corrective_action_plan.state", object_type="plan",
+                             object_id=rec.cap_id, before={"state": plan.state}, after={"state": rec.state})
             plan.state = rec.state
             plan.closed_at = rec.closed_at
             session.add(plan)
@@ -382,7 +411,15 @@ class SurveyActivities:
             for a in rec.actions:
                 row = rows.get(a.number) or CorrectiveAction(plan_id=rec.cap_id, number=a.number, description=a.description,
                                                              owner=a.owner, target_date=a.target_date)
-                row.status = a.status.value if hasattr(a.status, "value") else str(a.status)
+                status = a.status.value if hasattr(a.status, "value") else str(a.status)
+                if row.id is not None and (row.status, row.verified_at) != (status, a.verified_at):
+                    # A person moved this action on: the supplier reporting, or the team verifying.
+                    verified = a.verified_at is not None and row.verified_at is None
+                    audit.record(session, actor=a.verified_by if verified else None,
+                                 action="corrective_action.verified" if verified else "corrective_action.reported",
+                                 object_type="corrective action", object_id=f"{rec.cap_id}#{a.number}",
+                                 reason=a.status_note, before={"status": row.status}, after={"status": status})
+                row.status = status
                 row.status_note = a.status_note
                 row.reported_at = a.reported_at
                 row.verified_at = a.verified_at

@@ -342,3 +342,31 @@ class ActivityFailure(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
     first_seen_at: datetime = _created()
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+
+# --- The audit trail ------------------------------------------------------------------------------
+
+
+class AuditEntry(SQLModel, table=True):
+    """One thing a person or the product did: who, when, what, on which object, before and after.
+
+    Written once and never changed (outreach/audit.py is the one writer). Each entry carries the hash of
+    the one before (``prev_hash``) and its own hash over both, so an edited, deleted or inserted row breaks
+    the chain and ``outreach audit verify`` names it. ``seq`` is the position in the chain, 1, 2, 3...;
+    the unique ``prev_hash`` means two writers can never both extend the same entry (a fork).
+    """
+
+    __tablename__ = "audit_entry"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = Field(sa_type=UTCDateTime, nullable=False, index=True)
+    actor: str = Field(max_length=320, index=True, description="An account's email, or 'the product'.")
+    action: str = Field(max_length=64, index=True, description="What was done, e.g. survey.extend_deadline.")
+    object_type: str = Field(max_length=32, index=True, description="campaign, survey, supplier, user, ...")
+    object_id: str = Field(max_length=200, index=True)
+    campaign_id: Optional[str] = Field(default=None, max_length=64, index=True)
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    before: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)

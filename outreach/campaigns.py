@@ -144,9 +144,11 @@ def campaign_input(settings: Settings, *, year: int, campaign_id: str | None = N
     )
 
 
-async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignInput:
+async def start_campaign(client: Client, settings: Settings, *, engine: Engine | None = None, by: str | None = None,
+                         **kw) -> CampaignInput:
     """Start a campaign (see :func:`campaign_input` for the options and the checks); refused when the ID
-    was used. The CLI, the dashboard's form and the API all start campaigns here."""
+    was used. The CLI, the dashboard's form and the API all start campaigns here (with ``engine``, the
+    start lands in the audit trail as ``by``'s)."""
     inp = campaign_input(settings, **kw)
     try:
         await client.start_workflow(
@@ -155,7 +157,32 @@ async def start_campaign(client: Client, settings: Settings, **kw) -> CampaignIn
         )
     except WorkflowAlreadyStartedError:
         raise CampaignExists(f"a campaign with the ID {inp.campaign_id} already exists") from None
+    _audit(engine, "campaign.started", inp.campaign_id, by, None, None,
+           {"year": inp.year, "name": inp.name, "selection": inp.selection, "policy": inp.policy})
     return inp
+
+
+def _audit(engine: Engine | None, action: str, campaign_id: str, by: str | None, reason: str | None,
+           before: Any, after: Any) -> None:
+    """A person's campaign action in the audit trail, once the campaign accepted it (its own state follows
+    in the read model a moment later, so ``after`` says what the campaign answered)."""
+    if engine is None:
+        return
+    from outreach import audit
+
+    audit.record_now(engine, actor=by, action=action, object_type="campaign", object_id=campaign_id,
+                     campaign_id=campaign_id, reason=reason, before=before, after=after)
+
+
+def _campaign_state(engine: Engine | None, campaign_id: str) -> dict | None:
+    if engine is None:
+        return None
+    from models.tables import Campaign
+    from outreach.db import session_scope
+
+    with session_scope(engine) as session:
+        row = session.get(Campaign, campaign_id)
+        return {"state": row.state} if row is not None else None
 
 
 def _campaign(client: Client, campaign_id: str) -> WorkflowHandle:
@@ -171,26 +198,42 @@ async def campaign_status(client: Client, campaign_id: str) -> CampaignStatus:
         raise
 
 
-async def pause_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "") -> CampaignAck:
-    return await _update(_campaign(client, campaign_id), "pause", CampaignAction(by=by, reason=reason), CampaignAck,
-                         f"cannot pause {campaign_id}")
+async def pause_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
+                         engine: Engine | None = None) -> CampaignAck:
+    before = _campaign_state(engine, campaign_id)
+    ack = await _update(_campaign(client, campaign_id), "pause", CampaignAction(by=by, reason=reason), CampaignAck,
+                        f"cannot pause {campaign_id}")
+    _audit(engine, "campaign.pause", campaign_id, by, reason, before, {"state": ack.state, "answer": ack.message})
+    return ack
 
 
-async def resume_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "") -> CampaignAck:
-    return await _update(_campaign(client, campaign_id), "resume", CampaignAction(by=by, reason=reason), CampaignAck,
-                         f"cannot resume {campaign_id}")
+async def resume_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
+                         engine: Engine | None = None) -> CampaignAck:
+    before = _campaign_state(engine, campaign_id)
+    ack = await _update(_campaign(client, campaign_id), "resume", CampaignAction(by=by, reason=reason), CampaignAck,
+                        f"cannot resume {campaign_id}")
+    _audit(engine, "campaign.resume", campaign_id, by, reason, before, {"state": ack.state, "answer": ack.message})
+    return ack
 
 
 async def cancel_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
-                          withdraw_surveys: bool = True) -> CampaignAck:
-    return await _update(_campaign(client, campaign_id), "cancel",
-                         CancelCampaign(by=by, reason=reason, withdraw_surveys=withdraw_surveys), CampaignAck,
-                         f"cannot cancel {campaign_id}")
+                          withdraw_surveys: bool = True, engine: Engine | None = None) -> CampaignAck:
+    before = _campaign_state(engine, campaign_id)
+    ack = await _update(_campaign(client, campaign_id), "cancel",
+                        CancelCampaign(by=by, reason=reason, withdraw_surveys=withdraw_surveys), CampaignAck,
+                        f"cannot cancel {campaign_id}")
+    _audit(engine, "campaign.cancel", campaign_id, by, reason, before,
+           {"state": ack.state, "answer": ack.message, "withdraw_surveys": withdraw_surveys})
+    return ack
 
 
-async def add_suppliers(client: Client, campaign_id: str, supplier_ids: list[str], *, by: str) -> AddSuppliersResult:
-    return await _update(_campaign(client, campaign_id), "add_suppliers", AddSuppliers(supplier_ids=supplier_ids, by=by),
-                         AddSuppliersResult, f"cannot add suppliers to {campaign_id}")
+async def add_suppliers(client: Client, campaign_id: str, supplier_ids: list[str], *, by: str,
+                        engine: Engine | None = None) -> AddSuppliersResult:
+    result = await _update(_campaign(client, campaign_id), "add_suppliers",
+                           AddSuppliers(supplier_ids=supplier_ids, by=by), AddSuppliersResult,
+                           f"cannot add suppliers to {campaign_id}")
+    _audit(engine, "campaign.suppliers_added", campaign_id, by, None, None, result)
+    return result
 
 
 async def schedule_yearly_campaign(client: Client, settings: Settings, *, month: int = 1, day: int = 15, hour: int = 8,

@@ -76,6 +76,12 @@ def _by(by: Optional[str]) -> str:
     return by or os.environ.get("USER") or getpass.getuser() or "cli"
 
 
+def _cli_actor() -> str:
+    from outreach.audit import command_line_actor
+
+    return command_line_actor()
+
+
 def _run(make: Callable[[Any], Coroutine[Any, Any, Any]], settings, *, lazy: bool = False) -> Any:
     """Connect to Temporal, run the coroutine, turn known failures into one line. ``lazy``: the coroutine
     gets a function that connects, for a command that may answer without Temporal (a refused file)."""
@@ -126,7 +132,7 @@ def suppliers_import(
         raise fail(f"no such file: {file}", 2)
     settings = _settings()
     try:
-        report = import_supplier_file(_engine(settings), file, dry_run=dry_run)
+        report = import_supplier_file(_engine(settings), file, dry_run=dry_run, by=_cli_actor())
     except SupplierFileError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -222,7 +228,7 @@ def campaign_start(
                    2) from None
     async def start(client):
         try:
-            return await start_campaign(client, settings, **kwargs)
+            return await start_campaign(client, settings, engine=_engine(settings), by=_by(None), **kwargs)
         except CampaignExists as exc:
             raise CampaignExists(f"{exc}; choose another --id") from None
 
@@ -300,7 +306,7 @@ def campaign_pause(campaign_id: str, reason: str = typer.Option("", "--reason"),
     from outreach.campaigns import pause_campaign
 
     settings = _settings()
-    ack = _run(lambda c: pause_campaign(c, campaign_id, by=_by(by), reason=reason), settings)
+    ack = _run(lambda c: pause_campaign(c, campaign_id, by=_by(by), reason=reason, engine=_engine(settings)), settings)
     _ack(ack, as_json, f"{campaign_id} paused: {ack.message}")
 
 
@@ -311,7 +317,8 @@ def campaign_resume(campaign_id: str, reason: str = typer.Option("", "--reason")
     from outreach.campaigns import resume_campaign
 
     settings = _settings()
-    ack = _run(lambda c: resume_campaign(c, campaign_id, by=_by(by), reason=reason), settings)
+    ack = _run(lambda c: resume_campaign(c, campaign_id, by=_by(by), reason=reason, engine=_engine(settings)),
+               settings)
     _ack(ack, as_json, f"{campaign_id} resumed: {ack.message}")
 
 
@@ -327,8 +334,8 @@ def campaign_cancel(
     from outreach.campaigns import cancel_campaign
 
     settings = _settings()
-    ack = _run(lambda c: cancel_campaign(c, campaign_id, by=_by(by), reason=reason, withdraw_surveys=not keep_surveys),
-               settings)
+    ack = _run(lambda c: cancel_campaign(c, campaign_id, by=_by(by), reason=reason, withdraw_surveys=not keep_surveys,
+                                         engine=_engine(settings)), settings)
     _ack(ack, as_json, f"{campaign_id} cancelled: {ack.message}")
 
 
@@ -339,7 +346,8 @@ def campaign_add(campaign_id: str, supplier_ids: list[str] = typer.Argument(...,
     from outreach.campaigns import add_suppliers
 
     settings = _settings()
-    result = _run(lambda c: add_suppliers(c, campaign_id, supplier_ids, by=_by(by)), settings)
+    result = _run(lambda c: add_suppliers(c, campaign_id, supplier_ids, by=_by(by), engine=_engine(settings)),
+                  settings)
     if as_json:
         _print_json(result)
     else:
@@ -567,8 +575,8 @@ def users_create(
     settings = _settings()
     engine = _engine(settings)
     try:
-        user = create_user(engine, email, password, name=name, role=role)
-        api_token = issue_api_token(engine, user.email) if token else None
+        user = create_user(engine, email, password, name=name, role=role, by=_cli_actor())
+        api_token = issue_api_token(engine, user.email, by=_cli_actor()) if token else None
     except UserError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -588,7 +596,7 @@ def users_role(email: str, role: str, as_json: bool = JSON_OPTION) -> None:
     if role not in ROLES:
         raise fail(f"ROLE: {role!r} is not a role; the roles are {', '.join(ROLES)}", 2)
     try:
-        user = set_role(_engine(_settings()), email, role)
+        user = set_role(_engine(_settings()), email, role, by=_cli_actor())
     except UserError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -603,7 +611,7 @@ def users_deactivate(email: str, as_json: bool = JSON_OPTION) -> None:
     from outreach.users import UserError, deactivate_user
 
     try:
-        user = deactivate_user(_engine(_settings()), email)
+        user = deactivate_user(_engine(_settings()), email, by=_cli_actor())
     except UserError as exc:
         raise fail(str(exc)) from None
     if as_json:
@@ -618,7 +626,7 @@ def users_token(email: str, as_json: bool = JSON_OPTION) -> None:
     from outreach.users import UserError, issue_api_token
 
     try:
-        token = issue_api_token(_engine(_settings()), email)
+        token = issue_api_token(_engine(_settings()), email, by=_cli_actor())
     except UserError as exc:
         raise fail(str(exc)) from None
     if as_json:

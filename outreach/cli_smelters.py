@@ -47,6 +47,7 @@ def import_(file: Path = typer.Argument(..., help="Reference CSV, CMRT workbook 
     from sqlalchemy.exc import SQLAlchemyError
 
     from outreach.db import DatabaseUnavailable, check_connection, engine_from_settings
+    from outreach.audit import command_line_actor
     from outreach.reference_store import ReferenceFormatError, read_reference_file, save_reference
 
     if not file.is_file():
@@ -58,7 +59,8 @@ def import_(file: Path = typer.Argument(..., help="Reference CSV, CMRT workbook 
     engine = engine_from_settings(_settings())
     try:
         check_connection(engine)
-        result = save_reference(engine, imported, source_kind=kind, source_name=file.name)
+        result = save_reference(engine, imported, source_kind=kind, source_name=file.name,
+                                by=command_line_actor())
     except DatabaseUnavailable as exc:
         raise _fail(str(exc), code=1) from None
     except SQLAlchemyError as exc:

@@ -204,6 +204,7 @@ def save_reference(
     source_kind: str,
     source_name: str | None = None,
     now: datetime | None = None,
+    by: str | None = None,
 ) -> ImportResult:
     """Merge ``imported`` into the stored list (seeding it with the default list on the first import)."""
     now = now or utcnow()
@@ -292,6 +293,13 @@ def save_reference(
         record.aliases_added = aliases_added
         session.add(record)
         session.flush()
+        from outreach import audit
+
+        audit.record(session, actor=by, action="smelters.imported", object_type="reference list",
+                     object_id=source_name or source_kind, at=now,
+                     after={"kind": source_kind, "sha256": fingerprint, "published": imported.published,
+                            "smelters_in_file": len(imported), "added": added, "updated": updated,
+                            "unchanged": unchanged, "removed": removed, "aliases_added": aliases_added})
         return ImportResult(
             kind=source_kind, source_name=source_name, fingerprint=fingerprint, published=imported.published,
             smelters_in_file=len(imported), added=added, updated=updated, unchanged=unchanged,

@@ -32,7 +32,7 @@ ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 ROLE_WORDS = {
     "admin": "an administrator (accounts, tokens, settings, reference lists; reads everything)",
     "analyst": "a compliance analyst (campaigns and suppliers)",
-    "auditor": "an auditor (every page, report and export, read-only)",
+    "auditor": "an auditor (every page, report and export, the audit trail, read-only)",
     "executive": "an executive (dashboards, reports, decisions on escalated cases)",
     "commodity_manager": "a commodity manager (reads and notes on the suppliers they manage)",
 }
@@ -52,6 +52,7 @@ OWN_NOTE = "surveys.note_own"         # ... in the surveys of the suppliers one 
 DECIDE = "escalations.decide"         # the VP's decision on an escalated case
 USERS = "users.manage"                # accounts, roles, API tokens (the CLI today: `outreach users`)
 SETTINGS = "settings.manage"          # settings and the reference lists (the CLI today: `outreach smelters`)
+AUDIT = "audit.view"                  # the audit trail: who did what, sign-ins included (the CLI: `outreach audit`)
 
 # A capability held "own" lets a role through a route that needs the full one, scoped to its suppliers.
 OWN = {SUPPLIERS: OWN_SUPPLIERS, NOTE: OWN_NOTE}
@@ -59,9 +60,12 @@ OWN = {SUPPLIERS: OWN_SUPPLIERS, NOTE: OWN_NOTE}
 _READ_ALL = frozenset({DASHBOARD, REPORTS, SUPPLIERS, MAIL, FILES})
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    "admin": _READ_ALL | {USERS, SETTINGS},
+    # The audit trail is read by those who answer for the controls: the auditor, and the administrator who
+    # investigates sign-ins and account changes. Not the analysts and executives whose actions it records
+    # (it also names every account's sign-in addresses), nor commodity managers. Nobody may change it.
+    "admin": _READ_ALL | {USERS, SETTINGS, AUDIT},
     "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE},
-    "auditor": _READ_ALL,
+    "auditor": _READ_ALL | {AUDIT},
     "executive": frozenset({DASHBOARD, REPORTS, SUPPLIERS, DECIDE}),
     "commodity_manager": frozenset({OWN_SUPPLIERS, OWN_NOTE}),
 }
@@ -127,6 +131,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/files/{sha256}"): _r(FILES),
     ("GET", "/mail"): _r(MAIL),
     ("GET", "/mail/{mail_id}"): _r(MAIL),
+    ("GET", "/audit"): _r(AUDIT),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -199,6 +204,7 @@ _NEED_WORDS = {
     DECIDE: "decide escalated cases",
     USERS: "manage accounts",
     SETTINGS: "change settings",
+    AUDIT: "read the audit trail",
 }
 
 

@@ -18,6 +18,7 @@ fixes the file and imports it again, instead of hunting down which half got in.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from dataclasses import dataclass, field
@@ -316,7 +317,8 @@ def _parse_row(number: int, cells: list[str], columns: dict[str, int],
 # --- Writing --------------------------------------------------------------------------------
 
 
-def import_suppliers(engine: Engine, data: bytes, filename: str, *, dry_run: bool = False) -> ImportReport:
+def import_suppliers(engine: Engine, data: bytes, filename: str, *, dry_run: bool = False,
+                     by: str | None = None) -> ImportReport:
     """Check the whole file, then upsert every supplier in one transaction (or nothing at all).
 
     Raises :class:`SupplierFileError` when the file itself cannot be used; row problems come back in
@@ -356,6 +358,13 @@ def import_suppliers(engine: Engine, data: bytes, filename: str, *, dry_run: boo
                 session.add(SupplierContact(supplier_id=row.supplier_id, email=contact.email, name=contact.name,
                                             language=contact.language, is_primary=position == 0))
                 report.contacts += 1
+        # One entry for the file: which file (its SHA-256 finds the very bytes) and what it changed.
+        from outreach import audit
+
+        audit.record(session, actor=by, action="suppliers.imported", object_type="supplier file", object_id=filename,
+                     after={"sha256": hashlib.sha256(data).hexdigest(), "rows": report.rows,
+                            "created": report.created, "updated": report.updated, "contacts": report.contacts,
+                            "suppliers": ids[:1000]})
     return report
 
 
@@ -365,13 +374,13 @@ def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
         yield items[start:start + size]
 
 
-def import_supplier_file(engine: Engine, path: Path, *, dry_run: bool = False) -> ImportReport:
+def import_supplier_file(engine: Engine, path: Path, *, dry_run: bool = False, by: str | None = None) -> ImportReport:
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise SupplierFileError(f"cannot read {path}: {exc.strerror}") from None
-    return import_suppliers(engine, data, path.name, dry_run=dry_run)
+    return import_suppliers(engine, data, path.name, dry_run=dry_run, by=by)
 
 
 def write_supplier_csv(rows: Iterable[dict[str, Any]]) -> bytes:

@@ -22,6 +22,7 @@ from sqlmodel import delete, select
 
 from models.columns import utcnow
 from models.tables import SignInFailure, User, UserSession
+from outreach import audit
 from outreach.db import session_scope
 
 _hasher = PasswordHasher()
@@ -58,7 +59,8 @@ def check_role(role: str) -> str:
     return role
 
 
-def create_user(engine: Engine, email: str, password: str, *, name: str | None = None, role: str = "analyst") -> User:
+def create_user(engine: Engine, email: str, password: str, *, name: str | None = None, role: str = "analyst",
+                by: str | None = None) -> User:
     email = normalise_email(email)
     check_role(role)
     if "@" not in email or email.startswith("@") or email.endswith("@"):
@@ -71,6 +73,8 @@ def create_user(engine: Engine, email: str, password: str, *, name: str | None =
         user = User(email=email, name=name, password_hash=hash_password(password), role=role)
         session.add(user)
         session.flush()
+        audit.record(session, actor=by or email, action="user.created", object_type="account", object_id=email,
+                     after={"role": role, "name": name})
         session.refresh(user)
         return user
 
@@ -107,11 +111,13 @@ def _user_by_email(session, email: str) -> User:
     return user
 
 
-def set_role(engine: Engine, email: str, role: str) -> User:
+def set_role(engine: Engine, email: str, role: str, *, by: str | None = None) -> User:
     """Change what an account may do; it takes effect on its next request (sessions and token included)."""
     check_role(role)
     with session_scope(engine) as session:
         user = _user_by_email(session, email)
+        audit.record(session, actor=by, action="user.role_changed", object_type="account", object_id=user.email,
+                     before={"role": user.role}, after={"role": role})
         user.role = role
         session.add(user)
         session.flush()
@@ -119,12 +125,16 @@ def set_role(engine: Engine, email: str, role: str) -> User:
         return user
 
 
-def deactivate_user(engine: Engine, email: str) -> User:
+def deactivate_user(engine: Engine, email: str, *, by: str | None = None) -> User:
     """The account signs in no more: its sessions end and its API token is revoked. The row stays, since
     its email names who did what in the timelines."""
     with session_scope(engine) as session:
         user = _user_by_email(session, email)
         now = utcnow()
+        if user.deactivated_at is None:
+            audit.record(session, actor=by, action="user.deactivated", object_type="account", object_id=user.email,
+                         before={"active": True, "api_token": user.api_token_hash is not None},
+                         after={"active": False, "api_token": False})
         user.deactivated_at = user.deactivated_at or now
         user.api_token_hash = None
         session.add(user)
@@ -146,13 +156,15 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def issue_api_token(engine: Engine, email: str) -> str:
+def issue_api_token(engine: Engine, email: str, *, by: str | None = None) -> str:
     """A new API token for the user (replacing any earlier one); shown once, stored hashed."""
     with session_scope(engine) as session:
         user = _user_by_email(session, email)
         if user.deactivated_at is not None:
             raise UserError(f"the account {user.email} is deactivated")
         token = f"{TOKEN_PREFIX}{user.id}_{secrets.token_urlsafe(32)}"
+        audit.record(session, actor=by, action="user.token_issued", object_type="account", object_id=user.email,
+                     before={"api_token": user.api_token_hash is not None}, after={"api_token": True})
         user.api_token_hash = _token_hash(token)
         session.add(user)
         return token
@@ -275,9 +287,13 @@ def sign_in_lockout(engine: Engine, email: str, client_address: str | None,
     return None
 
 
-def record_sign_in_failure(engine: Engine, email: str, window: timedelta, client_address: str | None = None) -> None:
-    """One more failure for this account and address; failures older than the window are forgotten on the way."""
+def record_sign_in_failure(engine: Engine, email: str, window: timedelta, client_address: str | None = None,
+                           *, refused: str = "wrong email or password") -> None:
+    """One more failure for this account and address; failures older than the window are forgotten on the way.
+    The audit trail keeps every one (the table below only those that still count)."""
     with session_scope(engine) as session:
+        audit.record(session, actor=normalise_email(email), action="sign_in_failed", object_type="account",
+                     object_id=normalise_email(email), reason=refused, after={"address": client_address or "unknown"})
         session.exec(delete(SignInFailure).where(SignInFailure.at <= utcnow() - window))
         session.add(SignInFailure(email=normalise_email(email), client_address=client_address or "unknown"))
 
@@ -287,6 +303,8 @@ def clear_sign_in_failures(engine: Engine, email: str, window: timedelta, client
     count (a stranger's guesses are not wiped by the owner signing in), and so do this address's failures
     on other accounts."""
     with session_scope(engine) as session:
+        audit.record(session, actor=normalise_email(email), action="sign_in", object_type="account",
+                     object_id=normalise_email(email), after={"address": client_address or "unknown"})
         session.exec(delete(SignInFailure).where(SignInFailure.at <= utcnow() - window))
         session.exec(delete(SignInFailure).where(SignInFailure.email == normalise_email(email),
                                                  SignInFailure.client_address == (client_address or "unknown")))

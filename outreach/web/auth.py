@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from models.tables import User
-from outreach import roles, users
+from outreach import audit, roles, users
 from outreach.web.context import SESSION_TOKEN, ctx_of, render, require_csrf
 
 API_PREFIX = "/api/v1"
@@ -164,7 +164,8 @@ def setup(request: Request, email: str = Form(""), name: str = Form(""), passwor
     if password != password_again:
         return render(request, "setup.html", status_code=422, form=form, error="The two passwords differ.")
     try:
-        user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="analyst")
+        user = users.create_user(ctx_of(request).engine, email, password, name=name or None, role="analyst",
+                                 by=f"{email} (first-run setup)")
     except users.UserError as exc:
         return render(request, "setup.html", status_code=422, form=form, error=f"{str(exc)[0].upper()}{str(exc)[1:]}.")
     _sign_in(request, user)
@@ -181,6 +182,9 @@ def login(request: Request, email: str = Form(""), password: str = Form(""), nex
     # Counted in the database: a guesser spreading attempts over several web replicas meets the same limits.
     lockout = users.sign_in_lockout(engine, email, address, SIGN_IN_LIMITS)
     if lockout is not None:
+        audit.record_now(engine, actor=users.normalise_email(email), action="sign_in_failed", object_type="account",
+                         object_id=users.normalise_email(email), reason="locked out: " + lockout.message,
+                         after={"address": address or "unknown"})
         return render(request, "login.html", status_code=429, next=_safe_next(next), email=email,
                       error=lockout.message, headers={"Retry-After": str(lockout.minutes * 60)})
     user = users.authenticate(engine, email, password)

@@ -147,7 +147,7 @@ async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
         raise CampaignRefused(field_errors(exc), 422) from None
     client = await _client(ctx)
     try:
-        inp = await campaigns.start_campaign(client, ctx.settings, **kwargs)
+        inp = await campaigns.start_campaign(client, ctx.settings, engine=ctx.engine, by=by, **kwargs)
     except ValidationError as exc:
         raise CampaignRefused(field_errors(exc), 422) from None
     except campaigns.CampaignExists:
@@ -168,7 +168,7 @@ async def campaign_action(ctx, campaign_id: str, action: str, *, by: str, reason
     """Pause, resume or cancel (cancelling withdraws the open surveys); returns the campaign's answer."""
     client = await _client(ctx)
     try:
-        ack = await CAMPAIGN_ACTIONS[action][1](client, campaign_id, by=by, reason=reason)
+        ack = await CAMPAIGN_ACTIONS[action][1](client, campaign_id, by=by, reason=reason, engine=ctx.engine)
     except campaigns.ActionRefused as exc:
         raise ActionRejected(str(exc), 409) from None
     return ack.message
@@ -186,7 +186,7 @@ async def add_suppliers(ctx, campaign_id: str, supplier_ids: list[str], *, by: s
     """Bring suppliers into a running campaign; says which were added and which were not, and why."""
     client = await _client(ctx)
     try:
-        result = await campaigns.add_suppliers(client, campaign_id, supplier_ids, by=by)
+        result = await campaigns.add_suppliers(client, campaign_id, supplier_ids, by=by, engine=ctx.engine)
     except campaigns.ActionRefused as exc:
         raise ActionRejected(str(exc), 409) from None
     parts = [f"{len(result.added)} added (their surveys start with the next page)"]
