@@ -7,7 +7,8 @@ Each survey: a supplier, one submission or two (about a third corrected an inval
 superseded rounds are in the table as in a real campaign), the CheckResult JSON with about 20 smelter rows
 from the shipped reference list, a few findings; 1 survey in 10 never answered. Each measurement runs in
 a fresh process (its peak memory is that process's maximum resident set), ``--runs`` times; prints the
-median, p95 and the largest peak memory:
+median and p95 wall-clock time, the median CPU time of the process (SQLite runs inside it; on a shared
+machine the steadier figure) and the largest peak memory:
 
 - figures: ``campaign_figures`` (what every face below starts with)
 - page: the report page's work (figures, the HTML fragment and the draft)
@@ -144,7 +145,7 @@ def measure(url: str, op: str) -> dict:
     engine = make_engine(url)
     current_reference(engine)  # the reference list is loaded once per process and cached in a real one too
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     figures = campaign_figures(engine, CAMPAIGN)
     if op == "page":
         from outreach.reports.render import render_due_diligence_draft, render_rcoi_html
@@ -156,9 +157,9 @@ def measure(url: str, op: str) -> dict:
         from outreach.reports.workbook import rcoi_workbook
         with tempfile.TemporaryDirectory() as tmp:
             rcoi_workbook(figures, Path(tmp) / "rcoi.xlsx")
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": elapsed, "peak_mb": peak, "base_mb": base, "surveyed": figures["suppliers_surveyed"],
+    return {"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "base_mb": base, "surveyed": figures["suppliers_surveyed"],
             "digest": hashlib.sha256(json.dumps(figures, sort_keys=True, default=str).encode()).hexdigest()[:12]}
 
 
@@ -179,8 +180,9 @@ def run(url: str, sizes: list[int], runs: int, label: str) -> None:
                 out = subprocess.run([sys.executable, __file__, "--measure", op, "--url", target], check=True,
                                      capture_output=True, text=True, cwd=ROOT)
                 samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            secs = [s["seconds"] for s in samples]
+            secs, cpu = [s["seconds"] for s in samples], [s["cpu"] for s in samples]
             print(f"{label} N={n:>6} {op:<8} median {statistics.median(secs):7.2f} s  p95 {p95(secs):7.2f} s  "
+                  f"cpu median {statistics.median(cpu):7.2f} s  "
                   f"peak {max(s['peak_mb'] for s in samples):6.0f} MB (process before: {samples[0]['base_mb']:.0f} MB)  "
                   f"figures {samples[0]['digest']}", flush=True)
 

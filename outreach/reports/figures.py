@@ -38,7 +38,7 @@ from models.facts.figures import (  # noqa: F401 - the definitions, re-exported 
 )
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
 from outreach.db import session_scope
-from outreach.reports.smelters import current_reference, supplier_smelters
+from outreach.reports.smelters import SupplierSmelters, current_reference, supplier_smelters
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -50,12 +50,34 @@ class ReportInputError(ValueError):
 
 def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList | None, source: dict[str, Any],
                     corrective_actions: dict[str, int] | None = None, escalations: dict[str, Any] | None = None,
-                    include_invalid: bool = False) -> dict[str, Any]:
-    """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``."""
-    known: dict[str, Any] = {}  # the same CID from the list is the same smelter in every file
-    return facts.compute_figures(records, smelters_of=lambda result: supplier_smelters(result, reference, known=known),
+                    include_invalid: bool = False, matched: SmeltersMatched | None = None) -> dict[str, Any]:
+    """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``
+    (by ``matched`` when it has matched them already)."""
+    matched = matched if matched is not None else SmeltersMatched(reference)
+    return facts.compute_figures(records, smelters_of=matched.smelters_of,
                                  source=source, corrective_actions=corrective_actions, escalations=escalations,
                                  include_invalid=include_invalid)
+
+
+class SmeltersMatched:
+    """Each declaration's smelters matched once to one reference list. A report of many suppliers keeps
+    the matched smelters and lets the rows go (:meth:`without_rows`): a year's smelter rows do not fit
+    in a web process, their matches do, since a smelter the list knows is one object for every supplier."""
+
+    def __init__(self, reference: ReferenceList | None) -> None:
+        self.reference = reference
+        self._known: dict[str, Any] = {}  # by CID: the same CID from the list is the same smelter in every file
+        self._by_result: dict[int, SupplierSmelters] = {}
+
+    def smelters_of(self, result: dict[str, Any] | None) -> SupplierSmelters:
+        found = self._by_result.get(id(result))
+        return found if found is not None else supplier_smelters(result, self.reference, known=self._known)
+
+    def without_rows(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The result without its smelter rows, their matches kept for :meth:`smelters_of`."""
+        kept = {k: v for k, v in result.items() if k != "smelters"}
+        self._by_result[id(kept)] = supplier_smelters(result, self.reference, known=self._known)
+        return kept
 
 
 # --- from the database --------------------------------------------------------------------------
@@ -97,7 +119,8 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
                                    .order_by(Submission.received_at, Submission.id)):
             if row.survey_id in counted_surveys:
                 subs_by_survey.setdefault(row.survey_id, []).append(_SubmissionFacts(*row))
-        results = _counted_results(session, subs_by_survey, declaration_that_counts)
+        matched = SmeltersMatched(reference)
+        results = _counted_results(session, subs_by_survey, declaration_that_counts, keep=matched.without_rows)
         plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id.in_(in_campaigns))).all()
         plans = [p for p in plans if p.survey_id in counted_surveys]
         actions = session.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id.in_(
@@ -128,7 +151,7 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
-                           escalations=esc_figures)
+                           escalations=esc_figures, matched=matched)
 
 
 @dataclass
@@ -150,10 +173,11 @@ _SUBMISSION_FACTS = (Submission.id, Submission.survey_id, Submission.filename, S
 _RESULTS_PER_QUERY = 500
 
 
-def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]],
-                     declaration_that_counts) -> dict[str, _SubmissionFacts]:
-    """The declaration that counts for each survey, with its result JSON read. A stored result that turns
-    out empty does not count (as declaration_that_counts says), so its survey is decided again."""
+def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]], declaration_that_counts,
+                     keep) -> dict[str, _SubmissionFacts]:
+    """The declaration that counts for each survey, with ``keep(result)`` of its result JSON, read a few
+    hundred at a time. A stored result that turns out empty does not count (as declaration_that_counts
+    says), so its survey is decided again."""
     counted: dict[str, _SubmissionFacts] = {}
     pending = list(subs_by_survey)
     while pending:
@@ -168,10 +192,11 @@ def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]],
             part = wanted[start:start + _RESULTS_PER_QUERY]
             for sub_id, result in session.execute(sa_select(Submission.id, Submission.result).where(Submission.id.in_(part))):
                 survey_id, sub = chosen[sub_id]
-                sub.result = result
                 if result:
+                    sub.result = keep(result)
                     counted[survey_id] = sub
                 else:
+                    sub.result = result
                     pending.append(survey_id)
     return counted
 
