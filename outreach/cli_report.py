@@ -124,8 +124,10 @@ def rcoi_command(
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_rcoi_html(figures), encoding="utf-8")
-    if as_json:
-        typer.echo(json.dumps(figures, indent=2, default=str))
+    if as_json:  # written as it is encoded: a year's report is too large a text to hold twice
+        out = typer.get_text_stream("stdout")
+        json.dump(figures, out, indent=2, default=str)
+        out.write("\n")
     else:
         typer.echo(_summary_text(figures))
         for label, path in (("workbook", xlsx), ("draft", draft), ("html", html)):

@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -37,7 +38,7 @@ from models.facts.figures import (  # noqa: F401 - the definitions, re-exported 
 )
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
 from outreach.db import session_scope
-from outreach.reports.smelters import current_reference, supplier_smelters
+from outreach.reports.smelters import SupplierSmelters, current_reference, supplier_smelters
 
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb"}
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -49,11 +50,34 @@ class ReportInputError(ValueError):
 
 def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList | None, source: dict[str, Any],
                     corrective_actions: dict[str, int] | None = None, escalations: dict[str, Any] | None = None,
-                    include_invalid: bool = False) -> dict[str, Any]:
-    """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``."""
-    return facts.compute_figures(records, smelters_of=lambda result: supplier_smelters(result, reference),
+                    include_invalid: bool = False, matched: SmeltersMatched | None = None) -> dict[str, Any]:
+    """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``
+    (by ``matched`` when it has matched them already)."""
+    matched = matched if matched is not None else SmeltersMatched(reference)
+    return facts.compute_figures(records, smelters_of=matched.smelters_of,
                                  source=source, corrective_actions=corrective_actions, escalations=escalations,
                                  include_invalid=include_invalid)
+
+
+class SmeltersMatched:
+    """Each declaration's smelters matched once to one reference list. A report of many suppliers keeps
+    the matched smelters and lets the rows go (:meth:`without_rows`): a year's smelter rows do not fit
+    in a web process, their matches do, since a smelter the list knows is one object for every supplier."""
+
+    def __init__(self, reference: ReferenceList | None) -> None:
+        self.reference = reference
+        self._known: dict[str, Any] = {}  # by CID: the same CID from the list is the same smelter in every file
+        self._by_result: dict[int, SupplierSmelters] = {}
+
+    def smelters_of(self, result: dict[str, Any] | None) -> SupplierSmelters:
+        found = self._by_result.get(id(result))
+        return found if found is not None else supplier_smelters(result, self.reference, known=self._known)
+
+    def without_rows(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The result without its smelter rows, their matches kept for :meth:`smelters_of`."""
+        kept = {k: v for k, v in result.items() if k != "smelters"}
+        self._by_result[id(kept)] = supplier_smelters(result, self.reference, known=self._known)
+        return kept
 
 
 # --- from the database --------------------------------------------------------------------------
@@ -61,7 +85,12 @@ def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList |
 
 def campaign_figures(engine: Engine, campaign: str | int, *, reference: ReferenceList | None = None,
                      as_of: datetime | None = None) -> dict[str, Any]:
-    """Figures for one campaign (by ID) or every campaign of a year (an int or digits)."""
+    """Figures for one campaign (by ID) or every campaign of a year (an int or digits).
+
+    Only the result JSON of the declaration that counts for each survey is read, never a superseded
+    round's: what decides which one counts (verdicts, hand reviews, purposes, order) is read first as
+    plain columns. A year's report covers tens of thousands of surveys, so nothing here passes their IDs
+    to the database as a list of parameters; they are selected by campaign."""
     from models.columns import utcnow
     from models.facts.survey import declaration_that_counts, effective_verdict
 
@@ -76,27 +105,36 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
         if not campaigns:
             raise ReportInputError(f"no campaign {campaign!r} in the database")
         ids = [c.id for c in campaigns]
-        surveys = session.exec(select(Survey).where(Survey.campaign_id.in_(ids))).all()
-        latest: dict[str, Survey] = {}
+        in_campaigns = sa_select(Survey.id).where(Survey.campaign_id.in_(ids))
+        latest: dict[str, Any] = {}
+        surveys = session.execute(sa_select(Survey.id, Survey.supplier_id, Survey.outcome, Survey.created_at)
+                                  .where(Survey.campaign_id.in_(ids))).all()
         for sv in sorted(surveys, key=lambda s: (s.created_at, s.id)):
             latest[sv.supplier_id] = sv  # one row per supplier: its latest survey of the year
-        survey_ids = [s.id for s in latest.values()]
-        suppliers = {s.id: s for s in session.exec(select(Supplier).where(Supplier.id.in_(list(latest)))).all()}
-        subs_by_survey: dict[str, list[Submission]] = {}
-        for sub in session.exec(select(Submission).where(Submission.survey_id.in_(survey_ids))
-                                .order_by(Submission.received_at, Submission.id)).all():
-            subs_by_survey.setdefault(sub.survey_id, []).append(sub)
-        plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id.in_(survey_ids))).all()
-        actions = session.exec(select(CorrectiveAction).where(
-            CorrectiveAction.plan_id.in_([p.id for p in plans]))).all() if plans else []
-        escalations = session.exec(select(Escalation).where(Escalation.survey_id.in_(survey_ids))).all()
+        counted_surveys = {sv.id for sv in latest.values()}
+        suppliers = {s.id: s for s in session.execute(sa_select(Supplier.id, Supplier.name, Supplier.category).where(
+            Supplier.id.in_(sa_select(Survey.supplier_id).where(Survey.campaign_id.in_(ids)))))}
+        subs_by_survey: dict[str, list[_SubmissionFacts]] = {}
+        for row in session.execute(sa_select(*_SUBMISSION_FACTS).where(Submission.survey_id.in_(in_campaigns))
+                                   .order_by(Submission.received_at, Submission.id)):
+            if row.survey_id in counted_surveys:
+                subs_by_survey.setdefault(row.survey_id, []).append(_SubmissionFacts(*row))
+        matched = SmeltersMatched(reference)
+        results = _counted_results(session, subs_by_survey, declaration_that_counts, keep=matched.without_rows)
+        plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id.in_(in_campaigns))).all()
+        plans = [p for p in plans if p.survey_id in counted_surveys]
+        actions = session.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id.in_(
+            sa_select(CorrectiveActionPlan.id).where(CorrectiveActionPlan.survey_id.in_(in_campaigns))))).all()
+        plan_ids = {p.id for p in plans}
+        actions = [a for a in actions if a.plan_id in plan_ids]
+        escalations = [e for e in session.exec(select(Escalation).where(Escalation.survey_id.in_(in_campaigns))).all()
+                       if e.survey_id in counted_surveys]
 
     records = []
     for supplier_id, sv in latest.items():
         supplier = suppliers.get(supplier_id)
         subs = subs_by_survey.get(sv.id, [])
-        counted = declaration_that_counts(subs)
-        used = counted.submission if counted is not None else None
+        used = results.get(sv.id)
         verdicts = [effective_verdict(s) for s in subs]
         records.append(SupplierRecord(
             supplier_id=supplier_id, supplier_name=supplier.name if supplier else supplier_id,
@@ -113,7 +151,54 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
-                           escalations=esc_figures)
+                           escalations=esc_figures, matched=matched)
+
+
+@dataclass
+class _SubmissionFacts:
+    """What decides whether a submission counts, without its result JSON (read only for the one that counts)."""
+
+    id: str
+    survey_id: str
+    filename: str | None
+    purpose: str
+    verdict: str | None
+    manual_decision: str | None
+    manual_reason: str | None
+    result: Any = True  # unknown until read: a stored result counts as there until it is read empty
+
+
+_SUBMISSION_FACTS = (Submission.id, Submission.survey_id, Submission.filename, Submission.purpose, Submission.verdict,
+                     Submission.manual_decision, Submission.manual_reason)
+_RESULTS_PER_QUERY = 500
+
+
+def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]], declaration_that_counts,
+                     keep) -> dict[str, _SubmissionFacts]:
+    """The declaration that counts for each survey, with ``keep(result)`` of its result JSON, read a few
+    hundred at a time. A stored result that turns out empty does not count (as declaration_that_counts
+    says), so its survey is decided again."""
+    counted: dict[str, _SubmissionFacts] = {}
+    pending = list(subs_by_survey)
+    while pending:
+        chosen = {}
+        for survey_id in pending:
+            found = declaration_that_counts(subs_by_survey[survey_id])
+            if found is not None:
+                chosen[found.submission.id] = (survey_id, found.submission)
+        pending = []
+        wanted = list(chosen)
+        for start in range(0, len(wanted), _RESULTS_PER_QUERY):
+            part = wanted[start:start + _RESULTS_PER_QUERY]
+            for sub_id, result in session.execute(sa_select(Submission.id, Submission.result).where(Submission.id.in_(part))):
+                survey_id, sub = chosen[sub_id]
+                if result:
+                    sub.result = keep(result)
+                    counted[survey_id] = sub
+                else:
+                    sub.result = result
+                    pending.append(survey_id)
+    return counted
 
 
 # --- from files -----------------------------------------------------------------------------------

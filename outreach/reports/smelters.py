@@ -73,15 +73,23 @@ def known_smelter(cid: str, row: dict[str, Any], reference: ReferenceList | None
     )
 
 
-def supplier_smelters(result: dict[str, Any] | None, reference: ReferenceList | None = None) -> SupplierSmelters:
-    """Known smelters (unique by CID) and unknown entities of one checked CMRT."""
+def supplier_smelters(result: dict[str, Any] | None, reference: ReferenceList | None = None, *,
+                      known: dict[str, KnownSmelter] | None = None) -> SupplierSmelters:
+    """Known smelters (unique by CID) and unknown entities of one checked CMRT. ``known``: a memo of the
+    smelters the reference list describes, by CID, shared by calls with that list: a smelter the list
+    knows is described by the list alone, so each CID is looked up once, not once per row."""
     out = SupplierSmelters()
     for row in (result or {}).get("smelters") or []:
         cid = _text(row.get("cid")).upper()
         matched = row.get("match") not in (None, "unmatched") and "needs_review" not in (row.get("problems") or [])
         if cid and (matched or (reference is not None and cid in reference)):
             if cid not in out.known:
-                out.known[cid] = known_smelter(cid, row, reference)
+                memo = known.get(cid) if known is not None else None
+                if memo is None:
+                    memo = known_smelter(cid, row, reference)
+                    if known is not None and reference is not None and reference.get(cid) is not None:
+                        known[cid] = memo  # from the list, not the row: the same for every supplier
+                out.known[cid] = memo
             continue
         name = _text(row.get("name")) or _text(row.get("lookup_name"))
         if not name or name.casefold() in NOT_LISTED:
