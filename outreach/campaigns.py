@@ -198,33 +198,33 @@ async def campaign_status(client: Client, campaign_id: str) -> CampaignStatus:
         raise
 
 
+async def _audited_action(client: Client, campaign_id: str, action: str, arg: Any, *, by: str, reason: str,
+                          engine: Engine | None, **extra: Any) -> CampaignAck:
+    """A campaign Update (pause, resume, cancel), written to the audit trail with the state before and after."""
+    before = _campaign_state(engine, campaign_id)
+    ack = await _update(_campaign(client, campaign_id), action, arg, CampaignAck, f"cannot {action} {campaign_id}")
+    _audit(engine, f"campaign.{action}", campaign_id, by, reason, before,
+           {"state": ack.state, "answer": ack.message, **extra})
+    return ack
+
+
 async def pause_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
                          engine: Engine | None = None) -> CampaignAck:
-    before = _campaign_state(engine, campaign_id)
-    ack = await _update(_campaign(client, campaign_id), "pause", CampaignAction(by=by, reason=reason), CampaignAck,
-                        f"cannot pause {campaign_id}")
-    _audit(engine, "campaign.pause", campaign_id, by, reason, before, {"state": ack.state, "answer": ack.message})
-    return ack
+    return await _audited_action(client, campaign_id, "pause", CampaignAction(by=by, reason=reason), by=by,
+                                 reason=reason, engine=engine)
 
 
 async def resume_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
-                         engine: Engine | None = None) -> CampaignAck:
-    before = _campaign_state(engine, campaign_id)
-    ack = await _update(_campaign(client, campaign_id), "resume", CampaignAction(by=by, reason=reason), CampaignAck,
-                        f"cannot resume {campaign_id}")
-    _audit(engine, "campaign.resume", campaign_id, by, reason, before, {"state": ack.state, "answer": ack.message})
-    return ack
+                          engine: Engine | None = None) -> CampaignAck:
+    return await _audited_action(client, campaign_id, "resume", CampaignAction(by=by, reason=reason), by=by,
+                                 reason=reason, engine=engine)
 
 
 async def cancel_campaign(client: Client, campaign_id: str, *, by: str, reason: str = "",
                           withdraw_surveys: bool = True, engine: Engine | None = None) -> CampaignAck:
-    before = _campaign_state(engine, campaign_id)
-    ack = await _update(_campaign(client, campaign_id), "cancel",
-                        CancelCampaign(by=by, reason=reason, withdraw_surveys=withdraw_surveys), CampaignAck,
-                        f"cannot cancel {campaign_id}")
-    _audit(engine, "campaign.cancel", campaign_id, by, reason, before,
-           {"state": ack.state, "answer": ack.message, "withdraw_surveys": withdraw_surveys})
-    return ack
+    return await _audited_action(client, campaign_id, "cancel",
+                                 CancelCampaign(by=by, reason=reason, withdraw_surveys=withdraw_surveys), by=by,
+                                 reason=reason, engine=engine, withdraw_surveys=withdraw_surveys)
 
 
 async def add_suppliers(client: Client, campaign_id: str, supplier_ids: list[str], *, by: str,
