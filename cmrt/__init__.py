@@ -263,16 +263,15 @@ def _check_bytes(
 
     metals = in_scope_metals(questions)
     result.metals_in_scope = metals
-    result.program_strength = "strong" if all(company[k].answer == "Yes" for k in "ADFG") else "weak"
+    result.program_strength = program_strength(company)
     high_risk = {(s.metal, s.cid or s.name or s.lookup_name) for s in smelters if s.risk == "high"}
-    unique = {(s.metal, s.cid or (s.name or s.lookup_name or "").casefold()) for s in smelters if s.metal}
     result.summary = Summary(
         metals_in_scope=metals,
         scope_level=scope_level(declaration.scope),  # type: ignore[arg-type]
         q6_level={m: questions["Q6"][m].answer for m in METALS},
         high_risk_smelters=len(high_risk),
         smelter_rows=len(smelters),
-        unique_smelters=len(unique),
+        unique_smelters=unique_smelters(smelters),
         products=len(result.products),
     )
     return _finish(result, findings)
@@ -326,18 +325,28 @@ def _check_emrt(wb: Workbook, decl: Any, sniffed: Sniffed, result: CheckResult, 
     findings.extend(emrt.answers_not_allowed(questions, company, minerals, scope_minerals, tm))
     result.smelters = smelters
     result.metals_in_scope = scope_minerals
-    result.program_strength = "strong" if all(company[k].answer == "Yes" for k in "ADFG") else "weak"
-    unique = {(s.metal, s.cid or (s.name or s.lookup_name or "").casefold()) for s in smelters if s.metal}
+    result.program_strength = program_strength(company)
     result.summary = Summary(
         metals_in_scope=scope_minerals,
         scope_level=scope_level(declaration.scope),  # type: ignore[arg-type]
         # the share of suppliers that responded: the EMRT's question 5 (the CMRT's question 6)
         q6_level={m: questions["Q5"][m].answer for m in minerals},
         smelter_rows=len(smelters),
-        unique_smelters=len(unique),
+        unique_smelters=unique_smelters(smelters),
         products=len(result.products),
     )
     return _finish(result, findings)
+
+
+def program_strength(company: dict[str, Answer]) -> str:
+    """The seeds' test: "strong" with Yes to A (policy), D (due diligence), F (review) and G (corrective
+    action management), else "weak"."""
+    return "strong" if all(company[k].answer == "Yes" for k in "ADFG") else "weak"
+
+
+def unique_smelters(smelters: list[SmelterRow]) -> int:
+    """Smelters counted once per metal: by CID, else by name (one row per mine repeats a smelter)."""
+    return len({(s.metal, s.cid or (s.name or s.lookup_name or "").casefold()) for s in smelters if s.metal})
 
 
 def _finish(result: CheckResult, findings: list[Finding]) -> CheckResult:

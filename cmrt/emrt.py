@@ -22,7 +22,7 @@ from typing import Any
 
 from cmrt.messages import finding
 from cmrt.reader import FormulaValues, Sheet, _canonical_scope, parse_date, to_text
-from cmrt.rules import xl_eq, xl_is_zero, xl_len_of_ref, xl_text
+from cmrt.rules import unlisted_smelters_incomplete, xl_eq, xl_is_zero, xl_len_of_ref, xl_text
 from cmrt.types import Answer, Declaration, Finding, MineRow, ProductRow
 
 DATA = Path(__file__).with_name("data")
@@ -259,19 +259,9 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None, tm: dic
         if not (has_metal and has_lookup):
             out.append(finding("missing_emrt_smelters", sheet=SMELTERS, cell=f"B{spec['first_row']}", metal=mineral))
 
-    incomplete = []
-    for r, row in enumerate(rows, start=1):
-        c = b_and_c(r, row)[1] if r >= spec["first_row"] else (row[2] if len(row) > 2 else "")
-        if xl_eq(c, "Smelter not listed"):
-            d = row[3] if len(row) > 3 else ""
-            e = row[4] if len(row) > 4 else ""
-            if e == "" and r in formulas:
-                e = formulas[r][2] or ""
-            if d == "" or e == "":
-                incomplete.append(r)
-    if incomplete:
-        shown = ", ".join(str(r) for r in incomplete[:10]) + (" ..." if len(incomplete) > 10 else "")
-        out.append(finding("unlisted_smelter_incomplete", sheet=SMELTERS, cell=f"D{incomplete[0]}", rows=shown))
+    first = spec["first_row"]
+    out.extend(unlisted_smelters_incomplete(
+        rows, lambda r, row: b_and_c(r, row)[1] if r >= first else (row[2] if len(row) > 2 else ""), formulas))
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from cmrt.messages import finding
 from cmrt.reader import (
@@ -191,19 +191,9 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
         if not (has_metal and has_metal_and_lookup):
             out.append(finding("missing_smelters", sheet=SMELTERS, cell="B5", metal=metal))
 
-    incomplete_rows = []
-    for r, row in enumerate(rows, start=1):
-        c = b_and_c(r - 1, row)[1] if r >= SMELTER_FIRST_ROW else (row[2] if len(row) > 2 else "")
-        if xl_eq(c, "Smelter not listed"):
-            d = row[3] if len(row) > 3 else ""
-            e = row[4] if len(row) > 4 else ""
-            if e == "" and r in formulas:
-                e = formulas[r][2] or ""  # E's formula: the country of the look-up name typed in D
-            if d == "" or e == "":
-                incomplete_rows.append(r)
-    if incomplete_rows:
-        shown = ", ".join(str(r) for r in incomplete_rows[:10]) + (" ..." if len(incomplete_rows) > 10 else "")
-        out.append(finding("unlisted_smelter_incomplete", sheet=SMELTERS, cell=f"D{incomplete_rows[0]}", rows=shown))
+    out.extend(unlisted_smelters_incomplete(
+        rows, lambda r, row: b_and_c(r - 1, row)[1] if r >= SMELTER_FIRST_ROW else (row[2] if len(row) > 2 else ""),
+        formulas))
     return out
 
 
@@ -464,3 +454,23 @@ def company_name_findings(company_name: str | None, expected_company: str | None
         return []
     return [finding("company_name_mismatch", sheet=DECL, cell="D8", found=company_name,
                     expected=expected_company.strip())]
+
+
+def unlisted_smelters_incomplete(rows: list[list[Any]], lookup_value: Callable[[int, list[Any]], Any],
+                                 formulas: dict[int, Any]) -> list[Finding]:
+    """The Checker's rule, in the CMRT and the EMRT alike: a "Smelter not listed" row needs a name (D)
+    and a country (E; where the file kept no formula values, E's formula: the country of the name in D).
+    ``lookup_value(r, row)``: column C of 1-based row r as the Checker reads it."""
+    incomplete = []
+    for r, row in enumerate(rows, start=1):
+        if xl_eq(lookup_value(r, row), "Smelter not listed"):
+            d = row[3] if len(row) > 3 else ""
+            e = row[4] if len(row) > 4 else ""
+            if e == "" and r in formulas:
+                e = formulas[r][2] or ""
+            if d == "" or e == "":
+                incomplete.append(r)
+    if not incomplete:
+        return []
+    shown = ", ".join(str(r) for r in incomplete[:10]) + (" ..." if len(incomplete) > 10 else "")
+    return [finding("unlisted_smelter_incomplete", sheet=SMELTERS, cell=f"D{incomplete[0]}", rows=shown)]
