@@ -165,7 +165,7 @@ async def _agree(rig: SurveyRig, h, supplier: str) -> None:
     except Exception:  # noqa: BLE001 - a closed workflow answers queries too; anything else is a failure
         raise
     last_seq = st_.timeline[-1].seq if st_.timeline else 0
-    for _ in range(100):  # the read model is written by local activities in the same workflow task
+    for _ in range(600):  # up to 30 s: the read model is written by local activities in the same workflow task
         with session_scope(rig.engine) as s:
             row = s.get(Survey, st_.survey_id)
         if row is not None and row.seq >= last_seq:
