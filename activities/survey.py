@@ -247,13 +247,14 @@ class SurveyActivities:
     # Submissions ---------------------------------------------------------------------------------
 
     def _reference_list(self):
-        """The smelter reference list, loaded once per worker (None until the store exists)."""
-        if self._reference is None:
-            try:
-                from outreach.reference_store import load_reference
-            except ImportError:
-                return None
-            self._reference = load_reference(self.engine)
+        """The smelter reference list with compliance's risk register: asked of the store at every check
+        (one small query while nothing changed), so a new import or risk override counts from the next
+        submission on."""
+        try:
+            from outreach.reference_store import load_reference
+        except ImportError:
+            return None
+        self._reference = load_reference(self.engine)
         return self._reference
 
     def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome, list]:

@@ -465,25 +465,50 @@ def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, looku
     metals = {m.casefold() for m in METALS}
     seen: dict[tuple[str | None, ...], Any] = {}
     risk_reported: set[tuple[str, str | None]] = set()
-    for s in smelters:
-        if not s.metal or s.metal.casefold() not in metals:
-            continue
-        if s.lookup_name and s.lookup_name.casefold() == "smelter not yet identified":
-            continue
+    rows = [s for s in smelters if s.metal and s.metal.casefold() in metals
+            and not (s.lookup_name and s.lookup_name.casefold() == "smelter not yet identified")]
+
+    def matched(s: SmelterRow) -> Any:
         declared_cid = s.cid_input or s.cid  # column A is what the supplier typed; F follows from it
-        if ref is None:
-            if cid_malformed(declared_cid):
-                out.append(finding("cid_malformed", sheet="Smelter List", cell=f"A{s.row}", row=s.row,
-                                   value=declared_cid))
-            continue
         key = (s.metal, declared_cid, s.lookup_name, s.name, s.country)
         m = seen.get(key)
         if m is None:  # one row per mine repeats the same smelter: match it once
             m = seen[key] = ref.match(metal=s.metal, cid=declared_cid, lookup_name=s.lookup_name, name=s.name,
                                       country=s.country)
+        return m
+
+    # What the supplier declares for each matched smelter over all its rows (one row per mine): the
+    # country it gives (E) and the mine countries (O), two of the five risk factors (cmrt.risk).
+    declared: dict[str, tuple[set[str], set[str]]] = {}
+    if ref is not None:
+        for s in rows:
+            m = matched(s)
+            if m.cid:
+                countries, mines = declared.setdefault(m.cid, (set(), set()))
+                if s.country:
+                    countries.add(s.country)
+                if s.mine_country:
+                    mines.add(s.mine_country)
+    assessed: dict[str, Any] = {}
+    for s in rows:
+        declared_cid = s.cid_input or s.cid
+        if ref is None:
+            if cid_malformed(declared_cid):
+                out.append(finding("cid_malformed", sheet="Smelter List", cell=f"A{s.row}", row=s.row,
+                                   value=declared_cid))
+            continue
+        m = matched(s)
+        risk, reasons = m.risk, []
+        if m.cid:
+            a = assessed.get(m.cid)
+            if a is None:
+                countries, mines = declared[m.cid]
+                a = assessed[m.cid] = ref.risk_of(m.cid, declared_countries=sorted(countries),
+                                                  source_countries=sorted(mines))
+            risk, reasons = a.level, a.reason_texts()
         # one dict update instead of five validated attribute sets: this runs for every row of a long list
-        s.__dict__.update(match=m.match, score=m.score, rmap_status=m.rmap_status, risk=m.risk,
-                          problems=list(m.problems))
+        s.__dict__.update(match=m.match, score=m.score, rmap_status=m.rmap_status, risk=risk,
+                          risk_reasons=reasons, problems=list(m.problems))
         if m.cid and m.match != "fuzzy" or (m.match == "fuzzy" and "needs_review" not in m.problems and m.cid):
             s.__dict__.update(
                 cid=s.cid if s.cid and "cid_other_metal" not in m.problems and "cid_unknown" not in m.problems else m.cid,
@@ -512,10 +537,13 @@ def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, looku
         if smelter_key in risk_reported:
             continue  # one risk finding per smelter, however many rows (mines) list it
         risk_reported.add(smelter_key)
-        if m.risk == "high":
+        if risk == "high":
+            from cmrt.risk import supplier_reason_text
+
+            why = supplier_reason_text(assessed[m.cid]) if m.cid in assessed else f"RMAP status: {status_text}"
             out.append(finding("smelter_high_risk", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, country=m.country or s.country or "unknown country",
-                               status_text=status_text))
+                               status_text=status_text, reasons=why))
         elif m.match != "unmatched" and m.cid and m.rmap_status is None:
             out.append(finding("smelter_status_unknown", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, cid=m.cid))

@@ -203,7 +203,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "smelter_not_in_reference": ("warning", "Smelter List row {row}: we could not find the {metal} smelter '{value}' on "
                                  "the smelter reference list. Please give its smelter ID (CID) if it has one."),
     "smelter_high_risk": ("warning", "Smelter List row {row}: {standard_name} ({country}) is a high-risk source "
-                          "(RMAP status: {status_text}). We may ask you for a product-level declaration or a "
+                          "({reasons}). We may ask you for a product-level declaration or a "
                           "corrective action plan for it."),
     "smelter_listed_elsewhere": ("info", "Smelter List row {row}: '{value}' is on the smelter list as {standard_name} "
                                  "({cid}). Please select it in the Smelter Look-up column instead of 'Smelter not listed'."),

@@ -37,9 +37,10 @@ A country that contradicts the candidate's country blocks acceptance at the name
 ``Smelter not listed`` / ``Smelter not yet identified`` add the ``not_listed`` problem; a typed name
 on such a row is still matched.
 
-Risk (see :mod:`cmrt.risk`): Conformant -> low; Active -> medium; any other or no status -> high when
-the smelter is in a covered country or the status is Non-Conformant, else medium; unmatched ->
-unknown.
+Risk (see :mod:`cmrt.risk`, the five factors of the seed): a list carries a :class:`~cmrt.risk.RiskRegister`
+(watch-list hits, peer recognitions and overrides by CID, :meth:`ReferenceList.with_risk_register`), and
+:meth:`ReferenceList.risk_of` grades a CID with it and with what the supplier declared; a match's
+``risk`` is that grade without the supplier's declaration; unmatched -> unknown.
 """
 
 from __future__ import annotations
@@ -63,7 +64,16 @@ from pydantic import BaseModel
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from cmrt.risk import COVERED_COUNTRIES, cache_text, canonical_status, country_key, smelter_risk
+from cmrt.risk import (
+    COVERED_COUNTRIES,
+    EMPTY_REGISTER,
+    RiskAssessment,
+    RiskRegister,
+    assess_smelter,
+    cache_text,
+    canonical_status,
+    country_key,
+)
 
 __all__ = [
     "COVERED_COUNTRIES",
@@ -484,6 +494,7 @@ class ReferenceList:
         # missing from it has been removed; partial lists (a company's CSV) say nothing about that.
         self.complete = complete
         self.published = published
+        self.risk_register: RiskRegister = EMPTY_REGISTER
         self._smelters: dict[str, ReferenceSmelter] = {}
         for s in smelters:
             self._smelters[s.cid] = s
@@ -653,6 +664,7 @@ class ReferenceList:
         if mark_removed is None:
             mark_removed = bool(other.complete and other.published and not older)
         result = ReferenceList(complete=self.complete or other.complete)
+        result.risk_register = self.risk_register  # compliance's lists belong to the list in use
         result._smelters = smelters
         result._aliases = aliases
         dates = [d for d in (self.published, other.published) if d]
@@ -748,6 +760,29 @@ class ReferenceList:
         )
         return hashlib.sha256(payload.encode()).hexdigest()
 
+    # -- risk --------------------------------------------------------------------------------
+
+    def with_risk_register(self, register: RiskRegister) -> "ReferenceList":
+        """This list with compliance's watch-list hits, peer recognitions and overrides (a shallow copy:
+        smelters and aliases are shared)."""
+        copy = ReferenceList(complete=self.complete, published=self.published)
+        copy._smelters, copy._aliases = self._smelters, self._aliases
+        copy.risk_register = register
+        return copy
+
+    def risk_of(self, cid: str | None, *, declared_countries=(), source_countries=()) -> RiskAssessment:
+        """The risk of a smelter of this list and why (:func:`cmrt.risk.assess_smelter`), with what a
+        supplier declared for it when given; ``unknown`` for a CID the list does not have."""
+        if not cid or cid not in self._smelters:
+            return RiskAssessment(level="unknown")
+        smelter = self._resolve(cid)
+        facts = self.risk_register.facts(smelter.cid)
+        if facts.override is None and smelter.cid != cid:
+            facts = self.risk_register.facts(cid)  # an override set on the old CID still holds
+        return assess_smelter(rmap_status=smelter.rmap_status, country=smelter.country,
+                              declared_countries=declared_countries, source_countries=source_countries,
+                              watch=facts.watch, peers=facts.peers, override=facts.override)
+
     def aliases(self) -> list[ReferenceAlias]:
         return sorted(self._aliases.values(), key=lambda a: (a.metal, a.lookup_name.casefold(), a.cid))
 
@@ -825,7 +860,7 @@ class ReferenceList:
             match=kind,
             score=round(score, 1),
             rmap_status=smelter.rmap_status,
-            risk=smelter_risk(smelter.rmap_status, smelter.country),
+            risk=self.risk_of(smelter.cid).level,
             problems=problems,
             declared_cid=declared_cid,
             declared_cid_metal=declared_cid_metal,

@@ -90,6 +90,8 @@ class SmelterRow(BaseModel):
     score: float = 0.0
     rmap_status: str | None = None
     risk: Risk = "unknown"
+    # why, in the compliance team's words, decisive reasons first (cmrt.risk.assess_smelter)
+    risk_reasons: list[str] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from models.columns import UTCDateTime, utcnow
@@ -74,4 +74,59 @@ class SmelterAlias(SQLModel, table=True):
     import_id: Optional[int] = Field(default=None, foreign_key="smelter_import.id")
 
 
-__all__ = ["Smelter", "SmelterAlias", "SmelterImport"]
+# --- Risk: compliance's own lists (cmrt/risk.py grades with them; outreach/risk_store.py writes them) ---
+
+
+class SmelterRiskList(SQLModel, table=True):
+    """One imported watch list (credible evidence) or cross-recognition list (peer assessment)."""
+
+    __tablename__ = "smelter_risk_list"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16, index=True)  # watchlist | recognition
+    # recognition: the scheme (LBMA, RJC, ...); the latest import of a scheme replaces the one before
+    scheme: Optional[str] = Field(default=None, max_length=64, index=True)
+    source_name: Optional[str] = Field(default=None, max_length=500)
+    sha256: str = Field(max_length=64, index=True)
+    imported_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    imported_by: Optional[str] = Field(default=None, max_length=320)
+    entries: int = Field(default=0)
+    matched: int = Field(default=0)
+    unmatched: int = Field(default=0)
+
+
+class SmelterRiskEntry(SQLModel, table=True):
+    """One row of such a list, as written; matched to a smelter of the reference list when it is read."""
+
+    __tablename__ = "smelter_risk_entry"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="smelter_risk_list.id", index=True)
+    row: int = Field(default=0)  # the row number in the file
+    metal: Optional[str] = Field(default=None, max_length=32)
+    name: Optional[str] = Field(default=None, max_length=300)
+    declared_id: Optional[str] = Field(default=None, max_length=64)  # a CID or the scheme's own ID
+    country: Optional[str] = Field(default=None, max_length=120)
+    source: Optional[str] = Field(default=None, max_length=300)
+    listed_on: Optional[date] = Field(default=None)
+    note: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    cid: Optional[str] = Field(default=None, max_length=16, index=True)  # as matched at import, None if not
+
+
+class SmelterRiskOverride(SQLModel, table=True):
+    """Compliance's own grade for a smelter. Never deleted: clearing one stamps it, so the history stays."""
+
+    __tablename__ = "smelter_risk_override"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    cid: str = Field(max_length=16, index=True)
+    level: str = Field(max_length=8)  # low | medium | high
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    set_by: str = Field(max_length=320)
+    set_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    cleared_by: Optional[str] = Field(default=None, max_length=320)
+    cleared_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    clear_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+__all__ = ["Smelter", "SmelterAlias", "SmelterImport", "SmelterRiskEntry", "SmelterRiskList", "SmelterRiskOverride"]

@@ -4,6 +4,12 @@
                                                   sheet) or an RMI facility-list export (CSV or XLSX)
     outreach smelters match CSV [--json] [--reference FILE]
                                                   CSV columns metal, name, optional country (and cid)
+    outreach smelters watchlist import FILE       watch list (CSV/XLSX): name or CID, metal, source, date, note
+    outreach smelters recognition import FILE --scheme LBMA|RJC|...
+                                                  a cross-recognition list; replaces that scheme's last one
+    outreach smelters risk show CID [--json]      the risk and its reasons (cmrt/risk.py)
+    outreach smelters risk override CID --level low|medium|high --reason R [--by NAME]
+    outreach smelters risk clear-override CID [--reason R]
 
 Exit codes: 0 done; 1 the database is unreachable or not migrated; 2 usage error (missing file, wrong
 columns, unknown format).
@@ -169,3 +175,142 @@ def _table(results: list[dict]) -> str:
 
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- Risk: compliance's watch list, cross-recognition lists and overrides (cmrt/risk.py) ---------------
+
+watchlist_app = typer.Typer(help="The watch list: credible evidence of unethical or conflict sourcing.",
+                            no_args_is_help=True)
+recognition_app = typer.Typer(help="Cross-recognition lists (peer assessments): LBMA, RJC, ...", no_args_is_help=True)
+risk_app = typer.Typer(help="A smelter's risk: show it with its reasons, override it, clear the override.",
+                       no_args_is_help=True)
+app.add_typer(watchlist_app, name="watchlist")
+app.add_typer(recognition_app, name="recognition")
+app.add_typer(risk_app, name="risk")
+
+
+def _engine():
+    from outreach.db import DatabaseUnavailable, check_connection, engine_from_settings
+
+    engine = engine_from_settings(_settings())
+    try:
+        check_connection(engine)
+    except DatabaseUnavailable as exc:
+        engine.dispose()
+        raise _fail(str(exc), code=1) from None
+    return engine
+
+
+def _store_call(call):
+    """Run a store call: a refused input exits 2, a database that is not migrated exits 1."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from outreach.reference_store import ReferenceFormatError
+    from outreach.risk_store import RiskInputError
+
+    engine = _engine()
+    try:
+        return call(engine)
+    except (RiskInputError, ReferenceFormatError) as exc:
+        raise _fail(str(exc)) from None
+    except SQLAlchemyError as exc:
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise _fail(f"cannot store it ({cause}); run `outreach db upgrade` first", code=1) from None
+    finally:
+        engine.dispose()
+
+
+def _import_list(file: Path, kind: str, scheme: str | None, by: str | None) -> None:
+    from outreach.audit import command_line_actor
+    from outreach.reference_store import ReferenceFormatError
+    from outreach.risk_store import RiskInputError, import_risk_list
+    from cmrt.risk_lists import read_risk_list
+
+    if not file.is_file():
+        raise _fail(f"no such file: {file}")
+    data = file.read_bytes()
+    try:
+        if kind == "recognition" and not (scheme or "").strip():
+            raise RiskInputError("a cross-recognition list needs its scheme (--scheme LBMA, RJC, ...)")
+        read_risk_list(data, kind, scheme=scheme)  # type: ignore[arg-type]  # a bad file fails before the database
+    except (ReferenceFormatError, RiskInputError) as exc:
+        raise _fail(f"cannot import {file}: {exc}") from None
+    result = _store_call(lambda engine: import_risk_list(
+        engine, data, kind=kind, scheme=scheme, source_name=file.name,  # type: ignore[arg-type]
+        by=by or command_line_actor()))
+    typer.echo(result.summary())
+
+
+@watchlist_app.command("import")
+def watchlist_import(
+    file: Path = typer.Argument(..., help="CSV or XLSX: smelter name or CID, metal, source, date, note."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who imports it (default: the system account)."),
+) -> None:
+    """Add watch-list entries: each smelter it names is high risk, with the entry's source and date as reason."""
+    _import_list(file, "watchlist", None, by)
+
+
+@recognition_app.command("import")
+def recognition_import(
+    file: Path = typer.Argument(..., help="CSV or XLSX: refiner name or ID, optionally metal and country."),
+    scheme: str = typer.Option(..., "--scheme", help="The scheme the list is from: LBMA, RJC, ..."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who imports it (default: the system account)."),
+) -> None:
+    """Replace the scheme's cross-recognition list (a peer assessment lowers a smelter's risk)."""
+    _import_list(file, "recognition", scheme, by)
+
+
+@risk_app.command("override")
+def risk_override(
+    cid: str = typer.Argument(..., help="The smelter's CID."),
+    level: str = typer.Option(..., "--level", help="low, medium or high."),
+    reason: str = typer.Option(..., "--reason", help="Why: shown with the risk wherever it appears."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: the system account)."),
+) -> None:
+    """Set compliance's own risk for a smelter; every later check and figure uses it."""
+    from outreach.audit import command_line_actor
+    from outreach.risk_store import set_override
+
+    row = _store_call(lambda engine: set_override(engine, cid, level=level, reason=reason,
+                                                   by=by or command_line_actor()))
+    typer.echo(f"{row.cid}: risk set to {row.level} by {row.set_by}: {row.reason}")
+
+
+@risk_app.command("clear-override")
+def risk_clear_override(
+    cid: str = typer.Argument(..., help="The smelter's CID."),
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why the override no longer holds."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who decides (default: the system account)."),
+) -> None:
+    """Back to the five factors for this smelter."""
+    from outreach.audit import command_line_actor
+    from outreach.risk_store import clear_override
+
+    cleared = _store_call(lambda engine: clear_override(engine, cid, by=by or command_line_actor(), reason=reason))
+    typer.echo(f"{cid.strip().upper()}: override cleared" if cleared else f"{cid.strip().upper()}: had no override")
+
+
+@risk_app.command("show")
+def risk_show(
+    cid: str = typer.Argument(..., help="The smelter's CID."),
+    as_json: bool = typer.Option(False, "--json", help="A JSON object: level, rule level, reasons."),
+) -> None:
+    """A smelter's risk as every check and report grades it now, with its reasons."""
+    from cmrt.reference import normalise_cid
+    from outreach.reference_store import load_reference
+
+    ref = load_reference()
+    key, _ = normalise_cid(cid)
+    smelter = ref.get(key or "")
+    if smelter is None:
+        raise _fail(f"{cid!r} is not on the smelter reference list")
+    a = ref.risk_of(smelter.cid)
+    if as_json:
+        typer.echo(json.dumps({"cid": smelter.cid, "standard_name": smelter.standard_name, "metal": smelter.metal,
+                               "risk": a.level, "rule_risk": a.rule_level, "overridden": a.overridden,
+                               "reasons": a.reason_texts()}, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{smelter.cid} {smelter.standard_name} ({smelter.metal}, {smelter.country or 'country unknown'}): "
+               f"{a.level} risk")
+    for why in a.reason_texts():
+        typer.echo(f"  - {why}")

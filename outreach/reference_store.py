@@ -7,7 +7,8 @@ marks the CIDs it no longer has as removed (with their successor when known) ins
 them. The same content imported twice changes nothing: imports are keyed by the list's fingerprint.
 
 :func:`load_reference` is what `outreach cmrt check` and the risk review use: the stored list when
-the database has one, else the shipped default. It never creates a database.
+the database has one, else the shipped default, with compliance's risk register attached (watch lists,
+cross-recognition lists, overrides; :mod:`outreach.risk_store`). It never creates a database.
 """
 
 from __future__ import annotations
@@ -135,19 +136,39 @@ def stored_reference(session: Session) -> ReferenceList | None:
 
 # database URL -> (the last import's id and fingerprint, the list): checking many submissions
 # reads the list once, and again only after an import.
-_LOADED: dict[str, tuple[tuple, ReferenceList | None]] = {}
+_LOADED: dict[str, tuple[tuple, ReferenceList]] = {}
 _LOADED_LOCK = threading.Lock()
 
 
-def _stored_reference_cached(session: Session) -> ReferenceList | None:
+def _risk_marker(session: Session) -> tuple:
+    """The risk register's marker; () where its tables do not exist yet (a database not migrated)."""
+    from outreach.risk_store import register_marker
+
+    try:
+        with session.begin_nested():
+            return register_marker(session)
+    except SQLAlchemyError:
+        return ()
+
+
+def _stored_reference_cached(session: Session) -> ReferenceList:
+    """The stored list (else the shipped one) with compliance's risk register attached (watch lists,
+    cross-recognitions, overrides: outreach/risk_store.py)."""
     marker = tuple(session.exec(
         select(SmelterImport.id, SmelterImport.sha256).order_by(SmelterImport.id.desc()).limit(1)).first() or ())
+    marker += ("risk",) + _risk_marker(session)
     url = session.get_bind().url.render_as_string(hide_password=False)
     with _LOADED_LOCK:
         hit = _LOADED.get(url)
     if hit is not None and hit[0] == marker:
         return hit[1]
-    ref = stored_reference(session)
+    ref = stored_reference(session) or default_reference()
+    if len(marker) > 3:  # the risk tables exist
+        from outreach.risk_store import load_register
+
+        register = load_register(session, ref)
+        if register:
+            ref = ref.with_risk_register(register)
     with _LOADED_LOCK:
         _LOADED[url] = (marker, ref)
     return ref
@@ -162,7 +183,7 @@ def load_reference(session_or_engine: Session | Engine | None = None) -> Referen
     """
     if session_or_engine is not None:
         with _session(session_or_engine) as session:
-            return _stored_reference_cached(session) or default_reference()
+            return _stored_reference_cached(session)
     from outreach.db import make_engine
     from outreach.settings import load_settings
 
@@ -173,7 +194,7 @@ def load_reference(session_or_engine: Session | Engine | None = None) -> Referen
     engine = make_engine(url)
     try:
         with Session(engine) as session:
-            return _stored_reference_cached(session) or default_reference()
+            return _stored_reference_cached(session)
     except SQLAlchemyError:
         return default_reference()
     finally:

@@ -53,6 +53,7 @@ DECIDE = "escalations.decide"         # the VP's decision on an escalated case
 USERS = "users.manage"                # accounts, roles, API tokens (the CLI today: `outreach users`)
 SETTINGS = "settings.manage"          # settings and the reference lists (the CLI today: `outreach smelters`)
 AUDIT = "audit.view"                  # the audit trail: who did what, sign-ins included (the CLI: `outreach audit`)
+SMELTER_RISK = "smelters.risk"        # override a smelter's risk with a reason (the CLI: `outreach smelters risk`)
 
 # A capability held "own" lets a role through a route that needs the full one, scoped to its suppliers.
 OWN = {SUPPLIERS: OWN_SUPPLIERS, NOTE: OWN_NOTE}
@@ -64,7 +65,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # investigates sign-ins and account changes. Not the analysts and executives whose actions it records
     # (it also names every account's sign-in addresses), nor commodity managers. Nobody may change it.
     "admin": _READ_ALL | {USERS, SETTINGS, AUDIT},
-    "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE},
+    "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE, SMELTER_RISK},
     "auditor": _READ_ALL | {AUDIT},
     "executive": frozenset({DASHBOARD, REPORTS, SUPPLIERS, DECIDE}),
     "commodity_manager": frozenset({OWN_SUPPLIERS, OWN_NOTE}),
@@ -132,6 +133,8 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/mail"): _r(MAIL),
     ("GET", "/mail/{mail_id}"): _r(MAIL),
     ("GET", "/audit"): _r(AUDIT),
+    ("GET", "/smelters/{cid}"): _r(SUPPLIERS),
+    ("POST", "/smelters/{cid}/risk"): _r(SMELTER_RISK),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -205,6 +208,7 @@ _NEED_WORDS = {
     USERS: "manage accounts",
     SETTINGS: "change settings",
     AUDIT: "read the audit trail",
+    SMELTER_RISK: "override a smelter's risk",
 }
 
 

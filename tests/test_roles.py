@@ -19,7 +19,8 @@ ROLE_EMAILS = {r: (OWN_MANAGER if r == "commodity_manager" else f"{r}@company.te
 
 # What each path parameter is filled with: the seeded case S-1 (managed by OWN_MANAGER).
 PARAMS = {"campaign_id": "cmrt-2025", "supplier_id": "S-1", "survey_id": "survey/cmrt-2025/S-1",
-          "sha256": "0" * 64, "mail_id": "1", "token": "not-a-token", "number": "1", "action": "pause"}
+          "sha256": "0" * 64, "mail_id": "1", "token": "not-a-token", "number": "1", "action": "pause",
+          "cid": "CID003185"}
 
 
 class NoTemporal:
@@ -86,13 +87,17 @@ def test_the_table_itself():
     assert not roles.can("admin", roles.SURVEYS_ACT) and not roles.can("admin", roles.CAMPAIGNS_RUN)
     assert not roles.can("analyst", roles.USERS)
     # Read-only roles hold no action at all.
-    actions = {roles.CAMPAIGNS_RUN, roles.SURVEYS_ACT, roles.NOTE, roles.OWN_NOTE, roles.USERS, roles.SETTINGS}
+    actions = {roles.CAMPAIGNS_RUN, roles.SURVEYS_ACT, roles.NOTE, roles.OWN_NOTE, roles.USERS, roles.SETTINGS,
+               roles.SMELTER_RISK}
     assert not roles.CAPABILITIES["auditor"] & actions
     assert roles.CAPABILITIES["executive"] & actions == set()
     assert roles.decide("commodity_manager", "GET", "/suppliers/{supplier_id}").own_only
     assert not roles.decide("commodity_manager", "POST", "/suppliers/{supplier_id}/actions/{action}", "withdraw").allowed
     assert roles.decide("commodity_manager", "POST", "/suppliers/{supplier_id}/actions/{action}", "add_note").allowed
     assert not roles.decide("analyst", "GET", "/no/such/route").allowed
+    # A smelter's risk is overridden by an analyst only; everyone who sees suppliers sees the smelter page.
+    assert [r for r in roles.ROLES if roles.decide(r, "POST", "/smelters/{cid}/risk").allowed] == ["analyst"]
+    assert roles.decide("auditor", "GET", "/smelters/{cid}").allowed
 
 
 async def test_every_route_with_every_role(site):

@@ -245,7 +245,8 @@ def compute_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dic
             "not_enrolled": parts.count("Not Enrolled"), "unknown_entities": len(parts.unknown),
             "high_risk": len(parts.high_risk),
             "smelters": [{"cid": s.cid, "metal": s.metal, "standard_name": s.standard_name, "country": s.country,
-                          "rmap_status": s.rmap_status, "risk": s.risk}
+                          "rmap_status": s.rmap_status, "risk": s.risk,
+                          "risk_reasons": list(getattr(s, "risk_reasons", ()))}
                          for s in sorted(parts.known.values(), key=lambda s: (s.metal, s.cid))],
         }
 
@@ -283,7 +284,8 @@ def compute_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dic
         ],
         "high_risk_smelters": [
             {"cid": s.cid, "metal": s.metal, "standard_name": s.standard_name, "country": s.country,
-             "rmap_status": s.rmap_status, "suppliers": sorted(set(reporters[s.cid]))}
+             "rmap_status": s.rmap_status, "suppliers": sorted(set(reporters[s.cid])),
+             "reasons": list(getattr(s, "risk_reasons", ()))}
             for s in appendix if s.risk == "high"
         ],
         "not_conformant_or_active": [

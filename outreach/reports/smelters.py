@@ -28,6 +28,7 @@ class KnownSmelter:
     country: str | None
     rmap_status: str  # Conformant, Active, Not Enrolled, or another canonical status
     risk: str
+    risk_reasons: tuple[str, ...] = ()  # cmrt.risk: decisive reasons first
 
     @property
     def status_group(self) -> str:
@@ -60,36 +61,41 @@ def _text(value: Any) -> str:
     return " ".join(str(value or "").split())
 
 
-def known_smelter(cid: str, row: dict[str, Any], reference: ReferenceList | None) -> KnownSmelter:
+def _mine_countries(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    return tuple(sorted({_text(r.get("mine_country")) for r in rows if _text(r.get("mine_country"))}))
+
+
+def known_smelter(cid: str, row: dict[str, Any], reference: ReferenceList | None, *,
+                  rows: list[dict[str, Any]] | None = None) -> KnownSmelter:
+    """One smelter as the report shows it: the list's description and status today, and its risk with the
+    reasons, graded now (compliance's watch lists, recognitions and overrides) with the mine countries the
+    supplier declared for it over all its rows (``rows``; default: ``row`` alone)."""
+    rows = rows or [row]
     ref = reference.get(cid) if reference is not None else None
     if ref is not None:
         status = canonical_status(ref.rmap_status) or "Not Enrolled"
-        return KnownSmelter(cid, ref.metal, ref.standard_name, ref.country, status, smelter_risk(status, ref.country))
+        a = reference.risk_of(cid, source_countries=_mine_countries(rows))  # type: ignore[union-attr]
+        return KnownSmelter(cid, ref.metal, ref.standard_name, ref.country, status, a.level, tuple(a.reason_texts()))
     status = canonical_status(row.get("rmap_status")) or "Not Enrolled"
     country = row.get("country")
     return KnownSmelter(
         cid, _text(row.get("metal")), _text(row.get("standard_name") or row.get("name") or row.get("lookup_name")),
-        country, status, row.get("risk") or smelter_risk(status, country),
+        country, status, row.get("risk") or smelter_risk(status, country), tuple(row.get("risk_reasons") or ()),
     )
 
 
 def supplier_smelters(result: dict[str, Any] | None, reference: ReferenceList | None = None, *,
-                      known: dict[str, KnownSmelter] | None = None) -> SupplierSmelters:
+                      known: dict[Any, KnownSmelter] | None = None) -> SupplierSmelters:
     """Known smelters (unique by CID) and unknown entities of one checked CMRT. ``known``: a memo of the
-    smelters the reference list describes, by CID, shared by calls with that list: a smelter the list
-    knows is described by the list alone, so each CID is looked up once, not once per row."""
+    smelters the reference list describes, by CID and declared mine countries, shared by calls with that
+    list: a smelter the list knows is described by the list alone, so each is graded once, not once per row."""
     out = SupplierSmelters()
+    by_cid: dict[str, list[dict[str, Any]]] = {}
     for row in (result or {}).get("smelters") or []:
         cid = _text(row.get("cid")).upper()
         matched = row.get("match") not in (None, "unmatched") and "needs_review" not in (row.get("problems") or [])
         if cid and (matched or (reference is not None and cid in reference)):
-            if cid not in out.known:
-                memo = known.get(cid) if known is not None else None
-                if memo is None:
-                    memo = known_smelter(cid, row, reference)
-                    if known is not None and reference is not None and reference.get(cid) is not None:
-                        known[cid] = memo  # from the list, not the row: the same for every supplier
-                out.known[cid] = memo
+            by_cid.setdefault(cid, []).append(row)
             continue
         name = _text(row.get("name")) or _text(row.get("lookup_name"))
         if not name or name.casefold() in NOT_LISTED:
@@ -99,15 +105,29 @@ def supplier_smelters(result: dict[str, Any] | None, reference: ReferenceList | 
         if key not in out.unknown:
             suggestion = row.get("standard_name") if "needs_review" in (row.get("problems") or []) else None
             out.unknown[key] = UnknownEntity(metal, name, _text(row.get("country")) or None, suggestion)
+    for cid, rows in by_cid.items():
+        memo_key = (cid, _mine_countries(rows))
+        memo = known.get(memo_key) if known is not None else None
+        if memo is None:
+            memo = known_smelter(cid, rows[0], reference, rows=rows)
+            if known is not None and reference is not None and reference.get(cid) is not None:
+                known[memo_key] = memo  # from the list, not the row: the same for every supplier
+        out.known[cid] = memo
     return out
 
 
+_RANK = {"unknown": 0, "low": 1, "medium": 2, "high": 3}
+
+
 def merge(parts: Iterable[SupplierSmelters]) -> SupplierSmelters:
-    """Union across suppliers: unique by CID (first seen wins; the reference makes them agree anyway)."""
+    """Union across suppliers: unique by CID. The reference makes descriptions agree; the risk can differ
+    by what each supplier declares as mine countries, so the highest risk (with its reasons) is kept."""
     out = SupplierSmelters()
     for part in parts:
         for cid, s in part.known.items():
-            out.known.setdefault(cid, s)
+            have = out.known.get(cid)
+            if have is None or _RANK.get(s.risk, 0) > _RANK.get(have.risk, 0):
+                out.known[cid] = s
         for key, e in part.unknown.items():
             out.unknown.setdefault(key, e)
     return out

@@ -87,11 +87,12 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
 
     write_table(wb.create_sheet("Smelters by supplier"), (
         "Supplier ID", "Supplier", "Metal", "Smelter ID", "Standard Smelter Name", "Country", "RMAP Status", "Risk",
+        "Why (risk factors)",
     ), (
         [r["supplier_id"], r["supplier_name"], s["metal"], s["cid"], s["standard_name"], s["country"],
-         s["rmap_status"], humanise(s["risk"]) if s["risk"] else None]
+         s["rmap_status"], humanise(s["risk"]) if s["risk"] else None, "; ".join(s.get("risk_reasons") or ())]
         for r in figures["suppliers"] if r["smelters_counted"] for s in r["smelters"]
-    ), widths={2: 35, 5: 55})
+    ), widths={2: 35, 5: 55, 9: 90})
 
     write_table(wb.create_sheet("Declarations"), (
         "Supplier ID", "Supplier", "On supplier list", "Where it stands", "Outcome", "Files", "Declared company",
@@ -117,11 +118,12 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
     ), widths={2: 45, 4: 45, 5: 45})
 
     write_table(wb.create_sheet("High-risk smelters"), (
-        "Smelter ID", "Metal", "Standard Smelter Name", "Country", "RMAP Status", "Reported by",
+        "Smelter ID", "Metal", "Standard Smelter Name", "Country", "RMAP Status", "Reported by", "Why (risk factors)",
     ), (
-        [h["cid"], h["metal"], h["standard_name"], h["country"], h["rmap_status"], ", ".join(h["suppliers"])]
+        [h["cid"], h["metal"], h["standard_name"], h["country"], h["rmap_status"], ", ".join(h["suppliers"]),
+         "; ".join(h.get("reasons") or ())]
         for h in figures["high_risk_smelters"]
-    ), widths={3: 45, 6: 45})
+    ), widths={3: 45, 6: 45, 7: 90})
 
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -273,8 +273,29 @@ def supplier_page(request: Request, supplier_id: str, survey: Optional[str] = No
     except ImportError:
         scorecard = None
     return render(request, "supplier.html", section="suppliers", view=view, sv=sv, scorecard=scorecard,
+                  smelter_risks=_smelter_risks(ctx.engine, sv),
                   actions=SURVEY_ACTIONS, portal_url=ctx.signer.portal_url(chosen.id)
                   if chosen and roles.can(request.state.user.role, roles.SURVEYS_ACT) else None)
+
+
+def _smelter_risks(engine, sv) -> dict[int, list]:
+    """Per submission, its high- and medium-risk smelters graded now (compliance's latest lists and
+    overrides count), with the reasons: the same call the report figures make."""
+    if sv is None:
+        return {}
+    from outreach.reports.smelters import current_reference, supplier_smelters
+
+    reference = current_reference(engine)
+    order = {"high": 0, "medium": 1}
+    out: dict[int, list] = {}
+    for x in sv.submissions:
+        result = x.submission.result
+        if not result:
+            continue
+        known = supplier_smelters(result, reference).known.values()
+        out[x.submission.id] = sorted((k for k in known if k.risk in order),
+                                      key=lambda k: (order[k.risk], k.metal, k.standard_name.casefold()))
+    return out
 
 
 @router.post("/suppliers/{supplier_id}/actions/{action}", dependencies=[Depends(require_csrf)])
