@@ -404,3 +404,52 @@ def test_the_cli_imports_overrides_and_shows_with_reasons(db_url, tmp_path, monk
                                     "smelters.risk_override", "smelters.risk_override_cleared"]
     finally:
         engine.dispose()
+
+
+# --- the web pages -----------------------------------------------------------------------------------
+
+
+async def test_the_smelter_page_shows_reasons_and_an_analyst_overrides_there(engine, db_url, settings_for):
+    from cmrt.builder import high_risk_cmrt
+    from models.tables import Submission
+    from outreach.db import session_scope
+    from outreach.users import create_user
+    from tests.web_support import USER_PASSWORD, make_web, seed_case
+
+    web = make_web(settings_for(db_url=db_url), engine)
+    survey_id = seed_case(engine)
+    with session_scope(engine) as s:
+        sub = s.get(Submission, f"{survey_id}/submission/1")
+        sub.result = cmrt.check(high_risk_cmrt()).to_json_dict()
+        s.add(sub)
+    try:
+        await web.login()
+        page = (await web.client.get("/suppliers/S-1")).text
+        assert "1 high-risk and 0 medium-risk smelters, graded today" in page
+        assert 'href="/smelters/CID003185"' in page and "located in UGANDA, a Covered Country" in page
+
+        page = (await web.client.get("/smelters/CID003185")).text
+        assert "Risk: high" in page and "RMAP audit status: Not Enrolled" in page
+        token = await web.csrf("/smelters/CID003185")
+        r = await web.client.post("/smelters/CID003185/risk", data={"csrf_token": token, "level": "low", "reason": ""})
+        assert "Not done: an override needs a reason" in r.text and "Risk: high" in r.text
+        r = await web.client.post("/smelters/CID003185/risk",
+                                  data={"csrf_token": token, "level": "low", "reason": "Recycled feed only, site visit"})
+        assert "Risk set to low" in r.text and "Risk: low" in r.text and "the five factors say high" in r.text
+        assert "graded today" not in (await web.client.get("/suppliers/S-1")).text  # no smelter at risk now
+        assert _actions(engine)[-1] == "smelters.risk_override"
+        r = await web.client.post("/smelters/CID003185/risk", data={"csrf_token": token, "clear": "1"})
+        assert "Override cleared" in r.text and "Risk: high" in r.text and "Recycled feed only" in r.text  # history
+        assert (await web.client.get("/smelters/CID999999")).status_code == 404
+
+        # An auditor reads the page, without the form, and may not post it.
+        create_user(engine, "audrey@company.test", USER_PASSWORD, role="auditor")
+        await web.client.post("/logout", data={"csrf_token": await web.csrf("/smelters/CID003185")})
+        await web.login("audrey@company.test")
+        page = (await web.client.get("/smelters/CID003185")).text
+        assert "Risk: high" in page and "Set the risk" not in page
+        r = await web.client.post("/smelters/CID003185/risk", data={"csrf_token": await web.csrf("/smelters/CID003185"),
+                                                                   "level": "low", "reason": "x"})
+        assert r.status_code == 403
+    finally:
+        await web.client.aclose()
