@@ -775,6 +775,16 @@ class ReferenceList:
         supplier declared for it when given; ``unknown`` for a CID the list does not have."""
         if not cid or cid not in self._smelters:
             return RiskAssessment(level="unknown")
+        key = (cid, tuple(declared_countries), tuple(source_countries))
+        cache = self.__dict__.setdefault("_risk_cache", {})  # the list is immutable: a grade never changes
+        hit = cache.get(key)
+        if hit is None:
+            if len(cache) > 65536:
+                cache.clear()
+            hit = cache[key] = self._assess(cid, key[1], key[2])
+        return hit
+
+    def _assess(self, cid: str, declared_countries: tuple, source_countries: tuple) -> RiskAssessment:
         smelter = self._resolve(cid)
         facts = self.risk_register.facts(smelter.cid)
         if facts.override is None and smelter.cid != cid:
