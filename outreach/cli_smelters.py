@@ -147,6 +147,7 @@ def match(
             "country": m.country,
             "rmap_status": m.rmap_status,
             "risk": m.risk,
+            "risk_reasons": ref.risk_of(m.cid).reason_texts() if m.cid else [],
             "problems": m.problems,
         })
     if as_json:
