@@ -262,8 +262,10 @@ class SmelterRiskInputs:
 
 
 def smelter_risk_inputs(session: Session, cid: str, reference: ReferenceList) -> SmelterRiskInputs:
-    entries = [(lst, e) for lst, e in _current_entries(session)
-               if match_entry(reference, cid=e.declared_id, name=e.name, metal=e.metal, country=e.country).cid == cid]
+    # Only entries matched to this smelter at import or to none are matched again (the fuzzy step is the
+    # costly one): the same answer as the register's, without matching the whole list for one page.
+    entries = [(lst, e) for lst, e in _current_entries(session) if e.cid in (cid, None)
+               and match_entry(reference, cid=e.declared_id, name=e.name, metal=e.metal, country=e.country).cid == cid]
     overrides = list(session.exec(select(SmelterRiskOverride).where(SmelterRiskOverride.cid == cid)
                                   .order_by(SmelterRiskOverride.id.desc())).all())
     return SmelterRiskInputs(entries, overrides)
