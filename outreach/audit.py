@@ -62,6 +62,9 @@ ACTION_WORDS = {
     "campaign.resume": "Campaign resumed",
     "campaign.cancel": "Campaign cancelled",
     "campaign.suppliers_added": "Suppliers added to the campaign",
+    "campaign.scheduled": "Yearly campaign scheduled",
+    "campaign.schedule_replaced": "Yearly campaign schedule changed",
+    "settings.changed": "Settings changed",
     "corrective_action.verified": "Corrective action verified",
     "corrective_action.reported": "Corrective action progress reported",
     "corrective_action_plan.state": "Corrective action plan moved on",
@@ -149,6 +152,21 @@ def record_now(engine: Engine, **kwargs: Any) -> AuditEntry:
     """:func:`record` in a transaction of its own (an action whose change lives elsewhere, e.g. in Temporal)."""
     with session_scope(engine) as session:
         return record(session, **kwargs)
+
+
+def record_settings(engine: Engine, values: dict, *, actor: str) -> Optional[AuditEntry]:
+    """One ``settings.changed`` entry when the settings in force differ from the last recorded (the first
+    time included). Settings come from the environment, so the product notices a change where it starts
+    (`outreach db upgrade`, run before every start, and `outreach up`); who edited them is not known."""
+    with session_scope(engine) as session:
+        _lock_chain(session)
+        values = _plain(values)
+        last = session.exec(select(AuditEntry.after).where(AuditEntry.action == "settings.changed")
+                            .order_by(AuditEntry.seq.desc()).limit(1)).first()
+        if last == values:
+            return None
+        return record(session, actor=actor, action="settings.changed", object_type="settings", object_id="OUTREACH_*",
+                      reason="the settings in force differ from those last recorded", before=last, after=values)
 
 
 # --- Verifying ------------------------------------------------------------------------------------

@@ -184,6 +184,16 @@ class Settings(BaseSettings):
         """Where the embedded mail catcher keeps every message it received (one .eml each)."""
         return self.data_dir / "mail"
 
+    def recorded_values(self) -> dict:
+        """The settings as the audit trail records them: every value but the secrets (the database URL
+        with its password hidden)."""
+        from sqlalchemy.engine import make_url
+
+        values = self.model_dump(mode="json", exclude={"secret_key", "smtp_password"})
+        if self.database_url:
+            values["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        return values
+
     def signing_key(self) -> str:
         if self.secret_key:
             return self.secret_key
