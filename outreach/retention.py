@@ -5,7 +5,7 @@ closed, except what a legal hold keeps (outreach/holds.py). Per campaign due, on
 surveys' timelines, submissions, findings, corrective action plans, escalations, e-mails (outbox),
 scorecards and failure records, and writes one ``retention.purged`` entry with the counts. Stored files
 go afterwards, by content hash, only when no record left references them and they are older than the
-period; each removal is audited. Last, the audit trail's prefix older than the period goes behind a
+period; each batch's entry names every file removed (hash, size, name). Last, the audit trail's prefix older than the period goes behind a
 checkpoint entry (``outreach.audit.purge_prefix``), so ``outreach audit verify`` still proves the rest.
 
 Every step reads the database afresh, so a purge interrupted anywhere is finished by running it again,
@@ -230,10 +230,10 @@ def plan(engine: Engine, *, years: int, now: Optional[datetime] = None) -> Reten
     with Session(engine) as session:
         holds = active_holds(session)
         campaigns = _campaign_plans(session, years, now, holds)
-        going = {c.campaign_id for c in campaigns if c.whole}
         # Files the campaigns' purges free are counted there; these are the ones already unreferenced.
         orphans = _old_unreferenced_files(session, years, now)
-        kept = frozenset(c.campaign_id for c in campaigns) - going
+        # A due campaign's entries go (those about its held suppliers stay by the hold).
+        kept = frozenset(c.campaign_id for c in campaigns if c.retention.status != rule.DUE)
         n, through, first_kept = _audit_prefix(session, years, now, holds, kept)
     return RetentionPlan(now, years, campaigns, holds, len(orphans), sum(s for _, s in orphans), n, through,
                          first_kept)
@@ -310,13 +310,13 @@ def purge(engine: Engine, store: FileStore, *, years: int, by: str, now: Optiona
         if counts is not None:
             result.campaigns.append((c.campaign_id, counts))
     with Session(engine) as session:
-        orphans = _old_unreferenced_files(session, years, now)
-    for sha, size in orphans:
-        if _remove_file(engine, store, sha, years=years, now=now, by=by, reason=reason):
-            result.files, result.file_bytes = result.files + 1, result.file_bytes + size
+        orphans = [sha for sha, _ in _old_unreferenced_files(session, years, now)]
+    for part in _chunks(orphans):
+        n, size = _remove_files(engine, store, part, years=years, now=now, by=by, reason=reason)
+        result.files, result.file_bytes = result.files + n, result.file_bytes + size
     with session_scope(engine) as session:
         holds = active_holds(session)
-        kept = frozenset(session.exec(select(Campaign.id)).all())
+        kept = frozenset(session.exec(select(Campaign.id)).all()) - going
         n, through, _ = _audit_prefix(session, years, now, holds, kept)
         if n:
             checkpoint = audit.purge_prefix(session, through, actor=by, reason=reason)
@@ -324,19 +324,23 @@ def purge(engine: Engine, store: FileStore, *, years: int, by: str, now: Optiona
     return result
 
 
-def _remove_file(engine: Engine, store: FileStore, sha: str, *, years: int, now: datetime, by: str,
-                 reason: str) -> bool:
-    """One stored file: its row and its entry in one transaction, the bytes removed before that commits (a
-    failed commit leaves the row, and the next run removes it: the bytes are gone either way)."""
+def _remove_files(engine: Engine, store: FileStore, shas: list[str], *, years: int, now: datetime, by: str,
+                  reason: str) -> tuple[int, int]:
+    """Stored files, a batch at a time: their rows and one audit entry naming each file (hash, size, name) in
+    one transaction, the bytes removed before it commits (a failed commit leaves the rows, and the next run
+    removes them: the bytes are gone either way)."""
     with session_scope(engine) as session:
-        row = session.get(StoredFile, sha)
-        referenced = session.exec(select(Submission.id).where(Submission.file_sha256 == sha).limit(1)).first()
-        if row is None or referenced is not None or rule.years_after(row.stored_at, years) > now:
-            return False  # a submission took it up again meanwhile: it stays
-        audit.record(session, actor=by, action="retention.file_removed", object_type="file", object_id=sha,
-                     reason=reason, before={"size": row.size, "filename": row.original_filename,
-                                            "stored_at": row.stored_at}, after=None)
-        session.delete(row)
-        session.flush()
-        store.path_for(sha).unlink(missing_ok=True)
-    return True
+        # Looked at again inside the transaction: a submission may have taken a file up again meanwhile.
+        used = set(session.exec(select(Submission.file_sha256).where(Submission.file_sha256.in_(shas))).all())
+        rows = [r for r in session.exec(select(StoredFile).where(StoredFile.sha256.in_(shas))).all()
+                if r.sha256 not in used and rule.years_after(r.stored_at, years) <= now]
+        if not rows:
+            return 0, 0
+        removed = {r.sha256: {"size": r.size, "filename": r.original_filename, "stored_at": r.stored_at} for r in rows}
+        audit.record(session, actor=by, action="retention.file_removed", object_type="files",
+                     object_id=f"{len(rows)} files" if len(rows) > 1 else rows[0].sha256, reason=reason,
+                     before={"files": removed}, after=None)
+        session.exec(delete(StoredFile).where(StoredFile.sha256.in_(list(removed))))
+        for sha in removed:
+            store.path_for(sha).unlink(missing_ok=True)
+    return len(removed), sum(r.size for r in rows)
