@@ -659,7 +659,7 @@ def demo(as_json: bool = JSON_OPTION) -> None:
 
     settings = _settings()
     try:
-        started = asyncio.run(start_demo(settings))
+        started = asyncio.run(start_demo(settings, by=_cli_actor()))
     except DemoError as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - Temporal unreachable and the like: one line
