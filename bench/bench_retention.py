@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlmodel import Session, func, select  # noqa: E402
 
-from models.tables import (Campaign, Finding, OutboxMessage, StoredFile, Submission, Supplier, Survey,  # noqa: E402
+from models.tables import (AuditEntry, Campaign, Finding, OutboxMessage, StoredFile, Submission, Supplier, Survey,  # noqa: E402
                            SurveyEvent)
 from outreach import audit, holds  # noqa: E402
 from outreach.db import make_engine, session_scope, upgrade_database  # noqa: E402
@@ -69,11 +69,15 @@ def seed(engine, store: FileStore, n: int) -> None:
             for k in range(3):
                 s.add(Finding(submission_id=f"survey/cmrt-2019/S-{i}/submission/1", code="q1_missing",
                               severity="error", message="Question 1 is not answered."))
+        # The chain built here in bulk (the product appends through audit.record, one at a time).
+        prev = audit.GENESIS
         for i in range(n):
             for k in range(5):
-                audit.record(s, actor="the product", action="survey.reminder_sent", object_type="survey",
-                             object_id=f"survey/cmrt-2019/S-{i}", campaign_id="cmrt-2019", at=CLOSED,
-                             before={"reminders": k}, after={"reminders": k + 1})
+                e = AuditEntry(seq=i * 5 + k + 1, at=CLOSED, actor="the product", action="survey.reminder_sent",
+                               object_type="survey", object_id=f"survey/cmrt-2019/S-{i}", campaign_id="cmrt-2019",
+                               before={"reminders": k}, after={"reminders": k + 1}, prev_hash=prev, hash="")
+                e.hash = prev = audit.entry_hash(e)
+                s.add(e)
     for i in held_suppliers(n):
         holds.place(engine, "supplier", f"S-{i}", "bench hold", by="bench")
 

@@ -40,14 +40,21 @@ def _size(n: int) -> str:
     return str(n)
 
 
-_WORDS = {"surveys": "surveys", "events": "timeline events", "submissions": "submissions", "findings": "findings",
-          "plans": "corrective action plans", "actions": "corrective actions", "escalations": "escalations",
-          "emails": "e-mails (outbox)", "scorecards": "scorecards", "files": "stored files"}
+_WORDS = {"surveys": ("survey", "surveys"), "events": ("timeline event", "timeline events"),
+          "submissions": ("submission", "submissions"), "findings": ("finding", "findings"),
+          "plans": ("corrective action plan", "corrective action plans"),
+          "actions": ("corrective action", "corrective actions"), "escalations": ("escalation", "escalations"),
+          "emails": ("e-mail (outbox)", "e-mails (outbox)"), "scorecards": ("scorecard", "scorecards"),
+          "files": ("stored file", "stored files")}
+
+
+def _n(n: int, key: str) -> str:
+    return f"{n} {_WORDS[key][n != 1]}"
 
 
 def _goes(counts: dict[str, int]) -> str:
-    parts = [f"{counts[k]} {w}" + (f" ({_size(counts['file_bytes'])})" if k == "files" else "")
-             for k, w in _WORDS.items() if counts.get(k)]
+    parts = [_n(counts[k], k) + (f" ({_size(counts['file_bytes'])})" if k == "files" else "")
+             for k in _WORDS if counts.get(k)]
     return ", ".join(parts) or "nothing"
 
 
@@ -68,12 +75,12 @@ def retention_plan(as_json: bool = JSON_OPTION) -> None:
         typer.echo("Under legal hold: " + ", ".join([f"campaign {c}" for c in sorted(p.holds.campaigns)]
                                                     + [f"supplier {s}" for s in sorted(p.holds.suppliers)]))
     for c in p.campaigns:
-        label = {rule.OPEN: "open", rule.KEPT: "kept", rule.HELD: "HELD", rule.DUE: "goes"}[c.retention.status]
+        label = {rule.OPEN: "open", rule.KEPT: "kept", rule.HELD: "HELD", rule.DUE: "past its period"}[c.retention.status]
         typer.echo(f"\n{c.campaign_id} ({c.name}): {label}: {c.retention.why}")
         if c.retention.status == rule.DUE:
             typer.echo(f"  goes: {_goes(c.counts)}" + ("; the campaign itself" if c.whole else ""))
             if c.held_surveys:
-                typer.echo(f"  stays under legal hold: {c.held_surveys} surveys of "
+                typer.echo(f"  stays under legal hold: {_n(c.held_surveys, 'surveys')} of "
                            f"{', '.join(c.retention.held_suppliers)} (held), and the campaign's own record")
             typer.echo(f"  audit entries about it: {c.counts['audit_entries']} (they go with the trail's oldest "
                        f"entries, below)")

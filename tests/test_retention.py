@@ -245,8 +245,8 @@ def test_cli_plan_purge_and_holds(tmp_path, db_url, engine):
     assert "supplier S-2" in r.output and "Litigation" in r.output
 
     r = runner.invoke(cli_app, ["retention", "plan"], env=env, catch_exceptions=False)
-    assert r.exit_code == 0 and "cmrt-2025 (CMRT campaign 2025): goes" in r.output, r.output
-    assert "stays under legal hold: 1 surveys of S-2" in r.output and "cmrt-2026 (CMRT campaign 2026): open" in r.output
+    assert r.exit_code == 0 and "cmrt-2025 (CMRT campaign 2025): past its period" in r.output, r.output
+    assert "stays under legal hold: 1 survey of S-2" in r.output and "cmrt-2026 (CMRT campaign 2026): open" in r.output
     planned = json.loads(runner.invoke(cli_app, ["retention", "plan", "--json"], env=env).output)
     assert [c["campaign_id"] for c in planned["campaigns"]] == ["cmrt-2025", "cmrt-2026"]
     assert planned["campaigns"][0]["goes"]["surveys"] == 1 and planned["holds"]["suppliers"] == ["S-2"]
@@ -254,7 +254,7 @@ def test_cli_plan_purge_and_holds(tmp_path, db_url, engine):
     r = runner.invoke(cli_app, ["retention", "purge"], env=env, input="n\n")
     assert r.exit_code == 1 and _count(engine, Survey) == 3  # not confirmed: nothing removed
     r = runner.invoke(cli_app, ["retention", "purge", "--yes", "--by", "ops"], env=env, catch_exceptions=False)
-    assert r.exit_code == 0 and "cmrt-2025: removed 1 surveys" in r.output, r.output
+    assert r.exit_code == 0 and "cmrt-2025: removed 1 survey, 2 timeline events" in r.output, r.output
     r = runner.invoke(cli_app, ["retention", "purge", "--yes"], env=env)
     assert r.exit_code == 0 and "Nothing to purge" in r.output
     r = runner.invoke(cli_app, ["audit", "verify"], env=env)
