@@ -163,6 +163,7 @@ async def test_an_executive_decides_an_escalated_case_from_the_dashboard(rig_web
         await web.login()
         page = await web.client.get(f"/escalations/{escalation_id}")
         assert page.status_code == 200 and "Acme Components Ltd." in page.text
+        assert "Awaiting a decision" in page.text and "Record my decision" not in page.text
         r = await web.client.post(f"/escalations/{escalation_id}/decide",
                                   data={"decision": "waive", "reason": "x", "csrf_token": csrf_from(page.text)})
         assert r.status_code == 403 and "decide escalated cases" in r.text

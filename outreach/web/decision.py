@@ -58,7 +58,8 @@ def _ending(esc, sv):
 
 
 def _page(request: Request, token: str | None, esc, sv, sup, *, error: str | None = None, status_code: int = 200,
-          form=None, decider: str | None = None, action_url: str | None = None, layout: str = "public.html"):
+          form=None, decider: str | None = None, action_url: str | None = None, layout: str = "public.html",
+          can_decide: bool = True):
     """The case and its decision form: for the VP by the signed link, or for an executive signed in
     (``decider``, ``action_url`` and the dashboard's ``layout``)."""
     return render(request, "decide.html", status_code=status_code, token=token, esc=esc, sv=sv,
@@ -67,7 +68,7 @@ def _page(request: Request, token: str | None, esc, sv, sup, *, error: str | Non
                   vp_email=_vp_email(request, esc), error=error, form=form or {}, ending=_ending(esc, sv),
                   compliance_email=ctx_of(request).settings.compliance_email,
                   company_name=ctx_of(request).settings.company_name, decider=decider or _vp_email(request, esc),
-                  action_url=action_url or f"/decide/{token}", layout=layout)
+                  action_url=action_url or f"/decide/{token}", layout=layout, can_decide=can_decide)
 
 
 @router.get("/decide/{token}")

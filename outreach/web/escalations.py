@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse
 from sqlmodel import Session, select
 
 from models.tables import Escalation, Supplier, Survey, User
+from outreach import roles
 from outreach.web import queries
 from outreach.web.auth import authorize, require_user
 from outreach.web.context import ctx_of, render, require_csrf
@@ -51,7 +52,8 @@ def _action_url(escalation_id: str) -> str:
 @router.get("/escalations/{escalation_id:path}")
 def escalation_page(request: Request, escalation_id: str, user: User = Depends(require_user)):
     esc, sv, sup = _case(request, escalation_id)
-    return _page(request, None, esc, sv, sup, decider=user.email, action_url=_action_url(esc.id), layout="base.html")
+    return _page(request, None, esc, sv, sup, decider=user.email, action_url=_action_url(esc.id), layout="base.html",
+                 can_decide=roles.can(user.role, roles.DECIDE))
 
 
 @router.post("/escalations/{escalation_id:path}/decide", dependencies=[Depends(require_csrf)])
