@@ -370,3 +370,24 @@ class AuditEntry(SQLModel, table=True):
     after: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     prev_hash: str = Field(max_length=64, unique=True)
     hash: str = Field(max_length=64, unique=True)
+
+
+# --- Legal holds ---------------------------------------------------------------------------------
+
+
+class LegalHold(SQLModel, table=True):
+    """A supplier's or a campaign's records that no retention purge may remove while the hold is on
+    (litigation, an investigation, a regulator's request). Released, the row stays: who held what, when
+    and why is itself a record (and in the audit trail)."""
+
+    __tablename__ = "legal_hold"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=16, index=True, description="supplier or campaign")
+    target_id: str = Field(max_length=64, index=True, description="The supplier's or the campaign's ID.")
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    placed_by: str = Field(max_length=320)
+    placed_at: datetime = _created()
+    released_by: Optional[str] = Field(default=None, max_length=320)
+    released_at: Optional[datetime] = _ts()
+    release_reason: Optional[str] = Field(default=None, sa_column=Column(Text))

@@ -10,6 +10,12 @@ Appends are serialised so that two writers never both extend the same entry (a f
 transaction already begins IMMEDIATE (outreach/db.py), on PostgreSQL a transaction-scoped advisory lock
 is taken before the last entry is read. The unique ``prev_hash`` column would refuse a fork anyway.
 
+Retention (outreach/retention.py) removes old entries only as a prefix of the chain, through
+:func:`purge_prefix`: it first appends a checkpoint entry (``audit.purged``) naming the first entry kept and
+the hash that entry follows, then deletes the entries before it, in one transaction. :func:`verify` then
+starts from the first entry left and accepts its predecessor's hash only when a checkpoint in the chain
+records exactly that starting point; a prefix removed any other way is named as missing.
+
 What the chain does not prove: that nobody removed the newest entries, or rewrote the whole chain from
 some entry on. ``outreach audit verify`` prints the last entry's hash; writing it down elsewhere (a
 ticket, the annual report's working papers) is what makes those detectable too.
@@ -27,7 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from sqlalchemy import func, text
+from sqlalchemy import delete, func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -60,10 +66,20 @@ ACTION_WORDS = {
     "campaign.resume": "Campaign resumed",
     "campaign.cancel": "Campaign cancelled",
     "campaign.suppliers_added": "Suppliers added to the campaign",
+    "campaign.scheduled": "Yearly campaign scheduled",
+    "campaign.schedule_replaced": "Yearly campaign schedule changed",
+    "settings.changed": "Settings changed",
     "corrective_action.verified": "Corrective action verified",
     "corrective_action.reported": "Corrective action progress reported",
     "corrective_action_plan.state": "Corrective action plan moved on",
+    "audit.purged": "Audit entries purged under the retention policy",
+    "retention.purged": "Records purged under the retention policy",
+    "retention.file_removed": "Stored file removed under the retention policy",
+    "hold.placed": "Legal hold placed",
+    "hold.released": "Legal hold released",
+    "escalation.decided": "Escalated case decided",
 }
+PURGE_CHECKPOINT = "audit.purged"
 
 
 def command_line_actor() -> str:
@@ -112,13 +128,17 @@ def entry_hash(entry: AuditEntry) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        # Released at commit or rollback; SQLite needs nothing: its transactions begin IMMEDIATE.
+        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_CHAIN_LOCK_KEY))
+
+
 def record(session: Session, *, actor: Optional[str], action: str, object_type: str, object_id: str,
            before: Any = None, after: Any = None, campaign_id: Optional[str] = None,
            reason: Optional[str] = None, at: Optional[datetime] = None) -> AuditEntry:
     """Append one entry in the session's transaction (committed with the change it describes)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Released at commit or rollback; SQLite needs nothing: its transactions begin IMMEDIATE.
-        session.exec(text("SELECT pg_advisory_xact_lock(:key)").bindparams(key=_CHAIN_LOCK_KEY))
+    _lock_chain(session)
     last = session.exec(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).first()
     entry = AuditEntry(
         seq=(last[0] + 1) if last else 1, at=(at or utcnow()).astimezone(timezone.utc),
@@ -138,6 +158,21 @@ def record_now(engine: Engine, **kwargs: Any) -> AuditEntry:
         return record(session, **kwargs)
 
 
+def record_settings(engine: Engine, values: dict, *, actor: str) -> Optional[AuditEntry]:
+    """One ``settings.changed`` entry when the settings in force differ from the last recorded (the first
+    time included). Settings come from the environment, so the product notices a change where it starts
+    (`outreach db upgrade`, run before every start, and `outreach up`); who edited them is not known."""
+    with session_scope(engine) as session:
+        _lock_chain(session)
+        values = _plain(values)
+        last = session.exec(select(AuditEntry.after).where(AuditEntry.action == "settings.changed")
+                            .order_by(AuditEntry.seq.desc()).limit(1)).first()
+        if last == values:
+            return None
+        return record(session, actor=actor, action="settings.changed", object_type="settings", object_id="OUTREACH_*",
+                      reason="the settings in force differ from those last recorded", before=last, after=values)
+
+
 # --- Verifying ------------------------------------------------------------------------------------
 
 
@@ -147,6 +182,8 @@ class Verification:
     last_hash: str
     broken_at: Optional[int] = None  # the first entry that does not hold
     problem: str = ""
+    purged_through: int = 0  # entries 1..N were purged under the retention policy (a checkpoint says so)
+    checkpoint: Optional[int] = None  # the entry that records that purge
 
     @property
     def ok(self) -> bool:
@@ -154,11 +191,19 @@ class Verification:
 
 
 def verify(engine: Engine, *, batch: int = 2000) -> Verification:
-    """Walk the chain from the first entry; stop at the first one that was edited, deleted or inserted."""
+    """Walk the chain from the first entry; stop at the first one that was edited, deleted or inserted.
+
+    After a retention purge the first entry left is not entry 1: the hash it follows is taken as the
+    start only if a checkpoint entry further on records that very starting point."""
     expected_seq, prev, count = 1, GENESIS, 0
+    start: Optional[tuple[int, str]] = None
+    checkpoint: Optional[int] = None
     with Session(engine) as session:
         rows = session.exec(select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=batch))
         for entry in rows:
+            if count == 0 and entry.seq > 1:
+                start = (entry.seq, entry.prev_hash)
+                expected_seq, prev = entry.seq, entry.prev_hash
             if entry.seq != expected_seq:
                 return Verification(count, prev, expected_seq,
                                     f"entry {expected_seq} is missing (the chain goes on at entry {entry.seq})")
@@ -168,8 +213,36 @@ def verify(engine: Engine, *, batch: int = 2000) -> Verification:
                                     f"was removed, replaced or inserted")
             if entry_hash(entry) != entry.hash:
                 return Verification(count, prev, entry.seq, f"entry {entry.seq} was changed after it was written")
+            if start and entry.action == PURGE_CHECKPOINT and (entry.after or {}).get("kept_from") == start[0] \
+                    and (entry.after or {}).get("kept_from_prev_hash") == start[1]:
+                checkpoint = entry.seq
             prev, expected_seq, count = entry.hash, expected_seq + 1, count + 1
-    return Verification(count, prev)
+    if start and checkpoint is None:
+        return Verification(0, GENESIS, 1, f"entries 1 to {start[0] - 1} are missing and no purge under the "
+                                           f"retention policy records their removal")
+    return Verification(count, prev, purged_through=start[0] - 1 if start else 0, checkpoint=checkpoint)
+
+
+def purge_prefix(session: Session, through_seq: int, *, actor: str, reason: str) -> Optional[AuditEntry]:
+    """Remove entries up to ``through_seq`` (a prefix: only outreach.retention calls this), after appending
+    the checkpoint :func:`verify` starts from. Nothing happens when no entry is that old."""
+    _lock_chain(session)
+    first = session.exec(select(AuditEntry.seq).order_by(AuditEntry.seq).limit(1)).first()
+    if first is None or through_seq < first:
+        return None
+    last = session.exec(select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)).one()
+    through_seq = min(through_seq, last[0])
+    kept = session.exec(select(AuditEntry.seq, AuditEntry.prev_hash).where(AuditEntry.seq > through_seq)
+                        .order_by(AuditEntry.seq).limit(1)).first()
+    # Every earlier entry going, the checkpoint itself starts the chain left.
+    kept_from, kept_prev = kept if kept is not None else (last[0] + 1, last[1])
+    # The checkpoint is hashed with the starting point it names, so the start cannot be moved afterwards.
+    checkpoint = record(session, actor=actor, action=PURGE_CHECKPOINT, object_type="audit trail",
+                        object_id=f"entries {first}-{through_seq}", reason=reason,
+                        before={"entries": through_seq - first + 1, "first": first, "last": through_seq},
+                        after={"kept_from": kept_from, "kept_from_prev_hash": kept_prev})
+    session.exec(delete(AuditEntry).where(AuditEntry.seq <= through_seq))
+    return checkpoint
 
 
 # --- Reading: the auditor's page and the exports -----------------------------------------------------

@@ -238,10 +238,12 @@ async def add_suppliers(client: Client, campaign_id: str, supplier_ids: list[str
 
 async def schedule_yearly_campaign(client: Client, settings: Settings, *, month: int = 1, day: int = 15, hour: int = 8,
                                    selection: SupplierSelection | None = None, policy: CampaignPolicy | None = None,
-                                   schedule_id: str | None = None, replace: bool = False) -> str:
+                                   schedule_id: str | None = None, replace: bool = False,
+                                   engine: Engine | None = None, by: str | None = None) -> str:
     """A Temporal Schedule that opens each year's campaign on MONTH/DAY at HOUR (UTC).
 
-    The campaign opened in year Y surveys the reporting year Y-1, under the ID ``cmrt-<Y-1>``.
+    The campaign opened in year Y surveys the reporting year Y-1, under the ID ``cmrt-<Y-1>``. With
+    ``engine``, creating or replacing it lands in the audit trail as ``by``'s.
     """
     template = campaign_input(settings, year=datetime.now(timezone.utc).year - 1, selection=selection, policy=policy)
     schedule_id = schedule_id or yearly_schedule_id()
@@ -260,8 +262,16 @@ async def schedule_yearly_campaign(client: Client, settings: Settings, *, month:
     except ScheduleAlreadyRunningError:
         if not replace:
             raise ActionRefused(f"the schedule {schedule_id} already exists (use --replace to change it)") from None
-        handle = client.get_schedule_handle(schedule_id)
         await client.get_schedule_handle(schedule_id).update(lambda _input: ScheduleUpdate(schedule=schedule))
+        action = "campaign.schedule_replaced"
+    else:
+        action = "campaign.scheduled"
+    if engine is not None:
+        from outreach import audit
+
+        audit.record_now(engine, actor=by, action=action, object_type="schedule", object_id=schedule_id,
+                         after={"month": month, "day": day, "hour": hour, "selection": template.selection,
+                                "policy": template.policy})
     return schedule_id
 
 

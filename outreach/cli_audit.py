@@ -30,6 +30,9 @@ def verify() -> None:
         typer.echo(f"the audit trail is broken: {result.problem}. The {result.count} entries before it hold.",
                    err=True)
         raise typer.Exit(1)
+    if result.purged_through:
+        typer.echo(f"entries 1 to {result.purged_through} were purged under the retention policy (entry "
+                   f"{result.checkpoint} records it); the chain is checked from entry {result.purged_through + 1}.")
     typer.echo(f"the audit trail holds: {result.count} entries, each chained to the one before. "
                f"Last entry's hash: {result.last_hash} (note it down elsewhere: the next verify must still "
                f"find it).")

@@ -384,7 +384,7 @@ def campaign_schedule(
     settings = _settings()
     schedule_id = _run(lambda c: schedule_yearly_campaign(
         c, settings, month=month, day=day, hour=hour, selection=selection,
-        policy=getattr(CampaignPolicy, policy)(), replace=replace), settings)
+        policy=getattr(CampaignPolicy, policy)(), replace=replace, engine=_engine(settings), by=_cli_actor()), settings)
     if as_json:
         _print_json({"schedule_id": schedule_id, "month": month, "day": day, "hour": hour,
                      "selection": selection.describe()})
@@ -659,7 +659,7 @@ def demo(as_json: bool = JSON_OPTION) -> None:
 
     settings = _settings()
     try:
-        started = asyncio.run(start_demo(settings))
+        started = asyncio.run(start_demo(settings, by=_cli_actor()))
     except DemoError as exc:
         raise fail(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - Temporal unreachable and the like: one line

@@ -104,8 +104,15 @@ def db_upgrade() -> None:
     except DatabaseUnavailable as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
+    from outreach.audit import command_line_actor, record_settings
+    from outreach.db import engine_from_settings
+
+    engine = engine_from_settings(settings)
+    changed = record_settings(engine, settings.recorded_values(), actor=command_line_actor())
+    engine.dispose()
     url = make_url(settings.effective_database_url).render_as_string(hide_password=True)
-    typer.echo(f"database {url} is at the latest version")
+    typer.echo(f"database {url} is at the latest version"
+               + ("; the settings in force are recorded in the audit trail (they changed)" if changed else ""))
 
 
 @db_app.command("revision")

@@ -107,10 +107,11 @@ def demo_script_lines() -> list[str]:
 
 
 async def start_demo(settings: Settings, *, client=None, now: datetime | None = None,
-                     steps: list[DemoStep] | None = None) -> DemoStarted:
+                     steps: list[DemoStep] | None = None, by: str | None = None) -> DemoStarted:
     """Import the demo suppliers, start the demo campaign and the answer script. Returns at once.
 
-    ``steps`` replaces the script (tests run it in seconds)."""
+    ``steps`` replaces the script (tests run it in seconds); the import and the start are audited as
+    ``by``'s (the analyst who loaded the demo)."""
     from outreach.campaigns import ActionRefused, start_campaign
     from outreach.db import engine_from_settings
     from outreach.suppliers import import_suppliers
@@ -121,22 +122,24 @@ async def start_demo(settings: Settings, *, client=None, now: datetime | None = 
     client = client or await connect(settings)  # first: without Temporal there is no demo to run
     engine = engine_from_settings(settings)
     try:
-        report = import_suppliers(engine, demo_supplier_csv(), "demo-suppliers.csv")
-    except OperationalError as exc:
-        raise DemoError(f"the database is not ready ({str(exc.orig).splitlines()[0]}): "
-                        "run `outreach db upgrade`, or start the stack with `outreach up`") from None
+        try:
+            report = import_suppliers(engine, demo_supplier_csv(), "demo-suppliers.csv", by=by)
+        except OperationalError as exc:
+            raise DemoError(f"the database is not ready ({str(exc.orig).splitlines()[0]}): "
+                            "run `outreach db upgrade`, or start the stack with `outreach up`") from None
+        if report.errors:  # the demo data is ours: this is a bug, not a user error
+            raise DemoError("the demo suppliers could not be imported: " + "; ".join(map(str, report.errors)))
+        campaign_id = f"demo-{now:%Y%m%d-%H%M%S}"
+        policy = CampaignPolicy.demo()
+        try:
+            await start_campaign(client, settings, year=now.year - 1, campaign_id=campaign_id,
+                                 name=f"Demo campaign {now:%Y-%m-%d %H:%M}", engine=engine, by=by,
+                                 selection=SupplierSelection(kind="category", categories=[DEMO_CATEGORY]),
+                                 policy=policy)
+        except ActionRefused as exc:
+            raise DemoError(str(exc)) from None
     finally:
         engine.dispose()
-    if report.errors:  # the demo data is ours: this is a bug, not a user error
-        raise DemoError("the demo suppliers could not be imported: " + "; ".join(map(str, report.errors)))
-    campaign_id = f"demo-{now:%Y%m%d-%H%M%S}"
-    policy = CampaignPolicy.demo()
-    try:
-        await start_campaign(client, settings, year=now.year - 1, campaign_id=campaign_id,
-                             name=f"Demo campaign {now:%Y-%m-%d %H:%M}",
-                             selection=SupplierSelection(kind="category", categories=[DEMO_CATEGORY]), policy=policy)
-    except ActionRefused as exc:
-        raise DemoError(str(exc)) from None
     await client.start_workflow(DemoScriptWorkflow.run, DemoScript(campaign_id=campaign_id, steps=steps or DEMO_STEPS),
                                 id=f"demo-script/{campaign_id}", task_queue=settings.task_queue)
     base = settings.public_base_url

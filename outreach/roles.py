@@ -30,7 +30,7 @@ class Role(str, Enum):
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
 
 ROLE_WORDS = {
-    "admin": "an administrator (accounts, tokens, settings, reference lists; reads everything)",
+    "admin": "an administrator (accounts, tokens, settings, reference lists, legal holds; reads everything)",
     "analyst": "a compliance analyst (campaigns and suppliers)",
     "auditor": "an auditor (every page, report and export, the audit trail, read-only)",
     "executive": "an executive (dashboards, reports, decisions on escalated cases)",
@@ -50,7 +50,8 @@ SURVEYS_ACT = "surveys.act"           # every survey action, accepting or reject
 NOTE = "surveys.note"                 # a note in any survey's timeline
 OWN_NOTE = "surveys.note_own"         # ... in the surveys of the suppliers one manages
 DECIDE = "escalations.decide"         # the VP's decision on an escalated case
-USERS = "users.manage"                # accounts, roles, API tokens (the CLI today: `outreach users`)
+USERS = "users.manage"                # accounts, roles, API tokens (/admin/users; the CLI: `outreach users`)
+HOLDS = "holds.manage"                # legal holds that stop the retention purge (/admin/holds; `outreach hold`)
 SETTINGS = "settings.manage"          # settings and the reference lists (the CLI today: `outreach smelters`)
 AUDIT = "audit.view"                  # the audit trail: who did what, sign-ins included (the CLI: `outreach audit`)
 SMELTER_RISK = "smelters.risk"        # override a smelter's risk with a reason (the CLI: `outreach smelters risk`)
@@ -64,7 +65,9 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # The audit trail is read by those who answer for the controls: the auditor, and the administrator who
     # investigates sign-ins and account changes. Not the analysts and executives whose actions it records
     # (it also names every account's sign-in addresses), nor commodity managers. Nobody may change it.
-    "admin": _READ_ALL | {USERS, SETTINGS, AUDIT},
+    # Legal holds: general counsel decides them and acts through an administrator (one role holds it, as for
+    # accounts); the hold and its release name the administrator in the audit trail, the reason the matter.
+    "admin": _READ_ALL | {USERS, SETTINGS, AUDIT, HOLDS},
     "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE, SMELTER_RISK},
     "auditor": _READ_ALL | {AUDIT},
     "executive": frozenset({DASHBOARD, REPORTS, SUPPLIERS, DECIDE}),
@@ -135,6 +138,19 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/audit"): _r(AUDIT),
     ("GET", "/smelters/{cid}"): _r(SUPPLIERS),
     ("POST", "/smelters/{cid}/risk"): _r(SMELTER_RISK),
+    # Escalated cases: read with the dashboard; decided by an executive signed in (the VP also by link).
+    ("GET", "/escalations"): _r(DASHBOARD),
+    ("GET", "/escalations/{escalation_id:path}"): _r(DASHBOARD),
+    ("POST", "/escalations/{escalation_id:path}/decide"): _r(DECIDE),
+    # The administrator's pages: accounts and legal holds.
+    ("GET", "/admin/users"): _r(USERS),
+    ("POST", "/admin/users"): _r(USERS),
+    ("POST", "/admin/users/{user_id}/role"): _r(USERS),
+    ("POST", "/admin/users/{user_id}/deactivate"): _r(USERS),
+    ("POST", "/admin/users/{user_id}/token"): _r(USERS),
+    ("GET", "/admin/holds"): _r(HOLDS),
+    ("POST", "/admin/holds"): _r(HOLDS),
+    ("POST", "/admin/holds/{hold_id}/release"): _r(HOLDS),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -206,6 +222,7 @@ _NEED_WORDS = {
     NOTE: "add notes",
     DECIDE: "decide escalated cases",
     USERS: "manage accounts",
+    HOLDS: "place or release legal holds",
     SETTINGS: "change settings",
     AUDIT: "read the audit trail",
     SMELTER_RISK: "override a smelter's risk",

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
     scorecard_grades: dict[str, float] = Field(default_factory=dict)
     scorecard_points: dict[str, float] = Field(default_factory=dict)
 
+    # Records retention (outreach/retention.py): a closed campaign's surveys, files, findings, emails and
+    # audit entries are kept this many years after the campaign closed, then `outreach retention purge`
+    # removes them, except under legal hold. Five years: the EU Conflict Minerals Regulation (2017/821,
+    # Art. 4) and the seed program keep CMRT responses that long.
+    retention_years: int = 5
+
     @field_validator("temporal_address")
     @classmethod
     def _host_port(cls, v: str) -> str:
@@ -147,7 +153,8 @@ class Settings(BaseSettings):
 
     @field_validator("max_upload_bytes", "check_memory_mb", "check_timeout_seconds", "portal_link_days",
                      "decision_link_days", "worker_max_cached_workflows", "worker_max_concurrent_activities",
-                     "worker_processes", "health_mail_waiting_minutes", "health_activity_attempts")
+                     "worker_processes", "health_mail_waiting_minutes", "health_activity_attempts",
+                     "retention_years")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v <= 0:
@@ -176,6 +183,16 @@ class Settings(BaseSettings):
     def mail_dir(self) -> Path:
         """Where the embedded mail catcher keeps every message it received (one .eml each)."""
         return self.data_dir / "mail"
+
+    def recorded_values(self) -> dict:
+        """The settings as the audit trail records them: every value but the secrets (the database URL
+        with its password hidden)."""
+        from sqlalchemy.engine import make_url
+
+        values = self.model_dump(mode="json", exclude={"secret_key", "smtp_password"})
+        if self.database_url:
+            values["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
+        return values
 
     def signing_key(self) -> str:
         if self.secret_key:

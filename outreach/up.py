@@ -254,6 +254,14 @@ def migrate(settings: Settings) -> None:
     except Exception as exc:  # a failed migration: name it, the traceback helps nobody here
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StartupError(f"the database migration failed: {first}") from None
+    from outreach.audit import command_line_actor, record_settings
+    from outreach.db import engine_from_settings
+
+    engine = engine_from_settings(settings)
+    try:
+        record_settings(engine, settings.recorded_values(), actor=command_line_actor())
+    finally:
+        engine.dispose()
 
 
 # Children -----------------------------------------------------------------------------------

@@ -337,7 +337,17 @@ async def test_yearly_schedule_opens_the_previous_years_campaign(dev_env, engine
                                    selection=SupplierSelection(kind="all"))
     with pytest.raises(ActionRefused, match="already exists"):
         await schedule_yearly_campaign(client, settings, schedule_id=schedule_id)
-    await schedule_yearly_campaign(client, settings, month=3, day=2, hour=7, schedule_id=schedule_id, replace=True)
+    await schedule_yearly_campaign(client, settings, month=3, day=2, hour=7, schedule_id=schedule_id, replace=True,
+                                   engine=engine, by="ana@company.test")
+    # Changing the schedule is a compliance action: one entry, by whom, with what it now says.
+    from sqlmodel import select
+
+    from models.tables import AuditEntry
+
+    with Session(engine) as s:
+        [entry] = s.exec(select(AuditEntry).where(AuditEntry.object_id == schedule_id)).all()
+    assert (entry.action, entry.actor, entry.object_type) == ("campaign.schedule_replaced", "ana@company.test", "schedule")
+    assert (entry.after["month"], entry.after["day"], entry.after["hour"]) == (3, 2, 7)
     schedule = client.get_schedule_handle(schedule_id)
     desc = await schedule.describe()
     calendar: ScheduleCalendarSpec = desc.schedule.spec.calendars[0]

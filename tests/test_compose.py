@@ -281,3 +281,25 @@ def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image():
     ignored = set((ROOT / ".dockerignore").read_text().split())
     assert {".git", ".venv", "var", ".env", "production.env"} <= ignored
     assert "migrations" not in ignored and "templates" not in ignored and "README.md" not in ignored
+
+
+def _hours(duration: str) -> float:
+    match = re.fullmatch(r"(\d+)(h|d)", duration.strip())
+    assert match, f"a namespace retention of {duration!r}: write it as hours (720h) or days (30d)"
+    return int(match.group(1)) * (24 if match.group(2) == "d" else 1)
+
+
+def test_temporal_keeps_histories_briefly_and_the_read_model_keeps_records_for_the_retention_period():
+    """One set of numbers everywhere: the namespace retention in the compose file, the setup script's
+    default, outreach/retention.py and the README; and it is far shorter than the records' retention."""
+    from outreach.retention import TEMPORAL_HISTORY_DAYS
+
+    compose = _hours(resolve(environment(SERVICES["temporal-setup"])["RETENTION"]))
+    script = (ROOT / "deploy/temporal/setup-namespace.sh").read_text()
+    default = re.search(r'RETENTION:=([^}]+)\}', script).group(1)
+    assert compose == _hours(default) == TEMPORAL_HISTORY_DAYS * 24
+    years = Settings.model_fields["retention_years"].default
+    assert TEMPORAL_HISTORY_DAYS < years * 365 / 10
+    readme = (ROOT / "README.md").read_text()
+    assert f"{TEMPORAL_HISTORY_DAYS} days" in readme and f"RETENTION: {int(compose)}h" in readme
+    assert "five years" in readme and f"OUTREACH_RETENTION_YEARS` ({years})" in readme

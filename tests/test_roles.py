@@ -20,6 +20,7 @@ ROLE_EMAILS = {r: (OWN_MANAGER if r == "commodity_manager" else f"{r}@company.te
 # What each path parameter is filled with: the seeded case S-1 (managed by OWN_MANAGER).
 PARAMS = {"campaign_id": "cmrt-2025", "supplier_id": "S-1", "survey_id": "survey/cmrt-2025/S-1",
           "sha256": "0" * 64, "mail_id": "1", "token": "not-a-token", "number": "1", "action": "pause",
+          "escalation_id": "survey/cmrt-2025/S-1/escalation/1", "user_id": "999", "hold_id": "999",
           "cid": "CID003185"}
 
 

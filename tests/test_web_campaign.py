@@ -134,3 +134,10 @@ async def test_empty_dashboard_loads_the_demo(web):
     campaign = await until(demo_campaign)
     r = await web.client.get("/")
     assert campaign.name in r.text and "No campaign yet" not in r.text
+    # Loading the demo is the analyst's act: the import and the start are theirs in the audit trail, once each.
+    from models.tables import AuditEntry
+
+    with Session(web.engine) as s:
+        done = [(e.action, e.actor) for e in s.exec(select(AuditEntry).where(
+            AuditEntry.action.in_(["suppliers.imported", "campaign.started"])).order_by(AuditEntry.seq))]
+    assert done == [("suppliers.imported", "ana.analyst@company.test"), ("campaign.started", "ana.analyst@company.test")]

@@ -3,7 +3,8 @@
 # (the dev server started by `outreach up` does this itself). Idempotent.
 #   TEMPORAL_ADDRESS   e.g. temporal:7233
 #   NAMESPACE          the namespace the product uses (OUTREACH_TEMPORAL_NAMESPACE)
-#   RETENTION          how long closed workflows stay visible, e.g. 720h
+#   RETENTION          how long closed workflow histories stay, 720h (30 days; the records stay five years
+#                      in the read model: outreach/retention.py)
 #   SEARCH_ATTRIBUTES  space-separated NAME=Type pairs (the list in models/search_attributes.py)
 set -eu
 

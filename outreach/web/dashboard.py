@@ -75,7 +75,7 @@ async def load_demo(request: Request):
 
     ctx = ctx_of(request)
     try:
-        started = await start_demo(ctx.settings, client=await ctx.temporal())
+        started = await start_demo(ctx.settings, client=await ctx.temporal(), by=request.state.user.email)
     except (DemoError, TemporalUnavailable) as exc:
         flash(request, f"The demo could not start: {exc}", "error")
         return RedirectResponse("/", status_code=303)

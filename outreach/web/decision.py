@@ -57,13 +57,18 @@ def _ending(esc, sv):
     return next((e for e in sv.events if e.at == esc.closed_at), None)
 
 
-def _page(request: Request, token: str, esc, sv, sup, *, error: str | None = None, status_code: int = 200, form=None):
+def _page(request: Request, token: str | None, esc, sv, sup, *, error: str | None = None, status_code: int = 200,
+          form=None, decider: str | None = None, action_url: str | None = None, layout: str = "public.html",
+          can_decide: bool = True):
+    """The case and its decision form: for the VP by the signed link, or for an executive signed in
+    (``decider``, ``action_url`` and the dashboard's ``layout``)."""
     return render(request, "decide.html", status_code=status_code, token=token, esc=esc, sv=sv,
                   supplier=sup.supplier if sup else None, decisions=DECISIONS,
                   reason_text=REASON_TEXT.get(esc.reason, esc.reason), summary=esc.summary or {},
                   vp_email=_vp_email(request, esc), error=error, form=form or {}, ending=_ending(esc, sv),
                   compliance_email=ctx_of(request).settings.compliance_email,
-                  company_name=ctx_of(request).settings.company_name)
+                  company_name=ctx_of(request).settings.company_name, decider=decider or _vp_email(request, esc),
+                  action_url=action_url or f"/decide/{token}", layout=layout, can_decide=can_decide)
 
 
 @router.get("/decide/{token}")
@@ -77,37 +82,45 @@ def decision_page(request: Request, token: str):
 
 @router.post("/decide/{token}", dependencies=[Depends(require_csrf)])
 async def decision_submit(request: Request, token: str):
-    ctx = ctx_of(request)
     try:
         esc, sv, sup = _case(request, token)
     except (LinkInvalid, LinkExpired) as exc:
         return link_error(request, exc, decision=True)
-    form = await request.form()
+    error = await record_decision(request, esc, _vp_email(request, esc))
+    if error is not None:
+        status_code, message, form = error
+        return _page(request, token, esc, sv, sup, status_code=status_code, form=form, error=message)
+    return RedirectResponse(f"/decide/{token}", status_code=303)
+
+
+async def record_decision(request: Request, esc, decided_by: str) -> tuple[int, str, dict] | None:
+    """The decision in the request's form, recorded as ``decided_by``'s: None when done (a flash says so),
+    else (status, what went wrong, the form) for the page to show again. The VP's link and an executive's
+    page both decide through here, with the escalation workflow's own validation."""
+    ctx = ctx_of(request)
+    form = dict(await request.form())
     if esc.closed_at is not None and esc.decision is None:
         # Lapsed or withdrawn: the survey has moved on (closed with its outcome, or answered); the page says so.
         what = "lapsed" if esc.closed_as == "lapsed" else "was withdrawn"
-        return _page(request, token, esc, sv, sup, status_code=410, form=form,
-                     error=f"Your decision was not recorded: this case {what} on "
-                           f"{esc.closed_at:%d %B %Y %H:%M} UTC, before a decision arrived.")
+        return 410, (f"Your decision was not recorded: this case {what} on "
+                     f"{esc.closed_at:%d %B %Y %H:%M} UTC, before a decision arrived."), form
     reason = str(form.get("reason") or "").strip()
     if not reason:
-        return _page(request, token, esc, sv, sup, status_code=422, form=form,
-                     error="Please give the reason for your decision: it is recorded for the auditors.")
+        return 422, "Please give the reason for your decision: it is recorded for the auditors.", form
     try:
-        decision = contract.VpDecision(decision=form.get("decision"), decided_by=_vp_email(request, esc), reason=reason)
+        decision = contract.VpDecision(decision=form.get("decision"), decided_by=decided_by, reason=reason)
     except ValidationError:
-        return _page(request, token, esc, sv, sup, status_code=422, form=form, error="Please choose one of the four decisions.")
+        return 422, "Please choose one of the four decisions.", form
     try:
         await decide(ctx.temporal, esc.id, decision)
     except ActionRejected as exc:
-        return _page(request, token, esc, sv, sup, status_code=exc.status_code, form=form,
-                     error=f"Your decision was not recorded: {exc.message}")
+        return exc.status_code, f"Your decision was not recorded: {exc.message}", form
     # The decision is in the read model when the Update answers; the survey follows it a moment later
     # (closed, or back to a corrective action plan): the page shown next waits for that, bounded.
     moved = await read_model_reaches(lambda: _survey_moved_on(ctx.engine, esc.survey_id))
     flash(request, "Your decision is recorded. The compliance team and the supplier are informed." + (
         "" if moved else " The survey's state follows in a moment."), "ok")
-    return RedirectResponse(f"/decide/{token}", status_code=303)
+    return None
 
 
 def _survey_moved_on(engine, survey_id: str) -> bool:
