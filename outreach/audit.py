@@ -59,6 +59,7 @@ ACTION_WORDS = {
     "corrective_action.verified": "Corrective action verified",
     "corrective_action.reported": "Corrective action progress reported",
     "corrective_action_plan.state": "Corrective action plan moved on",
+    "evidence.pack_generated": "Evidence pack generated",
 }
 
 
