@@ -31,11 +31,11 @@ from outreach.emails import template_environment
 from outreach.evidence.archive import Archive, Spool, stable_xlsx
 from outreach.evidence.cases import INDEX_ROW, Tables, dumps, row_of, when, write_case, write_emails
 from outreach.storage import FileStore
-from outreach.web.queries import survey_view
+from outreach.web.queries import survey_views
 
 ACTION = "evidence.pack_generated"
 MANIFEST_HEADER = ("Path", "SHA-256", "Size (bytes)")
-_PAGE = 500  # surveys read per query: the list of a year's surveys is not held at once
+_PAGE = 200  # surveys read per query: a year's cases are never held at once
 
 
 class CampaignNotFound(LookupError):
@@ -59,8 +59,8 @@ class PackSummary:
     generated_at: datetime
 
 
-def _survey_ids(engine: Engine, campaign_id: str):
-    """The campaign's survey IDs in supplier order, one page at a time."""
+def _survey_pages(engine: Engine, campaign_id: str):
+    """The campaign's (supplier ID, survey ID) in supplier order, a page at a time."""
     after = ""
     while True:
         with Session(engine) as s:
@@ -69,7 +69,7 @@ def _survey_ids(engine: Engine, campaign_id: str):
                           .order_by(Survey.supplier_id).limit(_PAGE)).all()
         if not page:
             return
-        yield from page
+        yield page
         after = page[-1][0]
 
 
@@ -203,12 +203,12 @@ def build_pack(engine: Engine, store: FileStore, campaign_id: str, out: BinaryIO
         raise CampaignNotFound(f"There is no campaign {campaign_id}.")
     archive = Archive(out, stamp=campaign.created_at)
     tables, index_rows = Tables(), Spool(INDEX_ROW)
-    for supplier_id, survey_id in _survey_ids(engine, campaign_id):
-        view = survey_view(engine, survey_id)
+    for page in _survey_pages(engine, campaign_id):
         with Session(engine) as s:
-            supplier = s.get(Supplier, supplier_id)
-        if view is not None:
-            index_rows.add(write_case(archive, tables, store, view, supplier, sender=sender))
+            suppliers = {x.id: x for x in s.exec(select(Supplier).where(Supplier.id.in_([p[0] for p in page])))}
+        for view in survey_views(engine, [survey_id for _, survey_id in page]):
+            index_rows.add(write_case(archive, tables, store, view, suppliers.get(view.survey.supplier_id),
+                                      sender=sender))
     campaign_mail = write_emails(archive, tables, _campaign_emails(engine, campaign_id), "campaign", sender=sender)
     files, emails, missing = tables.declarations.rows, tables.emails.rows, tables.files_missing
     tables.write_into(archive)
