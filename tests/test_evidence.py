@@ -26,6 +26,7 @@ from models.tables import AuditEntry, Finding, OutboxMessage, Submission, Suppli
 from outreach import audit
 from outreach.db import session_scope
 from outreach.evidence.archive import safe_part
+from outreach.evidence.cases import supplier_folder
 from outreach.evidence.pack import ACTION, build_pack
 from tests.survey_harness import SUPPLIER, rig, running  # noqa: F401 (fixtures)
 from tests.survey_scenarios import SHORT, weak_cmrt
@@ -264,9 +265,13 @@ def test_the_command_answers_an_auditor_in_one_line(engine, db_url, tmp_path):
 
 
 @hsettings(max_examples=200, deadline=None)
-@given(st.text(max_size=120))
-def test_a_name_from_a_supplier_is_one_readable_path_part(name):
+@given(st.text(max_size=120), st.text(max_size=80), st.text(max_size=80), st.text(max_size=80))
+def test_a_name_from_a_supplier_is_one_readable_path_part(name, id_a, id_b, other_name):
     part = safe_part(name)
     assert part and "/" not in part and "\\" not in part and part not in (".", "..")
     assert not part.startswith((".", " ")) and len(part) <= 60
     assert safe_part(part) == part  # stable: the same supplier gives the same folder
+    folder_a = supplier_folder(Supplier(id=id_a, name=name), id_a)
+    folder_b = supplier_folder(Supplier(id=id_b, name=other_name), id_b)
+    assert folder_a.count("/") == 1 and ".." not in folder_a.split("/")
+    assert folder_a != folder_b or id_a == id_b  # two suppliers never share a folder

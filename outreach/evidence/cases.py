@@ -11,8 +11,9 @@ import csv
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -52,29 +53,28 @@ _EXT = {"application/vnd.ms-excel": "xls", "application/vnd.ms-excel.sheet.macro
 _PERSON_KINDS_PREFIX = "submission_"  # submission_accepted_by_hand / submission_rejected_by_hand
 
 
+@lru_cache(maxsize=1)
+def _case_page():
+    """Compiled once: a pack renders it for every supplier."""
+    return template_environment().get_template("evidence/case.html")
+
+
 def when(at: datetime | None) -> str:
     return at.strftime("%Y-%m-%d %H:%M:%S") if at else ""
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready, keys sorted where it is written: datetimes as ISO text."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    return value
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (datetime, date)) else str(value)
 
 
 def dumps(value: Any) -> str:
-    """One line of JSON, keys sorted (the same data gives the same bytes). Not indented: indenting makes
-    Python encode it in Python rather than C, several times slower on a year's check results."""
-    return json.dumps(plain(value), sort_keys=True, ensure_ascii=False, default=str) + "\n"
+    """One line of JSON, keys sorted, times in ISO 8601 (the same data gives the same bytes). Not indented:
+    indenting makes Python encode it in Python rather than C, several times slower on a year's results."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_iso) + "\n"
 
 
 def row_of(model: Any) -> dict[str, Any]:
-    return plain(model.model_dump())
+    return model.model_dump()
 
 
 @dataclass
@@ -109,8 +109,13 @@ class Tables:
 
 
 def supplier_folder(supplier: Supplier | None, supplier_id: str) -> str:
+    """``suppliers/<ID> <name>``. The ID is the folder name's first word; an ID that is not already a safe
+    word gets a short hash of itself, so two IDs that read alike ("S/1", "S_1") never share a folder."""
     name = safe_part(supplier.name if supplier else "", limit=50, fallback="")
-    return f"suppliers/{safe_part(supplier_id, limit=40)}{' ' + name if name else ''}"
+    part = safe_part(supplier_id, limit=40)
+    if part != supplier_id or " " in part:  # "~" is never in a safe name: no other ID reads the same
+        part = part.replace(" ", "_") + "~" + hashlib.sha256(supplier_id.encode()).hexdigest()[:8]
+    return f"suppliers/{part}{' ' + name if name else ''}"
 
 
 def _file_name(n: int, sub: Any, content_type: str | None) -> str:
@@ -219,7 +224,7 @@ def write_case(archive: Archive, tables: Tables, store: FileStore, view: SurveyV
 
     events = []
     for e in view.events:
-        data = json.dumps(plain(e.data or {}), sort_keys=True, ensure_ascii=False)
+        data = json.dumps(e.data or {}, sort_keys=True, ensure_ascii=False, default=_iso)
         tables.events.add([sid, name, sv.id, e.seq, when(e.at), humanise(e.kind), humanise(e.state or ""),
                            e.actor or "the product", e.reason, data])
         events.append({"seq": e.seq, "at": when(e.at), "kind": humanise(e.kind), "state": humanise(e.state or ""),
@@ -252,7 +257,7 @@ def write_case(archive: Archive, tables: Tables, store: FileStore, view: SurveyV
             w.writerow([neutralise(e[k]) for k in ("seq", "at", "kind", "state", "actor", "reason", "data")])
     page = f"{folder}/case.html"
     counted_path = next((f["path"] or f["json"] for f in files if f["counts"]), "")
-    archive.add_text(page, template_environment().get_template("evidence/case.html").render(
+    archive.add_text(page, _case_page().render(
         supplier_id=sid, name=name, survey=sv, outcome=outcome_words(sv.outcome, sv.state), files=files,
         emails=emails, events=events, escalations=view.escalations, plans=view.plans,
         counted=counted, rel=lambda p: p[len(folder) + 1:] if p else "", when=when))
