@@ -78,6 +78,7 @@ ACTION_WORDS = {
     "hold.placed": "Legal hold placed",
     "hold.released": "Legal hold released",
     "escalation.decided": "Escalated case decided",
+    "evidence.pack_generated": "Evidence pack generated",
 }
 PURGE_CHECKPOINT = "audit.purged"
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from outreach import cli_audit, cli_cmrt, cli_governance, cli_ops, cli_smelters
+from outreach import cli_audit, cli_cmrt, cli_evidence, cli_governance, cli_ops, cli_smelters
 from outreach import cli_report
 from outreach import cli_campaign
 
@@ -23,6 +23,7 @@ app.add_typer(cli_audit.app, name="audit")
 cli_ops.register(app)  # up, worker, db upgrade
 cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
 cli_governance.register(app)  # retention, hold
+cli_evidence.register(app)  # evidence (the auditor's pack)
 
 
 def main() -> None:

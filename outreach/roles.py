@@ -55,11 +55,15 @@ HOLDS = "holds.manage"                # legal holds that stop the retention purg
 SETTINGS = "settings.manage"          # settings and the reference lists (the CLI today: `outreach smelters`)
 AUDIT = "audit.view"                  # the audit trail: who did what, sign-ins included (the CLI: `outreach audit`)
 SMELTER_RISK = "smelters.risk"        # override a smelter's risk with a reason (the CLI: `outreach smelters risk`)
+EVIDENCE = "evidence.export"          # a campaign's evidence pack: files, mail, timelines, report, its audit entries
 
 # A capability held "own" lets a role through a route that needs the full one, scoped to its suppliers.
 OWN = {SUPPLIERS: OWN_SUPPLIERS, NOTE: OWN_NOTE}
 
-_READ_ALL = frozenset({DASHBOARD, REPORTS, SUPPLIERS, MAIL, FILES})
+# The evidence pack holds what these read (files, mail, every supplier) and the campaign's audit entries (never
+# sign-ins: those belong to no campaign); an analyst answers an auditor's request with it, so every role that
+# reads everything may take it, and not an executive or a commodity manager (the pack has every supplier's files).
+_READ_ALL = frozenset({DASHBOARD, REPORTS, SUPPLIERS, MAIL, FILES, EVIDENCE})
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     # The audit trail is read by those who answer for the controls: the auditor, and the administrator who
@@ -128,6 +132,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/campaigns/{campaign_id}/suppliers"): _r(CAMPAIGNS_RUN),
     ("GET", "/campaigns/{campaign_id}"): _r(DASHBOARD),
     ("GET", "/campaigns/{campaign_id}/report"): _r(REPORTS),
+    ("GET", "/campaigns/{campaign_id}/evidence.zip"): _r(EVIDENCE),
     ("GET", "/suppliers"): _r(SUPPLIERS),
     ("GET", "/suppliers.csv"): _r(REPORTS),
     ("GET", "/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -226,6 +231,7 @@ _NEED_WORDS = {
     SETTINGS: "change settings",
     AUDIT: "read the audit trail",
     SMELTER_RISK: "override a smelter's risk",
+    EVIDENCE: "download a campaign's evidence pack",
 }
 
 

@@ -193,6 +193,26 @@ def campaign_report(request: Request, campaign_id: str):
                   draft=render_due_diligence_draft(figures, company=ctx.settings.company_name, year=campaign.year))
 
 
+@router.get("/campaigns/{campaign_id}/evidence.zip")
+def campaign_evidence(request: Request, campaign_id: str):
+    """The auditor's evidence pack (outreach.evidence), streamed as it is built."""
+    from fastapi.responses import StreamingResponse
+
+    from outreach.evidence.pack import build_pack
+    from outreach.evidence.stream import streamed
+
+    ctx = ctx_of(request)
+    if queries.campaign(ctx.engine, campaign_id) is None:
+        raise HTTPException(404, f"There is no campaign {campaign_id}.")
+    by, s = request.state.user.email, ctx.settings
+    chunks = streamed(lambda out: build_pack(ctx.engine, ctx.store, campaign_id, out, by=by, company=s.company_name,
+                                             sender=s.mail_from))
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"evidence-{campaign_id}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.zip")
+    return StreamingResponse(chunks, media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "Cache-Control": "private, no-store"})
+
+
 # --- Suppliers ---------------------------------------------------------------------------------
 
 

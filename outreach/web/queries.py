@@ -8,7 +8,7 @@ from typing import Optional
 
 from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from models.enums import SurveyState
 from models.facts.correction import CorrectionRequest, correction_request, findings_to_correct
@@ -282,6 +282,65 @@ def survey_view(engine: Engine, survey_id: str) -> SurveyView | None:
             escalations=escalations,
             overdue=is_overdue(survey),
         )
+
+
+def survey_views(engine: Engine, survey_ids: list[str]) -> list[SurveyView]:
+    """:func:`survey_view` of many surveys in a few queries (an export of every case), in the order asked.
+
+    The same rows, the same order, the same SurveyView; the messages are matched to their survey by the one
+    rule (models.facts.messages.belongs_to_survey) among the page's candidates: those naming one of the
+    surveys, and those of the surveys' campaigns (whose keys may start with a survey's ID)."""
+    from models.facts.messages import belongs_to_survey
+
+    if not survey_ids:
+        return []
+    with Session(engine) as s:
+        surveys = {x.id: x for x in s.exec(select(Survey).where(Survey.id.in_(survey_ids)))}
+        ids = [i for i in survey_ids if i in surveys]
+        events: dict[str, list[SurveyEvent]] = {i: [] for i in ids}
+        for e in s.exec(select(SurveyEvent).where(SurveyEvent.survey_id.in_(ids)).order_by(SurveyEvent.seq)):
+            events[e.survey_id].append(e)
+        subs: dict[str, list[Submission]] = {i: [] for i in ids}
+        for x in s.exec(select(Submission).where(Submission.survey_id.in_(ids)).order_by(Submission.received_at.desc())):
+            subs[x.survey_id].append(x)
+        findings: dict[str, list[Finding]] = {x.id: [] for group in subs.values() for x in group}
+        files: dict[str, StoredFile] = {}
+        for page in range(0, len(findings), 500):
+            chunk = list(findings)[page:page + 500]
+            for fnd in s.exec(select(Finding).where(Finding.submission_id.in_(chunk)).order_by(Finding.id)):
+                findings[fnd.submission_id].append(fnd)
+        shas = list({x.file_sha256 for group in subs.values() for x in group})
+        for page in range(0, len(shas), 500):
+            files.update({f.sha256: f for f in s.exec(select(StoredFile).where(StoredFile.sha256.in_(shas[page:page + 500])))})
+        campaign_ids = {x.campaign_id for x in surveys.values()} | {i.split("/")[1] for i in ids if i.count("/") >= 2}
+        emails: dict[str, list[OutboxMessage]] = {i: [] for i in ids}
+        wanted = set(ids)
+        for m in s.exec(select(OutboxMessage).where(or_(OutboxMessage.survey_id.in_(ids),
+                                                         OutboxMessage.campaign_id.in_(campaign_ids)))
+                        .order_by(OutboxMessage.created_at, OutboxMessage.id)):
+            record = message_records([m])[0]
+            for owner in {m.survey_id, OutboxMessage.survey_of_key(m.idempotency_key)} & wanted:
+                if belongs_to_survey(record, owner):
+                    emails[owner].append(m)
+        plans: dict[str, list[PlanView]] = {i: [] for i in ids}
+        plan_rows = list(s.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id.in_(ids))
+                                .order_by(CorrectiveActionPlan.opened_at)))
+        actions: dict[str, list[CorrectiveAction]] = {p.id: [] for p in plan_rows}
+        if plan_rows:
+            for a in s.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id.in_(list(actions)))
+                            .order_by(CorrectiveAction.number)):
+                actions[a.plan_id].append(a)
+        for p in plan_rows:
+            plans[p.survey_id].append(PlanView(p, actions[p.id]))
+        escalations: dict[str, list[Escalation]] = {i: [] for i in ids}
+        for e in s.exec(select(Escalation).where(Escalation.survey_id.in_(ids)).order_by(Escalation.opened_at)):
+            escalations[e.survey_id].append(e)
+        campaigns_by_id = {c: s.get(Campaign, c) for c in {x.campaign_id for x in surveys.values()}}
+        return [SurveyView(
+            survey=surveys[i], campaign=campaigns_by_id.get(surveys[i].campaign_id), events=events[i],
+            submissions=[SubmissionView(x, findings[x.id], files.get(x.file_sha256)) for x in subs[i]],
+            emails=emails[i], plans=plans[i], escalations=escalations[i], overdue=is_overdue(surveys[i]),
+        ) for i in ids]
 
 
 def survey_brief(engine: Engine, survey_id: str) -> Survey | None:
