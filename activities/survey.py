@@ -200,7 +200,6 @@ class SurveyActivities:
         self.files = FileStore(settings.file_store_path, engine)
         self.scorecards = scorecards or ScorecardActivities(settings, engine)
         self.workbooks = workbook_guard(settings)  # every file is read in a capped child process
-        self._reference = None
 
     # The read model ------------------------------------------------------------------------------
 
@@ -247,14 +246,13 @@ class SurveyActivities:
     # Submissions ---------------------------------------------------------------------------------
 
     def _reference_list(self):
-        """The smelter reference list, loaded once per worker (None until the store exists)."""
-        if self._reference is None:
-            try:
-                from outreach.reference_store import load_reference
-            except ImportError:
-                return None
-            self._reference = load_reference(self.engine)
-        return self._reference
+        """The smelter reference list as stored now: load_reference keeps it in memory and reads it again only
+        after an import (a list imported, or an alias a reviewer confirmed), so the next check uses it."""
+        try:
+            from outreach.reference_store import load_reference
+        except ImportError:
+            return None
+        return load_reference(self.engine)
 
     def _run_check(self, req: CheckRequest) -> tuple[dict[str, Any], CheckOutcome, list]:
         """cmrt.check on the stored file; a file that cannot be read is a verdict, never an error."""

@@ -165,11 +165,12 @@ class _SubmissionFacts:
     verdict: str | None
     manual_decision: str | None
     manual_reason: str | None
+    received_at: Any = None
     result: Any = True  # unknown until read: a stored result counts as there until it is read empty
 
 
 _SUBMISSION_FACTS = (Submission.id, Submission.survey_id, Submission.filename, Submission.purpose, Submission.verdict,
-                     Submission.manual_decision, Submission.manual_reason)
+                     Submission.manual_decision, Submission.manual_reason, Submission.received_at)
 _RESULTS_PER_QUERY = 500
 
 
@@ -199,6 +200,18 @@ def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]],
                     sub.result = result
                     pending.append(survey_id)
     return counted
+
+
+def counted_declarations(session, survey_ids, keep) -> dict[str, _SubmissionFacts]:
+    """The declaration that counts for each survey that ``survey_ids`` selects (a subquery), with ``keep`` of
+    its result JSON: the same choice the report makes (the review desk reads its items from it)."""
+    from models.facts.survey import declaration_that_counts
+
+    subs_by_survey: dict[str, list[_SubmissionFacts]] = {}
+    for row in session.execute(sa_select(*_SUBMISSION_FACTS).where(Submission.survey_id.in_(survey_ids))
+                               .order_by(Submission.received_at, Submission.id)):
+        subs_by_survey.setdefault(row.survey_id, []).append(_SubmissionFacts(*row))
+    return _counted_results(session, subs_by_survey, declaration_that_counts, keep=keep)
 
 
 # --- from files -----------------------------------------------------------------------------------
