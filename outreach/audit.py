@@ -59,6 +59,14 @@ ACTION_WORDS = {
     "corrective_action.verified": "Corrective action verified",
     "corrective_action.reported": "Corrective action progress reported",
     "corrective_action_plan.state": "Corrective action plan moved on",
+    "review.confirm": "Review: confirmed",
+    "review.choose": "Review: smelter chosen",
+    "review.not_a_smelter": "Review: not a smelter",
+    "review.accept": "Review: accepted",
+    "review.send_back": "Review: sent back to the supplier",
+    "review.decline": "Review: declined",
+    "supplier.contact_proposed": "New contact proposed by the supplier",
+    "survey.reopened": "Survey reopened for correction",
 }
 
 

@@ -8,7 +8,7 @@ import typer
 
 from outreach import cli_audit, cli_cmrt, cli_ops, cli_smelters
 from outreach import cli_report
-from outreach import cli_campaign
+from outreach import cli_campaign, cli_review
 
 app = typer.Typer(
     help="Responsible-minerals supplier due diligence: surveys, checks, corrections, escalations, reports.",
@@ -22,6 +22,7 @@ app.add_typer(cli_report.app, name="report")
 app.add_typer(cli_audit.app, name="audit")
 cli_ops.register(app)  # up, worker, db upgrade
 cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
+cli_review.register(app)  # review list|answer, survey reopen
 
 
 def main() -> None:

@@ -418,6 +418,7 @@ def propose_contact(engine: Engine, survey_id: str, *, name: Optional[str], emai
 class EarlierDeclaration:
     campaign_id: str
     year: int
+    state: str
     outcome: Optional[str]
     filename: Optional[str]
     received_at: Optional[datetime]
@@ -439,7 +440,7 @@ def earlier_declarations(engine: Engine, survey_id: str) -> list[EarlierDeclarat
                                 .order_by(Submission.received_at, Submission.id)).all()
             counted = declaration_that_counts(subs)
             sub = counted.submission if counted else None
-            out.append(EarlierDeclaration(camp.id, camp.year, sv.outcome, sub.filename if sub else None,
+            out.append(EarlierDeclaration(camp.id, camp.year, sv.state, sv.outcome, sub.filename if sub else None,
                                           sub.received_at if sub else None,
                                           verdict_words(sub) if sub else "No file received"))
     return sorted(out, key=lambda e: (e.year, e.campaign_id), reverse=True)

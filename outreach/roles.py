@@ -132,6 +132,9 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/mail"): _r(MAIL),
     ("GET", "/mail/{mail_id}"): _r(MAIL),
     ("GET", "/audit"): _r(AUDIT),
+    # The review desk: everyone who sees the campaigns sees what waits for a person; analysts answer.
+    ("GET", "/review"): _r(DASHBOARD),
+    ("POST", "/review/answer"): _r(SURVEYS_ACT),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -143,6 +146,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/surveys/{survey_id:path}/status"): _r(SUPPLIERS),
     ("POST", "/api/v1/surveys/{survey_id:path}/submissions"): _r(SURVEYS_ACT),
     ("GET", "/api/v1/surveys/{survey_id:path}"): _r(SUPPLIERS),
+    ("GET", "/api/v1/review"): _r(DASHBOARD),
+    ("POST", "/api/v1/review/answer"): _r(SURVEYS_ACT),
+    ("POST", "/api/v1/surveys/{survey_id:path}/reopen"): _r(SURVEYS_ACT),
+    ("POST", "/portal/{token}/contact"): _r(SIGNED_LINK),
 }
 for _action in ("extend_deadline", "pause_reminders", "resume_reminders", "remind_now", "replace_contact",
                 "add_note", "accept_submission", "reject_submission", "decide_risk", "verify_action", "withdraw"):
