@@ -85,6 +85,12 @@ async def test_the_api_lists_filters_and_refuses_a_wrong_answer_with_a_sentence(
     assert [i["kind"] for i in body["items"]] == ["smelter_match", "accepted_with_warnings"]  # riskiest first
     r = await web.client.get("/api/v1/review", headers=headers, params={"kind": "nonsense"})
     assert r.status_code == 422 and "kinds are" in r.json()["detail"]
+    from outreach.reports.figures import campaign_figures
+    from outreach.reports.render import render_due_diligence_draft
+
+    figures = campaign_figures(web.engine, "cmrt-2025")
+    assert figures["review"] == {"unreviewed": 2}
+    assert "2 review item(s) are still unreviewed" in render_due_diligence_draft(figures, company="Us", year=2025)
     key = body["items"][1]["key"]
     r = await web.client.post("/api/v1/review/answer", headers=headers, json={"key": key, "answer": "confirm"})
     assert r.status_code == 409 and "not an answer to this item" in r.json()["detail"]
@@ -95,6 +101,7 @@ async def test_the_api_lists_filters_and_refuses_a_wrong_answer_with_a_sentence(
     r = await web.client.post("/api/v1/review/answer", headers=headers, json={"key": key, "answer": "accept"})
     assert r.status_code == 200
     assert (await web.client.get("/api/v1/review", headers=headers, params={"campaign": "cmrt-2025"})).json()["total"] == 1
+    assert campaign_figures(web.engine, "cmrt-2025")["review"] == {"unreviewed": 1}
 
 
 async def test_a_reopen_of_an_ended_campaign_is_refused_clearly(web):
@@ -149,3 +156,30 @@ async def test_the_supplier_proposes_a_contact_and_sees_only_its_own_earlier_yea
                                                        SupplierContact.is_primary == True)).all()  # noqa: E712
         assert [(c.email, c.language) for c in primary] == [("kenji@acme.test", "ja")]
     assert review_queue(web.engine, kind="contact_proposal").total == 0
+
+
+def test_the_command_line_lists_and_answers_the_same_queue(engine, db_url, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from outreach.cli import app
+
+    seed_checked(engine, smelters=UNSURE)
+    monkeypatch.setenv("OUTREACH_DATABASE_URL", db_url)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review", "list", "--json", "--kind", "smelter_match"])
+    assert listed.exit_code == 0, listed.output
+    items = json.loads(listed.output)["items"]
+    assert [i["evidence"]["suggested_cid"] for i in items] == ["CID001555"]
+    wrong = runner.invoke(app, ["review", "answer", items[0]["key"], "choose", "CID000402"])
+    assert wrong.exit_code == 1 and "CID000402 is a Tin smelter" in wrong.output
+    chosen = runner.invoke(app, ["review", "answer", items[0]["key"], "choose", "cid000015", "--by", "ana"])
+    assert chosen.exit_code == 0 and "alias of CID000015" in chosen.output
+    with session_scope(engine) as s:
+        assert s.exec(select(SmelterAlias.cid).where(SmelterAlias.lookup_key == "sam precious metals")).one() == \
+            "CID000015"
+    again = runner.invoke(app, ["review", "answer", items[0]["key"], "confirm"])
+    assert again.exit_code == 1 and "No review item" in again.output
+    text = runner.invoke(app, ["review", "list"])
+    assert text.exit_code == 0 and "Accepted with 1 warning(s)" in text.output and "Sam Precious" not in text.output

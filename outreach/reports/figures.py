@@ -50,13 +50,14 @@ class ReportInputError(ValueError):
 
 def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList | None, source: dict[str, Any],
                     corrective_actions: dict[str, int] | None = None, escalations: dict[str, Any] | None = None,
-                    include_invalid: bool = False, matched: SmeltersMatched | None = None) -> dict[str, Any]:
+                    include_invalid: bool = False, matched: SmeltersMatched | None = None,
+                    unreviewed: int | None = None) -> dict[str, Any]:
     """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``
     (by ``matched`` when it has matched them already)."""
     matched = matched if matched is not None else SmeltersMatched(reference)
     return facts.compute_figures(records, smelters_of=matched.smelters_of,
                                  source=source, corrective_actions=corrective_actions, escalations=escalations,
-                                 include_invalid=include_invalid)
+                                 include_invalid=include_invalid, unreviewed=unreviewed)
 
 
 class SmeltersMatched:
@@ -150,8 +151,11 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
+    from outreach.review import unreviewed_count
+
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
-                           escalations=esc_figures, matched=matched)
+                           escalations=esc_figures, matched=matched,
+                           unreviewed=unreviewed_count(engine, ids, reference=reference))
 
 
 @dataclass
