@@ -347,6 +347,9 @@ async def reopen_survey(engine: Engine, survey_id: str, *, by: str, reason: str,
     from temporalio.client import WorkflowExecutionStatus
     from temporalio.common import WorkflowIDReusePolicy
     from temporalio.exceptions import WorkflowAlreadyStartedError
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from outreach.temporal_client import TemporalUnavailable
 
     from models import survey as contract
     from outreach.web.actions import ActionRejected, execute
@@ -376,12 +379,21 @@ async def reopen_survey(engine: Engine, survey_id: str, *, by: str, reason: str,
         except ActionRejected as exc:
             raise ReviewRefused(exc.message, exc.status_code) from None
         return "The submission is rejected: the supplier is asked to correct it."
-    client = await factory()
-    handle = client.get_workflow_handle(survey_id)
-    desc = await handle.describe()
-    if desc.status == WorkflowExecutionStatus.RUNNING:
-        raise ReviewRefused("The survey is running again already (reopened a moment ago?).")
-    basis = await handle.query("carried_input", result_type=contract.SurveyInput)
+    try:
+        client = await factory()
+        handle = client.get_workflow_handle(survey_id)
+        desc = await handle.describe()
+        if desc.status == WorkflowExecutionStatus.RUNNING:
+            raise ReviewRefused("The survey is running again already (reopened a moment ago?).")
+        basis = await handle.query("carried_input", result_type=contract.SurveyInput)
+    except TemporalUnavailable as exc:
+        raise ReviewRefused(f"The workflow engine is not reachable right now; try again in a minute. ({exc})", 503) \
+            from None
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            raise ReviewRefused("The workflow engine no longer keeps this survey's history, so it cannot be reopened; "
+                                "ask the supplier for a new declaration another way.", 410) from None
+        raise ReviewRefused(f"The survey did not answer: {exc.message}", 503) from None
     inp = basis.model_copy(update={"reopen": contract.Reopen(submission_id=submission_id, by=by, reason=reason)})
     if task_queue is None:
         from outreach.settings import load_settings
