@@ -61,7 +61,11 @@ class QueuePage:
 
 
 def _keep(result: dict) -> dict:
-    return {"smelters": result.get("smelters") or [], "findings": result.get("findings") or []}
+    """Only the rows that can raise an item (unsure, unknown or high risk), and the findings."""
+    rows = [r for r in result.get("smelters") or []
+            if r.get("risk") == "high" or (not r.get("cid") and r.get("match") == "unmatched")
+            or "needs_review" in (r.get("problems") or ())]
+    return {"smelters": rows, "findings": result.get("findings") or [], "verdict": result.get("verdict")}
 
 
 def _smelter_facts(rows: list[dict], ref: ReferenceList, memo: dict) -> list[rv.SmelterFact]:
