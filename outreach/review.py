@@ -16,13 +16,15 @@ Every answer is written to the audit trail in the transaction that stores it.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from math import ceil
-from typing import Any, Callable, Iterable, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from sqlalchemy import select as sa_select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from cmrt.reference import ReferenceAlias, ReferenceList, normalise_cid
@@ -213,6 +215,16 @@ def _proposal_survey(session: Session, key: str) -> str:
 # --- answering ------------------------------------------------------------------------------------
 
 
+@contextmanager
+def _answering(engine: Engine) -> Iterator[Session]:
+    """The transaction of one answer: a second answer to the same item, racing this one, loses cleanly."""
+    try:
+        with session_scope(engine) as session:
+            yield session
+    except IntegrityError:
+        raise ReviewRefused("This item has been answered already.") from None
+
+
 def _store_answer(session: Session, item: rv.ReviewItem, answer: str, *, by: str, reason: str,
                   cid: Optional[str], at: datetime, spelling: Optional[str] = None) -> ReviewAnswer:
     if session.exec(select(ReviewAnswer.id).where(ReviewAnswer.item_key == item.key)).first():
@@ -264,7 +276,7 @@ async def answer_item(engine: Engine, key: str, answer: str, *, by: str, reason:
     if item.kind in (rv.SMELTER_MATCH, rv.UNKNOWN_SMELTER):
         chosen = item.evidence.get("suggested_cid") if answer == rv.CONFIRM else cid
         spelling = rv.spelling_key(item.evidence.get("metal"), item.evidence["name"])
-        with session_scope(engine) as session:
+        with _answering(engine) as session:
             if answer == rv.NOT_A_SMELTER:
                 _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at, spelling=spelling)
                 return f"“{item.evidence['name']}” is remembered as not a smelter, for every supplier."
@@ -274,12 +286,12 @@ async def answer_item(engine: Engine, key: str, answer: str, *, by: str, reason:
     if item.kind == rv.CONTACT_PROPOSAL:
         return await _answer_proposal(engine, item, answer, by=by, reason=reason, at=at, client_factory=client_factory)
     if answer == rv.ACCEPT:
-        with session_scope(engine) as session:
+        with _answering(engine) as session:
             _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at)
         return "Accepted."
     message = await reopen_survey(engine, item.survey_id, by=by, reason=reason, submission_id=item.submission_id,
                                   client_factory=client_factory, now=at, task_queue=task_queue)
-    with session_scope(engine) as session:
+    with _answering(engine) as session:
         _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at)
     return message
 
@@ -288,7 +300,7 @@ async def _answer_proposal(engine: Engine, item: rv.ReviewItem, answer: str, *, 
                            client_factory: Optional[Callable]) -> str:
     ev = item.evidence
     if answer == rv.DECLINE:
-        with session_scope(engine) as session:
+        with _answering(engine) as session:
             _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at)
         return f"The proposed contact {ev['email']} was declined."
     with session_scope(engine) as session:
@@ -303,10 +315,10 @@ async def _answer_proposal(engine: Engine, item: rv.ReviewItem, answer: str, *, 
                 reason=reason or "proposed by the supplier on its portal"), contract.ActionAck)
         except ActionRejected as exc:
             raise ReviewRefused(exc.message, exc.status_code) from None
-        with session_scope(engine) as session:
+        with _answering(engine) as session:
             _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at)
         return f"{ev['email']} is now the survey's contact."
-    with session_scope(engine) as session:  # no survey runs: the supplier's primary contact, for the next one
+    with _answering(engine) as session:  # no survey runs: the supplier's primary contact, for the next one
         _make_primary(session, item.supplier_id, ev)
         _store_answer(session, item, answer, by=by, reason=reason, cid=None, at=at)
     return f"{ev['email']} is now the supplier's primary contact."
@@ -420,6 +432,11 @@ def propose_contact(engine: Engine, survey_id: str, *, name: Optional[str], emai
         survey = session.get(Survey, survey_id)
         if survey is None:
             raise ReviewRefused("No such survey.", 404)
+        answered = {k for k in answered_keys(session) if k.startswith("contact/")}
+        waiting = [p for p in session.exec(select(ContactProposal).where(ContactProposal.survey_id == survey_id)).all()
+                   if f"contact/{p.id}" not in answered and p.email.casefold() == email.casefold()]
+        if waiting:  # proposed again before anyone answered: the same item, not a second one
+            return waiting[0]
         p = ContactProposal(supplier_id=survey.supplier_id, survey_id=survey_id, name=name or None, email=email,
                             language=language or "en")
         session.add(p)

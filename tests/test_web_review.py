@@ -139,6 +139,9 @@ async def test_the_supplier_proposes_a_contact_and_sees_only_its_own_earlier_yea
     r = await web.client.post(url + "/contact", data={"name": "Kenji Sato", "email": "kenji@acme.test",
                                                       "language": "ja", "csrf_token": csrf_from(page.text)})
     assert r.status_code == 200 and "We will confirm kenji@acme.test" in r.text
+    r = await web.client.post(url + "/contact", data={"name": "Kenji Sato", "email": "KENJI@acme.test",
+                                                      "language": "ja", "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200  # proposed twice before anyone answered: one item
     with session_scope(web.engine) as s:
         proposal = s.exec(select(ContactProposal)).one()
         assert (proposal.supplier_id, proposal.language) == ("S-1", "ja")
