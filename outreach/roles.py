@@ -135,6 +135,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     # The review desk: everyone who sees the campaigns sees what waits for a person; analysts answer.
     ("GET", "/review"): _r(DASHBOARD),
     ("POST", "/review/answer"): _r(SURVEYS_ACT),
+    ("POST", "/suppliers/{supplier_id}/reopen"): _r(SURVEYS_ACT),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),

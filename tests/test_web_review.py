@@ -113,6 +113,14 @@ async def test_a_reopen_of_an_ended_campaign_is_refused_clearly(web):
         s.get(Campaign, "cmrt-2025").state = "closed"
     r = await web.client.post(f"/api/v1/surveys/{survey_id}/reopen", headers=headers, json={"reason": "doubts"})
     assert r.status_code == 409 and "campaign has ended" in r.json()["detail"]
+    await web.login()
+    page = await web.client.get("/suppliers/S-1")
+    assert "Reject and reopen for correction" in page.text
+    r = await web.client.post("/suppliers/S-1/reopen", data={"survey_id": survey_id, "reason": "doubts",
+                                                              "csrf_token": csrf_from(page.text)})
+    assert "Not reopened: The campaign has ended" in r.text
+    with session_scope(web.engine) as s:
+        assert s.get(Survey, survey_id).outcome == "valid"
 
 
 async def test_the_supplier_proposes_a_contact_and_sees_only_its_own_earlier_years(web):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Literal, Optional
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -62,6 +62,25 @@ async def review_answer_form(request: Request, user: User = Depends(require_user
                                            task_queue=ctx.settings.task_queue)
     except review.ReviewRefused as exc:
         flash(request, f"Not done: {exc.message}", "error")
+    else:
+        flash(request, message, "ok")
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/suppliers/{supplier_id}/reopen", dependencies=[Depends(require_csrf)])
+async def reopen_form(request: Request, supplier_id: str, user: User = Depends(require_user)):
+    ctx = ctx_of(request)
+    form = await request.form()
+    survey_id = str(form.get("survey_id") or "")
+    back = f"/suppliers/{quote(supplier_id)}?survey={quote(survey_id)}"
+    if not survey_id.startswith("survey/") or not survey_id.endswith(f"/{supplier_id}"):
+        flash(request, "Not done: this survey does not belong to this supplier.", "error")
+        return RedirectResponse(back, status_code=303)
+    try:
+        message = await review.reopen_survey(ctx.engine, survey_id, by=user.email, reason=str(form.get("reason") or ""),
+                                             client_factory=ctx.temporal, task_queue=ctx.settings.task_queue)
+    except review.ReviewRefused as exc:
+        flash(request, f"Not reopened: {exc.message}", "error")
     else:
         flash(request, message, "ok")
     return RedirectResponse(back, status_code=303)
