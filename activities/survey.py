@@ -200,7 +200,6 @@ class SurveyActivities:
         self.files = FileStore(settings.file_store_path, engine)
         self.scorecards = scorecards or ScorecardActivities(settings, engine)
         self.workbooks = workbook_guard(settings)  # every file is read in a capped child process
-        self._reference = None
 
     # The read model ------------------------------------------------------------------------------
 
@@ -247,9 +246,9 @@ class SurveyActivities:
     # Submissions ---------------------------------------------------------------------------------
 
     def _reference_list(self):
-        """The smelter reference list with compliance's risk register: asked of the store at every check
-        (one small query while nothing changed), so a new import or risk override counts from the next
-        submission on."""
+        """The smelter reference list as stored now, with compliance's risk register: asked of the store at
+        every check (one small query while nothing changed), so a new import, an alias a reviewer confirmed
+        or a risk override counts from the next submission on."""
         try:
             from outreach.reference_store import load_reference
         except ImportError:

@@ -134,6 +134,8 @@ class SmelterMatch(BaseModel):
     # The CID as declared (normalised), and the metal it belongs to when that is another metal.
     declared_cid: str | None = None
     declared_cid_metal: str | None = None
+    # In the review band: the smelter suggested to a person (never the row's CID until someone confirms it).
+    candidate_cid: str | None = None
 
 
 class ReferenceSmelter(BaseModel):
@@ -996,6 +998,7 @@ class ReferenceList:
                 problems=problems + ["needs_review"],
                 declared_cid=declared_cid,
                 declared_cid_metal=declared_cid_metal,
+                candidate_cid=smelter.cid,
             )
         return SmelterMatch(
             cid=None,

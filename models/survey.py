@@ -165,6 +165,15 @@ class ActionAck(BaseModel):
 # --- Survey workflow -----------------------------------------------------------------------------
 
 
+class Reopen(BaseModel):
+    """Compliance rejects the declaration a closed survey accepted: a new run of the survey starts from the
+    closed run's state and opens a correction round for this reason (outreach.review.reopen_survey)."""
+
+    submission_id: str
+    by: str
+    reason: str
+
+
 class SurveyInput(BaseModel):
     campaign_id: str
     campaign_year: int
@@ -186,6 +195,8 @@ class SurveyInput(BaseModel):
     continue_as_new_at_events: Optional[int] = None
     # Set only by continue-as-new: the whole state of the previous run (never set it by hand).
     carried: Optional["SurveyCarry"] = None
+    # Set only by a reopen (with `carried`, the closed run's state); cleared once the run has applied it.
+    reopen: Optional[Reopen] = None
 
     @property
     def survey_id(self) -> str:

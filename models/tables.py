@@ -391,3 +391,38 @@ class LegalHold(SQLModel, table=True):
     released_by: Optional[str] = Field(default=None, max_length=320)
     released_at: Optional[datetime] = _ts()
     release_reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+# --- The review desk ------------------------------------------------------------------------------
+
+
+class ReviewAnswer(SQLModel, table=True):
+    """A person's answer to one review item (models/facts/review.py derives the items from the records; the
+    queue is the items without an answer). One answer per item: a second one is refused."""
+
+    __tablename__ = "review_answer"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_key: str = Field(max_length=400, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    campaign_id: Optional[str] = Field(default=None, max_length=64, index=True)
+    survey_id: Optional[str] = Field(default=None, max_length=200, index=True)
+    answer: str = Field(max_length=32, description="confirm, choose, not-a-smelter, accept, send-back, decline")
+    cid: Optional[str] = Field(default=None, max_length=16, description="The smelter confirmed or chosen.")
+    # metal|name, case and blanks forgiven: a "not a smelter" answer holds for this spelling everywhere.
+    spelling_key: Optional[str] = Field(default=None, max_length=400, index=True)
+    reason: Optional[str] = Field(default=None, sa_column=Column(Text))
+    answered_by: str = Field(max_length=320)
+    answered_at: datetime = _created()
+
+
+class ContactProposal(SQLModel, table=True):
+    """A new contact a supplier proposed on its portal, until compliance confirms or declines it."""
+
+    __tablename__ = "contact_proposal"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    supplier_id: str = Field(foreign_key="supplier.id", index=True, max_length=64)
+    survey_id: str = Field(foreign_key="survey.id", index=True, max_length=200)
+    name: Optional[str] = Field(default=None, max_length=200)
+    email: str = Field(max_length=320)
+    language: str = Field(default="en", max_length=16)
+    proposed_at: datetime = _created()

@@ -79,6 +79,14 @@ ACTION_WORDS = {
     "hold.released": "Legal hold released",
     "escalation.decided": "Escalated case decided",
     "evidence.pack_generated": "Evidence pack generated",
+    "review.confirm": "Review: confirmed",
+    "review.choose": "Review: smelter chosen",
+    "review.not_a_smelter": "Review: not a smelter",
+    "review.accept": "Review: accepted",
+    "review.send_back": "Review: sent back to the supplier",
+    "review.decline": "Review: declined",
+    "supplier.contact_proposed": "New contact proposed by the supplier",
+    "survey.reopened": "Survey reopened for correction",
 }
 PURGE_CHECKPOINT = "audit.purged"
 

@@ -8,7 +8,7 @@ import typer
 
 from outreach import cli_audit, cli_cmrt, cli_evidence, cli_governance, cli_ops, cli_smelters
 from outreach import cli_report
-from outreach import cli_campaign
+from outreach import cli_campaign, cli_review
 
 app = typer.Typer(
     help="Responsible-minerals supplier due diligence: surveys, checks, corrections, escalations, reports.",
@@ -24,6 +24,7 @@ cli_ops.register(app)  # up, worker, db upgrade
 cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
 cli_governance.register(app)  # retention, hold
 cli_evidence.register(app)  # evidence (the auditor's pack)
+cli_review.register(app)  # review list|answer, survey reopen
 
 
 def main() -> None:

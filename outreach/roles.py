@@ -156,6 +156,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/admin/holds"): _r(HOLDS),
     ("POST", "/admin/holds"): _r(HOLDS),
     ("POST", "/admin/holds/{hold_id}/release"): _r(HOLDS),
+    # The review desk: everyone who sees the campaigns sees what waits for a person; analysts answer.
+    ("GET", "/review"): _r(DASHBOARD),
+    ("POST", "/review/answer"): _r(SURVEYS_ACT),
+    ("POST", "/suppliers/{supplier_id}/reopen"): _r(SURVEYS_ACT),
     # The JSON API.
     ("GET", "/api/v1/suppliers"): _r(SUPPLIERS),
     ("GET", "/api/v1/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -167,6 +171,10 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/surveys/{survey_id:path}/status"): _r(SUPPLIERS),
     ("POST", "/api/v1/surveys/{survey_id:path}/submissions"): _r(SURVEYS_ACT),
     ("GET", "/api/v1/surveys/{survey_id:path}"): _r(SUPPLIERS),
+    ("GET", "/api/v1/review"): _r(DASHBOARD),
+    ("POST", "/api/v1/review/answer"): _r(SURVEYS_ACT),
+    ("POST", "/api/v1/surveys/{survey_id:path}/reopen"): _r(SURVEYS_ACT),
+    ("POST", "/portal/{token}/contact"): _r(SIGNED_LINK),
 }
 for _action in ("extend_deadline", "pause_reminders", "resume_reminders", "remind_now", "replace_contact",
                 "add_note", "accept_submission", "reject_submission", "decide_risk", "verify_action", "withdraw"):

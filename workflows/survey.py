@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         ExtendDeadline,
         ManualReview,
         ReplaceContact,
+        Reopen,
         RiskDecision,
         SubmissionFinding,
         SubmissionSummary,
@@ -78,6 +79,9 @@ DELIVERY_CLOCK = "delivery-clock"
 ONE_TRUTH = "one-truth"
 # An escalation holds the outcome the supplier's record supports; none once the VP requires a plan.
 TRUE_OUTCOME = "true-outcome"
+# A closed survey reopened by compliance (a new run with the closed run's state, `SurveyInput.reopen`).
+# Only reopened runs take this path and record this marker; no earlier history has the input.
+REOPENED = "reopened"
 # How long an Update that opened a plan or an escalation waits for the run loop to start the child.
 CHILD_START_WAIT = timedelta(seconds=30)
 
@@ -102,6 +106,8 @@ class SupplierSurveyWorkflow:
         self._publish_search_attributes()
         if inp.carried is None:
             await self._record("survey_started")
+        elif inp.reopen is not None and self.s.state == SurveyState.closed:
+            await self._reopen(inp.reopen)
         while self.s.state != SurveyState.closed:
             await self._send_queued()
             if self._should_continue_as_new():
@@ -474,6 +480,29 @@ class SupplierSurveyWorkflow:
         if msg is not None and (msg.step != "cap_closed" or self._patched("closing-notice-by-survey")):
             await self._email_supplier(msg.step, msg.template, n=0, extra=msg.extra)
         await self._scorecard("outcome", outcome=outcome.value if outcome else None)
+
+    async def _reopen(self, r: Reopen) -> None:
+        """The declaration the closed run accepted is rejected by a person with a reason: the survey enters a
+        correction round (the supplier is told the reason) and then runs its normal lifecycle."""
+        workflow.patched(REOPENED)
+        s = self.s
+        self.inp = self.inp.model_copy(update={"reopen": None})  # a continue-as-new must not reopen again
+        sub = next((x for x in s.submissions if x.submission_id == r.submission_id),
+                   s.submissions[-1] if s.submissions else None)
+        s.outcome = None
+        s.pending.clear()
+        s.forward.clear()
+        if sub is not None:
+            sub.manual_decision, sub.verdict = "rejected", "rejected"
+            await workflow.execute_activity("record_manual_review", ManualReviewRecord(
+                submission_id=sub.submission_id, decision="rejected", by=r.by, reason=r.reason), **DB_OPTIONS)
+        s.last_findings = [SubmissionFinding(code="rejected_by_reviewer", severity="error", message=r.reason)]
+        s.correction_round += 1
+        await self._enter_phase(SurveyState.correction_requested, "reopened", actor=r.by, reason=r.reason,
+                                data={"submission_id": sub.submission_id if sub else None,
+                                      "round": s.correction_round},
+                                scorecard=self._score("correction_round",
+                                                      submission_id=sub.submission_id if sub else None))
 
     # --- Updates: the supplier's submission -----------------------------------------------------
 
@@ -849,6 +878,12 @@ class SupplierSurveyWorkflow:
     @workflow.query
     def status(self) -> SurveyStatus:
         return life.survey_status(self.inp, self.s, self.p, child_running=self._child is not None)
+
+    @workflow.query
+    def carried_input(self) -> SurveyInput:
+        """What a new run of this survey starts from when compliance reopens it: this run's input, carrying
+        its whole state (a query adds no command: recorded histories replay unchanged)."""
+        return self.inp.model_copy(update={"carried": self.s, "reopen": None})
 
     # --- helpers ----------------------------------------------------------------------------------
 

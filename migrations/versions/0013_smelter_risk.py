@@ -1,7 +1,7 @@
 """smelter risk: watch lists, cross-recognition lists and compliance's risk overrides
 
 Revision ID: 0013_smelter_risk
-Revises: 0010_legal_hold
+Revises: 0012_review_desk
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import models.columns
 
 
 revision = '0013_smelter_risk'
-down_revision = '0010_legal_hold'
+down_revision = '0012_review_desk'
 branch_labels = None
 depends_on = None
 

@@ -185,8 +185,10 @@ class SupplierRecord:
 
 def compute_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dict[str, Any] | None], Any],
                     source: dict[str, Any], corrective_actions: dict[str, int] | None = None,
-                    escalations: dict[str, Any] | None = None, include_invalid: bool = False) -> dict[str, Any]:
-    """Every figure of the report from the suppliers' records.
+                    escalations: dict[str, Any] | None = None, include_invalid: bool = False,
+                    unreviewed: int | None = None) -> dict[str, Any]:
+    """Every figure of the report from the suppliers' records. ``unreviewed``: the campaign's review items no
+    one has answered yet (models.facts.review.open_items), stated so the report says what is still unsure.
 
     ``smelters_of(result)`` gives the known smelters (by CID, each with ``metal``, ``status_group``,
     ``risk``...) and unknown entities of one declaration (outreach.reports.smelters.supplier_smelters)."""
@@ -294,6 +296,7 @@ def compute_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dic
         ],
         "corrective_actions": corrective_actions,
         "escalations": escalations,
+        "review": {"unreviewed": unreviewed} if unreviewed is not None else None,
         "suppliers": [supplier_row(r) for r in sorted(records, key=lambda r: (r.supplier_name.casefold(), r.supplier_id or ""))],
     }
 

@@ -50,13 +50,14 @@ class ReportInputError(ValueError):
 
 def compute_figures(records: list[SupplierRecord], *, reference: ReferenceList | None, source: dict[str, Any],
                     corrective_actions: dict[str, int] | None = None, escalations: dict[str, Any] | None = None,
-                    include_invalid: bool = False, matched: SmeltersMatched | None = None) -> dict[str, Any]:
+                    include_invalid: bool = False, matched: SmeltersMatched | None = None,
+                    unreviewed: int | None = None) -> dict[str, Any]:
     """models.facts.figures.compute_figures with the smelters of each declaration matched to ``reference``
     (by ``matched`` when it has matched them already)."""
     matched = matched if matched is not None else SmeltersMatched(reference)
     return facts.compute_figures(records, smelters_of=matched.smelters_of,
                                  source=source, corrective_actions=corrective_actions, escalations=escalations,
-                                 include_invalid=include_invalid)
+                                 include_invalid=include_invalid, unreviewed=unreviewed)
 
 
 class SmeltersMatched:
@@ -150,8 +151,11 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
+    from outreach.review import unreviewed_count
+
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
-                           escalations=esc_figures, matched=matched)
+                           escalations=esc_figures, matched=matched,
+                           unreviewed=unreviewed_count(engine, ids, reference=reference))
 
 
 @dataclass
@@ -165,11 +169,12 @@ class _SubmissionFacts:
     verdict: str | None
     manual_decision: str | None
     manual_reason: str | None
+    received_at: Any = None
     result: Any = True  # unknown until read: a stored result counts as there until it is read empty
 
 
 _SUBMISSION_FACTS = (Submission.id, Submission.survey_id, Submission.filename, Submission.purpose, Submission.verdict,
-                     Submission.manual_decision, Submission.manual_reason)
+                     Submission.manual_decision, Submission.manual_reason, Submission.received_at)
 _RESULTS_PER_QUERY = 500
 
 
@@ -199,6 +204,18 @@ def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]],
                     sub.result = result
                     pending.append(survey_id)
     return counted
+
+
+def counted_declarations(session, survey_ids, keep) -> dict[str, _SubmissionFacts]:
+    """The declaration that counts for each survey that ``survey_ids`` selects (a subquery), with ``keep`` of
+    its result JSON: the same choice the report makes (the review desk reads its items from it)."""
+    from models.facts.survey import declaration_that_counts
+
+    subs_by_survey: dict[str, list[_SubmissionFacts]] = {}
+    for row in session.execute(sa_select(*_SUBMISSION_FACTS).where(Submission.survey_id.in_(survey_ids))
+                               .order_by(Submission.received_at, Submission.id)):
+        subs_by_survey.setdefault(row.survey_id, []).append(_SubmissionFacts(*row))
+    return _counted_results(session, subs_by_survey, declaration_that_counts, keep=keep)
 
 
 # --- from files -----------------------------------------------------------------------------------

@@ -74,6 +74,9 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
         append_row(ws, ["Corrective action plans", caps["plans"], *[x for part in plan_parts(caps) for x in part]])
         append_row(ws, ["Corrective actions", caps["actions_open"] + caps["actions_closed"], "open", caps["actions_open"],
                         "closed", caps["actions_closed"], "overdue", caps["actions_overdue"]])
+    review = figures.get("review")
+    if review:
+        append_row(ws, ["Review items still unreviewed", review["unreviewed"]])
     esc = figures.get("escalations")
     if esc:
         append_row(ws, ["Escalations", esc["total"], "awaiting a decision", esc["open"],

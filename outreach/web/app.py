@@ -151,7 +151,7 @@ def _error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings, engine: Engine | None = None, temporal_client: Client | None = None) -> FastAPI:
-    from outreach.web import admin, api, dashboard, decision, escalations, mail, portal, smelters
+    from outreach.web import admin, api, dashboard, decision, escalations, mail, portal, review, smelters
     from outreach.web import audit as audit_pages
     from outreach.web.auth import router as auth_router
 
@@ -221,6 +221,8 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     app.include_router(decision.router)
     app.include_router(escalations.router)
     app.include_router(admin.router)
+    app.include_router(review.router)
+    app.include_router(review.api_router, prefix=API_PREFIX)
     app.include_router(api.router, prefix=API_PREFIX)
 
     @app.get("/favicon.ico", include_in_schema=False, dependencies=[Depends(authorize)])

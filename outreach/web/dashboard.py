@@ -18,6 +18,7 @@ from models.policy import CampaignPolicy
 from models.tables import User
 from outreach.web import queries
 from outreach.web.actions import SURVEY_ACTIONS, ActionRejected, read_model_reaches, survey_action
+from models.facts.review import REOPENABLE_OUTCOMES
 from outreach import roles
 from outreach.web.auth import authorize, own_only, require_own, require_user
 from outreach.web.campaigns import (
@@ -294,7 +295,7 @@ def supplier_page(request: Request, supplier_id: str, survey: Optional[str] = No
         scorecard = None
     return render(request, "supplier.html", section="suppliers", view=view, sv=sv, scorecard=scorecard,
                   smelter_risks=_smelter_risks(ctx.engine, sv),
-                  actions=SURVEY_ACTIONS, portal_url=ctx.signer.portal_url(chosen.id)
+                  actions=SURVEY_ACTIONS, reopenable=REOPENABLE_OUTCOMES, portal_url=ctx.signer.portal_url(chosen.id)
                   if chosen and roles.can(request.state.user.role, roles.SURVEYS_ACT) else None)
 
 

@@ -17,15 +17,19 @@ from models import survey as contract
 from models.enums import SurveyState
 from models.facts.correction import correction_request
 from models.facts.lifecycle import OPEN_FOR_DECLARATION, why_not_submit
+from outreach import review
 from outreach.links import PORTAL, LinkExpired, LinkInvalid
 from outreach.web import queries
 from outreach.web.auth import authorize
-from outreach.web.actions import ActionRejected, report_action_status, submit_plan
+from outreach.web.actions import ActionRejected, ReplaceContactBody, report_action_status, submit_plan
 from outreach.web.context import ctx_of, flash, render, require_csrf
 from outreach.web.uploads import submit_upload
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])  # public by link
 PLAN_ROWS = 5
+# The CMRT's ten languages: what a proposed contact reads the emails and the portal in.
+CONTACT_LANGUAGES = [("en", "English"), ("zh", "中文"), ("ja", "日本語"), ("ko", "한국어"), ("fr", "Français"),
+                     ("pt", "Português"), ("de", "Deutsch"), ("es", "Español"), ("it", "Italiano"), ("tr", "Türkçe")]
 
 # What the supplier reads about where things stand: short sentences, no jargon, easy to translate.
 STATUS_TEXT = {
@@ -112,6 +116,7 @@ def _page(request: Request, token: str, view, *, outcome=None, status_code: int 
         can_submit=open_for_files, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
         max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),
         product_level=state == SurveyState.product_level_requested.value,
+        earlier=review.earlier_declarations(ctx.engine, view.survey.id), languages=CONTACT_LANGUAGES,
     )
 
 
@@ -209,4 +214,24 @@ async def portal_action_status(request: Request, token: str, number: int):
         flash(request, f"Not recorded: {exc.message}", "error")
     else:
         flash(request, f"Thank you. The status of action {number} was recorded.", "ok")
+    return RedirectResponse(f"/portal/{token}", status_code=303)
+
+
+@router.post("/portal/{token}/contact", dependencies=[Depends(require_csrf)])
+async def portal_contact(request: Request, token: str):
+    """The supplier proposes a new contact; compliance confirms it on the review desk."""
+    ctx = ctx_of(request)
+    try:
+        view = _survey_for(request, token)
+    except (LinkInvalid, LinkExpired) as exc:
+        return link_error(request, exc)
+    form = await request.form()
+    try:
+        body = ReplaceContactBody(email=str(form.get("email") or "").strip(), name=str(form.get("name") or "").strip()
+                                  or None, language=str(form.get("language") or "en"))
+    except ValidationError:
+        flash(request, "Please give a valid email address for the new contact.", "error")
+        return RedirectResponse(f"/portal/{token}", status_code=303)
+    review.propose_contact(ctx.engine, view.survey.id, name=body.name, email=body.email, language=body.language)
+    flash(request, f"Thank you. We will confirm {body.email} as your contact shortly.", "ok")
     return RedirectResponse(f"/portal/{token}", status_code=303)

@@ -220,12 +220,16 @@ class SurveyView:
             return None
         latest = subs[0]
         sub = latest.submission
-        reason = next((e.reason for e in reversed(self.events) if e.kind == "submission_rejected_by_hand"
+        reason = next((e.reason for e in reversed(self.events) if e.kind in REJECTED_BY_HAND
                        and (e.data or {}).get("submission_id") == sub.id), None)
         findings = findings_to_correct(latest.findings, manual_decision=sub.manual_decision, manual_reason=reason)
         waiting = self.survey.state == SurveyState.correction_requested.value
         return correction_request(findings, deadline=self.survey.answer_by if waiting else None,
                                   round=self.survey.correction_round, max_rounds=self.policy.max_correction_rounds)
+
+
+# Timeline events that reject a submission by hand with the reviewer's reason (a reopen rejects the accepted one).
+REJECTED_BY_HAND = ("submission_rejected_by_hand", "reopened")
 
 
 @dataclass
