@@ -59,6 +59,10 @@ ACTION_WORDS = {
     "corrective_action.verified": "Corrective action verified",
     "corrective_action.reported": "Corrective action progress reported",
     "corrective_action_plan.state": "Corrective action plan moved on",
+    "mail.bounced": "Bounce recorded on a message",
+    "mail.bounce_unmatched": "Bounce for no message the product sent",
+    "mail.retried": "Message sent again after a temporary failure",
+    "survey.contact_fallback": "Contact bounced: the supplier's next contact is used",
 }
 
 

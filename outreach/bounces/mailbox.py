@@ -45,9 +45,13 @@ class MaildirMailbox:
         self.box = mailbox.Maildir(str(path), create=True)
 
     def unread(self, limit: int = BATCH) -> Iterator[MailboxMessage]:
-        for n, key in enumerate(sorted(k for k in self.box.iterkeys() if "S" not in self.box.get_flags(k))):
+        n = 0
+        for key in sorted(self.box.iterkeys()):
+            if "S" in self.box.get_message(key).get_flags():
+                continue
             if n >= limit:
                 return
+            n += 1
             with self.box.get_file(key) as fh:
                 raw = fh.read(MAX_MESSAGE_BYTES)
             yield MailboxMessage(key, raw)

@@ -32,6 +32,7 @@ _ENVELOPE_HEADERS = ("Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope
 _MESSAGE_ID = re.compile(r"^\s*Message-ID:\s*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
 _ANGLE_ID = re.compile(r"<[^<>\s]+@[^<>\s]+>")
 _STATUS = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_SMTP_REPLY = re.compile(r"\b[45]\d\d[ -][245]\.\d{1,3}\.\d{1,3}\b")
 _MAX_TEXT = 64 * 1024  # enough of a body to find the returned headers of a non-standard bounce
 _MAX_DIAGNOSTIC = 500
 
@@ -146,15 +147,15 @@ def _token(msg: Message, bounce_address: str) -> Optional[str]:
 
 
 def _is_auto_reply(msg: Message) -> bool:
-    """RFC 3834's Auto-Submitted: auto-replied, and the headers Exchange and others set on out-of-office
-    replies. A DSN is auto-generated too (Auto-Submitted: auto-generated): that one is read as a bounce."""
-    auto = (msg.get("Auto-Submitted") or "").lower()
-    if auto.startswith("auto-replied"):
-        return True
-    if (msg.get("X-Autoreply") or msg.get("X-Autorespond")) and msg.get_content_type() != "multipart/report":
-        return True
-    return (msg.get("X-Auto-Response-Suppress") is not None and msg.get_content_type() == "text/plain"
-            and "auto" in (msg.get("Subject") or "").lower())
+    """An out-of-office or other automatic reply (RFC 3834's Auto-Submitted: auto-replied, or the headers
+    Exchange and others set). Relays mark their bounces auto-replied too (Postfix, Gmail, Exim): a delivery
+    report, a failed-recipients header or a mailer daemon's address makes it a bounce to read."""
+    auto = (msg.get("Auto-Submitted") or "").lower().startswith("auto-replied") or bool(
+        msg.get("X-Autoreply") or msg.get("X-Autorespond") or msg.get("X-Auto-Response-Suppress"))
+    if not auto or msg.get_content_type() == "multipart/report" or msg.get("X-Failed-Recipients"):
+        return False
+    sender = (msg.get("From") or "").lower()
+    return not any(name in sender for name in ("mailer-daemon", "postmaster", "mail delivery"))
 
 
 def _original_message_ids(msg: Message) -> list[str]:
@@ -215,9 +216,11 @@ def _dsn_details(msg: Message) -> tuple[list[str], str]:
 
 
 def _first_words(msg: Message) -> str:
-    """A non-standard bounce's own explanation: its first text part's first lines that say something."""
+    """A non-standard bounce's own explanation: the remote server's reply (the first line of its first text
+    part with an SMTP code), else its first lines that say something."""
     for part in msg.walk():
         if part.get_content_type() == "text/plain":
             lines = [ln.strip() for ln in _part_text(part).splitlines() if ln.strip()]
-            return " ".join(lines[:4])[:_MAX_DIAGNOSTIC]
+            reply = next((ln for ln in lines if _SMTP_REPLY.search(ln)), None)
+            return (reply or " ".join(lines[:4]))[:_MAX_DIAGNOSTIC]
     return ""

@@ -135,6 +135,8 @@ class EmailOut(BaseModel):
     status: str
     created_at: datetime
     sent_at: Optional[datetime] = None
+    bounce: Optional[str] = Field(default=None, description="hard or soft: what the relay reported after accepting it")
+    bounce_detail: Optional[str] = None
 
 
 class SurveyDetail(SurveyBrief):
@@ -380,5 +382,6 @@ def get_survey(request: Request, survey_id: str):
         {**sv.submission.model_dump(), "findings": [f.model_dump() for f in sv.findings]} for sv in view.submissions
     ]
     data["emails"] = [{"template": m.template, "to": m.to_addr, "subject": m.subject, "status": m.status,
-                       "created_at": m.created_at, "sent_at": m.sent_at} for m in view.emails]
+                       "created_at": m.created_at, "sent_at": m.sent_at, "bounce": m.bounce_kind,
+                       "bounce_detail": m.bounce_detail} for m in view.emails]
     return data

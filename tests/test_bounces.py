@@ -1,0 +1,264 @@
+"""Bounces from a real relay: every message's own return path (VERP), delivery-status notifications of
+several relay styles read from a real IMAP server (dovecot) and from the catcher's Maildir, tied to the
+message they are about, recorded once; soft bounces retried then given up; auto-replies ignored; unknown
+bounces kept. The survey path (pause, fallback to the next contact, compliance told) is in
+tests/test_bounces_survey.py."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings as hsettings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from models.facts.bounces import (
+    HARD, NOT_A_BOUNCE, SOFT, ContactOption, after_soft_bounce, bounce_kind, next_contact, return_path, token_in,
+)
+from models.tables import AuditEntry, BounceMail, OutboxMessage
+from outreach.bounces.parse import read_bounce
+from outreach.bounces.record import record_bounce
+from outreach.db import session_scope
+from tests import bounce_samples as samples
+from tests.imap_server import imap_server  # noqa: F401 (fixture)
+
+BOUNCE_BOX = "bounces@company.test"
+MAIL_FROM = "Responsible Minerals Program <minerals@company.test>"
+JANE, KEN = "jane@acme.test", "ken@acme.test"
+
+
+def _settings(settings_for, smtp, **extra):
+    return settings_for(smtp_port=smtp.port, mail_from=MAIL_FROM, **extra)
+
+
+async def _send(acts, key: str, to: str) -> OutboxMessage:
+    from activities.email import EmailRequest
+
+    await acts.send_email(EmailRequest(idempotency_key=key, template="mail_check", to=to,
+                                       context={"requested_by": "ops", "smtp_host": "h"}))
+    with session_scope(acts.engine) as s:
+        return s.exec(select(OutboxMessage).where(OutboxMessage.idempotency_key == key)).one()
+
+
+def _row(engine, row_id: int) -> OutboxMessage:
+    with session_scope(engine) as s:
+        return s.get(OutboxMessage, row_id)
+
+
+def _audit(engine, action: str) -> list[AuditEntry]:
+    with session_scope(engine) as s:
+        return list(s.exec(select(AuditEntry).where(AuditEntry.action == action)))
+
+
+# --- the return path ---------------------------------------------------------------------------
+
+
+async def test_every_message_leaves_with_its_own_return_path_and_the_same_from(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    acts = EmailActivities(_settings(settings_for, smtp), engine)
+    a, b = await _send(acts, "k/a", JANE), await _send(acts, "k/b", KEN)
+    assert a.return_token and b.return_token and a.return_token != b.return_token
+    senders = {m.rcpt_tos[0]: m.mail_from for m in smtp.messages}
+    assert senders == {JANE: f"bounces+{a.return_token}@company.test", KEN: f"bounces+{b.return_token}@company.test"}
+    assert {m.message["From"] for m in smtp.messages} == {MAIL_FROM}  # what the supplier sees is unchanged
+
+    off = EmailActivities(_settings(settings_for, smtp, bounce_verp=False), engine)
+    await _send(off, "k/c", "x@acme.test")
+    assert smtp.messages[-1].mail_from == "minerals@company.test"
+
+
+def test_return_path_round_trip():
+    assert return_path("bounces@company.test", "ab12cd34ef") == "bounces+ab12cd34ef@company.test"
+    assert token_in("Delivered-To: bounces+ab12cd34ef@company.test", "bounces@company.test") == "ab12cd34ef"
+    assert token_in("bounces+ab12cd34ef@other.test", "bounces@company.test") is None
+    assert token_in("xbounces+ab12cd34ef@company.test", "bounces@company.test") is None
+    assert token_in("bounces@company.test", "bounces@company.test") is None
+
+
+# --- every relay style: classified and tied to the right message ---------------------------------
+
+
+@pytest.mark.parametrize("style", sorted(samples.HARD_STYLES))
+@pytest.mark.parametrize("tie", ["return path", "message id"])
+async def test_each_relay_style_is_a_hard_bounce_tied_to_its_message(style, tie, smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    settings = _settings(settings_for, smtp)
+    acts = EmailActivities(settings, engine)
+    other = await _send(acts, "k/other", KEN)  # a second message: a wrong tie would land here
+    mine = await _send(acts, "k/mine", JANE)
+    to = acts.return_path(mine) if tie == "return path" else BOUNCE_BOX
+    raw = samples.HARD_STYLES[style](to, JANE, mine.message_id)
+
+    reading = read_bounce(raw, settings.effective_bounce_address)
+    assert (reading.kind, reading.recipients) == (HARD, [JANE])
+    assert "5.1.1" in reading.diagnostic or "5.1.10" in reading.diagnostic or "550" in reading.diagnostic
+    recorded = record_bounce(engine, settings, raw, reading, datetime.now(timezone.utc))
+    assert recorded is not None and recorded.kind == HARD
+    with session_scope(engine) as s:
+        mail = s.get(BounceMail, recorded.bounce_id)
+        assert (mail.outbox_id, mail.matched_by, mail.kind) == (mine.id, tie, HARD)
+    row = _row(engine, mine.id)
+    assert (row.status, row.bounce_kind) == ("bounced", HARD) and row.bounce_detail
+    assert _row(engine, other.id).status == "sent"
+    [entry] = _audit(engine, "mail.bounced")
+    assert entry.object_id == "k/mine" and entry.after["tied_by"] == tie
+
+    # The same message read again changes nothing.
+    assert record_bounce(engine, settings, raw, reading, datetime.now(timezone.utc)) is None
+    assert len(_audit(engine, "mail.bounced")) == 1
+
+
+async def test_auto_reply_is_no_bounce_and_an_unknown_bounce_is_kept(smtp, engine, settings_for):
+    from activities.email import EmailActivities
+
+    settings = _settings(settings_for, smtp)
+    acts = EmailActivities(settings, engine)
+    mine = await _send(acts, "k/mine", JANE)
+    now = datetime.now(timezone.utc)
+
+    ooo = samples.out_of_office(acts.return_path(mine), JANE, mine.message_id)
+    reading = read_bounce(ooo, settings.effective_bounce_address)
+    assert reading.kind == NOT_A_BOUNCE
+    assert record_bounce(engine, settings, ooo, reading, now).kind == NOT_A_BOUNCE
+    assert (_row(engine, mine.id).status, _row(engine, mine.id).bounce_kind) == ("sent", None)
+
+    stranger = samples.postfix_dsn(BOUNCE_BOX, "someone@else.test", "<never-sent-by-us@elsewhere.test>")
+    reading = read_bounce(stranger, settings.effective_bounce_address)
+    recorded = record_bounce(engine, settings, stranger, reading, now)
+    assert recorded.kind == HARD and recorded.email is None
+    with session_scope(engine) as s:
+        kept = s.exec(select(BounceMail).where(BounceMail.outbox_id.is_(None), BounceMail.kind == HARD)).one()
+        assert kept.recipients == ["someone@else.test"] and "never-sent-by-us" in kept.raw
+    assert [e.object_id for e in _audit(engine, "mail.bounce_unmatched")] == [str(kept.id)]
+    assert _row(engine, mine.id).status == "sent"
+
+
+def test_a_message_no_detector_understands_is_no_bounce_and_no_crash():
+    for raw in (b"", b"\x00\xff garbage", b"Content-Type: multipart/report; boundary=x\r\n\r\n--x\r\n",
+                b"Subject: hi\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n"):
+        assert read_bounce(raw, BOUNCE_BOX).kind == NOT_A_BOUNCE
+
+
+# --- soft bounces ----------------------------------------------------------------------------------
+
+
+async def test_soft_bounce_is_retried_then_given_up_as_hard(smtp, engine, settings_for, tmp_path):
+    from activities.bounces import BounceActivities
+    from activities.email import EmailActivities
+
+    settings = _settings(settings_for, smtp, bounce_maildir=str(tmp_path / "bounces"), bounce_soft_limit=2,
+                         bounce_soft_retry_minutes=1)
+    acts = EmailActivities(settings, engine)
+    bounces = BounceActivities(settings, engine, acts)
+    mine = await _send(acts, "k/mine", JANE)
+    box = mailbox.Maildir(str(tmp_path / "bounces"), create=True)
+
+    box.add(samples.postfix_mailbox_full(acts.return_path(mine), JANE, mine.message_id))
+    first = await bounces.read_bounces()
+    assert (first.read, first.soft, first.hard, first.retried) == (1, 1, 0, 0)  # retried in a minute, not now
+    row = _row(engine, mine.id)
+    assert (row.status, row.bounce_kind, row.soft_bounces) == ("sent", SOFT, 1) and "Mailbox full" in row.bounce_detail
+    assert row.retry_at is not None
+
+    with session_scope(engine) as s:  # the minute has passed
+        r = s.get(OutboxMessage, mine.id)
+        r.retry_at = datetime.now(timezone.utc) - timedelta(seconds=1)
+        s.add(r)
+    again = await bounces.read_bounces()
+    assert again.retried == 1 and len(smtp.to(JANE)) == 2
+    resent = smtp.to(JANE)[-1]
+    assert resent.message["Message-ID"] == mine.message_id and resent.mail_from == acts.return_path(mine)
+
+    box.add(samples.postfix_mailbox_full(acts.return_path(mine), JANE, mine.message_id).replace(b"11AA2A0123", b"22BB2A0123"))
+    last = await bounces.read_bounces()
+    assert (last.soft, last.hard) == (0, 1)
+    row = _row(engine, mine.id)
+    assert (row.status, row.bounce_kind, row.soft_bounces, row.retry_at) == ("bounced", HARD, 2, None)
+    assert "2 temporary failures" in row.bounce_detail
+    assert [e.after["bounce_kind"] for e in _audit(engine, "mail.bounced")] == [SOFT, HARD]
+    assert len(_audit(engine, "mail.retried")) == 1
+    assert (await bounces.read_bounces()).read == 0  # every message marked read in the Maildir
+
+
+# --- a real IMAP server --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("done_folder", ["", "Processed"])
+async def test_imap_bounce_mailbox_is_read_once(done_folder, imap_server, smtp, engine, settings_for):  # noqa: F811
+    from activities.bounces import BounceActivities
+    from activities.email import EmailActivities
+
+    settings = _settings(settings_for, smtp, bounce_imap_done_folder=done_folder, **imap_server.settings())
+    acts = EmailActivities(settings, engine)
+    jane, ken = await _send(acts, "k/jane", JANE), await _send(acts, "k/ken", KEN)
+    gmail = samples.gmail_dsn(acts.return_path(jane), JANE, jane.message_id)
+    imap_server.deliver(gmail)
+    imap_server.deliver(samples.microsoft365_ndr(BOUNCE_BOX, KEN, ken.message_id))
+    imap_server.deliver(samples.out_of_office(acts.return_path(jane), JANE, jane.message_id))
+    imap_server.deliver(samples.qmail_bounce(BOUNCE_BOX, "who@else.test", "<unknown@else.test>"))
+
+    found = await BounceActivities(settings, engine, acts).read_bounces()
+    assert (found.read, found.hard, found.not_bounces, found.unmatched) == (4, 3, 1, 1)
+    assert (_row(engine, jane.id).status, _row(engine, ken.id).status) == ("bounced", "bounced")
+    assert imap_server.unseen() == 0
+    if done_folder:
+        assert (imap_server.count(), imap_server.count(done_folder)) == (0, 4)
+
+    imap_server.deliver(gmail)  # the same bounce delivered twice: counted once
+    again = await BounceActivities(settings, engine, acts).read_bounces()
+    assert (again.read, again.already_read, again.hard) == (1, 1, 0)
+    assert len(_audit(engine, "mail.bounced")) == 2
+
+
+async def test_an_unreachable_or_refusing_mailbox_is_a_clear_error(imap_server, engine, settings_for):  # noqa: F811
+    from temporalio.exceptions import ApplicationError
+
+    from activities.bounces import BounceActivities
+
+    wrong = settings_for(**{**imap_server.settings(), "bounce_imap_password": "wrong"})
+    with pytest.raises(ApplicationError, match="refused user 'bounces'"):
+        BounceActivities(wrong, engine).read_mailbox()
+    closed = settings_for(**{**imap_server.settings(), "bounce_imap_port": 1})
+    with pytest.raises(ApplicationError, match="cannot reach the bounce mailbox at 127.0.0.1:1"):
+        BounceActivities(closed, engine).read_mailbox()
+
+
+# --- the pure rules --------------------------------------------------------------------------------
+
+
+def test_bounce_kind_reads_the_status_codes():
+    assert bounce_kind([], ["a@x.test"], ["5.1.1"]) == HARD
+    assert bounce_kind([], ["a@x.test"], ["4.2.2"]) == SOFT  # the relay gave up on a full mailbox
+    assert bounce_kind([], ["a@x.test"], []) == HARD
+    assert bounce_kind(["a@x.test"], [], ["4.4.7"]) == SOFT
+    assert bounce_kind([], [], ["5.1.1"]) == NOT_A_BOUNCE
+
+
+T0 = datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+@hsettings(max_examples=200, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 200))
+def test_soft_bounces_give_up_only_at_the_limit_within_the_period(count, limit, hours):
+    period = timedelta(hours=72)
+    v = after_soft_bounce(soft_bounces=count, first_soft_at=T0, now=T0 + timedelta(hours=hours), limit=limit,
+                          period=period, retry_after=timedelta(minutes=30))
+    assert v.give_up == (count >= limit and timedelta(hours=hours) <= period)
+    assert (v.retry_at is None) == v.give_up
+
+
+emails = st.sampled_from(["a@x.test", "b@x.test", "c@x.test", "d@x.test", "B@X.test"])
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(emails, max_size=5, unique_by=str.lower), st.lists(emails, max_size=4), emails)
+def test_the_next_contact_never_is_one_that_bounced(contacts, failed, current):
+    options = [ContactOption(email=e) for e in contacts]
+    chosen = next_contact(options, failed, current)
+    dead = {e.lower() for e in failed} | {current.lower()}
+    alive = [c for c in options if c.email.lower() not in dead]
+    assert chosen == (alive[0] if alive else None)  # the first left, in the supplier list's order
