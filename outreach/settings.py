@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     # Where a read bounce is moved (created when missing); empty: it stays, flagged as seen.
     bounce_imap_done_folder: str = ""
     bounce_maildir: str = ""
+    # Read the bounce mailbox at all (the worker starts the watch); off for a deployment whose relay
+    # refuses at SMTP time only.
+    bounce_watch: bool = True
     # How often the bounce mailbox is read, and what a temporary failure (mailbox full) gets: retried this
     # many minutes later, until bounce_soft_limit of them within bounce_soft_period_hours count as a hard bounce.
     bounce_poll_seconds: int = 120

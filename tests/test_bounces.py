@@ -262,3 +262,65 @@ def test_the_next_contact_never_is_one_that_bounced(contacts, failed, current):
     dead = {e.lower() for e in failed} | {current.lower()}
     alive = [c for c in options if c.email.lower() not in dead]
     assert chosen == (alive[0] if alive else None)  # the first left, in the supplier list's order
+
+
+# --- the embedded stack: the mail catcher keeps the bounce mailbox ------------------------------
+
+
+async def test_the_catcher_keeps_what_is_sent_to_the_bounce_address_for_the_same_reader(engine, settings_for, tmp_path):
+    import aiosmtplib
+
+    from activities.bounces import BounceActivities
+    from activities.email import EmailActivities
+    from outreach.mailcatcher import list_messages, start_mail_catcher
+    from tests.conftest import free_port
+
+    port = free_port()
+    settings = settings_for(smtp_port=port, mail_from=MAIL_FROM, bounce_maildir=str(tmp_path / "bounces"))
+    server = await start_mail_catcher(tmp_path / "mail", port=port, bounce_address=settings.effective_bounce_address,
+                                      bounce_dir=settings.bounce_maildir_path)
+    try:
+        acts = EmailActivities(settings, engine)
+        mine = await _send(acts, "k/mine", JANE)
+        # A relay's bounce for it, sent to the message's return path (the envelope recipient).
+        await aiosmtplib.send(samples.exim_bounce(acts.return_path(mine), JANE, mine.message_id),
+                              sender="mailer-daemon@mx1.hosting.test", recipients=[acts.return_path(mine)], hostname="127.0.0.1", port=port)
+        assert len(list_messages(tmp_path / "mail")) == 2  # both kept for the mail page, as every message
+        found = await BounceActivities(settings, engine, acts).read_bounces()
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert (found.read, found.hard) == (1, 1)  # the request itself never reached the bounce mailbox
+    assert (_row(engine, mine.id).status, _row(engine, mine.id).bounce_kind) == ("bounced", HARD)
+
+
+async def test_the_worker_starts_one_bounce_watch_that_reads_on_a_schedule(dev_env, smtp, engine, settings_for,
+                                                                           tmp_path):
+    import asyncio
+
+    from temporalio.client import WorkflowExecutionStatus
+
+    from activities.email import EmailActivities
+    from worker import build_worker, start_bounce_watch
+    from workflows.bounce_watch import WORKFLOW_ID
+
+    settings = _settings(settings_for, smtp, bounce_maildir=str(tmp_path / "bounces"), bounce_poll_seconds=1)
+    acts = EmailActivities(settings, engine)
+    mine = await _send(acts, "k/mine", JANE)
+    handle = dev_env.client.get_workflow_handle(WORKFLOW_ID)
+    try:
+        async with build_worker(dev_env.client, settings, engine):
+            await start_bounce_watch(dev_env.client, settings)
+            first_run = (await handle.describe()).run_id
+            await start_bounce_watch(dev_env.client, settings)  # a second worker finds it running
+            assert (await handle.describe()).run_id == first_run
+            mailbox.Maildir(str(tmp_path / "bounces"), create=True).add(
+                samples.ses_dsn(acts.return_path(mine), JANE, mine.message_id))
+            for _ in range(200):  # the next pass, a second or so later
+                if _row(engine, mine.id).status == "bounced":
+                    break
+                await asyncio.sleep(0.1)
+            assert _row(engine, mine.id).bounce_kind == HARD
+            assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
+    finally:
+        await handle.terminate("test finished")
