@@ -324,3 +324,42 @@ async def test_the_worker_starts_one_bounce_watch_that_reads_on_a_schedule(dev_e
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
     finally:
         await handle.terminate("test finished")
+
+
+# --- the faces: the compliance team sees every report, an unmatched one stands out ----------------
+
+
+async def test_the_bounces_page_and_command_show_the_reports(smtp, engine, db_url, settings_for, tmp_path):
+    import json as jsonlib
+
+    from typer.testing import CliRunner
+
+    from activities.email import EmailActivities
+    from outreach.cli import app
+    from tests.web_support import make_web
+
+    settings = _settings(settings_for, smtp, db_url=db_url)
+    acts = EmailActivities(settings, engine)
+    mine = await _send(acts, "k/mine", JANE)
+    now = datetime.now(timezone.utc)
+    for raw in (samples.gmail_dsn(acts.return_path(mine), JANE, mine.message_id),
+                samples.postfix_dsn(BOUNCE_BOX, "stranger@else.test", "<not-ours@else.test>")):
+        record_bounce(engine, settings, raw, read_bounce(raw, BOUNCE_BOX), now)
+
+    web = make_web(settings, engine)
+    await web.login()
+    page = await web.client.get("/bounces")
+    assert page.status_code == 200
+    assert "No message the product sent" in page.text and "stranger@else.test" in page.text
+    assert f"to {JANE}" in page.text and "tied by return path" in page.text
+    only = await web.client.get("/bounces?unmatched=1")
+    assert "stranger@else.test" in only.text and f"to {JANE}" not in only.text
+
+    env = {"OUTREACH_DATA_DIR": str(tmp_path / "var"), "OUTREACH_DATABASE_URL": db_url,
+           "OUTREACH_SETTINGS_FILE": str(tmp_path / "none.env")}
+    listed = CliRunner().invoke(app, ["bounces", "list", "--unmatched", "--json"], env=env)
+    assert listed.exit_code == 0, listed.output
+    rows = jsonlib.loads(listed.output)
+    assert [(r["kind"], r["recipients"], r["unmatched"]) for r in rows] == [("hard", ["stranger@else.test"], True)]
+    plain = CliRunner().invoke(app, ["bounces", "list"], env=env)
+    assert "NO MESSAGE THE PRODUCT SENT: stranger@else.test" in plain.output and f"mail_check to {JANE}" in plain.output

@@ -158,3 +158,46 @@ def retried(engine: Engine, outbox_id: int, now: datetime) -> None:
             audit.record(session, actor=None, action="mail.retried", object_type="message",
                          object_id=row.idempotency_key, campaign_id=row.campaign_id,
                          reason=f"sent again after temporary failure {row.soft_bounces}")
+
+
+# --- Reading: the bounce list (the /bounces page, `outreach bounces list`) ------------------------
+
+KIND_WORDS = {HARD: "bounced", SOFT: "temporary failure", NOT_A_BOUNCE: "not a bounce"}
+
+
+@dataclass(frozen=True)
+class BounceLine:
+    id: int
+    received_at: datetime
+    kind: str
+    kind_words: str
+    from_addr: Optional[str]
+    subject: Optional[str]
+    recipients: list
+    diagnostic: Optional[str]
+    matched_by: Optional[str]
+    message_to: Optional[str] = None
+    message_template: Optional[str] = None
+    survey_id: Optional[str] = None
+    supplier_id: Optional[str] = None
+
+    @property
+    def unmatched(self) -> bool:
+        """A bounce for no message the product knows: the compliance team looks at it by hand."""
+        return self.kind != NOT_A_BOUNCE and self.matched_by is None
+
+
+def recent_bounces(engine: Engine, *, unmatched_only: bool = False, limit: int = 200) -> list[BounceLine]:
+    """What the bounce mailbox held, newest first, each with the message and supplier it is about."""
+    with session_scope(engine) as session:
+        q = (select(BounceMail, OutboxMessage.to_addr, OutboxMessage.template, Survey.supplier_id)
+             .join(OutboxMessage, OutboxMessage.id == BounceMail.outbox_id, isouter=True)
+             .join(Survey, Survey.id == BounceMail.survey_id, isouter=True))
+        if unmatched_only:
+            q = q.where(BounceMail.outbox_id.is_(None), BounceMail.kind != NOT_A_BOUNCE)
+        rows = session.exec(q.order_by(BounceMail.id.desc()).limit(limit)).all()
+        return [BounceLine(id=m.id or 0, received_at=m.received_at, kind=m.kind, kind_words=KIND_WORDS.get(m.kind, m.kind),
+                           from_addr=m.from_addr, subject=m.subject, recipients=list(m.recipients or []),
+                           diagnostic=m.diagnostic, matched_by=m.matched_by, message_to=to, message_template=template,
+                           survey_id=m.survey_id, supplier_id=supplier)
+                for m, to, template, supplier in rows]
