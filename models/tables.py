@@ -294,7 +294,8 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=500)
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: Optional[str] = Field(default=None, sa_column=Column(Text))
-    message_id: str = Field(max_length=300)
+    # Indexed: a bounce without its return path is tied to its message by this (outreach/bounces/record.py).
+    message_id: str = Field(max_length=300, index=True)
     # The campaign the message belongs to (from its idempotency key), for the campaign page's list of
     # messages that wait.
     campaign_id: Optional[str] = Field(default=None, index=True, max_length=64)

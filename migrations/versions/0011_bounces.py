@@ -30,6 +30,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('retry_at', models.columns.UTCDateTime(), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_message_return_token'), ['return_token'], unique=True)
         batch_op.create_index(batch_op.f('ix_outbox_message_retry_at'), ['retry_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_message_message_id'), ['message_id'], unique=False)
     op.create_table('bounce_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('digest', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -55,6 +56,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('bounce_mail')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_message_message_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_retry_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_message_return_token'))
         for name in ('retry_at', 'first_soft_bounce_at', 'soft_bounces', 'bounced_at', 'bounce_detail',
