@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     bounce_imap_security: str = "tls"  # tls (port 993), starttls (port 143) or none (loopback only)
     bounce_imap_user: str = ""
     bounce_imap_password: str = ""
+    # OAuth 2.0 instead of the password (Microsoft 365 accepts nothing else over IMAP): the client
+    # credentials grant at this token URL, then XOAUTH2 as bounce_imap_user.
+    bounce_imap_oauth_token_url: str = ""
+    bounce_imap_oauth_client_id: str = ""
+    bounce_imap_oauth_client_secret: str = ""
+    bounce_imap_oauth_scope: str = "https://outlook.office365.com/.default"
     bounce_imap_folder: str = "INBOX"
     # Where a read bounce is moved (created when missing); empty: it stays, flagged as seen.
     bounce_imap_done_folder: str = ""

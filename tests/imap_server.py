@@ -68,9 +68,15 @@ class ImapServer:
             imap.logout()
 
 
-def _config(root: Path, port: int, mail_user: str) -> str:
+def _config(root: Path, port: int, mail_user: str, introspection_url: str | None = None) -> str:
     internal, login = ("dovecot", "dovenull") if os.getuid() == 0 else (mail_user, mail_user)
-    return f"""
+    oauth = ""
+    if introspection_url:  # XOAUTH2: dovecot asks the token's issuer whether the token is good
+        (root / "oauth2.conf.ext").write_text(f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
+                                              "username_attribute = username\nactive_attribute = active\n"
+                                              "active_value = true\n")
+        oauth = f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2\n  args = {root}/oauth2.conf.ext\n}}\n"
+    return oauth + f"""
 base_dir = {root}/run
 state_dir = {root}/state
 instance_name = outreach-test-{port}
@@ -80,7 +86,7 @@ first_valid_uid = 1
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{' xoauth2' if introspection_url else ''}
 mail_location = maildir:{root}/mail/%u
 default_login_user = {login}
 default_internal_user = {internal}
@@ -108,7 +114,7 @@ service anvil {{
 """
 
 
-def start_imap_server(root: Path) -> ImapServer:
+def start_imap_server(root: Path, introspection_url: str | None = None) -> ImapServer:
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
         pytest.skip("dovecot is not installed (Debian: apt-get install dovecot-imapd; `make test` does it as root)")
@@ -122,7 +128,7 @@ def start_imap_server(root: Path) -> ImapServer:
             shutil.chown(root / sub, mail_user, mail_user)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     port = free_port()
-    (root / "dovecot.conf").write_text(_config(root, port, mail_user))
+    (root / "dovecot.conf").write_text(_config(root, port, mail_user, introspection_url))
     proc = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 15
@@ -161,4 +167,63 @@ def imap_server():
         yield server
         stop_imap_server(server)
     finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class TokenIssuer:
+    """A stand-in for an OAuth 2.0 issuer (Microsoft Entra ID's token endpoint): the client credentials grant
+    for one client, and the introspection dovecot asks."""
+
+    CLIENT, SECRET, TOKEN = "outreach-bounces", "client-secret", "access-token-4711"
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs
+
+        issuer = self
+        self.grants: list[dict] = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()).items()}
+                if self.path == "/token":
+                    issuer.grants.append(form)
+                    ok = form.get("client_id") == issuer.CLIENT and form.get("client_secret") == issuer.SECRET
+                    status, body = (200, {"access_token": issuer.TOKEN, "token_type": "Bearer", "expires_in": 3599}) if ok \
+                        else (401, {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."})
+                else:
+                    status, body = 200, {"active": form.get("token") == issuer.TOKEN, "username": USER}
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def imap_oauth_server():
+    """dovecot taking XOAUTH2 tokens from a local issuer (and passwords as well), with the issuer."""
+    issuer = TokenIssuer()
+    root = Path(tempfile.mkdtemp(prefix="outreach-dovecot-"))
+    try:
+        server = start_imap_server(root, introspection_url=f"{issuer.url}/introspect")
+        yield server, issuer
+        stop_imap_server(server)
+    finally:
+        issuer.close()
         shutil.rmtree(root, ignore_errors=True)

@@ -22,7 +22,7 @@ from outreach.bounces.parse import read_bounce
 from outreach.bounces.record import record_bounce
 from outreach.db import session_scope
 from tests import bounce_samples as samples
-from tests.imap_server import imap_server  # noqa: F401 (fixture)
+from tests.imap_server import imap_oauth_server, imap_server  # noqa: F401 (fixtures)
 
 BOUNCE_BOX = "bounces@company.test"
 MAIL_FROM = "Responsible Minerals Program <minerals@company.test>"
@@ -363,3 +363,28 @@ async def test_the_bounces_page_and_command_show_the_reports(smtp, engine, db_ur
     assert [(r["kind"], r["recipients"], r["unmatched"]) for r in rows] == [("hard", ["stranger@else.test"], True)]
     plain = CliRunner().invoke(app, ["bounces", "list"], env=env)
     assert "NO MESSAGE THE PRODUCT SENT: stranger@else.test" in plain.output and f"mail_check to {JANE}" in plain.output
+
+
+async def test_the_bounce_mailbox_signs_in_with_oauth_as_microsoft_365_requires(imap_oauth_server, smtp, engine,
+                                                                                 settings_for):
+    from temporalio.exceptions import ApplicationError
+
+    from activities.bounces import BounceActivities
+    from activities.email import EmailActivities
+    from tests.imap_server import TokenIssuer
+
+    server, issuer = imap_oauth_server
+    oauth = dict(server.settings(), bounce_imap_password="", bounce_imap_oauth_token_url=f"{issuer.url}/token",
+                 bounce_imap_oauth_client_id=TokenIssuer.CLIENT, bounce_imap_oauth_client_secret=TokenIssuer.SECRET)
+    settings = _settings(settings_for, smtp, **oauth)
+    acts = EmailActivities(settings, engine)
+    mine = await _send(acts, "k/mine", JANE)
+    server.deliver(samples.microsoft365_ndr(acts.return_path(mine), JANE, mine.message_id))
+    found = await BounceActivities(settings, engine, acts).read_bounces()
+    assert (found.read, found.hard) == (1, 1)
+    assert issuer.grants[-1]["grant_type"] == "client_credentials"
+    assert issuer.grants[-1]["scope"] == "https://outlook.office365.com/.default"
+
+    wrong = _settings(settings_for, smtp, **{**oauth, "bounce_imap_oauth_client_secret": "expired"})
+    with pytest.raises(ApplicationError, match="refused the client 'outreach-bounces': AADSTS7000215"):
+        BounceActivities(wrong, engine).read_mailbox()

@@ -82,7 +82,11 @@ class ImapMailbox:
         except (OSError, imaplib.IMAP4.error) as exc:
             raise BounceMailboxError(f"cannot reach the bounce mailbox at {where}: {exc}") from None
         try:
-            self.imap.login(s.bounce_imap_user, s.bounce_imap_password)
+            if s.bounce_imap_oauth_token_url:
+                token = oauth_token(s)
+                self.imap.authenticate("XOAUTH2", lambda _: f"user={s.bounce_imap_user}\x01auth=Bearer {token}\x01\x01".encode())
+            else:
+                self.imap.login(s.bounce_imap_user, s.bounce_imap_password)
             typ, data = self.imap.select(_quote(self.folder))
             if typ != "OK":
                 raise BounceMailboxError(f"the bounce mailbox has no folder {self.folder!r}: {_words(data)}")
@@ -92,6 +96,9 @@ class ImapMailbox:
         except BounceMailboxError:
             self.close()
             raise
+        except (OSError, imaplib.IMAP4.abort) as exc:
+            self.close()
+            raise BounceMailboxError(f"the bounce mailbox at {where} closed the connection: {exc}") from None
         if self.done_folder:
             self.imap.create(_quote(self.done_folder))  # NO when it exists: fine
 
@@ -120,6 +127,29 @@ class ImapMailbox:
             self.imap.logout()
         except Exception:  # noqa: BLE001 - closing a broken connection
             pass
+
+
+def oauth_token(s: Settings) -> str:
+    """An access token by the OAuth 2.0 client credentials grant (Microsoft Entra ID: the app registration's
+    client ID and secret, scope https://outlook.office365.com/.default, the app allowed on the mailbox)."""
+    import httpx
+
+    try:
+        r = httpx.post(s.bounce_imap_oauth_token_url, timeout=30, data={
+            "grant_type": "client_credentials", "client_id": s.bounce_imap_oauth_client_id,
+            "client_secret": s.bounce_imap_oauth_client_secret, "scope": s.bounce_imap_oauth_scope})
+    except httpx.HTTPError as exc:
+        raise BounceMailboxError(f"cannot reach the OAuth token URL {s.bounce_imap_oauth_token_url}: {exc}") from None
+    try:
+        body = r.json()
+    except ValueError:
+        body = {}
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if r.status_code != 200 or not token:
+        why = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
+        raise BounceMailboxError(f"the OAuth token URL refused the client {s.bounce_imap_oauth_client_id!r}: "
+                                 f"{why or r.status_code}")
+    return str(token)
 
 
 def open_bounce_mailbox(settings: Settings) -> BounceMailbox:
