@@ -10,6 +10,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlmodel import select
 
 from models.policy import CampaignPolicy
@@ -150,3 +151,41 @@ async def test_a_bounce_for_an_old_contact_changes_nothing(ts_env, smtp, engine,
         await rig.terminate_leftovers()
     with session_scope(engine) as s:
         assert s.exec(select(OutboxMessage).where(OutboxMessage.id == request.id)).one().status == "bounced"
+
+
+@pytest.mark.parametrize("bounced", [True, False])
+async def test_a_bounce_of_the_plans_message_pauses_the_plan_too(bounced, ts_env, smtp, engine, db_url, settings_for,
+                                                                 imap_server):  # noqa: F811
+    """In corrective action, without another contact: the survey pauses as bounced and the open plan stops
+    writing to the dead address: the plan's reminder, which the same plan without a bounce sends in the same
+    week, does not go out."""
+    from activities.email import EmailActivities
+    from cmrt.builder import high_risk_cmrt
+    from models.enums import SurveyState
+    from models.survey import SubmitCmrt
+    from tests.survey_scenarios import SHORT
+    from workflows.survey import SupplierSurveyWorkflow
+
+    settings = settings_for(smtp_port=smtp.port, db_url=db_url, **imap_server.settings())
+    rig = SurveyRig(ts_env, smtp, engine, settings)
+    verp = EmailActivities(settings, engine).return_path
+    try:
+        async with running(rig):
+            h = await rig.start(SHORT)
+            await rig.skip(hours=2)
+            await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(high_risk_cmrt())))
+            await rig.skip(days=11)  # no product-level file within its window: the plan
+            await _until(lambda: "cap_request" in rig.templates(SUPPLIER))
+            assert (await h.query(SupplierSurveyWorkflow.status)).state == SurveyState.corrective_action
+            if bounced:
+                with session_scope(engine) as s:
+                    cap = s.exec(select(OutboxMessage).where(OutboxMessage.template == "cap_request")).one()
+                imap_server.deliver(samples.postfix_dsn(verp(cap), SUPPLIER, cap.message_id))
+                assert (await _read_bounces(rig)).hard == 1
+                await _until(lambda: smtp.templates_to(COMPLIANCE).count("bounce_notice") == 1)
+                assert (await h.query(SupplierSurveyWorkflow.status)).bounced
+            await rig.skip(days=8)  # the plan's reminder falls 3 days before its due date (10 days)
+            plan_mail = [t for t in rig.templates(SUPPLIER) if t.startswith("cap_") and t != "cap_request"]
+            assert plan_mail == ([] if bounced else ["cap_reminder"])
+    finally:
+        await rig.terminate_leftovers()

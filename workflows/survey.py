@@ -732,6 +732,8 @@ class SupplierSurveyWorkflow:
             if fallback is not None:
                 await self._change_contact(fallback, kind="contact_fallback", actor=None,
                                            reason=f"{b.email} bounced; the supplier's next contact")
+            elif self._child is not None and self.s.open_cap_id:  # the open plan stops writing to it too
+                self.s.forward.append({"signal": "contact_bounced", "payload": b.model_dump(mode="json")})
 
     @replace_contact.validator
     def _validate_replace_contact(self, req: ReplaceContact) -> None:
