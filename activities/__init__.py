@@ -20,5 +20,5 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     email = EmailActivities(settings, engine)
     scorecard = ScorecardActivities(settings, engine)
     return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all(),
-            BounceActivities(settings, engine, email).read_bounces, DemoActivities(settings, engine).demo_answer,
+            *BounceActivities(settings, engine, email).all(), DemoActivities(settings, engine).demo_answer,
             *SurveyActivities(settings, engine, scorecards=scorecard).all()]

@@ -24,7 +24,8 @@ from models.facts.bounces import HARD, NOT_A_BOUNCE, SOFT
 from models.survey import Contact, MailBounced
 from outreach.bounces.mailbox import BounceMailboxError, open_bounce_mailbox
 from outreach.bounces.parse import read_bounce
-from outreach.bounces.record import RecordedBounce, record_bounce, retried, soft_retries_due
+from outreach.bounces.record import RecordedBounce, mark_told, record_bounce, retried, soft_retries_due, \
+    untold_survey_bounces
 from outreach.settings import Settings
 
 log = logging.getLogger("outreach.bounces")
@@ -96,10 +97,23 @@ class BounceActivities:
     async def read_bounces(self) -> BouncePass:
         result = await asyncio.to_thread(self.read_mailbox)
         result.retried = await self.retry_soft_bounces()
+        for b in await asyncio.to_thread(untold_survey_bounces, self.engine):
+            fb = b.fallback
+            result.surveys.append(SurveyBounce(survey_id=b.survey_id or "", bounce=MailBounced(
+                email=b.email or "", detail=b.detail, message_id=b.message_id, bounce_id=b.bounce_id,
+                fallback=Contact(email=fb.email, name=fb.name, language=fb.language) if fb else None)))
         if result.read or result.retried:
             log.info("bounce mailbox: %d read (%d hard, %d soft, %d not bounces, %d unmatched), %d retried",
                      result.read, result.hard, result.soft, result.not_bounces, result.unmatched, result.retried)
         return result
+
+    def all(self) -> list:
+        return [self.read_bounces, self.bounces_told]
+
+    @activity.defn(name="bounces_told")
+    def bounces_told(self, bounce_ids: list[int]) -> None:
+        """The surveys of these bounces were signalled: not told again."""
+        mark_told(self.engine, bounce_ids, utcnow())
 
 
 def _count(result: BouncePass, recorded: Optional[RecordedBounce]) -> None:
@@ -113,8 +127,3 @@ def _count(result: BouncePass, recorded: Optional[RecordedBounce]) -> None:
     result.soft += recorded.kind == SOFT
     if recorded.email is None:
         result.unmatched += 1
-    if recorded.kind == HARD and recorded.survey_id and recorded.email:
-        fb = recorded.fallback
-        result.surveys.append(SurveyBounce(survey_id=recorded.survey_id, bounce=MailBounced(
-            email=recorded.email, detail=recorded.detail, message_id=recorded.message_id, bounce_id=recorded.bounce_id,
-            fallback=Contact(email=fb.email, name=fb.name, language=fb.language) if fb else None)))

@@ -376,6 +376,8 @@ class BounceMail(SQLModel, table=True):
     matched_by: Optional[str] = Field(default=None, max_length=16)
     outbox_id: Optional[int] = Field(default=None, foreign_key="outbox_message.id", index=True)
     survey_id: Optional[str] = Field(default=None, max_length=200, index=True)
+    # When the survey was signalled (workflows/bounce_watch.py); a hard bounce without it is told on the next pass.
+    survey_told_at: Optional[datetime] = _ts()
     raw: str = Field(sa_column=Column(Text, nullable=False), description="the message as read (first 256 KB)")
 
 

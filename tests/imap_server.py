@@ -114,6 +114,16 @@ service anvil {{
 """
 
 
+def _die_with_parent() -> None:
+    """Linux: dovecot is sent SIGTERM when the test process dies, even killed: no server is left behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def start_imap_server(root: Path, introspection_url: str | None = None) -> ImapServer:
     binary = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
     if binary is None:
@@ -130,7 +140,7 @@ def start_imap_server(root: Path, introspection_url: str | None = None) -> ImapS
     port = free_port()
     (root / "dovecot.conf").write_text(_config(root, port, mail_user, introspection_url))
     proc = subprocess.Popen([binary, "-F", "-c", str(root / "dovecot.conf")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
+                            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=_die_with_parent)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if proc.poll() is not None:

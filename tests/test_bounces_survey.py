@@ -72,8 +72,14 @@ async def test_a_relay_bounce_falls_back_to_the_next_contact_then_pauses(ts_env,
 
             # Minutes later the relay's DSN reaches the bounce mailbox.
             imap_server.deliver(samples.microsoft365_ndr(verp(request), SUPPLIER, request.message_id))
+            # A pass records it and stops before telling the survey (the worker died): the next pass tells it.
+            from activities.bounces import BounceActivities
+
+            recorded = await BounceActivities(settings, engine).read_bounces()
+            assert (recorded.hard, [b.survey_id for b in recorded.surveys]) == (1, [h.id])
+            assert not (await h.query(SupplierSurveyWorkflow.status)).bounced
             found = await _read_bounces(rig)
-            assert (found.hard, [b.survey_id for b in found.surveys]) == (1, [h.id])
+            assert (found.read, [b.survey_id for b in found.surveys]) == (0, [h.id])
             await _until(lambda: rig.templates(KEN) == ["request"])
             st = await h.query(SupplierSurveyWorkflow.status)
             assert (st.contact.email, st.contact.language, st.bounced) == (KEN, "ja", False)
@@ -85,7 +91,8 @@ async def test_a_relay_bounce_falls_back_to_the_next_contact_then_pauses(ts_env,
             assert kinds[-2:] == ["contact_bounced", "contact_fallback"]
 
             # Reading the mailbox again changes nothing (the survey is not told twice).
-            assert (await _read_bounces(rig)).read == 0
+            again = await _read_bounces(rig)
+            assert (again.read, again.surveys) == (0, [])
 
             # The second contact's address bounces too: nobody is left, the survey waits for a new contact.
             second = _request_to(engine, KEN)
@@ -189,3 +196,28 @@ async def test_a_bounce_of_the_plans_message_pauses_the_plan_too(bounced, ts_env
             assert plan_mail == ([] if bounced else ["cap_reminder"])
     finally:
         await rig.terminate_leftovers()
+
+
+async def test_a_bounce_for_a_closed_survey_is_recorded_and_the_watch_goes_on(ts_env, smtp, engine, db_url,
+                                                                              settings_for, imap_server):  # noqa: F811
+    from activities.email import EmailActivities
+    from models.survey import Withdraw
+    from workflows.survey import SupplierSurveyWorkflow
+
+    settings = settings_for(smtp_port=smtp.port, db_url=db_url, **imap_server.settings())
+    rig = SurveyRig(ts_env, smtp, engine, settings)
+    verp = EmailActivities(settings, engine).return_path
+    try:
+        async with running(rig):
+            h = await rig.start(POLICY)
+            await smtp.wait_for(1)
+            request = _request_to(engine, SUPPLIER)
+            await h.execute_update(SupplierSurveyWorkflow.withdraw, Withdraw(by="ana", reason="out of scope"))
+            await h.result()
+            imap_server.deliver(samples.qmail_bounce(verp(request), SUPPLIER, request.message_id))
+            found = await _read_bounces(rig)  # the survey cannot be told: the watch finishes all the same
+            assert (found.hard, [b.survey_id for b in found.surveys]) == (1, [h.id])
+    finally:
+        await rig.terminate_leftovers()
+    with session_scope(engine) as s:
+        assert s.get(OutboxMessage, request.id).status == "bounced"

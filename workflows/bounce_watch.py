@@ -1,6 +1,7 @@
 """Reading the bounce mailbox on a schedule, and telling each survey of its contact's hard bounce.
 
-One workflow per deployment (ID ``bounce-watch``, started by the worker when it starts, see worker.py):
+A survey is told of a bounce until the watch has signalled it (``bounces_told``): a pass that stopped in
+between tells it on the next one; the survey ignores a second telling. One workflow per deployment (ID ``bounce-watch``, started by the worker when it starts, see worker.py):
 every ``every`` (the setting bounce_poll_seconds) it runs the activity ``read_bounces`` and signals
 ``mail_bounced`` to the survey of each hard bounce. The survey decides what the bounce means (is it its
 current contact? is there a fallback?). It continues as new every ``passes_per_run`` passes, so its history
@@ -41,6 +42,9 @@ class BounceWatchWorkflow:
                     await workflow.get_external_workflow_handle(item.survey_id).signal("mail_bounced", item.bounce)
                 except FailureError as err:  # the survey closed meanwhile: the bounce stays on its message
                     workflow.logger.info("survey %s not told of a bounce: %s", item.survey_id, err)
+            if found.surveys:  # told (or closed): not told again on the next pass
+                await workflow.execute_activity("bounces_told", [b.bounce.bounce_id for b in found.surveys],
+                                                **READ_OPTIONS)
             total = _add(total, found)
             if not inp.once:
                 await workflow.sleep(inp.every)

@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('matched_by', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('outbox_id', sa.Integer(), nullable=True),
     sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('survey_told_at', models.columns.UTCDateTime(), nullable=True),
     sa.Column('raw', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['outbox_id'], ['outbox_message.id'], ),
     sa.PrimaryKeyConstraint('id'),

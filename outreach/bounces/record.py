@@ -115,11 +115,32 @@ def _on_message(session: Session, settings: Settings, mail: BounceMail, row: Out
                  campaign_id=row.campaign_id, reason=detail, before=before,
                  after={"status": row.status, "bounce_kind": kind, "soft_bounces": row.soft_bounces,
                         "to": row.to_addr, "tied_by": matched_by, "bounce": mail.id})
-    if kind != HARD or mail.survey_id is None:
-        return RecordedBounce(mail.id or 0, kind, survey_id=mail.survey_id, email=row.to_addr, detail=detail,
-                              message_id=row.message_id)
-    return RecordedBounce(mail.id or 0, HARD, survey_id=mail.survey_id, email=row.to_addr, detail=detail,
-                          message_id=row.message_id, fallback=_fallback(session, mail.survey_id, row.to_addr))
+    mail.kind = kind  # what it amounted to: a soft bounce past the limit is hard
+    session.add(mail)
+    return RecordedBounce(mail.id or 0, kind, survey_id=mail.survey_id, email=row.to_addr, detail=detail,
+                          message_id=row.message_id)
+
+
+def untold_survey_bounces(engine: Engine, limit: int = 500) -> list[RecordedBounce]:
+    """Hard bounces of survey messages whose survey has not been told yet (``survey_told_at``), each with the
+    supplier's next contact: a pass that crashed after recording is told on the next one."""
+    with session_scope(engine) as session:
+        rows = session.exec(select(BounceMail, OutboxMessage)
+                            .join(OutboxMessage, OutboxMessage.id == BounceMail.outbox_id)
+                            .where(BounceMail.kind == HARD, BounceMail.survey_id.is_not(None),
+                                   BounceMail.survey_told_at.is_(None))
+                            .order_by(BounceMail.id).limit(limit)).all()
+        return [RecordedBounce(mail.id or 0, HARD, survey_id=mail.survey_id, email=row.to_addr,
+                               detail=row.bounce_detail or mail.diagnostic or "", message_id=row.message_id,
+                               fallback=_fallback(session, mail.survey_id or "", row.to_addr))
+                for mail, row in rows]
+
+
+def mark_told(engine: Engine, bounce_ids: list[int], now: datetime) -> None:
+    with session_scope(engine) as session:
+        for mail in session.exec(select(BounceMail).where(BounceMail.id.in_(bounce_ids))):
+            mail.survey_told_at = now
+            session.add(mail)
 
 
 def _fallback(session: Session, survey_id: str, failed_address: str) -> Optional[ContactOption]:
