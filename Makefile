@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench clean-data browser
+.PHONY: run test bench clean-data browser imap
 
 # compileall: the worker's sandbox re-imports the workflow modules for every workflow instance; with
 # .pyc files it does not compile them each time (also when PYTHONDONTWRITEBYTECODE is set).
@@ -24,7 +24,14 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: browser tests will be skipped"; }
 
-test: $(VENV)/.installed browser
+# The bounce tests read a real IMAP server: Debian's dovecot (started by the tests on a port of their own,
+# never as a system service); installed when we can (root), else those tests are skipped with a reason.
+imap:
+	@command -v dovecot >/dev/null 2>&1 || [ -x /usr/sbin/dovecot ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null) || \
+	  echo "dovecot not installed: the IMAP bounce tests will be skipped"; }
+
+test: $(VENV)/.installed browser imap
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed

@@ -72,7 +72,28 @@ async def run_worker(settings: Settings) -> None:
     async with worker:
         logging.getLogger("outreach.worker").info(
             "worker polling task queue %s on %s", settings.task_queue, settings.temporal_address)
+        await start_bounce_watch(client, settings)
         await stop.wait()
+
+
+async def start_bounce_watch(client: Client, settings: Settings) -> None:
+    """The one bounce watch of the deployment (workflows/bounce_watch.py): started by whichever worker comes
+    first; every other worker finds it running. A failure to start it is logged, never fatal: the
+    worker's other work goes on, and the next worker start tries again."""
+    from datetime import timedelta
+
+    from temporalio.common import WorkflowIDConflictPolicy
+
+    from workflows.bounce_watch import WORKFLOW_ID, BounceWatchInput, BounceWatchWorkflow
+
+    if not settings.bounce_watch:
+        return
+    try:
+        await client.start_workflow(
+            BounceWatchWorkflow.run, BounceWatchInput(every=timedelta(seconds=settings.bounce_poll_seconds)),
+            id=WORKFLOW_ID, task_queue=settings.task_queue, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    except Exception as exc:  # noqa: BLE001 - logged; bounces wait until the next start
+        logging.getLogger("outreach.worker").warning("the bounce watch did not start: %s", exc)
 
 
 def main() -> None:

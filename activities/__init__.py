@@ -10,6 +10,7 @@ from outreach.settings import Settings
 
 
 def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
+    from activities.bounces import BounceActivities
     from activities.campaign import CampaignActivities
     from activities.demo import DemoActivities
     from activities.email import EmailActivities
@@ -19,5 +20,5 @@ def build_activities(settings: Settings, engine: Engine) -> list[Callable]:
     email = EmailActivities(settings, engine)
     scorecard = ScorecardActivities(settings, engine)
     return [email.send_email, scorecard.update_scorecard, *CampaignActivities(settings, engine).all(),
-            DemoActivities(settings, engine).demo_answer,
+            *BounceActivities(settings, engine, email).all(), DemoActivities(settings, engine).demo_answer,
             *SurveyActivities(settings, engine, scorecards=scorecard).all()]

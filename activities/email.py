@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Literal, Optional
@@ -35,6 +36,7 @@ from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from models.columns import utcnow
 from models.enums import OutboxStatus
+from models.facts.bounces import return_path
 from models.tables import OutboxMessage
 from outreach.db import session_scope
 from outreach.emails import build_mime, render_email
@@ -115,12 +117,13 @@ class SmtpConnections:
                 raise
             self._idle.append((smtp, time.monotonic()))
 
-    async def send(self, msg: Any) -> None:
-        """Send on a reused session; a session the server closed meanwhile is replaced once."""
+    async def send(self, msg: Any, sender: Optional[str] = None) -> None:
+        """Send on a reused session; a session the server closed meanwhile is replaced once. `sender`: the
+        envelope sender (Return-Path) when it is not the From address."""
         for last_try in (False, True):
             try:
                 async with self.session() as smtp:
-                    await smtp.send_message(msg)
+                    await smtp.send_message(msg, sender=sender)
                 return
             except aiosmtplib.SMTPServerDisconnected:
                 if last_try:
@@ -165,6 +168,7 @@ class EmailActivities:
             idempotency_key=req.idempotency_key, survey_id=req.survey_id, template=req.template, to_addr=req.to,
             cc_addrs=list(req.cc), subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,
             message_id=self._message_id(req.idempotency_key), attempts=1, last_attempt_at=utcnow(),
+            return_token=secrets.token_hex(10),
             campaign_id=OutboxMessage.campaign_of_key(req.idempotency_key),
         )
         try:
@@ -182,12 +186,19 @@ class EmailActivities:
         with session_scope(self.engine) as session:  # one UPDATE: the row was claimed before sending
             session.exec(update(OutboxMessage).where(OutboxMessage.idempotency_key == key).values(**values))
 
+    def return_path(self, row: OutboxMessage) -> Optional[str]:
+        """The row's own envelope sender, bounces+<token>@<domain>, so that a bounce names it (VERP); None
+        (the From address) without a token (rows written before) or with VERP turned off."""
+        if not (self.settings.bounce_verp and row.return_token):
+            return None
+        return return_path(self.settings.effective_bounce_address, row.return_token)
+
     async def _deliver(self, row: OutboxMessage) -> None:
         s = self.settings
         msg = build_mime(sender=s.mail_from, to=row.to_addr, cc=row.cc_addrs, subject=row.subject,
                          text=row.body_text, html=row.body_html, message_id=row.message_id,
                          headers={"X-Outreach-Template": row.template})
-        await self.smtp.send(msg)
+        await self.smtp.send(msg, sender=self.return_path(row))
 
     @activity.defn(name="send_email")
     async def send_email(self, req: EmailRequest) -> EmailResult:

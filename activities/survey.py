@@ -238,7 +238,7 @@ class SurveyActivities:
                                         actor=rec.actor, reason=rec.reason, data=rec.data))
                 _audit_transition(session, rec, before if fresh else None)
             _close_ended_escalations(session, rec)
-            if rec.kind == "contact_replaced":
+            if rec.kind in ("contact_replaced", "contact_fallback"):
                 _adopt_contact(session, rec)
         if rec.scorecard is not None:  # after the commit: the scorecard is recomputed from the row just written
             self.scorecards.update_scorecard(rec.scorecard)

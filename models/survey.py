@@ -342,6 +342,19 @@ class ReplaceContact(BaseModel):
     reason: str = ""
 
 
+class MailBounced(BaseModel):
+    """Signal `mail_bounced`: a relay reported, after accepting it, that a message to ``email`` cannot be
+    delivered (a hard bounce read from the bounce mailbox, outreach/bounces/). When it is the survey's
+    contact, the survey pauses as bounced and tells the compliance team; ``fallback`` (the supplier's next
+    contact that has not bounced) then receives the current step's message."""
+
+    email: str
+    detail: str = ""
+    message_id: Optional[str] = None
+    bounce_id: int = 0
+    fallback: Optional[Contact] = None
+
+
 class RiskDecision(BaseModel):
     """Update `decide_risk`: the compliance team's risk review of a product-level or user-defined declaration
     that lists high-risk smelters (policy ``high_risk_on_product_scope = "review"``). ``accept``: the risk is

@@ -294,7 +294,8 @@ class OutboxMessage(SQLModel, table=True):
     subject: str = Field(max_length=500)
     body_text: str = Field(sa_column=Column(Text, nullable=False))
     body_html: Optional[str] = Field(default=None, sa_column=Column(Text))
-    message_id: str = Field(max_length=300)
+    # Indexed: a bounce without its return path is tied to its message by this (outreach/bounces/record.py).
+    message_id: str = Field(max_length=300, index=True)
     # The campaign the message belongs to (from its idempotency key), for the campaign page's list of
     # messages that wait.
     campaign_id: Optional[str] = Field(default=None, index=True, max_length=64)
@@ -306,6 +307,17 @@ class OutboxMessage(SQLModel, table=True):
     last_attempt_at: Optional[datetime] = _ts()
     created_at: datetime = _created()
     sent_at: Optional[datetime] = _ts()
+    # The message's own return path is bounces+<return_token>@<domain> (VERP): a delivery-status
+    # notification sent there names this row (outreach/bounces/). A random token, stored, never derived.
+    return_token: Optional[str] = Field(default=None, max_length=32, unique=True, index=True)
+    # What the relay reported after accepting it: "hard" (the address is dead) or "soft" (mailbox full,
+    # retried at retry_at), with its diagnostic; soft_bounces count within the policy's period.
+    bounce_kind: Optional[str] = Field(default=None, max_length=8)
+    bounce_detail: Optional[str] = Field(default=None, sa_column=Column(Text))
+    bounced_at: Optional[datetime] = _ts()
+    soft_bounces: int = Field(default=0)
+    first_soft_bounce_at: Optional[datetime] = _ts()
+    retry_at: Optional[datetime] = Field(default=None, sa_type=UTCDateTime, nullable=True, index=True)
 
     @staticmethod
     def campaign_of_key(key: str) -> Optional[str]:
@@ -342,6 +354,31 @@ class ActivityFailure(SQLModel, table=True):
     last_error: Optional[str] = Field(default=None, sa_column=Column(Text))
     first_seen_at: datetime = _created()
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+
+
+class BounceMail(SQLModel, table=True):
+    """One message read from the bounce mailbox, kept whatever it was: a bounce tied to the message it is
+    about (``outbox_id``), a bounce for no message the product knows (unmatched: shown to the compliance
+    team, never dropped), or not a bounce at all (an auto-reply). ``digest`` (SHA-256 of the raw message)
+    makes a re-read change nothing."""
+
+    __tablename__ = "bounce_mail"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, unique=True)
+    received_at: datetime = _created()
+    from_addr: Optional[str] = Field(default=None, max_length=320)
+    subject: Optional[str] = Field(default=None, max_length=500)
+    kind: str = Field(max_length=16, index=True, description="hard, soft or not_a_bounce")
+    recipients: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    diagnostic: Optional[str] = Field(default=None, sa_column=Column(Text))
+    # How it was tied to the outbox: "return path" (VERP token) or "message id"; None: unmatched.
+    matched_by: Optional[str] = Field(default=None, max_length=16)
+    outbox_id: Optional[int] = Field(default=None, foreign_key="outbox_message.id", index=True)
+    survey_id: Optional[str] = Field(default=None, max_length=200, index=True)
+    # When the survey was signalled (workflows/bounce_watch.py); a hard bounce without it is told on the next pass.
+    survey_told_at: Optional[datetime] = _ts()
+    raw: str = Field(sa_column=Column(Text, nullable=False), description="the message as read (first 256 KB)")
 
 
 # --- The audit trail ------------------------------------------------------------------------------

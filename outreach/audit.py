@@ -87,6 +87,10 @@ ACTION_WORDS = {
     "review.decline": "Review: declined",
     "supplier.contact_proposed": "New contact proposed by the supplier",
     "survey.reopened": "Survey reopened for correction",
+    "mail.bounced": "Bounce recorded on a message",
+    "mail.bounce_unmatched": "Bounce for no message the product sent",
+    "mail.retried": "Message sent again after a temporary failure",
+    "survey.contact_fallback": "Contact bounced: the supplier's next contact is used",
 }
 PURGE_CHECKPOINT = "audit.purged"
 

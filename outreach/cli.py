@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from outreach import cli_audit, cli_cmrt, cli_evidence, cli_governance, cli_ops, cli_smelters
+from outreach import cli_audit, cli_bounces, cli_cmrt, cli_evidence, cli_governance, cli_ops, cli_smelters
 from outreach import cli_report
 from outreach import cli_campaign, cli_review
 
@@ -20,6 +20,7 @@ app.add_typer(cli_cmrt.app, name="cmrt")
 app.add_typer(cli_smelters.app, name="smelters")
 app.add_typer(cli_report.app, name="report")
 app.add_typer(cli_audit.app, name="audit")
+app.add_typer(cli_bounces.app, name="bounces")
 cli_ops.register(app)  # up, worker, db upgrade
 cli_campaign.register(app)  # suppliers, campaign, survey, decide, users, demo
 cli_governance.register(app)  # retention, hold

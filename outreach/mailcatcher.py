@@ -80,9 +80,27 @@ def store_message(mail_dir: Path, raw: bytes, envelope_from: str | None, envelop
     return mail_id
 
 
+def is_bounce_address(address: str, bounce_address: str) -> bool:
+    """The bounce mailbox's address, bare or with a message's return-path token (bounces+<token>@...)."""
+    from models.facts.bounces import token_in
+
+    return address.strip().lower() == bounce_address.strip().lower() or token_in(address, bounce_address) is not None
+
+
+def keep_bounce(bounce_dir: Path, raw: bytes, envelope_from: str | None, envelope_to: list[str]) -> None:
+    """What was sent to the bounce address also lands in the bounce mailbox (a Maildir), where the bounce
+    reader finds it as it would in an IMAP folder (outreach/bounces/mailbox.py)."""
+    import mailbox
+
+    envelope = (f"{ENVELOPE_FROM_HEADER}: <{envelope_from or ''}>\r\n"
+                f"{ENVELOPE_TO_HEADER}: {', '.join(envelope_to)}\r\n").encode("utf-8")
+    mailbox.Maildir(str(bounce_dir), create=True).add(envelope + raw)
+
+
 class _CatchingHandler:
-    def __init__(self, mail_dir: Path) -> None:
+    def __init__(self, mail_dir: Path, bounce_address: str | None = None, bounce_dir: Path | None = None) -> None:
         self.mail_dir = mail_dir
+        self.bounce_address, self.bounce_dir = bounce_address, bounce_dir
         self.caught = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -93,6 +111,13 @@ class _CatchingHandler:
         except OSError as exc:
             log.error("could not store a message in %s: %s", self.mail_dir, exc)
             return "451 4.3.0 Message not stored (local error); try again later"
+        if self.bounce_dir is not None and self.bounce_address and any(
+                is_bounce_address(a, self.bounce_address) for a in envelope.rcpt_tos):
+            try:
+                await asyncio.to_thread(keep_bounce, self.bounce_dir, raw, envelope.mail_from, list(envelope.rcpt_tos))
+            except OSError as exc:
+                log.error("could not keep a bounce in %s: %s", self.bounce_dir, exc)
+                return "451 4.3.0 Message not stored (local error); try again later"
         self.caught += 1
         log.info("caught %s from %s to %s", mail_id, envelope.mail_from, ", ".join(envelope.rcpt_tos))
         return f"250 2.0.0 OK caught as {mail_id}"
@@ -103,10 +128,12 @@ def _accept_any_login(server, session, envelope, mechanism, auth_data) -> AuthRe
     return AuthResult(success=True)
 
 
-async def start_mail_catcher(mail_dir: Path, host: str = HOST, port: int = 1025) -> asyncio.Server:
-    """Start the catcher on the running loop; close the returned server to stop it."""
+async def start_mail_catcher(mail_dir: Path, host: str = HOST, port: int = 1025, *, bounce_address: str | None = None,
+                             bounce_dir: Path | None = None) -> asyncio.Server:
+    """Start the catcher on the running loop; close the returned server to stop it. With a bounce address
+    and folder, what is sent to the bounce address is also kept there, for the bounce reader."""
     mail_dir.mkdir(parents=True, exist_ok=True)
-    handler = _CatchingHandler(mail_dir)
+    handler = _CatchingHandler(mail_dir, bounce_address, bounce_dir)
     loop = asyncio.get_running_loop()
 
     def factory() -> SMTP:
@@ -273,8 +300,9 @@ def read_message(mail_dir: Path, mail_id: str) -> CaughtMessage:
 # Running alone ------------------------------------------------------------------------------
 
 
-async def serve(mail_dir: Path, host: str, port: int) -> None:
-    server = await start_mail_catcher(mail_dir, host, port)
+async def serve(mail_dir: Path, host: str, port: int, bounce_address: str | None = None,
+                bounce_dir: Path | None = None) -> None:
+    server = await start_mail_catcher(mail_dir, host, port, bounce_address=bounce_address, bounce_dir=bounce_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -304,7 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     mail_dir = (args.mail_dir or settings.mail_dir).resolve()
     port = args.port or settings.mail_catcher_port
     try:
-        asyncio.run(serve(mail_dir, HOST, port))
+        # With no IMAP bounce mailbox configured, the reader reads the folder the catcher keeps bounces in.
+        bounce_dir = None if settings.bounce_imap_host else settings.bounce_maildir_path.resolve()
+        asyncio.run(serve(mail_dir, HOST, port, settings.effective_bounce_address, bounce_dir))
     except OSError as exc:
         print(f"mail catcher cannot listen on {HOST}:{port}: {exc.strerror or exc} "
               f"(change OUTREACH_MAIL_CATCHER_PORT)", file=sys.stderr)

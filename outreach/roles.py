@@ -43,7 +43,7 @@ DASHBOARD = "dashboard.view"          # the campaign list, a campaign's page and
 REPORTS = "reports.view"              # the report figures and draft, the supplier table as CSV
 SUPPLIERS = "suppliers.view"          # every supplier, survey, submission and finding
 OWN_SUPPLIERS = "suppliers.view_own"  # ... only the suppliers one manages (commodity_manager_email)
-MAIL = "mail.view"                    # the caught mail
+MAIL = "mail.view"                    # the caught mail and the bounce mailbox's reports
 FILES = "files.view"                  # the suppliers' stored workbooks
 CAMPAIGNS_RUN = "campaigns.run"       # start, pause, resume, cancel, add suppliers, load the demo
 SURVEYS_ACT = "surveys.act"           # every survey action, accepting or rejecting files, uploading one
@@ -140,6 +140,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/files/{sha256}"): _r(FILES),
     ("GET", "/mail"): _r(MAIL),
     ("GET", "/mail/{mail_id}"): _r(MAIL),
+    ("GET", "/bounces"): _r(MAIL),  # what relays reported after accepting a message (outreach/bounces/)
     ("GET", "/audit"): _r(AUDIT),
     ("GET", "/smelters/{cid}"): _r(SUPPLIERS),
     ("POST", "/smelters/{cid}/risk"): _r(SMELTER_RISK),

@@ -77,6 +77,39 @@ class Settings(BaseSettings):
     # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
     mail_catcher_port: int = 1025
 
+    # Bounces (outreach/bounces/, README "Bounces"). Every message leaves with its own return path,
+    # bounces+<token>@<domain> (VERP), so a relay's delivery-status notification names the message it is
+    # about. Empty bounce_address: bounces@ the domain of mail_from. The relay must deliver every
+    # bounces+...@ address to the bounce mailbox (plus-addressing, a catch-all or an alias).
+    bounce_address: str = ""
+    bounce_verp: bool = True
+    # The bounce mailbox (IMAP). Empty host: the folder bounce_maildir is read instead (the embedded mail
+    # catcher keeps there what is sent to the bounce address).
+    bounce_imap_host: str = ""
+    bounce_imap_port: int = 993
+    bounce_imap_security: str = "tls"  # tls (port 993), starttls (port 143) or none (loopback only)
+    bounce_imap_user: str = ""
+    bounce_imap_password: str = ""
+    # OAuth 2.0 instead of the password (Microsoft 365 accepts nothing else over IMAP): the client
+    # credentials grant at this token URL, then XOAUTH2 as bounce_imap_user.
+    bounce_imap_oauth_token_url: str = ""
+    bounce_imap_oauth_client_id: str = ""
+    bounce_imap_oauth_client_secret: str = ""
+    bounce_imap_oauth_scope: str = "https://outlook.office365.com/.default"
+    bounce_imap_folder: str = "INBOX"
+    # Where a read bounce is moved (created when missing); empty: it stays, flagged as seen.
+    bounce_imap_done_folder: str = ""
+    bounce_maildir: str = ""
+    # Read the bounce mailbox at all (the worker starts the watch); off for a deployment whose relay
+    # refuses at SMTP time only.
+    bounce_watch: bool = True
+    # How often the bounce mailbox is read, and what a temporary failure (mailbox full) gets: retried this
+    # many minutes later, until bounce_soft_limit of them within bounce_soft_period_hours count as a hard bounce.
+    bounce_poll_seconds: int = 120
+    bounce_soft_retry_minutes: int = 60
+    bounce_soft_limit: int = 3
+    bounce_soft_period_hours: int = 72
+
     # Health (/healthz and the dashboard's banner): a message still undelivered this many minutes after it
     # was first tried is an outage; an activity failing this many attempts in a row is recorded and shown.
     health_mail_waiting_minutes: int = 15
@@ -120,7 +153,14 @@ class Settings(BaseSettings):
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:7233")
         return v
 
-    @field_validator("smtp_port", "web_port", "temporal_ui_port", "mail_catcher_port")
+    @field_validator("bounce_imap_security")
+    @classmethod
+    def _imap_security(cls, v: str) -> str:
+        if v not in ("tls", "starttls", "none"):
+            raise ValueError("must be tls, starttls or none")
+        return v
+
+    @field_validator("smtp_port", "web_port", "temporal_ui_port", "mail_catcher_port", "bounce_imap_port")
     @classmethod
     def _port(cls, v: int) -> int:
         if not 0 < v < 65536:
@@ -154,7 +194,8 @@ class Settings(BaseSettings):
     @field_validator("max_upload_bytes", "check_memory_mb", "check_timeout_seconds", "portal_link_days",
                      "decision_link_days", "worker_max_cached_workflows", "worker_max_concurrent_activities",
                      "worker_processes", "health_mail_waiting_minutes", "health_activity_attempts",
-                     "retention_years")
+                     "retention_years", "bounce_poll_seconds", "bounce_soft_retry_minutes", "bounce_soft_limit",
+                     "bounce_soft_period_hours")
     @classmethod
     def _positive(cls, v: int) -> int:
         if v <= 0:
@@ -193,6 +234,18 @@ class Settings(BaseSettings):
         if self.database_url:
             values["database_url"] = make_url(self.database_url).render_as_string(hide_password=True)
         return values
+    @property
+    def bounce_maildir_path(self) -> Path:
+        """The bounce mailbox as a folder (Maildir) when no IMAP server is set: the mail catcher's."""
+        return Path(self.bounce_maildir) if self.bounce_maildir else self.data_dir / "bounces"
+
+    @property
+    def effective_bounce_address(self) -> str:
+        """The bounce mailbox's address (without the VERP token): set, else bounces@ mail_from's domain."""
+        if self.bounce_address:
+            return self.bounce_address.strip()
+        domain = self.mail_from.rsplit("@", 1)[-1].strip(" >") or "outreach.local"
+        return f"bounces@{domain}"
 
     def signing_key(self) -> str:
         if self.secret_key:

@@ -11,6 +11,7 @@ from __future__ import annotations
 def __getattr__(name: str):
     if name != "ALL_WORKFLOWS":
         raise AttributeError(f"module 'workflows' has no attribute {name!r}")
+    from workflows.bounce_watch import BounceWatchWorkflow
     from workflows.campaign import CampaignWorkflow, YearlyCampaignWorkflow
     from workflows.corrective_action import CorrectiveActionWorkflow
     from workflows.demo import DemoScriptWorkflow
@@ -19,4 +20,4 @@ def __getattr__(name: str):
     from workflows.survey import SupplierSurveyWorkflow
 
     return [CampaignWorkflow, YearlyCampaignWorkflow, DemoScriptWorkflow, MailCheckWorkflow,
-            SupplierSurveyWorkflow, CorrectiveActionWorkflow, EscalationWorkflow]
+            SupplierSurveyWorkflow, CorrectiveActionWorkflow, EscalationWorkflow, BounceWatchWorkflow]

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         Contact,
         CorrectiveActionState,
         ExtendDeadline,
+        MailBounced,
         SubmitPlan,
         VerifyAction,
     )
@@ -205,6 +206,15 @@ class CorrectiveActionWorkflow:
         self.c.contact = contact
         self.c.contact_bounced = False
         self._changed += 1
+
+    @workflow.signal(name="contact_bounced")
+    def contact_bounced(self, b: MailBounced) -> None:
+        """Forwarded by the survey: a relay reported the contact's address dead after accepting a message (the
+        survey told the compliance team). No more mail to it until contact_changed brings a new contact."""
+        if b.email.strip().lower() == self.c.contact.email.strip().lower() and not self.c.contact_bounced:
+            self.c.contact_bounced = True
+            self.c.bounces += 1
+            self._changed += 1
 
     async def _verify(self, req: VerifyAction) -> None:
         a = self._action(req.number)

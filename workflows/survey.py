@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.survey import CheckOutcome, CheckRequest, ManualReviewRecord, SurveyColumns, SurveyRecord
     from models.enums import SurveyOutcome, SurveyState
     from models.facts import lifecycle as life
+    from models.facts.bounces import why_not_bounce
     from models.facts.correction import day
     from models.facts.lifecycle import (
         WAITING_STATES,
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationInput,
         EscalationResult,
         ExtendDeadline,
+        MailBounced,
         ManualReview,
         ReplaceContact,
         Reopen,
@@ -722,8 +724,15 @@ class SupplierSurveyWorkflow:
     async def replace_contact(self, req: ReplaceContact) -> ActionAck:
         if self._seen():
             return self._ack("already replaced")
+        await self._change_contact(Contact(name=req.name, email=req.email, language=req.language),
+                                   kind="contact_replaced", actor=req.by, reason=req.reason)
+        return self._ack(f"contact is now {req.email}")
+
+    async def _change_contact(self, contact: Contact, *, kind: str, actor: Optional[str], reason: str) -> None:
+        """The one path to a new contact (by hand, or the fallback after a bounce): it clears a bounce,
+        receives the current step's message and becomes the supplier's primary contact in the read model."""
         old = self.s.contact.email
-        self.s.contact = Contact(name=req.name, email=req.email, language=req.language)
+        self.s.contact = contact
         self.s.contacts_used += 1
         was_bounced = self.s.bounced
         self.s.bounced = False
@@ -734,11 +743,26 @@ class SupplierSurveyWorkflow:
         if self._child is not None:
             self.s.forward.append({"signal": "contact_changed", "payload": self.s.contact.model_dump()})
         # The read model makes the new contact the supplier's primary one (record_survey_event).
-        await self._record("contact_replaced", actor=req.by, reason=req.reason,
-                           data={"from": old, "to": req.email, "name": req.name, "language": req.language,
+        await self._record(kind, actor=actor, reason=reason,
+                           data={"from": old, "to": contact.email, "name": contact.name, "language": contact.language,
                                  "schedule_shifted_by_seconds": shifted})
         self._bump()
-        return self._ack(f"contact is now {req.email}")
+
+    # A bounce read from the bounce mailbox (workflows/bounce_watch.py), minutes after the relay took the
+    # message. A new handler: runs recorded before it never received this signal and replay unchanged.
+    @workflow.signal
+    async def mail_bounced(self, b: MailBounced) -> None:
+        async with self._lock:
+            if why_not_bounce(self.s, b.email):
+                return  # not the current contact any more, already bounced, or closed
+            fallback = b.fallback if b.fallback and not life.why_not_replace_contact(self.s, b.fallback.email) else None
+            await self._on_bounce(EmailResult(status="bounced", message_id=b.message_id or "", detail=b.detail),
+                                  fallback=fallback)
+            if fallback is not None:
+                await self._change_contact(fallback, kind="contact_fallback", actor=None,
+                                           reason=f"{b.email} bounced; the supplier's next contact")
+            elif self._child is not None and self.s.open_cap_id:  # the open plan stops writing to it too
+                self.s.forward.append({"signal": "contact_bounced", "payload": b.model_dump(mode="json")})
 
     @replace_contact.validator
     def _validate_replace_contact(self, req: ReplaceContact) -> None:
@@ -1052,7 +1076,9 @@ class SupplierSurveyWorkflow:
         if result.status == "bounced":
             await self._on_bounce(result)
 
-    async def _on_bounce(self, result: EmailResult) -> None:
+    async def _on_bounce(self, result: EmailResult, fallback: Optional[Contact] = None) -> None:
+        """The contact's address bounced: the survey waits for a new contact, the compliance team is told
+        (and, for a bounce read from the bounce mailbox, which contact the survey falls back to)."""
         s = self.s
         s.bounces += 1
         was_frozen = self._frozen()
@@ -1060,8 +1086,10 @@ class SupplierSurveyWorkflow:
         if not was_frozen:
             s.frozen_since = workflow.now()
         await self._record("contact_bounced", reason=result.detail, data={"email": s.contact.email})
-        await self._email("bounce_notice", "bounce_notice", self.inp.compliance_email, n=s.bounces, extra={
-            "bounced_email": s.contact.email, "detail": result.detail or "", "state": s.state.value})
+        extra = {"bounced_email": s.contact.email, "detail": result.detail or "", "state": s.state.value}
+        if fallback is not None:
+            extra.update(next_email=fallback.email, next_name=fallback.name or "")
+        await self._email("bounce_notice", "bounce_notice", self.inp.compliance_email, n=s.bounces, extra=extra)
         self._bump()
 
     def _queue(self, msg: Message, n: int) -> None:

@@ -1,7 +1,7 @@
 """review_answer, contact_proposal: the review desk's answers and the contacts suppliers propose
 
 Revision ID: 0012_review_desk
-Revises: 0010_legal_hold
+Revises: 0011_bounces
 Create Date: 2026-12-02 15:45:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import models.columns
 
 
 revision = '0012_review_desk'
-down_revision = '0010_legal_hold'
+down_revision = '0011_bounces'
 branch_labels = None
 depends_on = None
 

@@ -55,6 +55,7 @@ class SurveyBrief(BaseModel):
     reminders_sent: int = 0
     paused: bool = False
     contact_email: Optional[str] = None
+    contact_bounced: bool = Field(False, description="The contact's address bounced: the survey waits for a new contact.")
     next_step: Optional[str] = None
     next_step_at: Optional[datetime] = None
     portal_url: Optional[str] = Field(None, description="The supplier's signed portal link (for the roles that may "
@@ -135,6 +136,8 @@ class EmailOut(BaseModel):
     status: str
     created_at: datetime
     sent_at: Optional[datetime] = None
+    bounce: Optional[str] = Field(default=None, description="hard or soft: what the relay reported after accepting it")
+    bounce_detail: Optional[str] = None
 
 
 class SurveyDetail(SurveyBrief):
@@ -169,7 +172,7 @@ def _brief(request: Request, s, overdue: bool | None = None) -> SurveyBrief:
         id=s.id, campaign_id=s.campaign_id, supplier_id=s.supplier_id, state=s.state, outcome=s.outcome,
         due_at=s.due_at, answer_by=s.answer_by, overdue=queries.is_overdue(s) if overdue is None else overdue,
         correction_round=s.correction_round, reminders_sent=_reminders_sent(request, s.id), paused=s.paused,
-        contact_email=s.contact_email, next_step=s.next_step, next_step_at=s.next_step_at,
+        contact_email=s.contact_email, contact_bounced=s.contact_bounced, next_step=s.next_step, next_step_at=s.next_step_at,
         # The signed link acts as the supplier: only for those who may act on the case.
         portal_url=ctx_of(request).signer.portal_url(s.id) if _may_act(request) else None,
     )
@@ -380,5 +383,6 @@ def get_survey(request: Request, survey_id: str):
         {**sv.submission.model_dump(), "findings": [f.model_dump() for f in sv.findings]} for sv in view.submissions
     ]
     data["emails"] = [{"template": m.template, "to": m.to_addr, "subject": m.subject, "status": m.status,
-                       "created_at": m.created_at, "sent_at": m.sent_at} for m in view.emails]
+                       "created_at": m.created_at, "sent_at": m.sent_at, "bounce": m.bounce_kind,
+                       "bounce_detail": m.bounce_detail} for m in view.emails]
     return data

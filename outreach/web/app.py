@@ -151,7 +151,7 @@ def _error_handlers(app: FastAPI) -> None:
 
 
 def create_app(settings: Settings, engine: Engine | None = None, temporal_client: Client | None = None) -> FastAPI:
-    from outreach.web import admin, api, dashboard, decision, escalations, mail, portal, review, smelters
+    from outreach.web import admin, api, bounces, dashboard, decision, escalations, mail, portal, review, smelters
     from outreach.web import audit as audit_pages
     from outreach.web.auth import router as auth_router
 
@@ -215,6 +215,7 @@ def create_app(settings: Settings, engine: Engine | None = None, temporal_client
     app.include_router(auth_router)
     app.include_router(dashboard.router)
     app.include_router(mail.router)
+    app.include_router(bounces.router)
     app.include_router(audit_pages.router)
     app.include_router(smelters.router)
     app.include_router(portal.router)
