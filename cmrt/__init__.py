@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmrt.messages import CATALOGUE, finding
+from cmrt.messages import CATALOGUE, finding, phrase
 from cmrt.reader import (
     CURRENT_VERSION,
     DamagedSheet,
@@ -180,9 +180,11 @@ def _check_bytes(
     if expected_kind == "EMRT":
         if kind == "EMRT" and decl is not None:
             return _check_emrt(wb, decl, sniffed, result, findings, version, expected_company)
-        what_it_is = ("a " + kind + " (template for " + _KIND_WHAT.get(kind, "conflict minerals") + ")"
-                      if kind not in ("unknown", "EMRT") else "not a template we recognise")
-        findings.append(finding("not_emrt", what_it_is=what_it_is, current=EMRT_CURRENT_VERSION))
+        what = _KIND_WHAT.get(kind, "conflict minerals")
+        known = kind not in ("unknown", "EMRT")
+        what_it_is = phrase("other_template", kind=kind, what=what) if known else phrase("no_template")
+        findings.append(finding("not_emrt", what_it_is=what_it_is, current=EMRT_CURRENT_VERSION,
+                                kind=kind if known else None, what=what if known else None))
         return _finish(result, findings)
     if kind not in ("CMRT", "unknown"):
         findings.append(finding("wrong_template_kind", kind=kind, what=_KIND_WHAT.get(kind, "other minerals"),
