@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmrt.locales import cmrt_language
 from cmrt.messages import CATALOGUE, finding, phrase
 from cmrt.reader import (
     CURRENT_VERSION,
@@ -173,7 +174,7 @@ def _check_bytes(
     decl = wb.sheet(decl_name) if decl_name else None
     kind, version, revision, language = detect_template(wb, decl)
     result.template = Template(kind=kind, version=version, revision_text=revision, language=language,
-                               file_format=sniffed.file_format)
+                               locale=cmrt_language(language), file_format=sniffed.file_format)
     if sniffed.file_format == "xls":
         findings.append(finding("xls_format"))
 

@@ -23,19 +23,10 @@ from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 from cmrt import messages
+from cmrt.locales import LANGUAGES, SOURCE, cmrt_language
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "findings"
-SOURCE = "en"
-# Catalogue folders: the CMRT's ten languages (Chinese as the template has it, Simplified) and
-# Traditional Chinese for suppliers in Taiwan and Hong Kong.
-LANGUAGES: tuple[str, ...] = ("en", "zh_Hans", "zh_Hant", "ja", "ko", "fr", "pt", "de", "es", "it", "tr")
-
-# The CMRT's language selector (Declaration!D3) as the template writes it.
-CMRT_LANGUAGES: dict[str, str] = {
-    "english": "en", "中文 chinese": "zh_Hans", "日本語 japanese": "ja", "한국어 korean": "ko",
-    "français": "fr", "português": "pt", "deutsch": "de", "español": "es", "italiano": "it", "türkçe": "tr",
-}
 
 # Parameters that are quantities (written with the locale's digits grouping and decimal sign). Row
 # numbers, years and versions are not: Excel and the template show them without grouping.
@@ -65,7 +56,7 @@ def _one(code: str | None) -> str | None:
     text = (code or "").strip()
     if not text:
         return None
-    by_name = CMRT_LANGUAGES.get(text.casefold())
+    by_name = cmrt_language(text)
     if by_name:
         return by_name
     try:
@@ -76,11 +67,6 @@ def _one(code: str | None) -> str | None:
         # zh-TW, zh-HK, zh-MO and zh-Hant parse with the Hant script (Babel's likely subtags)
         return "zh_Hant" if parsed.script == "Hant" or parsed.territory in ("TW", "HK", "MO") else "zh_Hans"
     return parsed.language if parsed.language in LANGUAGES else None
-
-
-def cmrt_language(selector: str | None) -> str | None:
-    """The catalogue for the language a CMRT was filled in (its Declaration!D3 selector), or None."""
-    return CMRT_LANGUAGES.get((selector or "").strip().casefold())
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -143,3 +129,65 @@ def _number(text: str, lang: str) -> str:
     decimals = len(plain.split(".")[1]) if "." in plain else 0
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
     return format_decimal(number, format=pattern, locale=babel_locale(lang))
+
+
+# -- the catalogues themselves: checked and compiled by one call (`python -m cmrt.i18n`) -----------------
+
+def catalogue_path(lang: str, suffix: str = "po") -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.{suffix}"
+
+
+def problems(lang: str) -> list[str]:
+    """Why a language's catalogue is not ready: an entry of cmrt/messages.py missing, untranslated or
+    fuzzy, or a translation that drops, adds or renames a {placeholder}. Empty when it is ready."""
+    from babel.messages.pofile import read_po
+
+    from cmrt.i18n_extract import extract, placeholders
+
+    path = catalogue_path(lang)
+    if not path.exists():
+        return [f"{path}: no catalogue"]
+    with path.open("rb") as f:
+        catalogue = read_po(f, locale=lang)
+    with (Path(messages.__file__)).open("rb") as f:
+        expected = [(ctx, text) for _, _, (ctx, text), _ in extract(f, None, None, None)]
+    out = []
+    for context, text in expected:
+        entry = catalogue.get(text, context=context)
+        where = f"{path.name} ({lang}) {context}"
+        if entry is None or not entry.string:
+            out.append(f"{where}: untranslated")
+        elif entry.fuzzy:
+            out.append(f"{where}: fuzzy")
+        elif sorted(placeholders(entry.string)) != sorted(placeholders(text)):
+            out.append(f"{where}: placeholders {placeholders(entry.string)} instead of {placeholders(text)}")
+    return out
+
+
+def compile_catalogues() -> list[str]:
+    """Write every language's .mo from its .po; the problems found (nothing is written for a language
+    that has any). `pybabel compile` also works, but takes the "% r" of "100% recycled" for an old-style
+    placeholder; this checks the {placeholders} the templates really use."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    found: list[str] = []
+    for lang in LANGUAGES:
+        if lang == SOURCE:
+            continue
+        issues = problems(lang)
+        found += issues
+        if issues:
+            continue
+        with catalogue_path(lang).open("rb") as f:
+            catalogue = read_po(f, locale=lang)
+        with catalogue_path(lang, "mo").open("wb") as f:
+            write_mo(f, catalogue)
+    translations.cache_clear()
+    return found
+
+
+if __name__ == "__main__":
+    issues = compile_catalogues()
+    print("\n".join(issues) or f"{len(LANGUAGES) - 1} catalogues compiled in {LOCALE_DIR}")
+    raise SystemExit(1 if issues else 0)
