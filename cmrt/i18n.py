@@ -43,17 +43,22 @@ def language(locale: str | Iterable[str] | None) -> str:
     is one of ours."""
     if locale is None:
         return SOURCE
-    if not isinstance(locale, str):
-        for each in locale:
-            found = _one(each)
-            if found:
-                return found
-        return SOURCE
-    return _one(locale) or SOURCE
+    # an Accept-Language header ("de-DE,de;q=0.9,en;q=0.8") lists its preferences in order, like a list
+    preferences = locale.split(",") if isinstance(locale, str) else locale
+    for each in preferences:
+        found = _one(each)
+        if found:
+            return found
+    return SOURCE
 
 
-def _one(code: str | None) -> str | None:
-    text = (code or "").strip()
+def known(locale: str | None) -> bool:
+    """Whether a locale names one of our languages (English included), so a typo can be told apart."""
+    return any(_one(each) for each in (locale or "").split(","))
+
+
+def _one(code: object) -> str | None:
+    text = code.strip() if isinstance(code, str) else ""
     if not text:
         return None
     by_name = cmrt_language(text)
@@ -75,6 +80,7 @@ def translations(lang: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [lang], DOMAIN)
 
 
+@lru_cache(maxsize=len(LANGUAGES))
 def babel_locale(lang: str) -> Locale:
     return Locale.parse(lang)
 

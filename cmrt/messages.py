@@ -301,3 +301,8 @@ def render(code: str, params: dict[str, str], locale: str | None = None) -> str:
 def finding_text(f: Finding, locale: str | None = None) -> str:
     """The supplier-facing text of a Finding in a locale (see render)."""
     return render(f.code, {**f.params, "cell": f.cell or ""}, locale)
+
+
+def in_language(findings: list[Finding], locale: str | None) -> list[Finding]:
+    """The same findings with their message in a locale (a copy; English returns them as they are)."""
+    return [f.model_copy(update={"message": finding_text(f, locale)}) for f in findings]

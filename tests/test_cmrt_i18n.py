@@ -224,6 +224,7 @@ def test_translation_uses_every_placeholder_of_the_english(lang: str) -> None:
     ("it_IT", "it"), ("tr-TR", "tr"), ("ru", "en"), ("nl-NL", "en"), ("", "en"), (None, "en"), ("  ", "en"),
     ("not a locale", "en"), ("x" * 300, "en"), ("日本語 Japanese", "ja"), ("中文 Chinese", "zh_Hans"),
     ("Türkçe", "tr"), ("português", "pt"), ("de;q=0.9", "de"), (["xx", "pt-BR", "fr"], "pt"), (["nope"], "en"),
+    ("de-DE,de;q=0.9,en;q=0.8", "de"), ("xx,ja;q=0.5", "ja"), (",,", "en"), ([None, 3, "ko"], "ko"),
 ])
 def test_locale_normalisation(given: object, expected: str) -> None:
     assert i18n.language(given) == expected  # type: ignore[arg-type]
