@@ -182,10 +182,9 @@ def _check_bytes(
         if kind == "EMRT" and decl is not None:
             return _check_emrt(wb, decl, sniffed, result, findings, version, expected_company)
         what = _KIND_WHAT.get(kind, "conflict minerals")
-        known = kind not in ("unknown", "EMRT")
-        what_it_is = phrase("other_template", kind=kind, what=what) if known else phrase("no_template")
-        findings.append(finding("not_emrt", what_it_is=what_it_is, current=EMRT_CURRENT_VERSION,
-                                kind=kind if known else None, what=what if known else None))
+        said = "other_template" if kind not in ("unknown", "EMRT") else "no_template"
+        findings.append(finding("not_emrt", what_it_is=phrase(said, kind=kind, what=what), what_it_is_phrases=said,
+                                kind=kind, what=what, current=EMRT_CURRENT_VERSION))
         return _finish(result, findings)
     if kind not in ("CMRT", "unknown"):
         findings.append(finding("wrong_template_kind", kind=kind, what=_KIND_WHAT.get(kind, "other minerals"),

@@ -30,7 +30,7 @@ DOMAIN = "findings"
 
 # Parameters that are quantities (written with the locale's digits grouping and decimal sign). Row
 # numbers, years and versions are not: Excel and the template show them without grouping.
-NUMBER_PARAMS = frozenset({"size_mb", "limit_mb", "cells", "limit", "count", "score"})
+NUMBER_PARAMS = frozenset({"size_mb", "limit_mb", "cells", "limit", "count", "score", "memory_mb"})
 # Findings whose `value` is a date the check wrote as ISO (effective_date_*).
 DATE_CODES = frozenset({"effective_date_out_of_range", "effective_date_future", "effective_date_stale"})
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -103,16 +103,13 @@ def _value(code: str, name: str, value: str, params: dict[str, str], lang: str, 
     """One parameter, said in the language: its words translated, its numbers and dates localised."""
     if value is None or value == "":
         return ""
-    if name == "reason" and params.get("reasons"):
-        parts = [t.pgettext("phrase:" + key, messages.PHRASES[key]).format_map(messages._Lenient(params))
-                 for key in params["reasons"].split(",") if key in messages.PHRASES]
+    keys = params.get(name + "_phrases")
+    if keys:  # built from PHRASES in English: built again from their translations, listed with the locale's "and"
+        others = {k: _value(code, k, v, params, lang, t) for k, v in params.items()
+                  if k != name and not k.endswith("_phrases")}
+        parts = [t.pgettext("phrase:" + key, messages.PHRASES[key]).format_map(messages._Lenient(others))
+                 for key in keys.split(",") if key in messages.PHRASES]
         return format_list(parts, locale=babel_locale(lang)) if parts else value
-    if name == "what_it_is" and "kind" in params:
-        if params["kind"]:
-            what = _value(code, "what", params.get("what", ""), params, lang, t)
-            text = t.pgettext("phrase:other_template", messages.PHRASES["other_template"])
-            return text.format_map(messages._Lenient({"kind": params["kind"], "what": what}))
-        return t.pgettext("phrase:no_template", messages.PHRASES["no_template"])
     if value in messages.PARAM_TERMS.get(name, ()):
         return t.pgettext("param:" + name, value)
     if name in NUMBER_PARAMS and _NUMBER.match(value):

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from cmrt.messages import finding
+from cmrt.messages import finding, phrase
 from cmrt.types import CheckResult, Finding, Template
 
 DEFAULT_MEMORY_MB = 1024  # a real CMRT check peaks under 100 MB of address space
@@ -234,13 +234,9 @@ class WorkbookGuard:
 
 def reader_failure(exc: ReaderFailed, memory_mb: int) -> Finding:
     """The supplier-facing finding for a child that gave no answer."""
-    if exc.reason == "memory":
-        detail = f"reading it needed more than {memory_mb:,} MB of memory, far more than any CMRT needs"
-    elif exc.reason == "timeout":
-        detail = f"reading it {exc.detail or 'took too long'}, far longer than any CMRT needs"
-    else:
-        detail = "the spreadsheet reader stopped on it"
-    return finding("reader_failed", detail=detail)
+    said = {"memory": "reader_memory", "timeout": "reader_timeout"}.get(exc.reason, "reader_stopped")
+    return finding("reader_failed", detail=phrase(said, memory_mb=f"{memory_mb:,}"), detail_phrases=said,
+                   memory_mb=f"{memory_mb:,}")
 
 
 def _unreadable(name: str | None, f: Finding) -> CheckResult:

@@ -243,13 +243,18 @@ PARAM_TERMS: dict[str, tuple[str, ...]] = {
     "country": ("unknown country",),
 }
 
-# Parts of a parameter built from several statements: q3_no_unsupported's reasons (listed with the
-# locale's "and") and not_emrt's description of the workbook received.
+# Parameters said in sentences of their own: a finding that fills {x} from these also gets the
+# parameter x_phrases (their keys, comma-separated) and their own parameters, so {x} can be said again
+# in any language (several are listed with the language's "and"). q3_no_unsupported's reasons,
+# not_emrt's description of the workbook received, reader_failed's reason.
 PHRASES: dict[str, str] = {
     "q6_partial": "question 6 says only '{q6}' of your suppliers responded",
     "q7_no": "question 7 says not all smelters were identified",
     "other_template": "a {kind} (template for {what})",
     "no_template": "not a template we recognise",
+    "reader_memory": "reading it needed more than {memory_mb} MB of memory, far more than any CMRT needs",
+    "reader_timeout": "reading it took too long, far longer than any CMRT needs",
+    "reader_stopped": "the spreadsheet reader stopped on it",
 }
 
 

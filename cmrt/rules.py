@@ -334,7 +334,7 @@ def contradictions(
             if reasons:
                 out.append(finding("q3_no_unsupported", sheet=DECL, cell=f"D{38 + i}", metal=metal,
                                    reason=" and ".join(phrase(r, q6=q["Q6"]) for r in reasons),
-                                   reasons=",".join(reasons), q6=q["Q6"]))
+                                   reason_phrases=",".join(reasons), q6=q["Q6"]))
         if q["Q3"] == "Yes" and q["Q4"] == "No":
             out.append(finding("q3_yes_q4_no", sheet=DECL, cell=f"D{44 + i}", metal=metal))
         if q["Q5"] == "Yes":

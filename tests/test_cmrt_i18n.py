@@ -182,8 +182,10 @@ def test_every_finding_of_the_corpus_renders_in_the_language(lang: str, corpus: 
             assert not re.search(r"\{[a-z_]+\}", text) or re.search(r"\{[a-z_]+\}", f.message), (lang, f.code, text)
             for name in set(f.params) & CLOSED_VOCABULARY:
                 assert f.params[name] in PARAM_TERMS[name], (f.code, name, f.params[name])
+            for name in [n[:-len("_phrases")] for n in f.params if n.endswith("_phrases")]:
+                assert set(f.params[name + "_phrases"].split(",")) <= set(PHRASES)
+                assert f.params[name] not in text, (lang, f.code, name)  # said again, not left in English
             if f.code == "q3_no_unsupported":
-                assert set(f.params["reasons"].split(",")) <= set(PHRASES)
                 assert "says only" not in text and PHRASES["q7_no"] not in text, text
 
 
@@ -200,9 +202,7 @@ def test_any_parameters_any_language_every_placeholder_is_filled(code: str, lang
     text = render(code, values, lang)
     if lang == SOURCE:
         assert text == message(code, **values)
-    for n in names:
-        if n in ("what_it_is", "reason") or n in PARAM_TERMS:
-            continue  # built or translated from other parameters / the vocabulary
+    for n in names:  # none is a word of the vocabulary or has *_phrases here: each is shown as given
         assert values[n] in text, (code, lang, n, text)
 
 
@@ -264,6 +264,20 @@ def test_reasons_are_said_in_the_language_with_its_and() -> None:
     de = finding_text(f, "de")
     assert "laut Frage 6 haben nur „50% or less“ Ihrer Lieferanten geantwortet und laut Frage 7" in de
     assert " e la domanda 7" in finding_text(f, "it") and " ve 7. soruya" in finding_text(f, "tr")
+
+
+def test_a_reader_failure_and_another_template_are_said_in_the_language() -> None:
+    from cmrt.isolation import ReaderFailed, reader_failure
+
+    memory = reader_failure(ReaderFailed("memory", ""), 4096)
+    assert "(reading it needed more than 4,096 MB of memory, far more than any CMRT needs)" in memory.message
+    assert "das Lesen brauchte mehr als 4.096 MB Arbeitsspeicher" in finding_text(memory, "de")
+    assert "電子表格" not in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-CN")
+    assert "试算表" not in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-TW")
+    assert "試算表讀取程式" in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-TW")
+    other = cmrt.check(valid_builder().to_bytes(), filename="x.xlsx", expected_kind="EMRT").findings[0]
+    assert other.code == "not_emrt" and "a CMRT (template for tin, tantalum, tungsten and gold)" in other.message
+    assert "un CMRT (modèle pour l'étain, le tantale, le tungstène et l'or)" in finding_text(other, "fr")
 
 
 def test_unknown_code_stays_as_written_in_every_language() -> None:
