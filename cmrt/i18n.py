@@ -30,7 +30,7 @@ DOMAIN = "findings"
 
 # Parameters that are quantities (written with the locale's digits grouping and decimal sign). Row
 # numbers, years and versions are not: Excel and the template show them without grouping.
-NUMBER_PARAMS = frozenset({"size_mb", "limit_mb", "cells", "limit", "count", "score", "memory_mb"})
+NUMBER_PARAMS = frozenset({"size_mb", "limit_mb", "cells", "limit", "count", "score", "memory_mb", "seconds"})
 # Findings whose `value` is a date the check wrote as ISO (effective_date_*).
 DATE_CODES = frozenset({"effective_date_out_of_range", "effective_date_future", "effective_date_stale"})
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")

@@ -66,6 +66,7 @@ class ReaderFailed(Exception):
         super().__init__(detail)
         self.reason = reason  # "memory" | "timeout" | "crash"
         self.detail = detail
+        self.timeout_s: float | None = None  # the limit a "timeout" overran, when the guard knows it
 
 
 class _Child:
@@ -204,6 +205,7 @@ class WorkbookGuard:
                 child.kill()
                 if exc.reason == "timeout":
                     exc.detail = f"took longer than {self.timeout_s:g} seconds"
+                    exc.timeout_s = self.timeout_s
                 raise
             except BaseException:
                 child.kill()
@@ -234,9 +236,11 @@ class WorkbookGuard:
 
 def reader_failure(exc: ReaderFailed, memory_mb: int) -> Finding:
     """The supplier-facing finding for a child that gave no answer."""
-    said = {"memory": "reader_memory", "timeout": "reader_timeout"}.get(exc.reason, "reader_stopped")
-    return finding("reader_failed", detail=phrase(said, memory_mb=f"{memory_mb:,}"), detail_phrases=said,
-                   memory_mb=f"{memory_mb:,}")
+    # said from PHRASES, so the reason can be said in the supplier's language too
+    params = {"memory_mb": f"{memory_mb:,}", "seconds": f"{exc.timeout_s:g}" if exc.timeout_s else None}
+    said = {"memory": "reader_memory", "timeout": "reader_timeout" if exc.timeout_s else "reader_slow"}.get(
+        exc.reason, "reader_stopped")
+    return finding("reader_failed", detail=phrase(said, **params), detail_phrases=said, **params)
 
 
 def _unreadable(name: str | None, f: Finding) -> CheckResult:

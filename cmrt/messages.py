@@ -253,7 +253,8 @@ PHRASES: dict[str, str] = {
     "other_template": "a {kind} (template for {what})",
     "no_template": "not a template we recognise",
     "reader_memory": "reading it needed more than {memory_mb} MB of memory, far more than any CMRT needs",
-    "reader_timeout": "reading it took too long, far longer than any CMRT needs",
+    "reader_timeout": "reading it took longer than {seconds} seconds, far longer than any CMRT needs",
+    "reader_slow": "reading it took too long, far longer than any CMRT needs",
     "reader_stopped": "the spreadsheet reader stopped on it",
 }
 

@@ -272,8 +272,10 @@ def test_a_reader_failure_and_another_template_are_said_in_the_language() -> Non
     memory = reader_failure(ReaderFailed("memory", ""), 4096)
     assert "(reading it needed more than 4,096 MB of memory, far more than any CMRT needs)" in memory.message
     assert "das Lesen brauchte mehr als 4.096 MB Arbeitsspeicher" in finding_text(memory, "de")
-    assert "電子表格" not in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-CN")
-    assert "试算表" not in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-TW")
+    slow = ReaderFailed("timeout", "took longer than 0.5 seconds")
+    slow.timeout_s = 0.5
+    assert "(reading it took longer than 0.5 seconds, far longer" in reader_failure(slow, 512).message
+    assert "länger als 0,5 Sekunden" in finding_text(reader_failure(slow, 512), "de")
     assert "試算表讀取程式" in finding_text(reader_failure(ReaderFailed("crash", "x"), 512), "zh-TW")
     other = cmrt.check(valid_builder().to_bytes(), filename="x.xlsx", expected_kind="EMRT").findings[0]
     assert other.code == "not_emrt" and "a CMRT (template for tin, tantalum, tungsten and gold)" in other.message
