@@ -90,6 +90,7 @@ def render(code: str, params: dict[str, str], locale: str | Iterable[str] | None
     if lang == SOURCE:
         return messages.message(code, **params)
     t = translations(lang)
+    params = {k: "" if v is None else str(v) for k, v in params.items()}  # as finding() keeps them
     entry = messages.CATALOGUE.get(code)
     template = t.pgettext(code, entry[1]) if entry else code
     values = {k: _value(code, k, v, params, lang, t) for k, v in params.items()}

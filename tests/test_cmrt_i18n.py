@@ -286,6 +286,12 @@ def test_unknown_code_stays_as_written_in_every_language() -> None:
     assert render("no_such_code", {"x": "1"}, "de") == "no_such_code" == render("no_such_code", {}, "en")
 
 
+def test_values_that_are_not_text_are_said_as_finding_would() -> None:
+    assert render("smelters_out_of_scope", {"count": 1200, "metal": "Tin", "row": 7}, "de").startswith(
+        "Die „Smelter List“ (Schmelzhüttenliste) enthält 1.200 Zeile(n) für Tin (erste: Zeile 7)")
+    assert "{metal}" not in render("smelter_not_identified", {"row": 3, "metal": None}, "fr")
+
+
 # -- the reader says which language the workbook was filled in --------------------------------------------
 
 @pytest.mark.parametrize(("selector", "expected"), [(name, code) for name, code in CMRT_LANGUAGES.items()]
