@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench clean-data browser imap
+.PHONY: run test bench clean-data browser imap catalogues
 
 # compileall: the worker's sandbox re-imports the workflow modules for every workflow instance; with
 # .pyc files it does not compile them each time (also when PYTHONDONTWRITEBYTECODE is set).
@@ -39,3 +39,11 @@ bench: $(VENV)/.installed
 
 clean-data:
 	rm -rf var
+
+# The findings catalogues (cmrt/locale/): take the English from cmrt/messages.py, merge it into every
+# language (a changed English text turns its translations fuzzy), then check and compile them.
+catalogues: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F cmrt/locale/babel.cfg -o cmrt/locale/findings.pot \
+	  --project="outreach cmrt findings" --no-wrap --no-location cmrt
+	$(VENV)/bin/pybabel update -i cmrt/locale/findings.pot -d cmrt/locale -D findings --no-wrap
+	$(PY) -m cmrt.i18n

@@ -21,7 +21,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cmrt.messages import CATALOGUE, finding
+from cmrt.locales import cmrt_language
+from cmrt.messages import CATALOGUE, finding, phrase
 from cmrt.reader import (
     CURRENT_VERSION,
     DamagedSheet,
@@ -173,16 +174,17 @@ def _check_bytes(
     decl = wb.sheet(decl_name) if decl_name else None
     kind, version, revision, language = detect_template(wb, decl)
     result.template = Template(kind=kind, version=version, revision_text=revision, language=language,
-                               file_format=sniffed.file_format)
+                               locale=cmrt_language(language), file_format=sniffed.file_format)
     if sniffed.file_format == "xls":
         findings.append(finding("xls_format"))
 
     if expected_kind == "EMRT":
         if kind == "EMRT" and decl is not None:
             return _check_emrt(wb, decl, sniffed, result, findings, version, expected_company)
-        what_it_is = ("a " + kind + " (template for " + _KIND_WHAT.get(kind, "conflict minerals") + ")"
-                      if kind not in ("unknown", "EMRT") else "not a template we recognise")
-        findings.append(finding("not_emrt", what_it_is=what_it_is, current=EMRT_CURRENT_VERSION))
+        what = _KIND_WHAT.get(kind, "conflict minerals")
+        said = "other_template" if kind not in ("unknown", "EMRT") else "no_template"
+        findings.append(finding("not_emrt", what_it_is=phrase(said, kind=kind, what=what), what_it_is_phrases=said,
+                                kind=kind, what=what, current=EMRT_CURRENT_VERSION))
         return _finish(result, findings)
     if kind not in ("CMRT", "unknown"):
         findings.append(finding("wrong_template_kind", kind=kind, what=_KIND_WHAT.get(kind, "other minerals"),

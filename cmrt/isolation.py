@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from cmrt.messages import finding
+from cmrt.messages import finding, phrase
 from cmrt.types import CheckResult, Finding, Template
 
 DEFAULT_MEMORY_MB = 1024  # a real CMRT check peaks under 100 MB of address space
@@ -66,6 +66,7 @@ class ReaderFailed(Exception):
         super().__init__(detail)
         self.reason = reason  # "memory" | "timeout" | "crash"
         self.detail = detail
+        self.timeout_s: float | None = None  # the limit a "timeout" overran, when the guard knows it
 
 
 class _Child:
@@ -204,6 +205,7 @@ class WorkbookGuard:
                 child.kill()
                 if exc.reason == "timeout":
                     exc.detail = f"took longer than {self.timeout_s:g} seconds"
+                    exc.timeout_s = self.timeout_s
                 raise
             except BaseException:
                 child.kill()
@@ -234,13 +236,11 @@ class WorkbookGuard:
 
 def reader_failure(exc: ReaderFailed, memory_mb: int) -> Finding:
     """The supplier-facing finding for a child that gave no answer."""
-    if exc.reason == "memory":
-        detail = f"reading it needed more than {memory_mb:,} MB of memory, far more than any CMRT needs"
-    elif exc.reason == "timeout":
-        detail = f"reading it {exc.detail or 'took too long'}, far longer than any CMRT needs"
-    else:
-        detail = "the spreadsheet reader stopped on it"
-    return finding("reader_failed", detail=detail)
+    # said from PHRASES, so the reason can be said in the supplier's language too
+    params = {"memory_mb": f"{memory_mb:,}", "seconds": f"{exc.timeout_s:g}" if exc.timeout_s else None}
+    said = {"memory": "reader_memory", "timeout": "reader_timeout" if exc.timeout_s else "reader_slow"}.get(
+        exc.reason, "reader_stopped")
+    return finding("reader_failed", detail=phrase(said, **params), detail_phrases=said, **params)
 
 
 def _unreadable(name: str | None, f: Finding) -> CheckResult:

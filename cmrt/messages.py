@@ -1,8 +1,10 @@
 """THE catalogue of finding codes: code -> (severity, message template for the supplier's contact person).
 
-One place, plain data, so messages can be translated later and other modules (smelter matching) can
-append their own entries: `CATALOGUE["my_code"] = ("warning", "...{param}...")`. Templates use
-`str.format` placeholders; `finding()` fills them and never fails on a missing parameter.
+One place, plain data: the English templates here are the msgids of the `findings` gettext domain
+(cmrt/locale/, the finding code is each entry's msgctxt), so `finding_text(finding, locale)` gives the
+same finding in any of the CMRT's ten languages. A new entry needs its translations in every catalogue
+(tests/test_cmrt_i18n.py fails until they are there). Templates use `str.format` placeholders;
+`finding()` fills them and never fails on a missing parameter.
 Severity: `error` makes the declaration invalid, `warning` needs a reviewer's look, `info` is a note.
 
 What may be an error (the severity audit; the reasons are beside the entries):
@@ -220,6 +222,48 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
 }
 
 
+# English words the checks put into a template's parameters (what a file looks like, which field, which
+# template). Each is translated as its own msgid under the msgctxt "param:<name>"; any other value (a
+# cell's content, a smelter's name, an answer of the template, a metal of the Metal column) is shown as
+# written, because that is what the supplier sees in the workbook.
+PARAM_TERMS: dict[str, tuple[str, ...]] = {
+    "detected": (
+        "a PDF document", "a JPEG image", "a PNG image", "a GIF image", "a TIFF image", "a RAR archive",
+        "a 7-Zip archive", "a gzip archive", "an RTF document", "a web page (HTML)",
+        "an XML file (perhaps 'XML Spreadsheet 2003')", "a text or CSV file", "a text file",
+        "an unknown binary format", "a Word document", "a PowerPoint presentation",
+        "an OpenDocument file (save it as .xlsx)", "a zip archive", "a Word or PowerPoint document",
+    ),
+    "what": (
+        "tin, tantalum, tungsten and gold", "cobalt, mica and other extended minerals", "cobalt",
+        "additional minerals", "pyrite", "other raw materials", "conflict minerals", "other minerals",
+    ),
+    "field": ("contact email", "authorizer email", "contact name", "contact phone", "authorizer's name"),
+    "status_text": ("unknown to us",),
+    "country": ("unknown country",),
+}
+
+# Parameters said in sentences of their own: a finding that fills {x} from these also gets the
+# parameter x_phrases (their keys, comma-separated) and their own parameters, so {x} can be said again
+# in any language (several are listed with the language's "and"). q3_no_unsupported's reasons,
+# not_emrt's description of the workbook received, reader_failed's reason.
+PHRASES: dict[str, str] = {
+    "q6_partial": "question 6 says only '{q6}' of your suppliers responded",
+    "q7_no": "question 7 says not all smelters were identified",
+    "other_template": "a {kind} (template for {what})",
+    "no_template": "not a template we recognise",
+    "reader_memory": "reading it needed more than {memory_mb} MB of memory, far more than any CMRT needs",
+    "reader_timeout": "reading it took longer than {seconds} seconds, far longer than any CMRT needs",
+    "reader_slow": "reading it took too long, far longer than any CMRT needs",
+    "reader_stopped": "the spreadsheet reader stopped on it",
+}
+
+
+def phrase(key: str, **params: Any) -> str:
+    """The English text of a PHRASES entry (the checks build their parameters from these)."""
+    return PHRASES[key].format_map(_Lenient(params))
+
+
 class _Lenient(dict):  # type: ignore[type-arg]
     """Format map that leaves unknown placeholders visible instead of raising."""
 
@@ -240,7 +284,8 @@ def finding(code: str, *, sheet: str | None = None, cell: str | None = None, sev
             **params: Any) -> Finding:
     """A Finding from the catalogue. Unknown codes become errors with the code as message."""
     default_severity = CATALOGUE[code][0] if code in CATALOGUE else "error"
-    text_params = {k: str(v) for k, v in params.items() if v is not None}
+    # every value the message used, None as the "" it showed, so render() gives back the same text
+    text_params = {k: "" if v is None else str(v) for k, v in params.items()}
     return Finding(
         code=code,
         severity=severity or default_severity,
@@ -249,3 +294,21 @@ def finding(code: str, *, sheet: str | None = None, cell: str | None = None, sev
         message=message(code, cell=cell, **params),
         params=text_params,
     )
+
+
+def render(code: str, params: dict[str, str], locale: str | None = None) -> str:
+    """A finding's text in a locale ("de", "pt-BR", "zh-TW", a CMRT language name, ...); English, exactly
+    as `finding()` wrote it, for English or a locale we have no catalogue for."""
+    from cmrt import i18n  # Babel is loaded only when a translation is asked for
+
+    return i18n.render(code, params, locale)
+
+
+def finding_text(f: Finding, locale: str | None = None) -> str:
+    """The supplier-facing text of a Finding in a locale (see render)."""
+    return render(f.code, {**f.params, "cell": f.cell or ""}, locale)
+
+
+def in_language(findings: list[Finding], locale: str | None) -> list[Finding]:
+    """The same findings with their message in a locale (a copy; English returns them as they are)."""
+    return [f.model_copy(update={"message": finding_text(f, locale)}) for f in findings]

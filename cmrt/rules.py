@@ -15,7 +15,7 @@ import re
 from datetime import date
 from typing import Any, Callable
 
-from cmrt.messages import finding
+from cmrt.messages import finding, phrase
 from cmrt.reader import (
     ALLOWED_ANSWERS,
     FormulaValues,
@@ -326,14 +326,15 @@ def contradictions(
             if q["Q6"] is not None and q["Q6"] != "100%":
                 out.append(finding("q7_yes_partial_response", sheet=DECL, cell=f"D{62 + i}", metal=metal, q6=q["Q6"]))
         if q["Q3"] == "No":
-            reasons = []
+            reasons = []  # PHRASES keys, kept as a parameter so the reason can be said in any language
             if q["Q6"] is not None and q["Q6"] != "100%":
-                reasons.append(f"question 6 says only '{q['Q6']}' of your suppliers responded")
+                reasons.append("q6_partial")
             if q["Q7"] == "No":
-                reasons.append("question 7 says not all smelters were identified")
+                reasons.append("q7_no")
             if reasons:
                 out.append(finding("q3_no_unsupported", sheet=DECL, cell=f"D{38 + i}", metal=metal,
-                                   reason=" and ".join(reasons)))
+                                   reason=" and ".join(phrase(r, q6=q["Q6"]) for r in reasons),
+                                   reason_phrases=",".join(reasons), q6=q["Q6"]))
         if q["Q3"] == "Yes" and q["Q4"] == "No":
             out.append(finding("q3_yes_q4_no", sheet=DECL, cell=f"D{44 + i}", metal=metal))
         if q["Q5"] == "Yes":

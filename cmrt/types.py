@@ -39,6 +39,9 @@ class Template(BaseModel):
     version: str | None = None  # "6.5", "6.01", "4.10", ...
     revision_text: str | None = None  # Declaration!J3 as written, e.g. "Revision 6.5\nApril 25, 2025"
     language: str | None = None  # Declaration!D3
+    # The language the workbook was filled in, as a findings catalogue ("ja", "zh_Hans", ...; see
+    # cmrt.locales): a supplier's language when nothing else says it. None when D3 names none of the ten.
+    locale: str | None = None
     file_format: str | None = None  # xlsx | xls
 
 

@@ -1,6 +1,6 @@
 """`outreach cmrt ...`: check CMRT workbooks without a running server.
 
-    outreach cmrt check FILE|DIR... [--json] [--reference PATH] [--campaign-year N]
+    outreach cmrt check FILE|DIR... [--json] [--reference PATH] [--campaign-year N] [--language LANG]
 
 Exit codes: 0 every file valid; 1 some file invalid or unreadable; 2 usage error.
 Reference list: `--reference` when given; else the list imported into the database, when there is
@@ -118,10 +118,18 @@ def check_command(
                                              "workbook (its Smelter Look-up sheet) or RMI facility export."),
     campaign_year: Optional[int] = typer.Option(None, "--campaign-year", help="Reporting year the survey asks about."),
     max_mb: float = typer.Option(20.0, "--max-mb", help="Refuse files larger than this (MB)."),
+    language: Optional[str] = typer.Option(None, "--language", help="Say the findings in this language: en, "
+                                           "zh-CN, zh-TW, ja, ko, fr, pt, de, es, it, tr; 'workbook': in the "
+                                           "language each workbook was filled in."),
 ) -> None:
     """Check CMRT workbooks: the template's Checker, contradictions and smelters. Exit 1 if any is not valid."""
     if not max_mb > 0:
         raise _usage_error(f"--max-mb must be a positive number of megabytes, not {max_mb:g}")
+    from cmrt import i18n  # Babel only when a command needs it
+    from cmrt.messages import in_language
+
+    if language and language != "workbook" and not i18n.known(language):
+        raise _usage_error(f"--language {language!r} is none of en, zh-CN, zh-TW, ja, ko, fr, pt, de, es, it, tr")
     files = expand_paths(paths)
     if not files:
         raise _usage_error("no workbooks found (looked for .xlsx, .xlsm, .xls, .xlsb)")
@@ -131,6 +139,9 @@ def check_command(
         guard.check(p, filename=str(p), reference=ref, max_bytes=int(max_mb * 1024 * 1024), campaign_year=campaign_year)
         for p in files
     ]
+    if language:
+        results = [r.model_copy(update={"findings": in_language(
+            r.findings, r.template.locale if language == "workbook" else language)}) for r in results]
     if as_json:
         typer.echo(json.dumps([r.to_json_dict() for r in results], ensure_ascii=False, indent=2))
     else:

@@ -152,3 +152,36 @@ def test_a_size_limit_that_is_not_positive_is_refused(tmp_path: Path, value: str
     result = runner.invoke(app, ["cmrt", "check", str(path), "--max-mb", value])
     assert result.exit_code == 2
     assert "--max-mb must be a positive number" in result.output
+
+
+def test_language_says_the_findings_in_it_and_json_too(tmp_path: Path) -> None:
+    path = tmp_path / "b.xlsx"
+    path.write_bytes(invalid_cmrt(company="Beta Parts", problem="malformed_email"))
+    english = runner.invoke(app, ["cmrt", "check", "--json", str(path)])
+    german = runner.invoke(app, ["cmrt", "check", "--json", "--language", "de-AT", str(path)])
+    assert english.exit_code == german.exit_code == 1
+    en, de = json.loads(english.output)[0], json.loads(german.output)[0]
+    assert [f["code"] for f in en["findings"]] == [f["code"] for f in de["findings"]] == ["missing_contact_email"]
+    assert de["findings"][0]["message"].startswith("Die E-Mail-Adresse des Ansprechpartners ist ein Pflichtfeld")
+    assert "D16" in de["findings"][0]["message"]
+    assert de["template"]["locale"] == en["template"]["locale"] == "en"  # the workbook was filled in English
+    text = runner.invoke(app, ["cmrt", "check", "--language", "zh-TW", str(path)])
+    assert "聯絡人電子郵件為必填欄位" in text.output and "D16" in text.output
+
+
+def test_language_workbook_uses_the_language_the_workbook_was_filled_in(tmp_path: Path) -> None:
+    b = valid_builder()
+    b.language = "日本語 Japanese"
+    b.company(contact_email="toru,nishio@acme.example.com")
+    path = tmp_path / "ja.xlsx"
+    path.write_bytes(b.to_bytes())
+    out = json.loads(runner.invoke(app, ["cmrt", "check", "--json", "--language", "workbook", str(path)]).output)[0]
+    assert out["template"]["locale"] == "ja"
+    assert any("有効な電子メールアドレスではない" in f["message"] for f in out["findings"]), out["findings"]
+
+
+def test_unknown_language_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "a.xlsx"
+    path.write_bytes(valid_cmrt())
+    result = runner.invoke(app, ["cmrt", "check", "--language", "klingon", str(path)])
+    assert result.exit_code == 2 and "klingon" in result.output
