@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench clean-data browser
+.PHONY: run test bench clean-data browser messages
 
 # compileall: the worker's sandbox re-imports the workflow modules for every workflow instance; with
 # .pyc files it does not compile them each time (also when PYTHONDONTWRITEBYTECODE is set).
@@ -32,3 +32,12 @@ bench: $(VENV)/.installed
 
 clean-data:
 	rm -rf var
+
+# Translations (README "Languages"): gather the texts suppliers read into locale/messages.pot and merge them
+# into every language's .po (new texts arrive untranslated; tests/test_i18n.py fails until they are translated).
+# The product reads the .po files directly: nothing to compile.
+messages: $(VENV)/.installed
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k supplier_text -k ngettext:1,2 --no-location --sort-output \
+	  --omit-header -o locale/messages.pot .
+	for po in locale/*/LC_MESSAGES/messages.po; do \
+	  $(VENV)/bin/pybabel update -i locale/messages.pot -o $$po --no-fuzzy-matching --ignore-obsolete; done

@@ -50,6 +50,7 @@ ACTION_WORDS = {
     "user.deactivated": "Account deactivated",
     "user.token_issued": "API token issued",
     "suppliers.imported": "Suppliers imported",
+    "supplier.language_chosen": "Language chosen on the supplier portal",
     "smelters.imported": "Smelter reference list imported",
     "campaign.started": "Campaign started",
     "campaign.pause": "Campaign paused",

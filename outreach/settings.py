@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     vp_email: str = "vp.supply-chain@example.com"
     # Signs the emails and pages ("<company> Responsible Minerals Program").
     company_name: str = "Example Manufacturing Inc."
+    # The company's language: compliance pages, the VP's page and internal mail (suppliers read their own).
+    company_language: str = "en"
     # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
     mail_catcher_port: int = 1025
 
