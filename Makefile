@@ -39,5 +39,4 @@ clean-data:
 messages: $(VENV)/.installed
 	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k supplier_text -k ngettext:1,2 --no-location --sort-output \
 	  --omit-header -o locale/messages.pot .
-	for po in locale/*/LC_MESSAGES/messages.po; do \
-	  $(VENV)/bin/pybabel update -i locale/messages.pot -o $$po --no-fuzzy-matching --ignore-obsolete; done
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete
