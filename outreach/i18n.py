@@ -68,6 +68,10 @@ def normalise(value: Optional[str]) -> Optional[str]:
     text = str(value).strip()
     if text.casefold() in _SELECTOR_NAMES:
         return _SELECTOR_NAMES[text.casefold()]
+    # The selector of the official templates says both names: "中文 Chinese", "日本語 Japanese".
+    names = {_SELECTOR_NAMES.get(part.casefold()) for part in text.split()}
+    if len(names) == 1 and None not in names:
+        return names.pop()
     if not _CODE.match(text):
         return None
     try:
