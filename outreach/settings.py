@@ -140,6 +140,16 @@ class Settings(BaseSettings):
             raise ValueError("must be one email address, e.g. compliance@yourcompany.com")
         return v
 
+    @field_validator("company_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from outreach.i18n import SUPPORTED, normalise
+
+        code = normalise(value)
+        if code is None:
+            raise ValueError(f"{value!r} is not one of the languages we write in: {', '.join(SUPPORTED)}")
+        return code
+
     @field_validator("public_base_url")
     @classmethod
     def _base_url(cls, v: str) -> str:
