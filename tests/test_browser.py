@@ -340,6 +340,7 @@ async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, 
             if code == "de":  # listed in English: the supplier switches
                 await page.get_by_role("heading", name="Waiting for your CMRT").wait_for()
                 await page.get_by_label("Language").select_option("de")
+                await page.get_by_role("button", name="Change language").click()
             await page.get_by_role("heading", name=words["Waiting for your CMRT"]).wait_for()
             assert await page.locator("html").get_attribute("lang") == code
             await shot(page, f"portal-{code}")
