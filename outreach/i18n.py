@@ -229,6 +229,8 @@ def localise_day_text(value: Any, code: Optional[str] = None) -> Any:
 
 # --- findings ---------------------------------------------------------------------------------------
 
+_UNFILLED = re.compile(r"{\w+}")
+
 
 def finding_text(code: Optional[str], params: Optional[Mapping[str, Any]], english: str,
                  code_locale: Optional[str] = None) -> str:
@@ -242,7 +244,10 @@ def finding_text(code: Optional[str], params: Optional[Mapping[str, Any]], engli
     if "locale" not in inspect.signature(messages.message).parameters:
         return english  # a finding catalogue without translations: English, as the check wrote it
     text = messages.message(code, locale=code_locale, **dict(params or {}))  # type: ignore[call-arg]
-    return text if text and text != code else english
+    # A stored finding without its parameters would show "{row}": the English sentence says it whole.
+    if not text or text == code or _UNFILLED.search(text):
+        return english
+    return text
 
 
 def languages(codes: Iterable[str] = SUPPORTED) -> list[tuple[str, str]]:

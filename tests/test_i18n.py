@@ -263,6 +263,23 @@ def test_finding_text_is_the_english_sentence_until_a_finding_catalogue_speaks_t
     assert i18n.finding_text(None, None, english, "ja") == english
 
 
+def test_finding_text_takes_the_finding_catalogue_in_the_language_once_it_has_one(monkeypatch):
+    """The contract the finding catalogue plugs into: `cmrt.messages.message(code, locale=..., **params)`."""
+    from cmrt import messages
+
+    japanese = {"smelter_row": "製錬業者リスト {row} 行目: 確認してください。"}
+
+    def message(code, locale=None, **params):
+        template = japanese.get(code) if locale == "ja" else None
+        return template.format_map(messages._Lenient(params)) if template else code
+
+    monkeypatch.setattr(messages, "message", message)
+    english = "Smelter List row 7: please check."
+    assert i18n.finding_text("smelter_row", {"row": "7"}, english, "ja") == "製錬業者リスト 7 行目: 確認してください。"
+    assert i18n.finding_text("smelter_row", {}, english, "ja") == english  # parameters not kept: English, whole
+    assert i18n.finding_text("smelter_row", {"row": "7"}, english, "de") == english  # no German yet
+
+
 # --- the last CMRT's language -----------------------------------------------------------------------
 
 
