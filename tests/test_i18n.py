@@ -300,7 +300,18 @@ def test_the_official_template_saved_in_chinese_reads_as_chinese():
     assert i18n.normalise(cmrt.check(path.read_bytes(), filename=path.name).template.language) == "zh"
 
 
-def test_the_supplier_language_comes_from_the_database(engine):
+@pytest.fixture
+def any_engine(any_db_url):
+    from outreach.db import make_engine
+
+    eng = make_engine(any_db_url)
+    yield eng
+    eng.dispose()
+
+
+def test_the_supplier_language_comes_from_the_database(any_engine):
+    """On SQLite and PostgreSQL (the migration adds supplier.portal_language)."""
+    engine = any_engine
     from models.tables import Campaign, StoredFile, Submission, Supplier, Survey
     from outreach.db import session_scope
     from outreach.languages import remember_choice, supplier_locale
