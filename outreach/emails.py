@@ -7,6 +7,7 @@ campaign scale the difference is a core's worth of work.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
@@ -88,7 +89,8 @@ SUPPLIER_TEMPLATES = frozenset({
     "request", "reminder", "overdue_reminder", "correction_request", "correction_reminder", "accepted", "withdrawn",
     "product_level_request", "weak_program_guidance", "cap_request", "cap_reminder", "cap_overdue",
 })
-ENGLISH_COPY = "English"  # the heading above the English copy, the same in every language
+ENGLISH_COPY = "English"
+_BLANK_LINES = re.compile(r"\n{3,}")  # the heading above the English copy, the same in every language
 
 
 def is_supplier_email(template: str, context: dict[str, Any]) -> bool:
@@ -137,8 +139,8 @@ def _render(env: Environment, template: str, context: dict[str, Any], code: str)
         html = None
         if (TEMPLATES_DIR / "email" / template / "body.html").exists():
             html = env.get_template(f"{base}/body.html").render(**ctx)
-    # A subject is one line whatever the template produced.
-    return RenderedEmail(subject=" ".join(subject.split()), text=text, html=html)
+    # A subject is one line whatever the template produced; a text has at most one blank line in a row.
+    return RenderedEmail(subject=" ".join(subject.split()), text=_BLANK_LINES.sub("\n\n", text), html=html)
 
 
 def render_email(template: str, context: dict[str, Any], *, company_language: str | None = None) -> RenderedEmail:
