@@ -37,6 +37,6 @@ clean-data:
 # into every language's .po (new texts arrive untranslated; tests/test_i18n.py fails until they are translated).
 # The product reads the .po files directly: nothing to compile.
 messages: $(VENV)/.installed
-	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k supplier_text -k ngettext:1,2 --no-location --sort-output \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k i18n.N_ -k supplier_text -k ngettext:1,2 --no-location --sort-output \
 	  --omit-header -o locale/messages.pot .
 	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete

@@ -68,7 +68,7 @@ def test_the_catalogue_holds_every_string_the_code_marks():
     import io
 
     method_map, options = parse_mapping_cfg(io.StringIO(cfg))
-    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "supplier_text": None}
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "i18n.N_": None, "supplier_text": None}
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
             str(PROJECT_ROOT), method_map, options, keywords=keywords):

@@ -80,7 +80,8 @@ async def require_csrf(request: Request) -> None:
     if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
         raise HTTPException(
             status_code=403,
-            detail="This form has expired or did not come from this site. Go back, reload the page and try again.",
+            detail=i18n.N_("This form has expired or did not come from this site. Go back, reload the page and try "
+                           "again."),
         )
 
 
