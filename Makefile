@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run test bench clean-data browser imap catalogues
+.PHONY: run test bench clean-data browser imap catalogues messages
 
 # compileall: the worker's sandbox re-imports the workflow modules for every workflow instance; with
 # .pyc files it does not compile them each time (also when PYTHONDONTWRITEBYTECODE is set).
@@ -47,3 +47,11 @@ catalogues: $(VENV)/.installed
 	  --project="outreach cmrt findings" --no-wrap --no-location cmrt
 	$(VENV)/bin/pybabel update -i cmrt/locale/findings.pot -d cmrt/locale -D findings --no-wrap
 	$(PY) -m cmrt.i18n
+
+# Translations (README "Languages"): gather the texts suppliers read into locale/messages.pot and merge them
+# into every language's .po (new texts arrive untranslated; tests/test_i18n.py fails until they are translated).
+# The product reads the .po files directly: nothing to compile.
+messages: $(VENV)/.installed catalogues
+	$(VENV)/bin/pybabel extract -F babel.cfg -k N_ -k i18n.N_ -k supplier_text -k ngettext:1,2 --no-location --sort-output \
+	  --omit-header -o locale/messages.pot .
+	$(VENV)/bin/pybabel update -i locale/messages.pot -d locale --no-fuzzy-matching --ignore-obsolete

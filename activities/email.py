@@ -30,7 +30,7 @@ import aiosmtplib
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select, update
+from sqlmodel import Session, select, update
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
@@ -40,6 +40,7 @@ from models.facts.bounces import return_path
 from models.tables import OutboxMessage
 from outreach.db import session_scope
 from outreach.emails import build_mime, render_email
+from outreach.languages import supplier_language_facts
 from outreach.links import LinkSigner
 from outreach.settings import Settings
 
@@ -148,7 +149,14 @@ class EmailActivities:
             ctx.setdefault("portal_url", self.links.portal_url(req.survey_id))
         if req.escalation_id:
             ctx.setdefault("decision_url", self.links.decision_url(req.escalation_id))
+        if ctx.get("supplier_id"):  # the supplier's language: its portal choice, its last CMRT's (outreach.languages)
+            with Session(self.engine) as session:
+                for key, value in supplier_language_facts(session, str(ctx["supplier_id"])).items():
+                    ctx.setdefault(key, value)
         return ctx
+
+    def _render(self, req: EmailRequest):
+        return render_email(req.template, self._context(req), company_language=self.settings.company_language)
 
     def _claim(self, req: EmailRequest) -> OutboxMessage:
         """The outbox row for this key, created (rendered) on first sight; every attempt is counted."""
@@ -159,11 +167,11 @@ class EmailActivities:
                 row.last_attempt_at = utcnow()
                 if row.status == OutboxStatus.pending and row.last_error is not None:
                     # Never accepted by a server: this attempt's context holds (e.g. a due date counted anew).
-                    rendered = render_email(req.template, self._context(req))
+                    rendered = self._render(req)
                     row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
                 session.add(row)
                 return row
-        rendered = render_email(req.template, self._context(req))
+        rendered = self._render(req)
         row = OutboxMessage(
             idempotency_key=req.idempotency_key, survey_id=req.survey_id, template=req.template, to_addr=req.to,
             cc_addrs=list(req.cc), subject=rendered.subject, body_text=rendered.text, body_html=rendered.html,

@@ -1,17 +1,15 @@
-"""Benchmark: a finding's text in another language (cmrt.messages.finding_text) against the English it
-replaces (the message `finding()` wrote), and the one-off cost of loading a catalogue.
+"""Emails in the supplier's language: what the catalogue and the English copy below cost.
 
-    .venv/bin/python bench/bench_i18n.py [--findings 2000] [--runs 7]
+    .venv/bin/python bench/bench_i18n.py [--n 2000]
 
-Findings measured: every finding of a set of faulty CMRTs (the cases of tests/test_cmrt_rules.py),
-repeated to --findings. Per language: microseconds per finding, the ratio to English, and the growth
-from 1x to 10x findings (linear is 10x). Memory: the resident growth of loading all ten catalogues.
+Prints: loading each catalogue from its .po (once per process), and rendering one supplier email (subject,
+text, HTML) in English (one rendering) and in another language (two renderings: its own and the English
+copy), per message, as medians of five rounds; the ratio is what a campaign's mail costs more.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import sys
 import time
@@ -19,53 +17,45 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cmrt import i18n  # noqa: E402
-from cmrt.locales import LANGUAGES  # noqa: E402
-from cmrt.messages import finding_text  # noqa: E402
-from tests.test_cmrt_rules import CASES, run  # noqa: E402
-from cmrt.builder import valid_builder  # noqa: E402
+from outreach import i18n  # noqa: E402
+from outreach.emails import render_email  # noqa: E402
+
+FINDINGS = [dict(code="contact_email_missing", severity="error", sheet="Declaration", cell=f"D{16 + n}",
+                 message="The contact email is missing.") for n in range(12)]
+CONTEXT = dict(company_name="Example Manufacturing Inc.", program_name="Example Manufacturing Inc. Responsible "
+               "Minerals Program", supplier_name="Acme Components Ltd.", supplier_id="S-1", campaign_id="cmrt-2025",
+               campaign_year=2025, contact_name="Jane Doe", contact_email="jane@acme.test", due_date="01 March 2026",
+               compliance_email="c@x.test", correction_round=1, max_rounds=3, portal_url="http://portal.test/p/T",
+               findings=FINDINGS, round=1, window_ends="15 March 2026")
 
 
-def corpus(n: int) -> list:
-    found = []
-    for _code, failing, _passing, kw in CASES:
-        b = valid_builder()
-        failing(b)
-        found += run(b, **kw).findings
-    return (found * (n // len(found) + 1))[:n]
-
-
-def per_finding(findings: list, lang: str, runs: int) -> float:
-    times = []
-    for _ in range(runs):
+def per_message(template: str, language: str, n: int) -> float:
+    rounds = []
+    for _ in range(5):
         start = time.perf_counter()
-        for f in findings:
-            finding_text(f, lang)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) / len(findings) * 1e6
+        for _ in range(n):
+            render_email(template, dict(CONTEXT, language=language))
+        rounds.append((time.perf_counter() - start) / n)
+    return statistics.median(rounds)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--findings", type=int, default=2000)
-    parser.add_argument("--runs", type=int, default=7)
-    args = parser.parse_args()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    args = ap.parse_args()
     loads = {}
-    for lang in LANGUAGES[1:]:
+    for code in sorted(i18n.SUPPORTED):
+        i18n.translations.cache_clear()
         start = time.perf_counter()
-        i18n.translations(lang)
-        loads[lang] = (time.perf_counter() - start) * 1e3
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    small, large = corpus(args.findings), corpus(args.findings * 10)
-    english = per_finding(small, "en", args.runs)
-    print(f"{len(small)} findings ({len({f.code for f in small})} codes), median of {args.runs} runs")
-    print(f"{'language':<9} {'µs/finding':>10} {'x English':>10} {'10x findings':>13} {'load ms':>8}")
-    for lang in LANGUAGES:
-        us = per_finding(small, lang, args.runs)
-        growth = per_finding(large, lang, max(args.runs // 2, 1)) * len(large) / (us * len(small))
-        print(f"{lang:<9} {us:>10.1f} {us / english:>10.2f} {growth:>12.1f}x {loads.get(lang, 0.0):>8.1f}")
-    print(f"loading all {len(loads)} catalogues: +{(rss1 - rss0) / 1024:.1f} MB resident")
+        i18n.translations(code)
+        loads[code] = time.perf_counter() - start
+    print("catalogue load from .po (ms): " + ", ".join(f"{c} {t * 1000:.1f}" for c, t in loads.items()))
+    render_email("request", dict(CONTEXT, language="en"))  # templates compiled once
+    for template in ("request", "correction_request"):
+        en = per_message(template, "en", args.n)
+        results = {code: per_message(template, code, args.n) for code in ("de", "ja", "zh_Hant")}
+        print(f"{template}: en {en * 1000:.3f} ms/message; " + "; ".join(
+            f"{c} {t * 1000:.3f} ms ({t / en:.2f}x)" for c, t in results.items()))
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ class Supplier(SQLModel, table=True):
     country: Optional[str] = Field(default=None, max_length=100)
     # Set by the VP's decision: active, suspended, disengaged.
     status: str = Field(default="active", max_length=32, index=True)
+    # The language the supplier chose on its portal (outreach.i18n code): first choice for its pages and emails.
+    portal_language: Optional[str] = Field(default=None, max_length=16)
     created_at: datetime = _created()
     updated_at: datetime = _created()
 

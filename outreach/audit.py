@@ -56,6 +56,7 @@ ACTION_WORDS = {
     "user.deactivated": "Account deactivated",
     "user.token_issued": "API token issued",
     "suppliers.imported": "Suppliers imported",
+    "supplier.language_chosen": "Language chosen on the supplier portal",
     "smelters.imported": "Smelter reference list imported",
     "smelters.watchlist_imported": "Smelter watch list imported",
     "smelters.recognition_imported": "Cross-recognition list imported",

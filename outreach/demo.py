@@ -28,9 +28,9 @@ DEMO_SUPPLIERS = [
     # id, name, contact name, contact email, language, spend, commodity manager
     ("DEMO-AURORA", "Aurora Connectors GmbH", "Anna Berg", "anna.berg@aurora-connectors.example.com", "de", 4_200_000,
      "Sam Carter"),
-    ("DEMO-BOREALIS", "Borealis Plating Co.", "Li Wei", "li.wei@borealis-plating.example.com", "en", 2_800_000,
+    ("DEMO-BOREALIS", "Borealis Plating Co.", "Li Wei", "li.wei@borealis-plating.example.com", "zh-CN", 2_800_000,
      "Sam Carter"),
-    ("DEMO-CORDILLERA", "Cordillera Metals S.A.", "Marta Rojas", "m.rojas@cordillera-metals.example.com", "en",
+    ("DEMO-CORDILLERA", "Cordillera Metals S.A.", "Marta Rojas", "m.rojas@cordillera-metals.example.com", "es-MX",
      1_900_000, "Priya Nair"),
     ("DEMO-DELTA", "Delta Cable Works", "Tom Okafor", "ops@delta-cable.example.com", "en", 900_000, "Priya Nair"),
     ("DEMO-ESTUARY", "Estuary Components Ltd.", "Purchasing desk", "purchasing@estuary-components.example.com", "en",

@@ -18,11 +18,13 @@ from cmrt.messages import finding
 from cmrt.sniff import Sniffed, Unreadable, sniff
 from cmrt.types import Finding
 from models import survey as contract
+from outreach.i18n import N_
 from outreach.storage import FileStore, _safe_name
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLS_TYPE = "application/vnd.ms-excel"
-REFUSED_MESSAGE = "We could not read this file, so it was not submitted. Please see below and send the workbook again."
+REFUSED_MESSAGE = N_("We could not read this file, so it was not submitted. Please see below and send the workbook "
+                     "again.")
 
 Channel = Literal["portal", "cli", "email", "api"]
 Purpose = Literal["declaration", "product_level"]

@@ -120,6 +120,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("POST", "/portal/{token}/upload"): _r(SIGNED_LINK),
     ("POST", "/portal/{token}/plan"): _r(SIGNED_LINK),
     ("POST", "/portal/{token}/actions/{number}"): _r(SIGNED_LINK),
+    ("POST", "/portal/{token}/language"): _r(SIGNED_LINK),
     ("GET", "/decide/{token}"): _r(SIGNED_LINK),
     ("POST", "/decide/{token}"): _r(SIGNED_LINK),
     # Dashboard pages.

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     vp_email: str = "vp.supply-chain@example.com"
     # Signs the emails and pages ("<company> Responsible Minerals Program").
     company_name: str = "Example Manufacturing Inc."
+    # The company's language: compliance pages, the VP's page and internal mail (suppliers read their own).
+    company_language: str = "en"
     # The embedded mail catcher's port for `outreach up` (it listens on 127.0.0.1).
     mail_catcher_port: int = 1025
 
@@ -183,6 +185,16 @@ class Settings(BaseSettings):
         if not at or not local or "." not in domain or " " in v or "," in v:
             raise ValueError("must be one email address, e.g. compliance@yourcompany.com")
         return v
+
+    @field_validator("company_language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from outreach.i18n import SUPPORTED, normalise
+
+        code = normalise(value)
+        if code is None:
+            raise ValueError(f"{value!r} is not one of the languages we write in: {', '.join(SUPPORTED)}")
+        return code
 
     @field_validator("public_base_url")
     @classmethod

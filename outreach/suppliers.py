@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from models.tables import Supplier, SupplierContact
+from outreach import i18n
 from outreach.db import session_scope
 
 # Canonical column -> accepted header spellings (compared after normalising, see _norm).
@@ -47,7 +48,17 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
 _CONTACT_FIELDS = ("email", "name", "language")
 _CONTACT_HEADER = re.compile(r"^contact(\d*)(email|emailaddress|name|language|lang)$")
 _EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-_LANGUAGE = re.compile(r"^[a-z]{2,3}([-_][A-Za-z]{2,4})?$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z]{2,4})?$")
+
+
+def _language_code(language: str) -> str:
+    """As given, in one spelling ("EN" -> "en", "pt_br" -> "pt-BR"); a CMRT selector name ("日本語") -> its code."""
+    if not language:
+        return ""
+    if not _LANGUAGE.match(language):
+        return (i18n.normalise(language) or "").replace("_", "-")
+    base, _, region = language.replace("_", "-").partition("-")
+    return base.lower() + (f"-{region.upper()}" if region else "")
 _MAX_ID = 64
 _MAX_NAME = 300
 
@@ -281,7 +292,8 @@ def _parse_row(number: int, cells: list[str], columns: dict[str, int],
         label = "contact" if n == 1 else f"contact{n}"
         email = _get(cells, fields.get("email")).lower()
         contact_name = _get(cells, fields.get("name")) or None
-        language = _get(cells, fields.get("language")) or "en"
+        # Blank: not known, so the supplier's last CMRT decides, else English (outreach.i18n.supplier_locale).
+        language = _get(cells, fields.get("language"))
         if not email:
             if n == 1:
                 err("contact_email", "the contact email is empty (every supplier needs someone to ask)")
@@ -294,14 +306,11 @@ def _parse_row(number: int, cells: list[str], columns: dict[str, int],
         if email in seen_emails:
             err(f"{label}_email", f"{email} is listed twice for this supplier")
             continue
-        if not _LANGUAGE.match(language):
-            err(f"{label}_language", f"{language!r} is not a language code (e.g. en, de, zh-CN)")
+        if language and not _LANGUAGE.match(language) and not i18n.normalise(language):
+            err(f"{label}_language", f"{language!r} is not a language code (e.g. en, de, zh-CN, pt-BR)")
             continue
         seen_emails.add(email)
-        lang = language.replace("_", "-")
-        base, _, region = lang.partition("-")
-        row_contacts.append(ContactRow(email=email, name=contact_name,
-                                       language=base.lower() + (f"-{region.upper()}" if region else "")))
+        row_contacts.append(ContactRow(email=email, name=contact_name, language=_language_code(language)))
 
     if errors:
         return None, errors

@@ -309,3 +309,59 @@ async def test_analyst_sees_the_mail_outage_banner_and_what_waits(ts_env, engine
             assert await row.count() == 1
             assert "cmrt@acme.example" in await row.inner_text() and "S-7" in await row.inner_text()
             await shot(page, "outage-campaign")
+
+
+@pytest.mark.parametrize("code", ["ja", "de"])
+async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, engine, db_url, settings_for, tmp_path):
+    """A correction round end to end in the supplier's language: in Japanese because the contact list says so,
+    in German because the supplier (listed in English) chooses it on the portal."""
+    _skip_without_browser()
+    from models.survey import Contact
+    from outreach.i18n import translations
+    from outreach.links import LinkSigner
+    from tests.survey_harness import SUPPLIER
+
+    t = translations(code).gettext
+    words = {w: t(w) for w in ("Waiting for your CMRT", "Your CMRT workbook", "Upload and check",
+                               "Your CMRT needs corrections", "Your CMRT is accepted", "Language")}
+    assert all(said != english for english, said in words.items())  # the catalogue speaks the language
+    settings = live_settings(settings_for, ts_env, smtp.port, db_url)
+    rig = SurveyRig(ts_env, smtp, engine, settings)
+    invalid = tmp_path / "cmrt.xlsx"
+    invalid.write_bytes(invalid_cmrt(problem="missing_contact_email"))
+    corrected = tmp_path / "cmrt-corrected.xlsx"
+    corrected.write_bytes(valid_cmrt())
+    with serve(settings, engine):
+        async with running(rig), browser_page() as page:
+            listed = "ja" if code == "ja" else "en"
+            h = await rig.start(contact=Contact(name="Jane Doe", email=SUPPLIER, language=listed))
+            await wait_for(lambda: getattr(survey_row(engine, h.id), "state", None) == "awaiting_response")
+            await page.goto(LinkSigner.from_settings(settings).portal_url(h.id))
+            if code == "de":  # listed in English: the supplier switches
+                await page.get_by_role("heading", name="Waiting for your CMRT").wait_for()
+                await page.get_by_label("Language").select_option("de")
+                await page.get_by_role("button", name="Change language").click()
+            await page.get_by_role("heading", name=words["Waiting for your CMRT"]).wait_for()
+            assert await page.locator("html").get_attribute("lang") == code
+            await shot(page, f"portal-{code}")
+
+            await page.get_by_label(words["Your CMRT workbook"]).set_input_files(str(invalid))
+            await page.get_by_role("button", name=words["Upload and check"]).click()
+            await page.get_by_role("heading", name=words["Your CMRT needs corrections"]).wait_for()
+            finding = page.locator("tr.finding", has_text="D16")
+            assert await finding.count() == 1 and "Declaration!D16" in await finding.inner_text()
+            await shot(page, f"portal-findings-{code}")
+
+            await page.get_by_label(words["Your CMRT workbook"]).set_input_files(str(corrected))
+            await page.get_by_role("button", name=words["Upload and check"]).click()
+            await page.get_by_role("heading", name=words["Your CMRT is accepted"], exact=True).wait_for()
+            await shot(page, f"portal-accepted-{code}")
+            result = await h.result()
+    assert result.outcome == SurveyOutcome.valid
+    # The correction email and the thank-you read in the same language, the English below.
+    mails = {m.template: m for m in smtp.to(SUPPLIER)}
+    assert {"request", "correction_request", "accepted"} <= set(mails)
+    for template in ("correction_request", "accepted"):
+        text = mails[template].text
+        assert "\nEnglish\n" in text and text.index("\nEnglish\n") > 0
+        assert t("Dear %(name)s,") % {"name": "Jane Doe"} in text.split("\nEnglish\n")[0]

@@ -40,7 +40,7 @@ def test_csv_import_creates_suppliers_with_several_contacts(engine):
     contacts = _contacts(engine, "S-1")
     assert [(c.email, c.language, c.is_primary) for c in contacts] == [
         ("jo@acme.example", "de", True), ("li@acme.example", "zh-CN", False)]
-    assert [c.language for c in _contacts(engine, "S-2")] == ["en"]  # default language
+    assert [c.language for c in _contacts(engine, "S-2")] == [""]  # not given: the last CMRT decides, else English
 
 
 def test_reimport_upserts_and_replaces_contacts(engine):

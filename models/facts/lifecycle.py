@@ -335,19 +335,25 @@ def email_context(inp: Any, s: Any, policy: CampaignPolicy, extra: Optional[dict
     return ctx
 
 
+def supplier_text(text: str) -> str:
+    """Marks a sentence the supplier reads: the catalogue (outreach.i18n) translates it where it is shown."""
+    return text
+
+
 VERDICT_MESSAGES = {
-    SurveyState.closed: "Thank you: your declaration is complete and valid.",
-    SurveyState.correction_requested: "Your file needs corrections: each finding below names the sheet and cell.",
-    SurveyState.product_level_requested: "Thank you. Your declaration lists high-risk smelters: please send a "
-                                         "product-level CMRT for the products you supply to us.",
-    SurveyState.corrective_action: "A corrective action plan is needed; you will receive a request by email.",
-    SurveyState.risk_review: "Thank you. Your declaration lists smelters we must look at more closely; our "
-                             "compliance team is reviewing it and will contact you.",
-    SurveyState.escalated: "Your file still has errors after the last correction round; our compliance team "
-                           "will contact you.",
+    SurveyState.closed: supplier_text("Thank you: your declaration is complete and valid."),
+    SurveyState.correction_requested: supplier_text("Your file needs corrections: each finding below names the sheet and cell."),
+    SurveyState.product_level_requested: supplier_text("Thank you. Your declaration lists high-risk smelters: please "
+                                                       "send a product-level CMRT for the products you supply to us."),
+    SurveyState.corrective_action: supplier_text("A corrective action plan is needed; you will receive a request by email."),
+    SurveyState.risk_review: supplier_text("Thank you. Your declaration lists smelters we must look at more closely; our "
+                                           "compliance team is reviewing it and will contact you."),
+    SurveyState.escalated: supplier_text("Your file still has errors after the last correction round; our compliance "
+                                         "team will contact you."),
 }
-PRODUCT_LEVEL_NEEDS_CORRECTION = "Your product-level file needs corrections: each finding below names the sheet and cell."
-RECEIVED = "Thank you: your file was received."
+PRODUCT_LEVEL_NEEDS_CORRECTION = supplier_text("Your product-level file needs corrections: each finding below names the "
+                                               "sheet and cell.")
+RECEIVED = supplier_text("Thank you: your file was received.")
 
 
 def verdict_message(state: SurveyState, *, purpose: str, accepted: bool) -> str:

@@ -7,7 +7,11 @@ Pages read the database (the read model); only actions go to Temporal.
 
 from __future__ import annotations
 
+from http.cookies import SimpleCookie
+
 from fastapi import Depends, FastAPI, HTTPException, Request
+from markupsafe import escape
+from starlette.datastructures import Headers
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,12 +19,14 @@ from sqlalchemy.engine import Engine
 from starlette.middleware.sessions import SessionMiddleware
 from temporalio.client import Client
 
+from outreach import i18n
+from outreach.i18n import N_
 from outreach.db import DatabaseUnavailable, check_connection, engine_from_settings
 from outreach.links import LinkSigner
 from outreach.settings import Settings
 from outreach.storage import FileStore
 from outreach.web.auth import API_PREFIX, SESSION_LIFETIME, LoginRequired, authorize, login_redirect
-from outreach.web.context import STATIC_DIR, WebContext, make_templates, render
+from outreach.web.context import LANGUAGE_COOKIE, STATIC_DIR, WebContext, make_templates, render
 
 SESSION_COOKIE = "outreach_session"
 # Browsers that once reached the site over https refuse plain http to it for a year: a link typed or
@@ -73,7 +79,7 @@ class BodyLimit:
             return await self.app(scope, receive, send)
         length = dict(scope.get("headers") or []).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            return await self._refuse(send)
+            return await self._refuse(send, scope)
         received = 0
         started = refused = False
 
@@ -85,7 +91,7 @@ class BodyLimit:
                 if received > self.limit and not refused:
                     refused = True
                     if not started:
-                        await self._refuse(send)
+                        await self._refuse(send, scope)
                     # The app sees a client that went away (frameworks turn parse errors into 400s).
                     return {"type": "http.disconnect"}
             return message
@@ -103,12 +109,21 @@ class BodyLimit:
             if not refused:
                 raise
 
-    async def _refuse(self, send) -> None:
+    async def _refuse(self, send, scope) -> None:
         mb = self.limit // 1048576
-        body = (f"<!doctype html><html lang=\"en\"><title>File too large</title><body style=\"font-family:system-ui;"
-                f"max-width:40rem;margin:3rem auto\"><h1>This file is too large</h1><p>We accept files up to about {mb} MB. "
-                f"A CMRT is normally under 3 MB: please remove pictures or extra sheets, save it again as .xlsx "
-                f"and upload it again (use your browser's Back button).</p></body></html>").encode()
+        # Before any route: the supplier's language from its last choice in this browser, else the browser's.
+        headers = Headers(scope=scope)
+        cookie = SimpleCookie(headers.get("cookie", ""))
+        chosen = cookie[LANGUAGE_COOKIE].value if LANGUAGE_COOKIE in cookie else None
+        code = i18n.supplier_locale(chosen=chosen, contact=i18n.negotiate(headers.get("accept-language")))
+        with i18n.using(code):
+            title, heading = escape(i18n.gettext("File too large")), escape(i18n.gettext("This file is too large"))
+            text = escape(i18n.gettext("We accept files up to about %(mb)d MB. A CMRT is normally under 3 MB: please "
+                                       "remove pictures or extra sheets, save it again as .xlsx and upload it again "
+                                       "(use your browser's Back button).") % {"mb": mb})
+        body = (f"<!doctype html><html lang=\"{code.replace('_', '-')}\"><meta charset=\"utf-8\"><title>{title}</title>"
+                f"<body style=\"font-family:system-ui;max-width:40rem;margin:3rem auto\"><h1>{heading}</h1><p>{text}</p>"
+                f"</body></html>").encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"text/html; charset=utf-8"), (b"connection", b"close"),
                                 (b"content-length", str(len(body)).encode())]})
@@ -127,8 +142,8 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):
         if _wants_html(request) and exc.status_code in (400, 403, 404, 405, 409, 410, 413):
-            heading = {403: "Not allowed", 404: "Not found", 410: "Link expired", 413: "File too large"}.get(
-                exc.status_code, "Something needs your attention")
+            heading = {403: N_("Not allowed"), 404: N_("Not found"), 410: N_("Link expired"),
+                       413: N_("File too large")}.get(exc.status_code, N_("Something needs your attention"))
             return render(request, "message.html", status_code=exc.status_code, heading=heading,
                           text=str(exc.detail), public=True)
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)

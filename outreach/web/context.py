@@ -23,7 +23,9 @@ from outreach.settings import PROJECT_ROOT, Settings
 from outreach.storage import FileStore
 from jinja2 import pass_context
 
-from outreach import roles
+from markupsafe import Markup, escape
+
+from outreach import i18n, roles
 from outreach.temporal_client import connect
 from models.enums import SurveyOutcome
 from outreach.wording import humanise, next_step_words, outcome_words, words
@@ -78,7 +80,8 @@ async def require_csrf(request: Request) -> None:
     if not expected or not isinstance(sent, str) or not secrets.compare_digest(sent, expected):
         raise HTTPException(
             status_code=403,
-            detail="This form has expired or did not come from this site. Go back, reload the page and try again.",
+            detail=i18n.N_("This form has expired or did not come from this site. Go back, reload the page and try "
+                           "again."),
         )
 
 
@@ -98,10 +101,28 @@ def pop_flashes(request: Request) -> list[dict[str, str]]:
 # --- Rendering ----------------------------------------------------------------------------
 
 
+LANGUAGE_COOKIE = "portal_language"  # the supplier's choice, for pages no survey link names (403/410/413)
+PUBLIC_PREFIXES = ("/portal",)
+
+
+def page_locale(request: Request) -> str:
+    """A page's language: the supplier's on the portal (its survey's, set by the route; else its last choice in
+    this browser, else the browser's), the company's everywhere else."""
+    chosen = getattr(request.state, "locale", None)
+    if chosen:
+        return chosen
+    if request.url.path.startswith(PUBLIC_PREFIXES):
+        return i18n.supplier_locale(chosen=request.cookies.get(LANGUAGE_COOKIE),
+                                    contact=i18n.negotiate(request.headers.get("accept-language")))
+    return i18n.company_locale(ctx_of(request).settings.company_language)
+
+
 def render(request: Request, template: str, status_code: int = 200, headers: dict[str, str] | None = None,
            **context: Any):
     ctx = ctx_of(request)
+    code = page_locale(request)
     base = {
+        "locale": code, "html_lang": code.replace("_", "-"), "languages": i18n.languages(),
         "request": request,
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request),
@@ -110,13 +131,16 @@ def render(request: Request, template: str, status_code: int = 200, headers: dic
         "company_name": ctx.settings.company_name,
     }
     base.update(context)
-    return ctx.templates.TemplateResponse(request, template, base, status_code=status_code, headers=headers)
+    with i18n.using(code):  # the response renders here, in this language
+        return ctx.templates.TemplateResponse(request, template, base, status_code=status_code, headers=headers)
 
 
 def _fmt_dt(value: datetime | None, with_time: bool = True) -> str:
     if value is None:
         return "—"
     value = value.astimezone(timezone.utc)
+    if i18n.current() != i18n.ENGLISH:  # a supplier's page in its language: the locale's own order and names
+        return i18n.format_moment(value) if with_time else i18n.format_day(value)
     return value.strftime("%d %b %Y %H:%M UTC" if with_time else "%d %b %Y")
 
 
@@ -143,9 +167,28 @@ def _may(context, capability: str) -> bool:
     return user is not None and roles.can_own(user.role, capability)
 
 
+def _strong(value: Any) -> Markup:
+    return Markup("<strong>%s</strong>") % escape(value)
+
+
+def _finding(f: Any) -> str:
+    """A finding's sentence in the page's language (outreach.i18n.finding_text)."""
+    get = f.get if isinstance(f, dict) else lambda k: getattr(f, k, None)
+    return i18n.finding_text(get("code"), get("params"), get("message") or "")
+
+
+def _errors_to_correct(n: int) -> str:
+    """"9 errors to correct" (models.facts.correction's headline) in the page's language."""
+    return i18n.ngettext("%(num)d error to correct", "%(num)d errors to correct", n) % {"num": n}
+
+
 def make_templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
     env = templates.env
+    i18n.install(env)
+    env.globals["strong"] = _strong
+    env.globals["errors_to_correct"] = _errors_to_correct
+    env.filters["finding"] = _finding
     env.filters["dt"] = _fmt_dt
     env.filters["date"] = _fmt_date
     env.filters["human"] = humanise
