@@ -263,21 +263,20 @@ def test_finding_text_is_the_english_sentence_until_a_finding_catalogue_speaks_t
     assert i18n.finding_text(None, None, english, "ja") == english
 
 
-def test_finding_text_takes_the_finding_catalogue_in_the_language_once_it_has_one(monkeypatch):
-    """The contract the finding catalogue plugs into: `cmrt.messages.message(code, locale=..., **params)`."""
+def test_finding_text_takes_the_finding_catalogue_in_the_language():
+    """Pages and emails say a stored finding through cmrt's own catalogue, and fall back to the English the
+    check wrote when the record lacks what the sentence needs or the code is unknown."""
     from cmrt import messages
 
-    japanese = {"smelter_row": "製錬業者リスト {row} 行目: 確認してください。"}
-
-    def message(code, locale=None, **params):
-        template = japanese.get(code) if locale == "ja" else None
-        return template.format_map(messages._Lenient(params)) if template else code
-
-    monkeypatch.setattr(messages, "message", message)
-    english = "Smelter List row 7: please check."
-    assert i18n.finding_text("smelter_row", {"row": "7"}, english, "ja") == "製錬業者リスト 7 行目: 確認してください。"
-    assert i18n.finding_text("smelter_row", {}, english, "ja") == english  # parameters not kept: English, whole
-    assert i18n.finding_text("smelter_row", {"row": "7"}, english, "de") == english  # no German yet
+    params = {"template_sheet": "Smelter List", "limit": "10000"}
+    english = messages.message("too_many_rows", **params)
+    japanese = i18n.finding_text("too_many_rows", params, english, "ja")
+    assert japanese == messages.render("too_many_rows", params, "ja")
+    assert japanese != english and "10,000" in japanese  # the number as Japanese writes it
+    assert i18n.finding_text("too_many_rows", params, english, "de") == messages.render("too_many_rows", params, "de")
+    assert i18n.finding_text("too_many_rows", {}, english, "ja") == english  # parameters not kept: English, whole
+    assert i18n.finding_text("no_such_code", params, "as written", "ja") == "as written"
+    assert i18n.finding_text("too_many_rows", params, english, "en") == english
 
 
 # --- the last CMRT's language -----------------------------------------------------------------------
