@@ -5,6 +5,7 @@ of a submission through the worker's own activity and the read-time figures."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, datetime, timedelta, timezone
 
 import openpyxl
@@ -390,14 +391,23 @@ def test_the_cli_imports_overrides_and_shows_with_reasons(db_url, tmp_path, monk
     r = runner.invoke(app, ["smelters", "risk", "override", "CID003185", "--level", "low", "--reason", "Visited"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["smelters", "risk", "show", "CID003185", "--json"])
-    import json
-
     shown = json.loads(r.output)
     assert (shown["risk"], shown["rule_risk"], shown["overridden"]) == ("low", "medium", True)
     r = runner.invoke(app, ["smelters", "risk", "override", "CID003185", "--level", "purple", "--reason", "x"])
     assert r.exit_code == 2 and "choose low, medium or high" in r.output
+    # `outreach cmrt check` grades with the stored override too: African Gold Refinery is low now.
+    cordillera = tmp_path / "cordillera.xlsx"
+    from cmrt.builder import high_risk_cmrt
+
+    cordillera.write_bytes(high_risk_cmrt())
+    r = runner.invoke(app, ["cmrt", "check", "--json", str(cordillera)])
+    [row] = [s for s in json.loads(r.output)[0]["smelters"] if s["cid"] == "CID003185"]
+    assert row["risk"] == "low" and row["risk_reasons"][0].startswith("Set by compliance: low")
     r = runner.invoke(app, ["smelters", "risk", "clear-override", "CID003185"])
     assert r.exit_code == 0 and "cleared" in r.output
+    r = runner.invoke(app, ["cmrt", "check", "--json", str(cordillera)])
+    [row] = [s for s in json.loads(r.output)[0]["smelters"] if s["cid"] == "CID003185"]
+    assert row["risk"] == "medium"  # Uganda, but LBMA-recognised
     engine = make_engine(db_url)
     try:
         assert _actions(engine) == ["smelters.watchlist_imported", "smelters.recognition_imported",
