@@ -19,7 +19,8 @@ from outreach.settings import Settings
 
 # The project's own pure modules and heavy libraries are imported once, not per workflow run
 # (un-passed, sqlmodel/sqlalchemy cost ≈300 ms per run inside the sandbox).
-PASSTHROUGH_MODULES = ("models", "cmrt", "activities", "outreach", "pydantic", "sqlmodel", "sqlalchemy", "jinja2")
+PASSTHROUGH_MODULES = ("models", "cmrt", "activities", "outreach", "pydantic", "sqlmodel", "sqlalchemy", "jinja2",
+                       "babel")
 
 
 def workflow_runner(sandbox: bool = True) -> WorkflowRunner:
