@@ -388,3 +388,24 @@ async def test_the_bounce_mailbox_signs_in_with_oauth_as_microsoft_365_requires(
     wrong = _settings(settings_for, smtp, **{**oauth, "bounce_imap_oauth_client_secret": "expired"})
     with pytest.raises(ApplicationError, match="refused the client 'outreach-bounces': AADSTS7000215"):
         BounceActivities(wrong, engine).read_mailbox()
+
+
+async def test_recording_holds_on_postgresql_too(any_db_url, smtp, settings_for):
+    """The same tie, write and audit entry on SQLite and PostgreSQL; a second copy changes nothing."""
+    from activities.email import EmailActivities
+    from outreach.db import make_engine
+
+    engine = make_engine(any_db_url)
+    try:
+        settings = _settings(settings_for, smtp, db_url=any_db_url)
+        acts = EmailActivities(settings, engine)
+        mine = await _send(acts, "k/mine", JANE)
+        now = datetime.now(timezone.utc)
+        for raw in (samples.ses_notification(acts.return_path(mine), JANE, mine.message_id),
+                    samples.postfix_dsn(BOUNCE_BOX, "x@else.test", "<nope@else.test>")):
+            assert record_bounce(engine, settings, raw, read_bounce(raw, BOUNCE_BOX), now) is not None
+            assert record_bounce(engine, settings, raw, read_bounce(raw, BOUNCE_BOX), now) is None
+        assert (_row(engine, mine.id).status, _row(engine, mine.id).bounce_kind) == ("bounced", HARD)
+        assert [len(_audit(engine, a)) for a in ("mail.bounced", "mail.bounce_unmatched")] == [1, 1]
+    finally:
+        engine.dispose()

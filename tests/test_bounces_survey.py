@@ -127,6 +127,9 @@ async def test_a_relay_bounce_falls_back_to_the_next_contact_then_pauses(ts_env,
     bounced = [(m["to"], m["bounce"]) for m in body["emails"] if m["status"] == "bounced"]
     assert bounced == [(SUPPLIER, "hard"), (KEN, "hard")]
     assert [e["kind"] for e in body["events"]].count("contact_fallback") == 1
+    await web.login()
+    page = (await web.client.get("/suppliers/S-100")).text
+    assert "Contact bounced" in page and "Bounced, reported by the relay: 550 5.1.10 RESOLVER.ADR.RecipientNotFound" in page
 
 
 async def test_a_bounce_for_an_old_contact_changes_nothing(ts_env, smtp, engine, db_url, settings_for,
