@@ -92,11 +92,13 @@ def retention_plan(as_json: bool = JSON_OPTION) -> None:
     if p.audit_prefix:
         typer.echo(f"\nAudit trail: entries {p.audit_through - p.audit_prefix + 1} to {p.audit_through} "
                    f"({p.audit_prefix}) are older than the period and go, behind a checkpoint entry that "
-                   f"`outreach audit verify` starts from" + (f"; entry {p.audit_first_kept} and later stay"
+                   f"`outreach audit verify` starts from" + (f"; entry {p.audit_first_kept[0]} and later stay "
+                                                             f"({p.audit_first_kept[1]})"
                                                              if p.audit_first_kept else ""))
     else:
-        typer.echo("\nAudit trail: no entry is due to go"
-                   + (f" (the oldest, entry {p.audit_first_kept}, stays)" if p.audit_first_kept else ""))
+        typer.echo("\nAudit trail: no entry is due to go" + (
+            f" (the oldest, entry {p.audit_first_kept[0]}, stays: {p.audit_first_kept[1]})" if p.audit_first_kept
+            else ""))
     if not p.anything_goes:
         typer.echo("\nNothing to purge.")
 

@@ -71,7 +71,7 @@ class RetentionPlan:
     orphan_bytes: int
     audit_prefix: int  # the oldest audit entries that go
     audit_through: Optional[int]  # ... up to this entry
-    audit_first_kept: Optional[int]
+    audit_first_kept: Optional[tuple[int, str]]  # the first entry that stays, and why
     temporal_history_days: int = TEMPORAL_HISTORY_DAYS
 
     @property
@@ -97,7 +97,8 @@ class RetentionPlan:
                            "campaign_goes": c.whole, "goes": c.counts} for c in self.campaigns],
             "orphan_files": {"files": self.orphan_files, "bytes": self.orphan_bytes},
             "audit": {"entries": self.audit_prefix, "through": self.audit_through,
-                      "first_kept": self.audit_first_kept},
+                      "first_kept": self.audit_first_kept[0] if self.audit_first_kept else None,
+                      "first_kept_because": self.audit_first_kept[1] if self.audit_first_kept else None},
         }
 
 
@@ -210,15 +211,16 @@ def _old_unreferenced_files(session: Session, years: int, now: datetime) -> list
 
 
 def _audit_prefix(session: Session, years: int, now: datetime, holds: rule.Holds,
-                  kept_campaigns: frozenset[str]) -> tuple[int, Optional[int], Optional[int]]:
-    """(how many, through which entry, the first that stays) of the audit trail's purgeable prefix."""
+                  kept_campaigns: frozenset[str]) -> tuple[int, Optional[int], Optional[tuple[int, str]]]:
+    """(how many, through which entry, the first that stays and why) of the audit trail's purgeable prefix."""
     n, through, first_kept = 0, None, None
     rows = session.exec(select(AuditEntry.seq, AuditEntry.at, AuditEntry.campaign_id, AuditEntry.object_type,
                                AuditEntry.object_id).order_by(AuditEntry.seq).execution_options(yield_per=2000))
     for row in rows:
         facts = rule.AuditFacts(*row)
-        if rule.audit_entry_stays(facts, years=years, now=now, kept_campaigns=kept_campaigns, holds=holds):
-            first_kept = facts.seq
+        why = rule.why_audit_entry_stays(facts, years=years, now=now, kept_campaigns=kept_campaigns, holds=holds)
+        if why is not None:
+            first_kept = (facts.seq, why)
             break
         n, through = n + 1, facts.seq
     return n, through, first_kept

@@ -193,6 +193,7 @@ def test_a_supplier_under_legal_hold_stays_until_released(db):
     assert due.retention.held_suppliers == ("S-2",) and due.held_surveys == 1 and not due.whole
     assert due.counts["surveys"] == 1 and due.counts["escalations"] == 0 and due.counts["files"] == 0
     assert p.audit_prefix == 1  # the note about S-2 is held, and stops the prefix
+    assert p.audit_first_kept == (2, "it concerns the supplier S-2, under legal hold")
 
     purge(engine, store, years=YEARS, by="root", now=LATER)
     assert _count(engine, Survey, Survey.id == s2) == 1 and _count(engine, Survey, Survey.id == s1) == 0
@@ -246,6 +247,7 @@ def test_cli_plan_purge_and_holds(tmp_path, db_url, engine):
 
     r = runner.invoke(cli_app, ["retention", "plan"], env=env, catch_exceptions=False)
     assert r.exit_code == 0 and "cmrt-2025 (CMRT campaign 2025): past its period" in r.output, r.output
+    assert "entry 2 and later stay (it is younger than 1 year)" in r.output, r.output
     assert "stays under legal hold: 1 survey of S-2" in r.output and "cmrt-2026 (CMRT campaign 2026): open" in r.output
     planned = json.loads(runner.invoke(cli_app, ["retention", "plan", "--json"], env=env).output)
     assert [c["campaign_id"] for c in planned["campaigns"]] == ["cmrt-2025", "cmrt-2026"]

@@ -85,20 +85,31 @@ class AuditFacts:
     object_id: str
 
 
-def audit_entry_stays(entry: AuditFacts, *, years: int, now: datetime, kept_campaigns: frozenset[str],
-                      holds: Holds) -> bool:
-    """An entry stays while it is younger than the period, while its campaign's records are kept (a campaign
-    purged or never recorded does not keep it), or while it concerns something under legal hold."""
+def why_audit_entry_stays(entry: AuditFacts, *, years: int, now: datetime, kept_campaigns: frozenset[str],
+                          holds: Holds) -> Optional[str]:
+    """Why an entry stays (None: it may go): while it is younger than the period, while its campaign is not due
+    for purge (a campaign past its period, or never recorded, does not keep it), or while it concerns something
+    under legal hold."""
     if now < years_after(entry.at, years):
-        return True
-    if entry.campaign_id and (entry.campaign_id in kept_campaigns or entry.campaign_id in holds.campaigns):
-        return True
+        return f"it is younger than {years} year{'s' if years != 1 else ''}"
+    if entry.campaign_id and entry.campaign_id in holds.campaigns:
+        return f"its campaign {entry.campaign_id} is under legal hold"
+    if entry.campaign_id and entry.campaign_id in kept_campaigns:
+        return f"its campaign {entry.campaign_id} is kept"
     if entry.object_type == "campaign" and entry.object_id in holds.campaigns:
-        return True
+        return f"the campaign {entry.object_id} is under legal hold"
     if entry.object_type == "supplier" and entry.object_id in holds.suppliers:
-        return True
+        return f"the supplier {entry.object_id} is under legal hold"
     survey = survey_of(entry.object_type, entry.object_id)
-    return survey is not None and (survey[0] in holds.campaigns or survey[1] in holds.suppliers)
+    if survey is not None and survey[1] in holds.suppliers:
+        return f"it concerns the supplier {survey[1]}, under legal hold"
+    if survey is not None and survey[0] in holds.campaigns:
+        return f"its campaign {survey[0]} is under legal hold"
+    return None
+
+
+def audit_entry_stays(entry: AuditFacts, **rule) -> bool:
+    return why_audit_entry_stays(entry, **rule) is not None
 
 
 def audit_prefix(entries: Iterable[AuditFacts], **rule) -> int:
