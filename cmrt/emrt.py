@@ -232,7 +232,8 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None, tm: dic
 
     first = spec["first_row"]
     out.extend(unlisted_smelters_incomplete(
-        rows, lambda r, row: b_and_c(r, row)[1] if r >= first else (row[2] if len(row) > 2 else ""), formulas))
+        rows, lambda r, row: b_and_c(r, row)[1] if r >= first else (row[2] if len(row) > 2 else ""), formulas,
+        rules["unlisted_smelter_needs"]))
     return out
 
 
