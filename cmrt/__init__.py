@@ -21,6 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cmrt import maps
 from cmrt.locales import cmrt_language
 from cmrt.messages import CATALOGUE, finding, phrase
 from cmrt.reader import (
@@ -50,6 +51,7 @@ from cmrt.rules import (
     is_not_listed,
     smelter_row_findings,
     spacing_findings,
+    unlisted_smelters_without_country,
 )
 from cmrt.sniff import Sniffed, Unreadable
 from cmrt.sniff import sniff as sniff_bytes  # keeps `cmrt.sniff` the module
@@ -197,6 +199,12 @@ def _check_bytes(
         # file's format that a copy into the current template makes moot. The version as written ("2.03a").
         return _finish(result, [finding("template_outdated", sheet="Declaration", version=version,
                                         current=CURRENT_VERSION)])
+    choice = maps.map_for("CMRT", version)
+    tm = choice.map
+    if choice.fit == "newer_major":
+        # Another layout altogether may sit behind a new major version: one verdict, nothing read.
+        return _finish(result, [finding("template_version_unsupported", sheet="Declaration", cell=tm["revision_cell"],
+                                        kind="CMRT", version=version, current=CURRENT_VERSION)])
     if decl is None:
         findings.append(finding("sheet_missing", template_sheet="Declaration", current=CURRENT_VERSION))
         return _finish(result, findings)
@@ -207,8 +215,11 @@ def _check_bytes(
     elif vt < version_tuple(CURRENT_VERSION):
         findings.append(finding("template_old_6x", sheet="Declaration", cell="J3", version=version,
                                 current=CURRENT_VERSION))
+    elif choice.fit == "nearest":  # a newer minor version (or one between two we know)
+        findings.append(finding("template_version_unmapped", sheet="Declaration", cell=tm["revision_cell"],
+                                kind="CMRT", version=version, used=choice.version))
 
-    declaration, questions, company = read_declaration(decl)
+    declaration, questions, company = read_declaration(decl, tm)
     result.declaration, result.questions, result.company_questions = declaration, questions, company
     findings.extend(company_name_findings(declaration.company_name, expected_company))
 
@@ -222,8 +233,8 @@ def _check_bytes(
             smelter_sheet = wb.sheet(actual)
         else:
             products_sheet = wb.sheet(actual)
-    smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
-    result.products = read_products(products_sheet) if products_sheet is not None else []
+    smelters = read_smelters(smelter_sheet, tm=tm) if smelter_sheet is not None else []
+    result.products = read_products(products_sheet, tm=tm) if products_sheet is not None else []
     for rows, limit, sheet_name in ((smelters, MAX_SMELTER_ROWS, "Smelter List"),
                                     (result.products, MAX_PRODUCT_ROWS, "Product List")):
         if len(rows) > limit:  # judged on the first `limit` rows; the file is sent back all the same
@@ -253,13 +264,14 @@ def _check_bytes(
         if lookup is not None and lookup.rows:
             _derive_with_file_aliases(smelters, lookup)
 
-    checker_findings = checker(decl, smelter_sheet, products_sheet, formulas)
+    checker_findings = checker(decl, smelter_sheet, products_sheet, formulas, tm)
     result.checker_remaining = len(checker_findings)
     findings.extend(checker_findings)
-    findings.extend(spacing_findings(decl, smelter_sheet))
+    findings.extend(spacing_findings(decl, smelter_sheet, tm))
     findings.extend(contradictions(declaration, questions, company, smelters, today=today,
-                                   campaign_year=campaign_year))
+                                   campaign_year=campaign_year, tm=tm))
     findings.extend(smelter_row_findings(smelters))
+    findings.extend(unlisted_smelters_without_country(smelters, tm))
     findings.extend(_match_smelters(smelters, ref, lookup))
     result.smelters = smelters
 
@@ -284,8 +296,20 @@ def _check_emrt(wb: Workbook, decl: Any, sniffed: Sniffed, result: CheckResult, 
     """An EMRT, read and judged by its version's cell map (cmrt/data/emrt-<version>.json)."""
     from cmrt import emrt
 
-    tm, own_map = emrt.map_for(version)
-    if not own_map:
+    choice = maps.map_for("EMRT", version)
+    tm = choice.map
+    if choice.fit == "newer_major":
+        return _finish(result, [*findings, finding("template_version_unsupported", sheet="Declaration",
+                                                   cell=tm["revision_cell"], kind="EMRT", version=version,
+                                                   current=EMRT_CURRENT_VERSION)])
+    vt = maps.version_tuple(version)
+    if choice.fit == "nearest" and vt > maps.version_tuple(EMRT_CURRENT_VERSION):
+        findings.append(finding("template_version_unmapped", sheet="Declaration", cell=tm["revision_cell"],
+                                kind="EMRT", version=version, used=choice.version))
+    elif choice.fit == "own" and vt < maps.version_tuple(EMRT_CURRENT_VERSION):
+        findings.append(finding("emrt_old_version", sheet="Declaration", cell=tm["revision_cell"], version=version,
+                                current=EMRT_CURRENT_VERSION))
+    elif choice.fit != "own":  # an older version, or none found: read all the same, and ask for the current one
         findings.append(finding("emrt_version_unmapped", sheet="Declaration", cell=tm["revision_cell"],
                                 version=version or "unknown", used=tm["version"], current=EMRT_CURRENT_VERSION))
     declaration, minerals, questions, company = emrt.read_declaration(decl, tm)
@@ -301,7 +325,7 @@ def _check_emrt(wb: Workbook, decl: Any, sniffed: Sniffed, result: CheckResult, 
         else:
             sheets[template_name] = wb.sheet(actual)
     smelter_sheet, products_sheet = sheets.get("Smelter List"), sheets.get("Product List")
-    smelters = read_smelters(smelter_sheet) if smelter_sheet is not None else []
+    smelters = read_smelters(smelter_sheet, tm=tm) if smelter_sheet is not None else []
     result.mines = emrt.read_mines(sheets["Mine List"], tm, MAX_SMELTER_ROWS) if "Mine List" in sheets else []
     result.products = emrt.read_products(products_sheet, tm, MAX_PRODUCT_ROWS) if products_sheet is not None else []
     if len(smelters) > MAX_SMELTER_ROWS:

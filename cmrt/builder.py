@@ -1,7 +1,8 @@
 """The project's own CMRT fixture builder: CMRT-shaped `.xlsx` bytes from a declarative spec.
 
-It writes the real template's sheets at the real template's cells (see `../shared/cmrt/cellmap-6x.json`),
-so everything that reads a CMRT can be tested without the RMI's copyrighted workbooks.
+It writes the real template's sheets at the cells of the version's map (`cmrt/data/cmrt-<version>.json`,
+the same maps the reader uses), so everything that reads a CMRT can be tested without the RMI's
+copyrighted workbooks. A version without a map (pre-6 versions, a future 6.7) is written at the nearest map's cells.
 
     from cmrt.builder import CMRTBuilder, valid_cmrt, invalid_cmrt, high_risk_cmrt, SAMPLE_SMELTERS
 
@@ -28,7 +29,9 @@ Options that make the workbook look like real files from the field:
 - `date_style="datetime"|"text"|"serial"`: the effective date as a datetime, as text ("02-May-2024"), or a
   raw number. `.cell(sheet, ref, value)` writes anything anywhere (stray tabs, wrong types...).
 - `version="6.01"...`: older 6.x layouts (Q6 number, Product List copyright row at B1001/B2006,
-  "Manufacturer's" header); pre-6 versions ("5.12", "4.10", "3.02") get the sheet names of their era;
+  "Manufacturer's" header); `version="6.6"`: the requester's product number and name in the Product
+  List (`.product(..., requester_number=..., requester_name=...)`); `.template_lookup_rows()` adds the
+  Look-up's "Smelter not yet identified" rows (tungsten's without a country); pre-6 versions ("5.12", "4.10", "3.02") get the sheet names of their era;
   `kind="EMRT"` (or CRT/AMRT) writes that template's title and its Mine List sheet.
 - `.rename_sheet(old, new)`, `.drop_sheet(name)`, `.extra_sheet(name)`: renamed, missing or stray sheets.
 - `.lookup_rows([...])` / `.synthetic_lookup(n)`: the Smelter Look-up sheet contents (default: a few
@@ -47,35 +50,18 @@ from typing import Any, Iterable
 
 from openpyxl import Workbook
 
+from cmrt import maps
 from cmrt.types import COMPANY_QUESTIONS, METALS
 
-REVISION_DATES = {
-    "6.01": "May 19, 2020",
-    "6.1": "April 28, 2021",
-    "6.22": "May 11, 2022",
-    "6.31": "May 26, 2023",
-    "6.4": "April 26, 2024",
-    "6.5": "April 25, 2025",
-}
-
-DECLARATION_CELLS = {
-    "name": "D8",
-    "scope": "D9",
-    "scope_description": "D10",
-    "unique_id": "D12",
-    "unique_id_authority": "D13",
-    "address": "D14",
-    "contact_name": "D15",
-    "contact_email": "D16",
-    "contact_phone": "D17",
-    "authorizer": "D18",
-    "authorizer_title": "D19",
-    "authorizer_email": "D20",
-    "authorizer_phone": "D21",
-    "effective_date": "D22",
-}
-QUESTION_FIRST_ROW = {"Q1": 26, "Q2": 32, "Q3": 38, "Q4": 44, "Q5": 50, "Q6": 56, "Q7": 62, "Q8": 68}
-COMPANY_ROW = {"A": 75, "B": 77, "C": 79, "D": 81, "E": 83, "F": 85, "G": 87, "H": 89}
+# The builder's field names -> the map's (cmrt/data/cmrt-<version>.json "declaration").
+_FIELD_NAMES = {"name": "company_name", "unique_id": "company_unique_id",
+                "unique_id_authority": "company_unique_id_authority"}
+DECLARATION_CELLS = {builder_name: maps.template_map("CMRT", "6.5")["declaration"][map_name] for builder_name, map_name in (
+    ("name", "company_name"), ("scope", "scope"), ("scope_description", "scope_description"),
+    ("unique_id", "company_unique_id"), ("unique_id_authority", "company_unique_id_authority"), ("address", "address"),
+    ("contact_name", "contact_name"), ("contact_email", "contact_email"), ("contact_phone", "contact_phone"),
+    ("authorizer", "authorizer"), ("authorizer_title", "authorizer_title"), ("authorizer_email", "authorizer_email"),
+    ("authorizer_phone", "authorizer_phone"), ("effective_date", "effective_date"))}
 
 SCOPE_COMPANY = "A. Company"
 SCOPE_PRODUCT = "B. Product (or List of Products)"
@@ -149,8 +135,8 @@ class CMRTBuilder:
         self.version = version
         self.kind = kind
         self.cached_values = cached_values
-        major_minor = _version_key(version)
-        self.q6_style = q6_style or ("number" if major_minor < (6, 31) else "text")
+        self.map = maps.map_for("CMRT", version).map
+        self.q6_style = q6_style or ("number" if self.map["q6_hundred_as_number"] else "text")
         self.date_style = date_style
         self.language = language
         self.revision_sheet = revision_sheet
@@ -160,7 +146,7 @@ class CMRTBuilder:
         self._company_answers: dict[str, Any] = {}
         self._company_comments: dict[str, Any] = {}
         self._smelters: list[dict[str, Any]] = []
-        self._products: list[tuple[Any, Any, Any]] = []
+        self._products: list[dict[str, Any]] = []
         self._lookup: list[LookupRow] = list(SAMPLE_SMELTERS)
         self._cells: list[tuple[str, str, Any]] = []
         self._renames: dict[str, str] = {}
@@ -239,8 +225,20 @@ class CMRTBuilder:
             self.smelter(**row)
         return self
 
-    def product(self, number: Any, name: Any = None, comments: Any = None) -> CMRTBuilder:
-        self._products.append((number, name, comments))
+    def product(self, number: Any, name: Any = None, comments: Any = None, **requester: Any) -> CMRTBuilder:
+        """A Product List row; requester_number / requester_name where the version has those columns (6.6)."""
+        columns = set(self.map["product_list"]["columns"].values())
+        unknown = set(requester) - columns
+        if unknown:
+            raise ValueError(f"CMRT {self.map['version']} has no Product List column for {sorted(unknown)}")
+        self._products.append({"number": number, "name": name, "comments": comments, **requester})
+        return self
+
+    def template_lookup_rows(self) -> CMRTBuilder:
+        """Add the template's own "Smelter not yet identified" Look-up rows (the map's not_identified_rows:
+        standard name "Unknown", a country per metal; tungsten's has none)."""
+        for metal, country in self.map["smelter_list"]["not_identified_rows"].items():
+            self._lookup.append(LookupRow(metal, NOT_IDENTIFIED, "Unknown", country, "", source=""))
         return self
 
     def lookup_rows(self, rows: Iterable[LookupRow]) -> CMRTBuilder:
@@ -324,7 +322,6 @@ class CMRTBuilder:
             sheets[name] = wb.create_sheet(self._renames.get(name, name))
         for name in self._extra:
             wb.create_sheet(name)
-        vk = _version_key(self.version)
 
         if "Revision" in sheets:
             sheets["Revision"]["B2"] = f"Revision {self.version}"
@@ -343,31 +340,34 @@ class CMRTBuilder:
             decl["D3"] = self.language
             revision = self._revision_text
             if revision is None:
-                revision = f"Revision {self.version}\n{REVISION_DATES.get(self.version, 'January 1, 2019')}"
-            decl["J3"] = revision
+                known = self.map["version"] == self.version
+                revision = f"Revision {self.version}\n{self.map['revision_date'] if known else 'January 1, 2019'}"
+            decl[self.map["revision_cell"]] = revision
             decl["P9"], decl["Q9"], decl["R9"] = SCOPE_COMPANY, SCOPE_PRODUCT, SCOPE_USER
             decl["B8"] = "Company Name (*):"
-            for key, ref in DECLARATION_CELLS.items():
-                if key in self._company and self._company[key] is not None:
-                    value = self._company[key]
-                    decl[ref] = self._format_date(value) if key == "effective_date" else value
-            if isinstance(decl["D22"].value, datetime):
-                decl["D22"].number_format = "DD-MMM-YYYY"
-            for q, first in QUESTION_FIRST_ROW.items():
+            cells = self.map["declaration"]
+            col, comment_col = self.map["answer_column"], self.map["comment_column"]
+            for key, value in self._company.items():
+                if value is not None:
+                    decl[cells[_FIELD_NAMES.get(key, key)]] = self._format_date(value) if key == "effective_date" else value
+            if isinstance(decl[cells["effective_date"]].value, datetime):
+                decl[cells["effective_date"]].number_format = "DD-MMM-YYYY"
+            for q, spec in self.map["questions"].items():
+                first = spec["first_row"]
                 for i, metal in enumerate(METALS):
                     decl[f"B{first + i}"] = f"{metal}  (*)"
                     if (q, metal) in self._answers and self._answers[(q, metal)] is not None:
                         value = self._answers[(q, metal)]
-                        decl[f"D{first + i}"] = self._format_q6(value) if q == "Q6" else value
-                        if q == "Q6" and decl[f"D{first + i}"].value == 1:
-                            decl[f"D{first + i}"].number_format = "0%"
+                        decl[f"{col}{first + i}"] = self._format_q6(value) if q == "Q6" else value
+                        if q == "Q6" and decl[f"{col}{first + i}"].value == 1:
+                            decl[f"{col}{first + i}"].number_format = "0%"
                     if (q, metal) in self._comments:
-                        decl[f"G{first + i}"] = self._comments[(q, metal)]
-            for letter, row in COMPANY_ROW.items():
+                        decl[f"{comment_col}{first + i}"] = self._comments[(q, metal)]
+            for letter, spec in self.map["company_questions"].items():
                 if self._company_answers.get(letter) is not None:
-                    decl[f"D{row}"] = self._company_answers[letter]
+                    decl[f"{col}{spec['row']}"] = self._company_answers[letter]
                 if letter in self._company_comments:
-                    decl[f"G{row}"] = self._company_comments[letter]
+                    decl[f"{comment_col}{spec['row']}"] = self._company_comments[letter]
 
         smelter_sheet = sheets.get("Smelter List")
         if smelter_sheet is not None:
@@ -376,12 +376,16 @@ class CMRTBuilder:
 
         products = sheets.get("Product List")
         if products is not None:
-            who = "Responder's" if vk >= (6, 5) else "Manufacturer's"
-            products["B5"], products["C5"], products["D5"] = f"{who} Product Number (*)", f"{who} Product Name", "Comments"
-            for i, (number, name, comments) in enumerate(self._products):
-                products[f"B{6 + i}"], products[f"C{6 + i}"], products[f"D{6 + i}"] = number, name, comments
-            copyright_row = 1001 if vk < (6, 22) else 2006
-            products[f"B{copyright_row}"] = "© 2025 Responsible Minerals Initiative. All rights reserved."
+            spec = self.map["product_list"]
+            column_of = {name: c for c, name in spec["columns"].items()}
+            header = spec["header_row"]
+            for name, c in column_of.items():
+                products[f"{c}{header}"] = spec.get(f"{name}_header", name.capitalize())
+            for i, product in enumerate(self._products):
+                for name, value in product.items():
+                    if value is not None:
+                        products[f"{column_of[name]}{spec['first_row'] + i}"] = value
+            products[f"B{spec['copyright_row']}"] = "© 2025 Responsible Minerals Initiative. All rights reserved."
 
         lookup_name = next((n for n in ("Smelter Look-up", "Smelter Reference List", "Standard Smelter Names") if n in sheets), None)
         if lookup_name is not None:
@@ -580,17 +584,15 @@ class EMRTBuilder:
     """
 
     def __init__(self, version: str = "2.1") -> None:
-        from cmrt.emrt import template_map
-
         self.version = version
-        self.map = template_map(version)
+        self.map = maps.template_map("EMRT", version)
         self._company: dict[str, Any] = {}
         self._minerals: list[str] = list(self.map["minerals"].values())  # the blank template selects all
         self._answers: dict[tuple[str, str], Any] = {}
         self._company_answers: dict[str, tuple[Any, Any]] = {}
         self._smelters: list[dict[str, Any]] = []
         self._mines: list[dict[str, Any]] = []
-        self._products: list[tuple[Any, Any]] = []
+        self._products: list[dict[str, Any]] = []
         self._cells: list[tuple[str, str, Any]] = []
 
     def company(self, **fields: Any) -> EMRTBuilder:
@@ -635,8 +637,9 @@ class EMRTBuilder:
         self._mines.append(fields)
         return self
 
-    def product(self, number: Any, name: Any = None) -> EMRTBuilder:
-        self._products.append((number, name))
+    def product(self, number: Any, name: Any = None, **more: Any) -> EMRTBuilder:
+        """A Product List row; more: the map's other columns (requester_number, requester_name, comments)."""
+        self._products.append({"number": number, "name": name, **more})
         return self
 
     def cell(self, sheet: str, ref: str, value: Any) -> EMRTBuilder:
@@ -651,7 +654,7 @@ class EMRTBuilder:
         decl = sheets["Declaration"]
         decl["D2"] = "Extended Minerals Reporting Template (EMRT)"
         decl["D3"] = "English"
-        decl[tm["revision_cell"]] = f"Revision {self.version}"
+        decl[tm["revision_cell"]] = f"Revision {self.version}\n{tm['revision_date']}"
         for name, value in self._company.items():
             if value is not None:
                 decl[tm["declaration"][name]] = value
@@ -681,10 +684,11 @@ class EMRTBuilder:
             for name, value in spec.items():
                 sheets["Mine List"][f"{mine_columns[name]}{tm['mine_list']['first_row'] + i}"] = value
         product_columns = {name: c for c, name in tm["product_list"]["columns"].items()}
-        for i, (number, name) in enumerate(self._products):
+        for i, product in enumerate(self._products):
             row = tm["product_list"]["first_row"] + i
-            sheets["Product List"][f"{product_columns['number']}{row}"] = number
-            sheets["Product List"][f"{product_columns['name']}{row}"] = name
+            for name, value in product.items():
+                if value is not None:
+                    sheets["Product List"][f"{product_columns[name]}{row}"] = value
         lookup = sheets["Smelter Look-up"]
         for i, r in enumerate(EMRT_SAMPLE_LOOKUP, start=5):
             for c, v in enumerate((r.metal, r.lookup_name, r.standard_name, r.country, r.cid, r.source), start=1):

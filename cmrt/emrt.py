@@ -15,49 +15,23 @@ so a new minor version is a new data file and its tests. What differs from the C
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from cmrt import maps, reader
 from cmrt.messages import finding
 from cmrt.reader import FormulaValues, Sheet, _canonical_scope, parse_date, to_text
 from cmrt.rules import unlisted_smelters_incomplete, xl_eq, xl_is_zero, xl_len_of_ref, xl_text
 from cmrt.types import Answer, Declaration, Finding, MineRow, ProductRow
 
-DATA = Path(__file__).with_name("data")
 DECL = "Declaration"
 SMELTERS = "Smelter List"
 PRODUCTS = "Product List"
 
 
-# -- the template maps --------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def known_versions() -> tuple[str, ...]:
-    """The EMRT versions with a cell map, oldest first."""
-    found = [p.stem.removeprefix("emrt-") for p in DATA.glob("emrt-*.json")]
-    return tuple(sorted(found, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit())))
-
-
-@lru_cache(maxsize=None)
+# -- the template maps (cmrt.maps) -----------------------------------------------------------------
 def template_map(version: str) -> dict[str, Any]:
     """The cell map and Checker rules of one EMRT version (KeyError: no map for it)."""
-    path = DATA / f"emrt-{version}.json"
-    if not path.is_file():
-        raise KeyError(version)
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def map_for(version: str | None) -> tuple[dict[str, Any], bool]:
-    """(the map to read a workbook of this version with, whether it is that version's own map). A version
-    without a map is read with the newest map of its major version (else the newest of all): a minor
-    version moves few cells, and a reviewer is told which layout was used."""
-    versions = known_versions()
-    if version in versions:
-        return template_map(version), True
-    major = (version or "").split(".")[0]
-    same_major = [v for v in versions if v.split(".")[0] == major]
-    return template_map((same_major or list(versions))[-1]), False
+    return maps.template_map("EMRT", version)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -147,11 +121,8 @@ def read_mines(sheet: Sheet, tm: dict[str, Any], limit: int) -> list[MineRow]:
 
 
 def read_products(sheet: Sheet, tm: dict[str, Any], limit: int) -> list[ProductRow]:
-    """Product List rows; the requester's own number and name (columns D, E) are not kept."""
-    spec = tm["product_list"]
-    rows = _rows(sheet, spec["first_row"], spec["columns"], spec["first_row"] + limit)
-    return [ProductRow(row=r["row"], number=r["number"], name=r["name"], comments=r["comments"])
-            for r in rows if r["row"] != spec["copyright_row"]]
+    """Product List rows with the requester's number and name (columns D, E): as the CMRT's."""
+    return reader.read_products(sheet, limit, tm)
 
 
 # -- the template's Checker -------------------------------------------------------------------------
@@ -261,7 +232,8 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None, tm: dic
 
     first = spec["first_row"]
     out.extend(unlisted_smelters_incomplete(
-        rows, lambda r, row: b_and_c(r, row)[1] if r >= first else (row[2] if len(row) > 2 else ""), formulas))
+        rows, lambda r, row: b_and_c(r, row)[1] if r >= first else (row[2] if len(row) > 2 else ""), formulas,
+        rules["unlisted_smelter_needs"]))
     return out
 
 

@@ -54,6 +54,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "not_emrt": ("error", "This workbook is {what_it_is}, not the Extended Minerals Reporting Template (EMRT) "
                  "this request asks for. Please send the EMRT (version {current}) for the minerals we asked about."),
     # an EMRT version without a cell map of its own: read with the nearest layout, which may have moved
+    "emrt_old_version": ("warning", "This EMRT is version {version}; the current template is {current}. Please use "
+                         "version {current} next time."),
     "emrt_version_unmapped": ("warning", "This EMRT is version {version}, which we read with the layout of version "
                               "{used}. Please use the current EMRT template (version {current}) next time."),
     # before 6.0 the Declaration's questions sit elsewhere (no CAHRA question, other company questions):
@@ -65,6 +67,14 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # follows from its other findings, not from the version
     "template_old_6x": ("warning", "This CMRT is version {version}; the current template is {current}. Please use "
                         "version {current} next time."),
+    # a newer minor version moves few cells: read with the newest map of its major version, and said so
+    "template_version_unmapped": ("info", "This {kind} is version {version}, newer than the versions we know: we read "
+                                  "it with the layout of version {used}. If an answer below looks misplaced, please "
+                                  "tell us."),
+    # a newer major version may move every cell: refused rather than read wrongly
+    "template_version_unsupported": ("error", "This {kind} is version {version}, a major version we cannot read yet, "
+                                     "so we did not check its answers. Please send your answers in the {kind} "
+                                     "template version {current}."),
     "template_version_unknown": ("warning", "We could not find the template version in Declaration cell J3. Please use "
                                  "the unmodified RMI CMRT template (version {current})."),
     "sheet_missing": ("error", "The workbook has no '{template_sheet}' sheet. Please do not rename or delete the template's sheets: "
@@ -107,6 +117,12 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
                          "smelter. Add at least one row with Metal = {metal} and a Smelter Look-up value."),
     "unlisted_smelter_incomplete": ("error", "Smelter List row(s) {rows}: 'Smelter not listed' is selected, so enter "
                                     "the smelter's name (column D) and country (column E)."),
+    # CMRT 6.6: the Checker asks a 'Smelter not listed' row for its name only; the country still helps
+    "unlisted_smelter_unnamed": ("error", "Smelter List row(s) {rows}: 'Smelter not listed' is selected, so enter "
+                                 "the smelter's name (column D)."),
+    "unlisted_smelter_country_missing": ("warning", "Smelter List row(s) {rows}: 'Smelter not listed' is selected "
+                                         "without the smelter's country (column E). Please add it: it tells smelters "
+                                         "of the same name apart."),
     "value_spacing": ("warning", "Declaration cell {cell} holds '{value}' with extra spaces or tabs around it, so "
                       "the template's Checker does not recognise the answer. Select it again from the list."),
     "smelter_value_spacing": ("warning", "Smelter List column {column}, row(s) {rows}: the value has extra spaces or "

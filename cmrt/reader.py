@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from pydantic import TypeAdapter
 
+from cmrt.maps import template_map, version_tuple
 from cmrt.types import (
     COMPANY_QUESTIONS,
     METALS,
@@ -28,32 +29,22 @@ from cmrt.types import (
     SmelterRow,
 )
 
+# The version suppliers are asked for: the newest whose map was read from the official blank (6.6's
+# map is derived from its revision notes, cmrt/data/README.md), so a 6.5 workbook is not "old".
 CURRENT_VERSION = "6.5"
 SHEETS = ("Declaration", "Smelter List", "Checker", "Product List", "Smelter Look-up")
 
-DECLARATION_CELLS: dict[str, str] = {
-    "company_name": "D8",
-    "scope": "D9",
-    "scope_description": "D10",
-    "company_unique_id": "D12",
-    "company_unique_id_authority": "D13",
-    "address": "D14",
-    "contact_name": "D15",
-    "contact_email": "D16",
-    "contact_phone": "D17",
-    "authorizer": "D18",
-    "authorizer_title": "D19",
-    "authorizer_email": "D20",
-    "authorizer_phone": "D21",
-    "effective_date": "D22",
-}
-QUESTION_FIRST_ROW = {"Q1": 26, "Q2": 32, "Q3": 38, "Q4": 44, "Q5": 50, "Q6": 56, "Q7": 62, "Q8": 68}
-COMPANY_ROW = {"A": 75, "B": 77, "C": 79, "D": 81, "E": 83, "F": 85, "G": 87, "H": 89}
+# The current version's cells (cmrt/data/cmrt-6.5.json), for callers that read one 6.x layout; every
+# function below takes the map of the workbook's own version (`tm`).
+CURRENT_MAP: dict[str, Any] = template_map("CMRT", CURRENT_VERSION)
+DECLARATION_CELLS: dict[str, str] = dict(CURRENT_MAP["declaration"])
+QUESTION_FIRST_ROW = {q: spec["first_row"] for q, spec in CURRENT_MAP["questions"].items()}
+COMPANY_ROW = {letter: spec["row"] for letter, spec in CURRENT_MAP["company_questions"].items()}
 SMELTER_COLUMNS = "ABCDEFGHIJKLMNOPQR"
 SMELTER_FIELDS = ("cid_input", "metal", "lookup_name", "name", "country", "cid", "id_source", "street", "city",
                   "state", "contact_name", "contact_email", "next_steps", "mine_name", "mine_country",
                   "recycled_scrap", "comments", "standard_name")
-SMELTER_FIRST_ROW, SMELTER_LAST_ROW = 5, 2504
+SMELTER_FIRST_ROW, SMELTER_LAST_ROW = CURRENT_MAP["smelter_list"]["first_row"], CURRENT_MAP["smelter_list"]["last_row"]
 # Rows read at most: four times the template's 2,500 smelter rows and ten times its 2,000 product rows.
 # Beyond that no real CMRT goes, and each row read costs findings to store and show.
 MAX_SMELTER_ROWS, MAX_PRODUCT_ROWS = 10_000, 20_000
@@ -61,17 +52,16 @@ _FORMULA_COLUMNS = frozenset(SMELTER_COLUMNS.index(c) for c in "EFGR")
 NOT_LISTED = "smelter not listed"
 NOT_IDENTIFIED = "smelter not yet identified"
 
-ANSWERS_YES_NO = ("Yes", "No")
-ANSWERS_YES_NO_UNKNOWN = ("Yes", "No", "Unknown")
-ANSWERS_Q6 = ("100%", "Greater than 90%", "Greater than 75%", "Greater than 50%", "50% or less", "None")
-ALLOWED_ANSWERS: dict[str, tuple[str, ...]] = {
-    "Q1": ANSWERS_YES_NO, "Q2": ANSWERS_YES_NO, "Q3": ANSWERS_YES_NO_UNKNOWN, "Q4": ANSWERS_YES_NO_UNKNOWN,
-    "Q5": ANSWERS_YES_NO_UNKNOWN, "Q6": ANSWERS_Q6, "Q7": ANSWERS_YES_NO, "Q8": ANSWERS_YES_NO,
-    "A": ANSWERS_YES_NO, "B": ANSWERS_YES_NO, "C": ANSWERS_YES_NO, "D": ANSWERS_YES_NO,
-    "E": ("Yes, in conformance with IPC1755 (e.g., CMRT)", "Yes, using other format (describe)", "No"),
-    "F": ANSWERS_YES_NO, "G": ANSWERS_YES_NO,
-    "H": ("Yes, with the SEC", "Yes, with the EU", "Yes, with the SEC and the EU", "No"),
-}
+
+
+def allowed_answers(tm: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Question (Q1..Q8, A..H) -> the answers the template's lists offer, from a version's map."""
+    out = {q: tuple(spec["answers"]) for q, spec in tm["questions"].items()}
+    out.update({letter: tuple(spec["answers"]) for letter, spec in tm["company_questions"].items()})
+    return out
+
+
+ALLOWED_ANSWERS: dict[str, tuple[str, ...]] = allowed_answers(CURRENT_MAP)
 
 _CELL_RE = re.compile(r"^([A-Z]+)(\d+)$")
 _WS_RE = re.compile(r"\s+")
@@ -139,7 +129,7 @@ def formula_text(value: Any) -> str | None:
     return None if text in (None, "0") else text
 
 
-def canonical_answer(question: str, value: Any) -> str | None:
+def canonical_answer(question: str, value: Any, allowed: dict[str, tuple[str, ...]] = ALLOWED_ANSWERS) -> str | None:
     """Map an answer to the template's spelling (case, spaces, Q6 stored as 1) or keep it as written."""
     text = to_text(value)
     if text is None:
@@ -148,9 +138,9 @@ def canonical_answer(question: str, value: Any) -> str | None:
         if value == 1:
             return "100%"
     key = _WS_RE.sub(" ", text).casefold()
-    for allowed in ALLOWED_ANSWERS.get(question, ()):
-        if allowed.casefold() == key:
-            return allowed
+    for answer in allowed.get(question, ()):
+        if answer.casefold() == key:
+            return answer
     if question == "Q6" and key in ("1", "100", "100 %"):
         return "100%"
     return _WS_RE.sub(" ", text)
@@ -296,31 +286,11 @@ def _find_revision(sheet: Sheet, *, rows: int, cols: int) -> tuple[str | None, s
     return None, None
 
 
-_VERSION_PART_RE = re.compile(r"^(\d+)")
-
-
-def version_tuple(version: str | None) -> tuple[float, ...]:
-    """Comparable version: the parts after the major are decimal fractions (6.22 < 6.4 < 6.5); a letter
-    suffix is dropped for comparing ("2.03a" compares as 2.03)."""
-    if not version:
-        return ()
-    parts = version.split(".")
-    if not parts[0].isdigit():
-        return ()
-    out: list[float] = [float(parts[0])]
-    for p in parts[1:]:
-        m = _VERSION_PART_RE.match(p)
-        if not m:
-            break
-        out.append(float("0." + m.group(1)))
-        if m.group(1) != p:
-            break
-    return tuple(out)
-
-
-def read_declaration(decl: Sheet) -> tuple[Declaration, dict[str, dict[str, Answer]], dict[str, Answer]]:
+def read_declaration(decl: Sheet, tm: dict[str, Any] = CURRENT_MAP) -> tuple[
+        Declaration, dict[str, dict[str, Answer]], dict[str, Answer]]:
+    """(declaration fields, per-metal answers Q1..Q8, company answers A..H) at the cells of map tm."""
     fields: dict[str, Any] = {}
-    for name, ref in DECLARATION_CELLS.items():
+    for name, ref in tm["declaration"].items():
         if name == "effective_date":
             raw = decl.raw(ref)
             fields["effective_date"] = parse_date(raw)
@@ -330,15 +300,20 @@ def read_declaration(decl: Sheet) -> tuple[Declaration, dict[str, dict[str, Answ
             fields[name] = _canonical_scope(decl.raw(ref))
         else:
             fields[name] = to_text(decl.raw(ref))
+    allowed = ALLOWED_ANSWERS if tm is CURRENT_MAP else allowed_answers(tm)
+    col, comment_col = tm["answer_column"], tm["comment_column"]
     questions: dict[str, dict[str, Answer]] = {}
-    for q, first in QUESTION_FIRST_ROW.items():
+    for q, spec in tm["questions"].items():
+        first = spec["first_row"]
         questions[q] = {
-            metal: Answer(answer=canonical_answer(q, decl.raw(f"D{first + i}")), comment=to_text(decl.raw(f"G{first + i}")))
+            metal: Answer(answer=canonical_answer(q, decl.raw(f"{col}{first + i}"), allowed),
+                          comment=to_text(decl.raw(f"{comment_col}{first + i}")))
             for i, metal in enumerate(METALS)
         }
     company = {
-        letter: Answer(answer=canonical_answer(letter, decl.raw(f"D{row}")), comment=to_text(decl.raw(f"G{row}")))
-        for letter, row in COMPANY_ROW.items()
+        letter: Answer(answer=canonical_answer(letter, decl.raw(f"{col}{spec['row']}"), allowed),
+                       comment=to_text(decl.raw(f"{comment_col}{spec['row']}")))
+        for letter, spec in tm["company_questions"].items()
     }
     assert tuple(company) == COMPANY_QUESTIONS
     return Declaration(**fields), questions, company
@@ -371,12 +346,13 @@ def scope_level(scope: str | None) -> str | None:
     return None
 
 
-def read_smelters(sheet: Sheet, limit: int = MAX_SMELTER_ROWS) -> list[SmelterRow]:
-    """Every Smelter List row from row 5 that holds anything in columns A-Q, row number kept; at most
-    limit + 1 of them (the caller refuses a list longer than limit)."""
+def read_smelters(sheet: Sheet, limit: int = MAX_SMELTER_ROWS, tm: dict[str, Any] = CURRENT_MAP) -> list[SmelterRow]:
+    """Every Smelter List row from the map's first row (5) that holds anything in columns A-Q, row
+    number kept; at most limit + 1 of them (the caller refuses a list longer than limit)."""
     found: list[dict[str, Any]] = []
     width = len(SMELTER_COLUMNS)
-    for r, raw in enumerate(sheet.rows[SMELTER_FIRST_ROW - 1:], start=SMELTER_FIRST_ROW):
+    first_row = tm["smelter_list"]["first_row"]
+    for r, raw in enumerate(sheet.rows[first_row - 1:], start=first_row):
         # The common case, one of ~2,500 empty template rows, tested at C speed ("" and None are
         # falsy; a row of 0 / False cells goes on to the exact test).
         if not any(raw[:17]) and all(v == "" or v is None for v in raw[:17]):
@@ -408,18 +384,23 @@ def read_smelters(sheet: Sheet, limit: int = MAX_SMELTER_ROWS) -> list[SmelterRo
 _SMELTER_ROWS = TypeAdapter(list[SmelterRow])
 
 
-def read_products(sheet: Sheet, limit: int = MAX_PRODUCT_ROWS) -> list[ProductRow]:
-    """Product List rows from row 6; at most limit + 1 of them (the caller refuses a longer list)."""
+def read_products(sheet: Sheet, limit: int = MAX_PRODUCT_ROWS, tm: dict[str, Any] = CURRENT_MAP) -> list[ProductRow]:
+    """Product List rows from the map's first row (6), in its columns (6.6 adds the requester's number
+    and name); at most limit + 1 of them (the caller refuses a longer list)."""
+    spec = tm["product_list"]
+    fields = [(name, col_index(col)) for col, name in spec["columns"].items()]
+    lo, hi = min(c for _, c in fields), max(c for _, c in fields) + 1
     out: list[ProductRow] = []
-    for r, raw in enumerate(sheet.rows[5:], start=6):
-        if not any(raw[1:4]) and all(v == "" or v is None for v in raw[1:4]):
+    for r, raw in enumerate(sheet.rows[spec["first_row"] - 1:], start=spec["first_row"]):
+        if not any(raw[lo:hi]) and all(v == "" or v is None for v in raw[lo:hi]):
             continue  # an empty template row, tested at C speed first
-        number, name, comments = (to_text(sheet.at(r, c)) for c in (1, 2, 3))
-        if not (number or name or comments):
+        values = {name: to_text(sheet.at(r, c)) for name, c in fields}
+        if not any(values.values()):
             continue
-        if number and (number.startswith("©") or "Responsible Minerals Initiative" in number) and r in (1001, 2006):
+        number = values.get("number")
+        if number and (number.startswith("©") or "Responsible Minerals Initiative" in number) and r in (1001, 2006, spec["copyright_row"]):
             continue  # the template's copyright footer, not a product
-        out.append(ProductRow(row=r, number=number, name=name, comments=comments))
+        out.append(ProductRow(row=r, **values))
         if len(out) > limit:
             break
     return out

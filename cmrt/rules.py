@@ -18,15 +18,12 @@ from typing import Any, Callable
 from cmrt.messages import finding, phrase
 from cmrt.reader import (
     ALLOWED_ANSWERS,
-    FormulaValues,
-    COMPANY_ROW,
-    DECLARATION_CELLS,
+    CURRENT_MAP,
     NOT_IDENTIFIED,
     NOT_LISTED,
-    QUESTION_FIRST_ROW,
-    SMELTER_FIRST_ROW,
-    SMELTER_LAST_ROW,
+    FormulaValues,
     Sheet,
+    allowed_answers,
 )
 from cmrt.types import METALS, Answer, Declaration, Finding, SmelterRow
 
@@ -81,89 +78,88 @@ CHECKER_CODES: frozenset[str] = frozenset({
     "missing_policy_url", "missing_products", "missing_smelters", "unlisted_smelter_incomplete",
     # the EMRT's Checker (cmrt.emrt.checker)
     "missing_minerals", "missing_emrt_smelters",
+    # CMRT 6.6: a 'Smelter not listed' row needs its name only
+    "unlisted_smelter_unnamed",
 })
 
 
 def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
-            formulas: FormulaValues | None = None) -> list[Finding]:
+            formulas: FormulaValues | None = None, tm: dict[str, Any] = CURRENT_MAP) -> list[Finding]:
     """One finding per item the template's Checker counts as missing; len() is Checker!D2.
 
     formulas: what the Smelter List's formula cells show after Excel recalculates, for a file saved
     without cached values (`cmrt.reader.formula_values`): row -> (metal B, look-up C, country E). Used only
     where the file's cell is blank: B and C of a row with a CID typed in A (the template fills them from
-    the CID), E of a 'Smelter not listed' row (filled when its name is a look-up name)."""
+    the CID), E of a 'Smelter not listed' row (filled when its name is a look-up name).
+    tm: the map of the workbook's version (cmrt/data/cmrt-<version>.json): cells and required fields."""
     formulas = formulas or {}
     out: list[Finding] = []
     raw = decl.raw
+    rules, cells, col = tm["checker"], tm["declaration"], tm["answer_column"]
+    first_row = {q: spec["first_row"] for q, spec in tm["questions"].items()}
 
     # Checker rows 4-12, in the Checker's order
-    scope = raw("D9")
-    for field_name, code in (
-        ("company_name", "missing_company_name"),
-        ("scope", "missing_scope"),
-        ("scope_description", "missing_scope_description"),
-        ("contact_name", "missing_contact_name"),
-        ("contact_email", "missing_contact_email"),
-        ("contact_phone", "missing_contact_phone"),
-        ("authorizer", "missing_authorizer"),
-        ("authorizer_email", "missing_authorizer_email"),
-        ("effective_date", "missing_effective_date"),
-    ):
-        cell = DECLARATION_CELLS[field_name]
+    scope = raw(cells["scope"])
+    for field_name in rules["required"]:
+        cell = cells[field_name]
         value = raw(cell)
         if field_name == "scope_description":
             # F6: needed unless the scope is A, B or blank (so also for any text that is not a scope)
-            needed = not (xl_eq(scope, SCOPE_A) or xl_eq(scope, SCOPE_B) or xl_is_zero(scope))
+            needed = not (any(xl_eq(scope, s) for s in rules["scope_description_unless_scope"]) or xl_is_zero(scope))
             missing = needed and xl_is_zero(value)
-        elif field_name.endswith("email"):
+        elif field_name in rules["email_fields"]:
             missing = "@" not in xl_text(value)  # G8/G11: ISNUMBER(SEARCH("@", ...))
         else:
             missing = xl_is_zero(value)
         if missing:
-            out.append(finding(code, sheet=DECL, cell=cell))
+            out.append(finding(f"missing_{field_name}", sheet=DECL, cell=cell))
 
-    q1 = [raw(f"D{26 + i}") for i in range(4)]
-    q2 = [raw(f"D{32 + i}") for i in range(4)]
+    q1 = [raw(f"{col}{first_row['Q1'] + i}") for i in range(4)]
+    q2 = [raw(f"{col}{first_row['Q2'] + i}") for i in range(4)]
     in_scope_flags = []
     for i, metal in enumerate(METALS):
         if xl_is_zero(q1[i]):
-            out.append(finding("missing_answer", sheet=DECL, cell=f"D{26 + i}", question="1", metal=metal))
+            out.append(finding("missing_answer", sheet=DECL, cell=f"{col}{first_row['Q1'] + i}", question="1",
+                               metal=metal))
         # Q2 is required unless Q1 = No; it only counts as given when Q1 = Yes (B19 =IF(B14="Yes",D32,0)).
         if not xl_eq(q1[i], "No"):
             shown = q2[i] if xl_eq(q1[i], "Yes") else 0
             if xl_is_zero(shown):
                 code = "missing_answer" if xl_eq(q1[i], "Yes") or xl_is_zero(q2[i]) else "missing_answer_blocked"
-                out.append(finding(code, sheet=DECL, cell=f"D{32 + i}", question="2", metal=metal, blocker="1"))
+                out.append(finding(code, sheet=DECL, cell=f"{col}{first_row['Q2'] + i}", question="2", metal=metal,
+                                   blocker="1"))
         q2_shown = q2[i] if xl_eq(q1[i], "Yes") else 0
         in_scope = not (xl_eq(q1[i], "No") or xl_eq(q2_shown, "No"))
         in_scope_flags.append(in_scope)
     for q in ("Q3", "Q4", "Q5", "Q6", "Q7", "Q8"):
-        first = QUESTION_FIRST_ROW[q]
+        first = first_row[q]
         for i, metal in enumerate(METALS):
             if not in_scope_flags[i]:
                 continue
             both_yes = xl_eq(q1[i], "Yes") and xl_eq(q2[i], "Yes")
-            value = raw(f"D{first + i}")
+            value = raw(f"{col}{first + i}")
             if xl_is_zero(value if both_yes else 0):
                 blocked = not both_yes and not xl_is_zero(value)
                 blocker = "1" if not xl_eq(q1[i], "Yes") else "2"
                 out.append(finding("missing_answer_blocked" if blocked else "missing_answer", sheet=DECL,
-                                   cell=f"D{first + i}", question=q[1:], metal=metal, blocker=blocker))
+                                   cell=f"{col}{first + i}", question=q[1:], metal=metal, blocker=blocker))
 
     if any(in_scope_flags):
-        for letter in ("A", "B", "C", "D", "E", "F", "G", "H"):
-            row = COMPANY_ROW[letter]
-            if xl_is_zero(raw(f"D{row}")):
-                out.append(finding("missing_company_answer", sheet=DECL, cell=f"D{row}", letter=letter))
-            if letter == "B" and xl_eq(raw("D77"), "Yes") and xl_len_of_ref(raw("G77")) <= 1:
-                out.append(finding("missing_policy_url", sheet=DECL, cell="G77"))
+        url = rules["policy_url"]
+        for letter in rules["company_when_any_in_scope"]:
+            ref = f"{col}{tm['company_questions'][letter]['row']}"
+            if xl_is_zero(raw(ref)):
+                out.append(finding("missing_company_answer", sheet=DECL, cell=ref, letter=letter))
+            if letter == url["question"] and xl_eq(raw(ref), "Yes") and xl_len_of_ref(raw(url["cell"])) <= 1:
+                out.append(finding("missing_policy_url", sheet=DECL, cell=url["cell"]))
 
-    if xl_eq(scope, SCOPE_B):
-        b6 = products.raw("B6") if products is not None else ""
-        if b6 is None or b6 == "" or (isinstance(b6, str) and b6 == ""):
-            out.append(finding("missing_products", sheet=PRODUCTS, cell="B6"))
+    if xl_eq(scope, rules["products_when_scope"]):
+        b6 = products.raw(rules["product_cell"]) if products is not None else ""
+        if b6 is None or b6 == "":
+            out.append(finding("missing_products", sheet=PRODUCTS, cell=rules["product_cell"]))
 
     rows = smelters.rows if smelters is not None else []
+    smelter_first, smelter_last = tm["smelter_list"]["first_row"], tm["smelter_list"]["last_row"]
 
     def b_and_c(r: int, row: list[Any]) -> tuple[Any, Any]:
         b = row[1] if len(row) > 1 else ""
@@ -179,7 +175,7 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
             continue
         has_metal = has_metal_and_lookup = False
         key = metal.casefold()
-        for r in range(SMELTER_FIRST_ROW - 1, min(len(rows), SMELTER_LAST_ROW)):
+        for r in range(smelter_first - 1, min(len(rows), smelter_last)):
             b, c = b_and_c(r, rows[r])
             if xl_eq(b, metal):
                 has_metal = True
@@ -189,28 +185,31 @@ def checker(decl: Sheet, smelters: Sheet | None, products: Sheet | None,
             if has_metal and has_metal_and_lookup:
                 break
         if not (has_metal and has_metal_and_lookup):
-            out.append(finding("missing_smelters", sheet=SMELTERS, cell="B5", metal=metal))
+            out.append(finding("missing_smelters", sheet=SMELTERS, cell=f"B{smelter_first}", metal=metal))
 
     out.extend(unlisted_smelters_incomplete(
-        rows, lambda r, row: b_and_c(r - 1, row)[1] if r >= SMELTER_FIRST_ROW else (row[2] if len(row) > 2 else ""),
-        formulas))
+        rows, lambda r, row: b_and_c(r - 1, row)[1] if r >= smelter_first else (row[2] if len(row) > 2 else ""),
+        formulas, rules["unlisted_smelter_needs"]))
     return out
 
 
-def spacing_findings(decl: Sheet, smelters: Sheet | None) -> list[Finding]:
+def spacing_findings(decl: Sheet, smelters: Sheet | None, tm: dict[str, Any] = CURRENT_MAP) -> list[Finding]:
     """Answers whose extra spaces or tabs make Excel's own comparisons fail ("Yes\t" is not "Yes" to the
     Checker, "Smelter not listed " is not "Smelter not listed"): we read them anyway, but the supplier's
     Checker counts them as missing, so say why."""
     out: list[Finding] = []
-    cells = ["D9"] + [f"D{first + i}" for first in QUESTION_FIRST_ROW.values() for i in range(4)]
-    cells += [f"D{row}" for row in COMPANY_ROW.values()]
+    col = tm["answer_column"]
+    cells = [tm["declaration"]["scope"]]
+    cells += [f"{col}{spec['first_row'] + i}" for spec in tm["questions"].values() for i in range(len(METALS))]
+    cells += [f"{col}{spec['row']}" for spec in tm["company_questions"].values()]
     for ref_ in cells:
         v = decl.raw(ref_)
         if isinstance(v, str) and v.strip() and v != v.strip():
             out.append(finding("value_spacing", sheet=DECL, cell=ref_, value=v.strip()))
     if smelters is not None:
         for col, label in ((1, "B"), (2, "C")):
-            rows = [r for r, row in enumerate(smelters.rows[SMELTER_FIRST_ROW - 1:], start=SMELTER_FIRST_ROW)
+            first = tm["smelter_list"]["first_row"]
+            rows = [r for r, row in enumerate(smelters.rows[first - 1:], start=first)
                     if len(row) > col and isinstance(row[col], str) and row[col].strip()
                     and row[col] != row[col].strip()]
             if rows:
@@ -248,29 +247,37 @@ def contradictions(
     *,
     today: date,
     campaign_year: int | None,
+    tm: dict[str, Any] = CURRENT_MAP,
 ) -> list[Finding]:
     out: list[Finding] = []
     scope_metals = in_scope_metals(questions)
+    allowed = ALLOWED_ANSWERS if tm is CURRENT_MAP else allowed_answers(tm)
+    col, cells = tm["answer_column"], tm["declaration"]
+    first_row = {q: spec["first_row"] for q, spec in tm["questions"].items()}
+    company_row = {letter: spec["row"] for letter, spec in tm["company_questions"].items()}
+
+    def at(q: str, i: int) -> str:
+        return f"{col}{first_row[q] + i}"
 
     # answers outside the template's lists (the Checker counts any text as "given"), where the Checker
     # needs an answer: Q2 unless Q1 is No, Q3-Q8 and the company questions while the metal (any metal) is in scope
-    for q, first in QUESTION_FIRST_ROW.items():
+    for q in first_row:
         for i, metal in enumerate(METALS):
             a = questions[q][metal].answer
             needed = q == "Q1" or (q == "Q2" and questions["Q1"][metal].answer != "No") or metal in scope_metals
-            if needed and a is not None and a not in ALLOWED_ANSWERS[q]:
-                out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{first + i}", value=a,
-                                   allowed=", ".join(ALLOWED_ANSWERS[q])))
-    for letter, row in COMPANY_ROW.items():
+            if needed and a is not None and a not in allowed[q]:
+                out.append(finding("answer_not_allowed", sheet=DECL, cell=at(q, i), value=a,
+                                   allowed=", ".join(allowed[q])))
+    for letter, row in company_row.items():
         a = company[letter].answer
-        if scope_metals and a is not None and a not in ALLOWED_ANSWERS[letter]:
-            out.append(finding("answer_not_allowed", sheet=DECL, cell=f"D{row}", value=a,
-                               allowed=", ".join(ALLOWED_ANSWERS[letter])))
+        if scope_metals and a is not None and a not in allowed[letter]:
+            out.append(finding("answer_not_allowed", sheet=DECL, cell=f"{col}{row}", value=a,
+                               allowed=", ".join(allowed[letter])))
 
     # contact details
     for field_name, label in (("contact_email", "contact email"), ("authorizer_email", "authorizer email")):
         value = getattr(declaration, field_name)
-        cell = DECLARATION_CELLS[field_name]
+        cell = cells[field_name]
         if value and "@" in value and not EMAIL_RE.match(value):
             out.append(finding("email_malformed", sheet=DECL, cell=cell, field=label, value=value))
     # Required fields the Checker counts as given (any text) that hold a placeholder. The emails need no
@@ -281,23 +288,23 @@ def contradictions(
         value = getattr(declaration, field_name)
         key = value.casefold().strip() if value else ""
         if key in REFERENCES or key.rstrip(".") in REFERENCES:
-            out.append(finding("contact_placeholder", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
+            out.append(finding("contact_placeholder", sheet=DECL, cell=cells[field_name], field=label,
                                value=value))
         elif key in NOT_GIVEN or (key and key.rstrip(".") in NOT_GIVEN):
-            out.append(finding("contact_not_given", sheet=DECL, cell=DECLARATION_CELLS[field_name], field=label,
+            out.append(finding("contact_not_given", sheet=DECL, cell=cells[field_name], field=label,
                                value=value))
 
     # effective date
-    eff = declaration.effective_date
+    eff, eff_cell = declaration.effective_date, cells["effective_date"]
     if eff is None and declaration.effective_date_text:
-        out.append(finding("effective_date_invalid", sheet=DECL, cell="D22", value=declaration.effective_date_text))
+        out.append(finding("effective_date_invalid", sheet=DECL, cell=eff_cell, value=declaration.effective_date_text))
     elif eff is not None:
         if eff <= date(2006, 12, 31):  # the template's own validation: after 31-Dec-2006
-            out.append(finding("effective_date_out_of_range", sheet=DECL, cell="D22", value=eff.isoformat()))
+            out.append(finding("effective_date_out_of_range", sheet=DECL, cell=eff_cell, value=eff.isoformat()))
         elif eff > today:
-            out.append(finding("effective_date_future", sheet=DECL, cell="D22", value=eff.isoformat()))
+            out.append(finding("effective_date_future", sheet=DECL, cell=eff_cell, value=eff.isoformat()))
         elif campaign_year is not None and eff < date(campaign_year, 1, 1):
-            out.append(finding("effective_date_stale", sheet=DECL, cell="D22", value=eff.isoformat(),
+            out.append(finding("effective_date_stale", sheet=DECL, cell=eff_cell, value=eff.isoformat(),
                                year=campaign_year))
 
     # smelters per metal
@@ -319,12 +326,12 @@ def contradictions(
         not_identified = [s.row for s in rows if s.lookup_name and s.lookup_name.casefold() == NOT_IDENTIFIED]
         if q["Q7"] == "Yes":
             if not identified:
-                out.append(finding("q7_yes_without_smelters", sheet=DECL, cell=f"D{62 + i}", metal=metal))
+                out.append(finding("q7_yes_without_smelters", sheet=DECL, cell=at("Q7", i), metal=metal))
             if not_identified:
-                out.append(finding("q7_yes_not_identified", sheet=DECL, cell=f"D{62 + i}", metal=metal,
+                out.append(finding("q7_yes_not_identified", sheet=DECL, cell=at("Q7", i), metal=metal,
                                    rows=_rows_text(not_identified)))
             if q["Q6"] is not None and q["Q6"] != "100%":
-                out.append(finding("q7_yes_partial_response", sheet=DECL, cell=f"D{62 + i}", metal=metal, q6=q["Q6"]))
+                out.append(finding("q7_yes_partial_response", sheet=DECL, cell=at("Q7", i), metal=metal, q6=q["Q6"]))
         if q["Q3"] == "No":
             reasons = []  # PHRASES keys, kept as a parameter so the reason can be said in any language
             if q["Q6"] is not None and q["Q6"] != "100%":
@@ -332,31 +339,32 @@ def contradictions(
             if q["Q7"] == "No":
                 reasons.append("q7_no")
             if reasons:
-                out.append(finding("q3_no_unsupported", sheet=DECL, cell=f"D{38 + i}", metal=metal,
+                out.append(finding("q3_no_unsupported", sheet=DECL, cell=at("Q3", i), metal=metal,
                                    reason=" and ".join(phrase(r, q6=q["Q6"]) for r in reasons),
                                    reason_phrases=",".join(reasons), q6=q["Q6"]))
         if q["Q3"] == "Yes" and q["Q4"] == "No":
-            out.append(finding("q3_yes_q4_no", sheet=DECL, cell=f"D{44 + i}", metal=metal))
+            out.append(finding("q3_yes_q4_no", sheet=DECL, cell=at("Q4", i), metal=metal))
         if q["Q5"] == "Yes":
             bad = [s.row for s in rows if (s.recycled_scrap or "").casefold() == "no"
                    or (s.mine_name and not any(w in s.mine_name.casefold() for w in RECYCLED_WORDS))]
             if bad:
-                out.append(finding("q5_yes_not_recycled", sheet=DECL, cell=f"D{50 + i}", metal=metal,
+                out.append(finding("q5_yes_not_recycled", sheet=DECL, cell=at("Q5", i), metal=metal,
                                    rows=_rows_text(bad)))
         if q["Q6"] in LOW_Q6:
-            out.append(finding("q6_low_response", sheet=DECL, cell=f"D{56 + i}", metal=metal, q6=q["Q6"]))
+            out.append(finding("q6_low_response", sheet=DECL, cell=at("Q6", i), metal=metal, q6=q["Q6"]))
         if q["Q8"] == "No":
-            out.append(finding("q8_no", sheet=DECL, cell=f"D{68 + i}", metal=metal))
+            out.append(finding("q8_no", sheet=DECL, cell=at("Q8", i), metal=metal))
 
     # company questions
     a, b, e = company["A"].answer, company["B"].answer, company["E"].answer
+    comment_col = tm["comment_column"]
     if a == "No" and b == "Yes":
-        out.append(finding("policy_public_without_policy", sheet=DECL, cell="D77"))
+        out.append(finding("policy_public_without_policy", sheet=DECL, cell=f"{col}{company_row['B']}"))
     url = company["B"].comment
     if b == "Yes" and url and len(url) > 1 and not URL_RE.search(url):
-        out.append(finding("policy_url_invalid", sheet=DECL, cell="G77", value=url))
-    if e == "Yes, using other format (describe)" and not company["E"].comment:
-        out.append(finding("other_format_without_comment", sheet=DECL, cell="G83"))
+        out.append(finding("policy_url_invalid", sheet=DECL, cell=f"{comment_col}{company_row['B']}", value=url))
+    if e == allowed["E"][1] and not company["E"].comment:  # "Yes, using other format (describe)"
+        out.append(finding("other_format_without_comment", sheet=DECL, cell=f"{comment_col}{company_row['E']}"))
     return out
 
 
@@ -457,21 +465,35 @@ def company_name_findings(company_name: str | None, expected_company: str | None
                     expected=expected_company.strip())]
 
 
+def unlisted_smelters_without_country(smelters: list[SmelterRow], tm: dict[str, Any]) -> list[Finding]:
+    """Where the version's Checker no longer counts a 'Smelter not listed' row's country (CMRT 6.6), a
+    named row without one is still worth a word: the country tells same-named smelters apart."""
+    if "E" in tm["checker"]["unlisted_smelter_needs"]:
+        return []  # the Checker itself counts it (unlisted_smelter_incomplete)
+    rows = [s.row for s in smelters if is_not_listed(s) and s.name and not s.country]
+    if not rows:
+        return []
+    return [finding("unlisted_smelter_country_missing", sheet=SMELTERS, cell=f"E{rows[0]}", rows=_rows_text(rows))]
+
+
 def unlisted_smelters_incomplete(rows: list[list[Any]], lookup_value: Callable[[int, list[Any]], Any],
-                                 formulas: dict[int, Any]) -> list[Finding]:
-    """The Checker's rule, in the CMRT and the EMRT alike: a "Smelter not listed" row needs a name (D)
-    and a country (E; where the file kept no formula values, E's formula: the country of the name in D).
+                                 formulas: dict[int, Any], needs: list[str] | tuple[str, ...] = ("D", "E"),
+                                 ) -> list[Finding]:
+    """The Checker's rule, in the CMRT and the EMRT alike: a "Smelter not listed" row needs the columns
+    of the version's map (`unlisted_smelter_needs`): a name (D) and, up to CMRT 6.5, a country (E; where
+    the file kept no formula values, E's formula: the country of the name in D).
     ``lookup_value(r, row)``: column C of 1-based row r as the Checker reads it."""
+    need_country = "E" in needs
     incomplete = []
     for r, row in enumerate(rows, start=1):
         if xl_eq(lookup_value(r, row), "Smelter not listed"):
             d = row[3] if len(row) > 3 else ""
             e = row[4] if len(row) > 4 else ""
-            if e == "" and r in formulas:
+            if need_country and e == "" and r in formulas:
                 e = formulas[r][2] or ""
-            if d == "" or e == "":
+            if d == "" or (need_country and e == ""):
                 incomplete.append(r)
     if not incomplete:
         return []
-    shown = ", ".join(str(r) for r in incomplete[:10]) + (" ..." if len(incomplete) > 10 else "")
-    return [finding("unlisted_smelter_incomplete", sheet=SMELTERS, cell=f"D{incomplete[0]}", rows=shown)]
+    code = "unlisted_smelter_incomplete" if need_country else "unlisted_smelter_unnamed"
+    return [finding(code, sheet=SMELTERS, cell=f"D{incomplete[0]}", rows=_rows_text(incomplete))]

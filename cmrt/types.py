@@ -119,9 +119,13 @@ class MineRow(BaseModel):
 
 class ProductRow(BaseModel):
     row: int
-    number: str | None = None
+    number: str | None = None  # the responder's (the supplier's) product number
     name: str | None = None
     comments: str | None = None
+    # The requester's (the customer's) own number and name for the product: CMRT 6.6+ and the EMRT.
+    # Left out of the JSON when blank, so the JSON of earlier versions stays as it was.
+    requester_number: str | None = None
+    requester_name: str | None = None
 
 
 class Summary(BaseModel):
@@ -196,6 +200,10 @@ class CheckResult(BaseModel):
             del data["minerals_selected"], data["mines"]
         for finding in data["findings"]:
             finding.pop("params", None)
+        for product in data["products"]:
+            for key in ("requester_number", "requester_name"):
+                if product[key] is None:
+                    del product[key]
         for key in ("findings_truncated", "smelters_truncated", "products_truncated"):
             if not data[key]:
                 del data[key]  # only a bounded copy (for_payload) says what it left out

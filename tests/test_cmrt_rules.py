@@ -169,6 +169,18 @@ CASES: list[tuple[str, Mutation, Mutation, dict[str, Any]]] = [
     # J3 overwritten and no other revision cell (the Smelter List's Q3, the Revision sheet) names it
     ("template_version_unknown", lambda b: b.revision_text("my copy").cell("Smelter List", "Q3", None).drop_sheet("Revision"),
      lambda b: b.revision_text("my copy"), {}),
+    # a newer minor version is read with the nearest map (said in a note); a newer major one is refused
+    ("template_version_unmapped", lambda b: b.revision_text("Revision 6.7\nApril 2027"), lambda b: None, {}),
+    ("template_version_unsupported", lambda b: b.revision_text("Revision 7.0\nApril 2027"), lambda b: None, {}),
+    # CMRT 6.6: a 'Smelter not listed' row needs its name only (the country is a warning, no longer the Checker's)
+    ("unlisted_smelter_unnamed", seq(lambda b: b.revision_text("Revision 6.6\nApril 2026"),
+                                     add_smelter(metal="Tin", lookup_name=NOT_LISTED, country="PERU")),
+     seq(lambda b: b.revision_text("Revision 6.6\nApril 2026"),
+         add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Qwxz Zzyzx Foundry")), {}),
+    ("unlisted_smelter_country_missing", seq(lambda b: b.revision_text("Revision 6.6\nApril 2026"),
+                                             add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Qwxz Zzyzx Foundry")),
+     seq(lambda b: b.revision_text("Revision 6.6\nApril 2026"),
+         add_smelter(metal="Tin", lookup_name=NOT_LISTED, name="Qwxz Zzyzx Foundry", country="PERU")), {}),
     ("sheet_missing", lambda b: b.drop_sheet("Product List"), lambda b: b.drop_sheet("Revision"), {}),
     ("sheet_renamed", lambda b: b.rename_sheet("Declaration", "Decl (2)"), lambda b: b.rename_sheet("Declaration", " declaration"), {}),
 ]
@@ -209,7 +221,8 @@ def test_every_emitted_code_has_a_case() -> None:
     emitted |= {"cid_malformed", "cid_unknown", "cid_other_metal", "smelter_needs_review"}
     file_level = {"corrupt_workbook", "file_too_large", "xls_format", "wrong_template_kind", "template_outdated",
                   "internal_error", "too_many_rows",  # too_many_rows: tests/test_cmrt_hostile.py
-                  "not_emrt", "emrt_version_unmapped"}  # tests/test_cmrt_emrt.py
+                  "not_emrt", "emrt_version_unmapped",  # tests/test_cmrt_emrt.py
+                  "emrt_old_version"}  # tests/test_cmrt_versions.py
     covered = {c[0] for c in CASES}
     assert emitted - covered - file_level == set()
     assert emitted <= set(CATALOGUE)
