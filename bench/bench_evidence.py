@@ -101,9 +101,23 @@ def measure(url: str, store_dir: str) -> dict:
     from outreach.reports.smelters import current_reference
     from outreach.storage import FileStore
 
+    from outreach.evidence import pack
+
+    def rss() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # The peak so far at the start of each phase: every case written (the pack's own streaming part), then
+    # the report and scorecards (the report code's, which holds a campaign's figures in memory).
+    phases: dict[str, float] = {}
+    for name, label in (("_write_report", "after_cases_mb"), ("_write_reference", "after_report_mb")):
+        def wrapped(*a, _f=getattr(pack, name), _label=label, **kw):
+            phases[_label] = rss()
+            phases[_label.replace("_mb", "_s")] = time.perf_counter() - start
+            return _f(*a, **kw)
+        setattr(pack, name, wrapped)
     engine = make_engine(url)
     current_reference(engine)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = rss()
     with tempfile.TemporaryDirectory(dir=Path(store_dir).parent) as tmp:
         start, cpu = time.perf_counter(), time.process_time()
         with open(Path(tmp) / "pack.zip", "wb") as out:
@@ -111,18 +125,19 @@ def measure(url: str, store_dir: str) -> dict:
                                  company="Acme", sender="bench@example.com")
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"seconds": elapsed, "cpu": cpu, "peak_mb": peak, "base_mb": base, "bytes": summary.size,
+    return {**phases, "seconds": elapsed, "cpu": cpu, "peak_mb": peak, "base_mb": base, "bytes": summary.size,
             "entries": summary.entries, "files": summary.files, "missing": summary.files_missing,
             "emails": summary.emails, "audit": summary.audit_entries, "manifest": summary.manifest_sha256[:12]}
 
 
-def run(sizes: list[int], runs: int, file_kb: int, workdir: Path) -> None:
+def run(sizes: list[int], runs: int, file_kb: int, workdir: Path, reuse: bool = False) -> None:
     for n in sizes:
         db, store = workdir / f"evidence-{n}.db", workdir / f"store-{n}"
         url = f"sqlite:///{db}"
-        start = time.perf_counter()
-        fill_pack(url, store, n, file_kb=file_kb)
-        print(f"N={n}: filled in {time.perf_counter() - start:.1f} s", flush=True)
+        if not (reuse and db.exists()):
+            start = time.perf_counter()
+            fill_pack(url, store, n, file_kb=file_kb)
+            print(f"N={n}: filled in {time.perf_counter() - start:.1f} s", flush=True)
         samples = []
         for _ in range(runs):
             out = subprocess.run([sys.executable, __file__, "--measure", "--url", url, "--store", str(store)],
@@ -133,7 +148,9 @@ def run(sizes: list[int], runs: int, file_kb: int, workdir: Path) -> None:
         print(f"N={n:>5} build median {statistics.median(secs):7.1f} s (min {min(secs):.1f})  cpu median "
               f"{statistics.median(cpu):7.1f} s  pack {s0['bytes'] / 1e6:7.1f} MB, {s0['entries']} entries "
               f"({s0['files']} files, {s0['emails']} e-mails, {s0['audit']} audit entries, {s0['missing']} missing)  "
-              f"peak {max(s['peak_mb'] for s in samples):5.0f} MB (before: {s0['base_mb']:.0f} MB)  "
+              f"peak {max(s['peak_mb'] for s in samples):5.0f} MB (before: {s0['base_mb']:.0f} MB; every case "
+              f"written at {s0['after_cases_s']:.0f} s with {s0['after_cases_mb']:.0f} MB, report at "
+              f"{s0['after_report_s']:.0f} s with {s0['after_report_mb']:.0f} MB)  "
               f"manifest {', '.join(sorted({s['manifest'] for s in samples}))}", flush=True)
 
 
@@ -144,6 +161,7 @@ def main() -> None:
     ap.add_argument("--file-kb", type=int, default=10, help="size of each stored CMRT (the builder's is ~10 KB; "
                                                              "real ones 300 KB-1.6 MB)")
     ap.add_argument("--workdir", help="where the databases, stores and packs go (default: a temporary folder)")
+    ap.add_argument("--reuse", action="store_true", help="measure the fills already in --workdir")
     ap.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--url", help=argparse.SUPPRESS)
     ap.add_argument("--store", help=argparse.SUPPRESS)
@@ -154,7 +172,7 @@ def main() -> None:
     sizes = [int(x) for x in args.sizes.split(",") if x]
     if args.workdir:
         Path(args.workdir).mkdir(parents=True, exist_ok=True)
-        run(sizes, args.runs, args.file_kb, Path(args.workdir))
+        run(sizes, args.runs, args.file_kb, Path(args.workdir), args.reuse)
     else:
         with tempfile.TemporaryDirectory(prefix="bench-evidence-") as tmp:
             run(sizes, args.runs, args.file_kb, Path(tmp))

@@ -76,7 +76,6 @@ class Archive:
         self._out = _Counted(out)
         self._zip = zipfile.ZipFile(self._out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6)
         self._stamp = max(stamp.timetuple()[:6], (1980, 1, 1, 0, 0, 0))
-        self._names: set[str] = set()
         self._log = tempfile.TemporaryFile(mode="w+", encoding="utf-8", newline="")
         self.count = 0
 
@@ -85,9 +84,8 @@ class Archive:
     @contextmanager
     def open(self, path: str) -> Iterator[IO[bytes]]:
         """A binary stream for one entry; its hash and size go to the manifest when it closes."""
-        if path in self._names:
+        if path in self._zip.NameToInfo:  # zipfile keeps every entry's record for the central directory
             raise ValueError(f"the pack already holds {path}")
-        self._names.add(path)
         info = zipfile.ZipInfo(path, date_time=self._stamp)
         info.compress_type = zipfile.ZIP_STORED if path.lower().endswith(_STORED) else zipfile.ZIP_DEFLATED
         info.external_attr = 0o644 << 16
@@ -119,7 +117,7 @@ class Archive:
         return Entry(path, fh.digest.hexdigest(), fh.size)
 
     def has(self, path: str) -> bool:
-        return path in self._names
+        return path in self._zip.NameToInfo
 
     # -- reading back what was written ---------------------------------------------------------------
 
