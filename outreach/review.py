@@ -62,7 +62,7 @@ class QueuePage:
 # --- gathering the records ------------------------------------------------------------------------
 
 
-def _keep(result: dict) -> dict:
+def review_rows(result: dict) -> dict:
     """Only the rows that can raise an item (unsure, unknown or high risk), and the findings."""
     rows = [r for r in result.get("smelters") or []
             if r.get("risk") == "high" or (not r.get("cid") and r.get("match") == "unmatched")
@@ -124,15 +124,22 @@ def collect_items(session: Session, ref: ReferenceList, *, campaign_id: Optional
         sa_select(Survey.id, Survey.campaign_id, Survey.supplier_id, Supplier.name)
         .join(Supplier, Supplier.id == Survey.supplier_id)
         .where(Survey.id.in_(_surveys(session, campaign_id, survey_id))))}
-    counted = counted_declarations(session, _surveys(session, campaign_id, survey_id), _keep)
+    counted = counted_declarations(session, _surveys(session, campaign_id, survey_id), review_rows)
+    return _items(session, ref, surveys, {sid: (sub, sub.result) for sid, sub in counted.items()},
+                  campaign_ids=[campaign_id] if campaign_id else None, survey_id=survey_id)
+
+
+def _items(session: Session, ref: ReferenceList, surveys: dict, counted: dict[str, tuple[Any, Any]], *,
+           campaign_ids: Optional[list[str]], survey_id: Optional[str] = None) -> list[rv.ReviewItem]:
+    """The items of the counted declarations (``review_rows`` of each result) and of the proposed contacts."""
     not_smelters = not_smelter_keys(session)
     memo: dict = {}
     items: list[rv.ReviewItem] = []
-    for sid, sub in counted.items():
+    for sid, (sub, kept) in counted.items():
         sv = surveys.get(sid)
         if sv is None or sub.purpose not in ("declaration", "product_level"):
             continue
-        result = sub.result if isinstance(sub.result, dict) else {}
+        result = kept if isinstance(kept, dict) else {}
         facts = rv.DeclarationFacts(
             survey_id=sid, campaign_id=sv.campaign_id, supplier_id=sv.supplier_id, supplier_name=sv.name,
             submission_id=sub.id, received_at=sub.received_at, valid=effective_verdict(sub) == "valid",
@@ -143,8 +150,8 @@ def collect_items(session: Session, ref: ReferenceList, *, campaign_id: Optional
         items.extend(rv.declaration_items(facts, not_smelters=not_smelters))
     q = (sa_select(ContactProposal, Survey.campaign_id, Supplier.name)
          .join(Survey, Survey.id == ContactProposal.survey_id).join(Supplier, Supplier.id == ContactProposal.supplier_id))
-    if campaign_id:
-        q = q.where(Survey.campaign_id == campaign_id)
+    if campaign_ids:
+        q = q.where(Survey.campaign_id.in_(campaign_ids))
     if survey_id:
         q = q.where(ContactProposal.survey_id == survey_id)
     for p, cid, sname in session.execute(q):
@@ -183,6 +190,21 @@ def unreviewed_count(engine: Engine, campaign_ids: Iterable[str], *, reference: 
             total += len(rv.open_items(collect_items(session, ref, campaign_id=cid),
                                        answered_keys(session, campaign_id=cid)))
     return total
+
+
+def unreviewed_from(engine: Engine, campaign_ids: list[str], counted: dict[str, tuple[Any, dict]], *,
+                    reference: ReferenceList) -> int:
+    """:func:`unreviewed_count` from declarations the caller has read already (``campaign_figures``: every
+    survey of these campaigns, each with ``review_rows`` of its counted result), so no result is decoded twice."""
+    with session_scope(engine) as session:
+        surveys = {s.id: s for s in session.execute(
+            sa_select(Survey.id, Survey.campaign_id, Survey.supplier_id, Supplier.name)
+            .join(Supplier, Supplier.id == Survey.supplier_id).where(Survey.campaign_id.in_(campaign_ids)))}
+        items = _items(session, reference, surveys, counted, campaign_ids=campaign_ids)
+        done: set[str] = set()
+        for cid in campaign_ids:
+            done |= answered_keys(session, campaign_id=cid)
+    return len(rv.open_items(items, done))
 
 
 def _survey_of_key(key: str) -> Optional[str]:

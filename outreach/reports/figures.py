@@ -94,6 +94,7 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     to the database as a list of parameters; they are selected by campaign."""
     from models.columns import utcnow
     from models.facts.survey import declaration_that_counts, effective_verdict
+    from outreach.review import review_rows, unreviewed_count, unreviewed_from
 
     reference = reference if reference is not None else current_reference(engine)
     as_of = as_of or utcnow()
@@ -121,7 +122,9 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
             if row.survey_id in counted_surveys:
                 subs_by_survey.setdefault(row.survey_id, []).append(_SubmissionFacts(*row))
         matched = SmeltersMatched(reference)
-        results = _counted_results(session, subs_by_survey, declaration_that_counts, keep=matched.without_rows)
+        review_parts: dict[str, tuple[Any, dict]] = {}  # the review desk reads the same decoded results
+        results = _counted_results(session, subs_by_survey, declaration_that_counts, keep=matched.without_rows,
+                                   also=lambda sub, result: review_parts.__setitem__(sub.survey_id, (sub, review_rows(result))))
         plans = session.exec(select(CorrectiveActionPlan).where(CorrectiveActionPlan.survey_id.in_(in_campaigns))).all()
         plans = [p for p in plans if p.survey_id in counted_surveys]
         actions = session.exec(select(CorrectiveAction).where(CorrectiveAction.plan_id.in_(
@@ -151,11 +154,12 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
-    from outreach.review import unreviewed_count
-
+    if len(surveys) == len(latest):  # every survey is one the report reads: its results are decoded already
+        unreviewed = unreviewed_from(engine, ids, review_parts, reference=reference)
+    else:  # a supplier in two campaigns of the year: the queue also has the earlier survey's items
+        unreviewed = unreviewed_count(engine, ids, reference=reference)
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
-                           escalations=esc_figures, matched=matched,
-                           unreviewed=unreviewed_count(engine, ids, reference=reference))
+                           escalations=esc_figures, matched=matched, unreviewed=unreviewed)
 
 
 @dataclass
@@ -179,10 +183,11 @@ _RESULTS_PER_QUERY = 500
 
 
 def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]], declaration_that_counts,
-                     keep) -> dict[str, _SubmissionFacts]:
+                     keep, also=None) -> dict[str, _SubmissionFacts]:
     """The declaration that counts for each survey, with ``keep(result)`` of its result JSON, read a few
     hundred at a time. A stored result that turns out empty does not count (as declaration_that_counts
-    says), so its survey is decided again."""
+    says), so its survey is decided again. ``also(sub, result)``: another reader of the same decoded result
+    (the review desk's count), called before ``keep``."""
     counted: dict[str, _SubmissionFacts] = {}
     pending = list(subs_by_survey)
     while pending:
@@ -198,6 +203,8 @@ def _counted_results(session, subs_by_survey: dict[str, list[_SubmissionFacts]],
             for sub_id, result in session.execute(sa_select(Submission.id, Submission.result).where(Submission.id.in_(part))):
                 survey_id, sub = chosen[sub_id]
                 if result:
+                    if also is not None:
+                        also(sub, result)
                     sub.result = keep(result)
                     counted[survey_id] = sub
                 else:
