@@ -37,7 +37,8 @@ from outreach.storage import FileStore
 
 # The Temporal namespace's retention (docker-compose.yml RETENTION, deploy/temporal/setup-namespace.sh):
 # long enough to look at a closed workflow in the Temporal UI, far shorter than the read model's years.
-TEMPORAL_HISTORY_DAYS = 30
+# A yearly campaign and a little more: a reopen (outreach/review.py) starts from the closed run's history.
+TEMPORAL_HISTORY_DAYS = 400
 _CHUNK = 500
 
 # What a campaign's purge counts, in the order the plan shows it.

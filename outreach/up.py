@@ -468,8 +468,32 @@ async def temporal_ready(settings: Settings, probe: TemporalProbe) -> bool:
         return False
     if not set(SEARCH_ATTRIBUTE_TYPES) <= set(resp.custom_attributes):
         return False
+    if not await keep_closed_histories(client, settings.temporal_namespace):
+        return False
     host, _ = split_address(settings.temporal_address)
     return await tcp_open(connect_host(host), settings.temporal_ui_port)
+
+
+async def keep_closed_histories(client, namespace: str) -> bool:
+    """The namespace keeps closed histories as long as a deployed one does (the dev server's default is a
+    day): reopening an accepted declaration starts from its closed run (outreach/review.py)."""
+    from google.protobuf.duration_pb2 import Duration
+    from temporalio.api.namespace.v1 import NamespaceConfig
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
+
+    from outreach.retention import TEMPORAL_HISTORY_DAYS
+
+    want = TEMPORAL_HISTORY_DAYS * 86400
+    try:
+        described = await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace), timeout=timedelta(seconds=3))
+        if described.config.workflow_execution_retention_ttl.seconds != want:
+            await client.workflow_service.update_namespace(UpdateNamespaceRequest(
+                namespace=namespace, config=NamespaceConfig(workflow_execution_retention_ttl=Duration(seconds=want))),
+                timeout=timedelta(seconds=3))
+    except Exception:  # not serving yet: asked again on the next readiness poll
+        return False
+    return True
 
 
 async def task_queue_pollers(settings: Settings, probe: TemporalProbe) -> list:

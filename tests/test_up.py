@@ -219,9 +219,11 @@ def ups():
         up.kill()
 
 
-async def _temporal_facts(env: dict[str, str], workflow_id: str, start: bool) -> tuple[set[str], str]:
-    """The search attributes registered, and the status of a parked workflow (started on the first run)."""
+async def _temporal_facts(env: dict[str, str], workflow_id: str, start: bool) -> tuple[set[str], str, int]:
+    """The search attributes registered, the status of a parked workflow (started on the first run), and how
+    many days the namespace keeps a closed history."""
     from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
     from temporalio.client import Client
 
     client = await Client.connect(env["OUTREACH_TEMPORAL_ADDRESS"])
@@ -229,7 +231,8 @@ async def _temporal_facts(env: dict[str, str], workflow_id: str, start: bool) ->
     if start:  # a task queue no worker polls: the workflow just waits, in the dev server's database
         await client.start_workflow("PersistenceProbe", id=workflow_id, task_queue="nobody-polls-this")
     desc = await client.get_workflow_handle(workflow_id).describe()
-    return set(attrs.custom_attributes), desc.status.name
+    ns = await client.workflow_service.describe_namespace(DescribeNamespaceRequest(namespace="default"))
+    return set(attrs.custom_attributes), desc.status.name, ns.config.workflow_execution_retention_ttl.seconds // 86400
 
 
 def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
@@ -243,9 +246,12 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     assert all(alive(p) for p in pids.values())
 
     # The Temporal frontend with the survey search attributes, and the UI.
-    attrs, status = asyncio.run(_temporal_facts(env, "persistence-probe", start=True))
+    attrs, status, history_days = asyncio.run(_temporal_facts(env, "persistence-probe", start=True))
     assert {"OutreachCampaign", "OutreachSupplier", "OutreachState", "OutreachOutcome"} <= attrs
     assert status == "RUNNING"
+    from outreach.retention import TEMPORAL_HISTORY_DAYS
+
+    assert history_days == TEMPORAL_HISTORY_DAYS  # not the dev server's one day: a closed survey can be reopened
     assert httpx.get(urls["Temporal UI"], timeout=10).status_code == 200
     if WEB:
         assert httpx.get(urls["Web app"] + "/healthz", timeout=10).status_code == 200
@@ -289,7 +295,7 @@ def test_up_starts_everything_stops_everything_and_starts_again(tmp_path, ups):
     again = ups(env, tmp_path)
     again.wait_running()
     pids_again = again.child_pids()
-    attrs, status = asyncio.run(_temporal_facts(env, "persistence-probe", start=False))
+    attrs, status, _ = asyncio.run(_temporal_facts(env, "persistence-probe", start=False))
     assert status == "RUNNING"
     again.proc.send_signal(signal.SIGTERM)
     assert again.finish() == 0, "\n".join(again.out + again.err)
@@ -364,7 +370,7 @@ def test_a_killed_temporal_dev_server_is_restarted_with_its_data_and_the_others_
     # Nobody else was restarted: the workers and the web app reconnected by themselves.
     assert {k: v for k, v in restarted.items() if k != "temporal"} == {k: v for k, v in pids.items() if k != "temporal"}
 
-    attrs, status = asyncio.run(_temporal_facts(env, "parked-across-restart", start=False))
+    attrs, status, _ = asyncio.run(_temporal_facts(env, "parked-across-restart", start=False))
     assert status == "RUNNING" and "OutreachCampaign" in attrs  # the SQLite file kept the state
     check = _cli(tmp_path, env, "mail", "check", "ops@example.org")
     assert check.returncode == 0, check.stderr

@@ -3,12 +3,12 @@
 # (the dev server started by `outreach up` does this itself). Idempotent.
 #   TEMPORAL_ADDRESS   e.g. temporal:7233
 #   NAMESPACE          the namespace the product uses (OUTREACH_TEMPORAL_NAMESPACE)
-#   RETENTION          how long closed workflow histories stay, 720h (30 days; the records stay five years
+#   RETENTION          how long closed workflow histories stay, 9600h (400 days: a yearly campaign, so a closed survey can be reopened; the records stay five years
 #                      in the read model: outreach/retention.py)
 #   SEARCH_ATTRIBUTES  space-separated NAME=Type pairs (the list in models/search_attributes.py)
 set -eu
 
-: "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:=default}" "${RETENTION:=720h}" "${SEARCH_ATTRIBUTES:?}"
+: "${TEMPORAL_ADDRESS:?}" "${NAMESPACE:=default}" "${RETENTION:=9600h}" "${SEARCH_ATTRIBUTES:?}"
 t() { temporal --address "$TEMPORAL_ADDRESS" "$@"; }
 
 until t operator cluster health 2>/dev/null | grep -q SERVING; do
