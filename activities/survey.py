@@ -315,7 +315,8 @@ class SurveyActivities:
                 session.flush()
                 for f in all_findings:  # every finding is kept; only the payload is bounded
                     session.add(Finding(submission_id=req.submission_id, code=f.code, severity=f.severity,
-                                        sheet=f.sheet, cell=f.cell, message=f.message))
+                                        sheet=f.sheet, cell=f.cell, message=f.message,
+                                        params=dict(f.params or {})))
         except IntegrityError:  # a concurrent attempt stored it first; its verdict is the same
             pass
         return outcome
@@ -343,7 +344,8 @@ class SurveyActivities:
             reminders = reminder_count(message_records(survey_messages(session, req.survey_id)))
             findings = []
             if subs:
-                findings = [dict(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+                findings = [dict(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message,
+                                 params=None if f.params is None else dict(f.params))
                             for f in session.exec(select(Finding).where(Finding.submission_id == subs[-1].id)
                                                   .order_by(Finding.id)).all()]
             summary = CaseSummary(
@@ -488,7 +490,8 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 def _payload_findings(findings) -> list[SubmissionFinding]:
     ordered = sorted(findings, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3))
-    kept = [SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message)
+    kept = [SubmissionFinding(code=f.code, severity=f.severity, sheet=f.sheet, cell=f.cell, message=f.message,
+                              params=None if f.params is None else dict(f.params))  # None: stored before they were kept
             for f in ordered[:PAYLOAD_FINDINGS]]
     if len(ordered) > PAYLOAD_FINDINGS:
         kept.append(SubmissionFinding(

@@ -564,12 +564,13 @@ def _match_smelters(smelters: list[SmelterRow], ref: ReferenceList | None, looku
             continue  # one risk finding per smelter, however many rows (mines) list it
         risk_reported.add(smelter_key)
         if risk == "high":
-            from cmrt.risk import supplier_reason_text
+            from cmrt.risk import supplier_reasons
 
-            why = supplier_reason_text(assessed[m.cid]) if m.cid in assessed else f"RMAP status: {status_text}"
+            why, said = supplier_reasons(assessed[m.cid]) if m.cid in assessed else \
+                (phrase("risk_rmap_status_text", status_text=status_text), {"reasons_phrases": "risk_rmap_status_text"})
             out.append(finding("smelter_high_risk", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, country=m.country or s.country or "unknown country",
-                               status_text=status_text, reasons=why))
+                               status_text=status_text, reasons=why, **said))
         elif m.match != "unmatched" and m.cid and m.rmap_status is None:
             out.append(finding("smelter_status_unknown", sheet="Smelter List", cell=f"C{s.row}", row=s.row,
                                standard_name=m.standard_name or value, cid=m.cid))

@@ -108,8 +108,16 @@ def _value(code: str, name: str, value: str, params: dict[str, str], lang: str, 
     if keys:  # built from PHRASES in English: built again from their translations, listed with the locale's "and"
         others = {k: _value(code, k, v, params, lang, t) for k, v in params.items()
                   if k != name and not k.endswith("_phrases")}
-        parts = [t.pgettext("phrase:" + key, messages.PHRASES[key]).format_map(messages._Lenient(others))
-                 for key in keys.split(",") if key in messages.PHRASES]
+        parts = []
+        for spec in keys.split(","):
+            key, _, n = spec.partition("@")  # key@n: a phrase said more than once, each with its own name@n values
+            if key not in messages.PHRASES:
+                continue
+            own = dict(others)
+            if n:
+                own.update({k[:-len(n) - 1]: _value(code, k[:-len(n) - 1], v, params, lang, t)
+                            for k, v in params.items() if k.endswith("@" + n)})
+            parts.append(t.pgettext("phrase:" + key, messages.PHRASES[key]).format_map(messages._Lenient(own)))
         return format_list(parts, locale=babel_locale(lang)) if parts else value
     if value in messages.PARAM_TERMS.get(name, ()):
         return t.pgettext("param:" + name, value)

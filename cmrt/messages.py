@@ -272,6 +272,16 @@ PHRASES: dict[str, str] = {
     "reader_timeout": "reading it took longer than {seconds} seconds, far longer than any CMRT needs",
     "reader_slow": "reading it took too long, far longer than any CMRT needs",
     "reader_stopped": "the spreadsheet reader stopped on it",
+    # smelter_high_risk's reasons (cmrt.risk.supplier_reasons); country names and RMAP statuses stay as written
+    "risk_override": "our compliance team's own assessment",
+    "risk_reported_by": "reported by {source}",
+    "risk_located_covered": "Geographic proximity to the Covered Countries: located in {country}, a Covered Country",
+    "risk_declared_covered": "Geographic proximity to the Covered Countries: the supplier gives its country as "
+                             "{country}, a Covered Country",
+    "risk_origin_covered": "Known mineral source country of origin: the supplier declares minerals from {countries}, "
+                           "a Covered Country",
+    "risk_rmap_status": "RMAP audit status: {rmap_status}",
+    "risk_rmap_status_text": "RMAP status: {status_text}",
 }
 
 

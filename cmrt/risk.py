@@ -209,6 +209,9 @@ class RiskReason:
     source: str  # where the fact comes from: reference list, supplier's Smelter List, a watch list, ...
     text: str  # the sentence shown, naming the factor and the source
     points_to: Level  # the level this fact alone argues for
+    # how a supplier is told this fact in its language: a key of cmrt.messages.PHRASES and its values
+    phrase: str = ""
+    values: tuple[tuple[str, str], ...] = ()
 
     def __str__(self) -> str:
         return self.text
@@ -300,14 +303,16 @@ def assess_smelter(
         add(RiskReason("location", "reference list",
                        f"{FACTOR_WORDS['location']}: located in {ref_country}"
                        f"{', a Covered Country' if covered else ', outside the Covered Countries'} (reference list)",
-                       "high" if covered else "low"))
+                       "high" if covered else "low",
+                       *(("risk_located_covered", (("country", ref_country),)) if covered else ())))
     for c in declared:
         covered = c in COVERED_COUNTRIES
         covered_location |= covered
         add(RiskReason("location", "supplier's Smelter List",
                        f"{FACTOR_WORDS['location']}: the supplier gives its country as {c}"
                        f"{', a Covered Country' if covered else ''} (Smelter List, country column)",
-                       "high" if covered else "low"))
+                       "high" if covered else "low",
+                       *(("risk_declared_covered", (("country", c),)) if covered else ())))
     if not ref_country and not declared:
         add(RiskReason("location", "reference list", f"{FACTOR_WORDS['location']}: country not known", "medium"))
 
@@ -317,7 +322,8 @@ def assess_smelter(
     if covered_sources:
         add(RiskReason("origin", "supplier's Smelter List",
                        f"{FACTOR_WORDS['origin']}: the supplier declares minerals from {', '.join(covered_sources)}, "
-                       f"a Covered Country (Smelter List, mine country column)", "high"))
+                       f"a Covered Country (Smelter List, mine country column)", "high",
+                       "risk_origin_covered", (("countries", ", ".join(covered_sources)),)))
     others = [c for c in sources if c not in COVERED_COUNTRIES]
     if others:
         add(RiskReason("origin", "supplier's Smelter List",
@@ -331,14 +337,15 @@ def assess_smelter(
     if status is None:
         status_points = "medium"
     add(RiskReason("rmap_status", "reference list",
-                   f"{FACTOR_WORDS['rmap_status']}: {status or 'not known'} (reference list)", status_points))
+                   f"{FACTOR_WORDS['rmap_status']}: {status or 'not known'} (reference list)", status_points,
+                   *(("risk_rmap_status", (("rmap_status", status),)) if status else ())))
 
     # 4. evidence
     for hit in watch:
         note = f": {hit.note}" if hit.note else ""
         add(RiskReason("evidence", f"watch list: {hit.source}",
                        f"{FACTOR_WORDS['evidence']}: listed by {hit.source} {_day(hit.listed_on)}{note} (watch list)",
-                       "high"))
+                       "high", "risk_reported_by", (("source", hit.source),)))
 
     # 5. peer assessments
     for peer in peers:
@@ -370,7 +377,7 @@ def assess_smelter(
         when = f" on {override.on.isoformat()}" if override.on else ""
         head.append(RiskReason("override", "compliance team",
                                f"{FACTOR_WORDS['override']}: {override.level}{who}{when}: {override.reason} "
-                               f"(the five factors say {rule})", override.level))
+                               f"(the five factors say {rule})", override.level, "risk_override"))
     # decisive reasons first, each group in the seed's factor order (sorted is stable)
     ordered = sorted(reasons, key=lambda r: r.points_to != rule)
     return RiskAssessment(level=level, reasons=tuple(head + ordered), rule_level=rule)
@@ -392,14 +399,32 @@ def smelter_risk(rmap_status: str | None, country: str | None, **factors) -> Ris
 
 def supplier_reason_text(assessment: RiskAssessment) -> str:
     """The reasons as a supplier reads them: the decisive facts, without compliance's internal notes."""
-    parts = []
+    return supplier_reasons(assessment)[0]
+
+
+def supplier_reasons(assessment: RiskAssessment) -> tuple[str, dict[str, str]]:
+    """The reasons as a supplier reads them (English) and the parameters that say them again in its language:
+    ``reasons_phrases`` lists PHRASES keys, ``key@n`` when one phrase comes twice with its own values
+    (``source@2``). No such parameters when a reason has no phrase saying exactly its English."""
+    from cmrt.messages import phrase
+
+    parts: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {}
     for r in assessment.reasons:
         if r.points_to != assessment.level:
             continue
         if r.factor == "override":
-            parts.append("our compliance team's own assessment")
+            text = "our compliance team's own assessment"
         elif r.factor == "evidence":
-            parts.append(f"reported by {r.source.removeprefix('watch list: ')}")
+            text = f"reported by {r.source.removeprefix('watch list: ')}"
         else:
-            parts.append(r.text.split(" (")[0])
-    return "; ".join(dict.fromkeys(parts))
+            text = r.text.split(" (")[0]
+        parts.setdefault(text, (r.phrase, r.values))
+    english = "; ".join(parts)
+    if not parts or any(not key or phrase(key, **dict(values)) != text for text, (key, values) in parts.items()):
+        return english, {}  # a reason no phrase says exactly: the English words, inside the translated sentence
+    specs: list[str] = []
+    params: dict[str, str] = {}
+    for i, (key, values) in enumerate(parts.values(), start=1):
+        specs.append(f"{key}@{i}" if values else key)
+        params.update({f"{name}@{i}": value for name, value in values})
+    return english, {"reasons_phrases": ",".join(specs), **params}

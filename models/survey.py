@@ -118,13 +118,15 @@ class Contact(BaseModel):
 
 
 class SubmissionFinding(BaseModel):
-    """One finding as the supplier sees it (cmrt's Finding without its translation parameters)."""
+    """One finding as the supplier sees it: the English sentence and the parameters it was written with,
+    so it can be said in the supplier's language (histories from before carry none: English)."""
 
     code: str
     severity: str
     sheet: Optional[str] = None
     cell: Optional[str] = None
     message: str
+    params: Optional[dict[str, str]] = None
 
 
 class TimelineEntry(BaseModel):

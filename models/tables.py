@@ -226,6 +226,9 @@ class Finding(SQLModel, table=True):
     sheet: Optional[str] = Field(default=None, max_length=64)
     cell: Optional[str] = Field(default=None, max_length=32)
     message: str = Field(sa_column=Column(Text, nullable=False))
+    # the values the sentence was written with (cmrt's Finding.params), so the portal and the emails can say
+    # it in the supplier's language; None on rows stored before they were kept (those stay in English)
+    params: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 # --- Corrective actions and escalations --------------------------------------------------

@@ -127,7 +127,8 @@ def _localised_line(f: Any) -> Any:
     where = f.get("where") or ""
     if where == "whole file":
         where = i18n.gettext("whole file")
-    return dict(f, where=where, message=i18n.finding_text(f.get("code"), f.get("params"), f.get("message") or ""))
+    return dict(f, where=where, message=i18n.finding_text(f.get("code"), f.get("params"), f.get("message") or "",
+                                                               cell=f.get("cell")))
 
 
 def _render(env: Environment, template: str, context: dict[str, Any], code: str) -> RenderedEmail:

@@ -232,17 +232,18 @@ _UNFILLED = re.compile(r"{\w+}")
 
 
 def finding_text(code: Optional[str], params: Optional[Mapping[str, Any]], english: str,
-                 code_locale: Optional[str] = None) -> str:
+                 code_locale: Optional[str] = None, *, cell: Optional[str] = None) -> str:
     """THE way a supplier-facing finding's sentence is obtained for a locale: the finding catalogue
-    (cmrt.messages) in that language when it has one, else the English sentence the check wrote."""
+    (cmrt.messages) in that language when it has one, else the English sentence the check wrote.
+    ``cell``: the finding's cell, which its sentence may name (cmrt keeps it apart from the parameters)."""
     code_locale = code_locale or current()
-    if not code or code_locale == ENGLISH:
-        return english
+    if not code or code_locale == ENGLISH or params is None:
+        return english  # no parameters (a row stored before they were kept): the English sentence says it whole
     from cmrt import messages
 
     if code not in messages.CATALOGUE:
         return english  # a code the finding catalogue does not know (an older record): as the check wrote it
-    text = messages.render(code, dict(params or {}), code_locale)
+    text = messages.render(code, {"cell": cell or "", **params}, code_locale)
     # A stored finding without its parameters would show "{row}": the English sentence says it whole.
     if not text or text == code or _UNFILLED.search(text):
         return english

@@ -329,6 +329,13 @@ async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, 
     rig = SurveyRig(ts_env, smtp, engine, settings)
     invalid = tmp_path / "cmrt.xlsx"
     invalid.write_bytes(invalid_cmrt(problem="missing_contact_email"))
+    # the finding as cmrt's own catalogue says it in the language: the portal and the email must say the same
+    import cmrt
+    from cmrt.messages import finding_text
+
+    said = [finding_text(f, code) for f in cmrt.check(invalid.read_bytes(), filename="cmrt.xlsx").findings
+            if f.cell == "D16"]
+    assert len(said) == 1 and said[0] != finding_text(cmrt.check(invalid.read_bytes()).findings[0], "en")
     corrected = tmp_path / "cmrt-corrected.xlsx"
     corrected.write_bytes(valid_cmrt())
     with serve(settings, engine):
@@ -339,7 +346,7 @@ async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, 
             await page.goto(LinkSigner.from_settings(settings).portal_url(h.id))
             if code == "de":  # listed in English: the supplier switches
                 await page.get_by_role("heading", name="Waiting for your CMRT").wait_for()
-                await page.get_by_label("Language").select_option("de")
+                await page.get_by_label("Language", exact=True).select_option("de")
                 await page.get_by_role("button", name="Change language").click()
             await page.get_by_role("heading", name=words["Waiting for your CMRT"]).wait_for()
             assert await page.locator("html").get_attribute("lang") == code
@@ -350,6 +357,7 @@ async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, 
             await page.get_by_role("heading", name=words["Your CMRT needs corrections"]).wait_for()
             finding = page.locator("tr.finding", has_text="D16")
             assert await finding.count() == 1 and "Declaration!D16" in await finding.inner_text()
+            assert said[0] in await finding.inner_text()  # the stored finding, in the supplier's language
             await shot(page, f"portal-findings-{code}")
 
             await page.get_by_label(words["Your CMRT workbook"]).set_input_files(str(corrected))
@@ -365,3 +373,4 @@ async def test_supplier_corrects_a_cmrt_in_its_own_language(code, ts_env, smtp, 
         text = mails[template].text
         assert "\nEnglish\n" in text and text.index("\nEnglish\n") > 0
         assert t("Dear %(name)s,") % {"name": "Jane Doe"} in text.split("\nEnglish\n")[0]
+    assert said[0] in mails["correction_request"].text.split("\nEnglish\n")[0]

@@ -17,6 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cmrt
+import cmrt.messages
+import cmrt.risk
 from cmrt import i18n, sniff
 from cmrt.builder import valid_builder
 from cmrt.i18n_extract import placeholders
@@ -183,7 +185,8 @@ def test_every_finding_of_the_corpus_renders_in_the_language(lang: str, corpus: 
             for name in set(f.params) & CLOSED_VOCABULARY:
                 assert f.params[name] in PARAM_TERMS[name], (f.code, name, f.params[name])
             for name in [n[:-len("_phrases")] for n in f.params if n.endswith("_phrases")]:
-                assert set(f.params[name + "_phrases"].split(",")) <= set(PHRASES)
+                # key@n: the same phrase said again with its own values (cmrt.risk.supplier_reasons)
+                assert {k.partition("@")[0] for k in f.params[name + "_phrases"].split(",")} <= set(PHRASES)
                 assert f.params[name] not in text, (lang, f.code, name)  # said again, not left in English
             if f.code == "q3_no_unsupported":
                 assert "says only" not in text and PHRASES["q7_no"] not in text, text
@@ -365,3 +368,77 @@ def test_glossary_words_are_the_rmi_template_words() -> None:
         for lang in langs:
             rmi = _normal(str(source[column[lang]]))
             assert _normal(entry[lang].split(" / ")[0]) in rmi, (entry["term"], lang, entry[lang])
+
+
+# --- smelter_high_risk's reasons: said in the supplier's language (cmrt.risk.supplier_reasons) -------------
+
+def _reasons_before(assessment) -> str:
+    """supplier_reason_text as the five-factor risk release wrote it: the English must not change."""
+    parts = []
+    for r in assessment.reasons:
+        if r.points_to != assessment.level:
+            continue
+        if r.factor == "override":
+            parts.append("our compliance team's own assessment")
+        elif r.factor == "evidence":
+            parts.append(f"reported by {r.source.removeprefix('watch list: ')}")
+        else:
+            parts.append(r.text.split(" (")[0])
+    return "; ".join(dict.fromkeys(parts))
+
+
+def _high_risk(**factors):
+    from cmrt.risk import supplier_reasons
+
+    english, said = supplier_reasons(cmrt.risk.assess_smelter(**factors))
+    return english, finding("smelter_high_risk", sheet="Smelter List", cell="C12", row=12, standard_name="Example Smelter",
+                            country="RWANDA", status_text="Non-Conformant", reasons=english, **said)
+
+
+RISKY = dict(rmap_status="Non-Conformant", country="Rwanda", declared_countries=["DRC"],
+             source_countries=["Congo, Democratic Republic of the", "Rwanda"],
+             watch=[cmrt.risk.WatchHit("Global Witness"), cmrt.risk.WatchHit("UN Group of Experts")])
+
+
+def test_high_risk_reasons_are_said_in_the_suppliers_language_and_the_english_is_unchanged() -> None:
+    english, f = _high_risk(**RISKY)
+    assert english == _reasons_before(cmrt.risk.assess_smelter(**RISKY))
+    assert f.message == message("smelter_high_risk", row=12, standard_name="Example Smelter", country="RWANDA",
+                                reasons=english)
+    assert finding_text(f, "en") == f.message
+    ja = finding_text(f, "ja")
+    assert "当社" not in ja  # no override here
+    for said in ("対象国", "RMAP 監査ステータス: Non-Conformant", "Global Witness による報告", "UN Group of Experts による報告"):
+        assert said in ja, ja
+    for english_word in ("Geographic proximity", "reported by", "RMAP audit status", "a Covered Country"):
+        assert english_word not in ja
+    de = finding_text(f, "de")
+    assert "gemeldet von Global Witness" in de and "gemeldet von UN Group of Experts" in de and " und " in de, de
+    assert "RMAP-Auditstatus: Non-Conformant" in de
+
+
+def test_high_risk_override_and_the_rmap_only_fallback_are_translated() -> None:
+    factors = dict(rmap_status="Conformant", country="Germany",
+                   override=cmrt.risk.RiskOverride(level="high", reason="internal note, never shown", by="anna"))
+    english, f = _high_risk(**factors)
+    assert english == _reasons_before(cmrt.risk.assess_smelter(**factors)) == "our compliance team's own assessment"
+    assert "当社のコンプライアンスチーム自身の評価" in finding_text(f, "ja")
+    assert "internal note" not in finding_text(f, "ja") and "internal note" not in f.message
+    # a smelter assessed without the five factors: its RMAP status, the status words translated too
+    fallback = finding("smelter_high_risk", row=3, standard_name="X", country="unknown country",
+                       status_text="unknown to us", reasons=cmrt.messages.phrase("risk_rmap_status_text",
+                                                                               status_text="unknown to us"),
+                       reasons_phrases="risk_rmap_status_text")
+    assert "(RMAP status: unknown to us)" in fallback.message
+    assert "RMAP ステータス:" in finding_text(fallback, "ja") and "unknown to us" not in finding_text(fallback, "ja")
+
+
+def test_a_reason_no_phrase_says_exactly_stays_english_inside_the_translated_sentence() -> None:
+    from cmrt.risk import RiskAssessment, RiskReason, supplier_reasons
+
+    odd = RiskAssessment(level="high", reasons=(RiskReason("location", "reference list", "Something new (x)", "high"),))
+    english, said = supplier_reasons(odd)
+    assert english == "Something new" and said == {}
+    f = finding("smelter_high_risk", row=1, standard_name="X", country="Y", reasons=english, **said)
+    ja = finding_text(f, "ja")
+    assert "Something new" in ja and "高リスク" in ja

@@ -120,3 +120,27 @@ async def test_a_stranger_gets_the_error_page_in_the_browser_language(web):
     assert r.status_code == 403 and "이 링크는 유효하지 않습니다" in r.text
     r = await web.client.get("/portal/not-a-token", headers={"accept-language": "nl-NL"})
     assert r.status_code == 403 and "This link is not valid" in r.text
+
+
+async def test_the_contact_form_offers_the_portals_languages_and_normalises_the_choice(web):
+    import re
+
+    from models.tables import ContactProposal
+    from outreach.i18n import SUPPORTED
+
+    survey_id = seed_case(web.engine)
+    _set_language(web.engine, survey_id, "de-DE")
+    url = _portal(web, survey_id)
+    page = await web.client.get(url)
+    switcher = re.findall(r'<option value="([^"]+)" lang=', page.text)
+    contact = re.findall(r'<option value="([^"]+)" (?:selected)?>', page.text.split('id="c-lang"')[1].split("</select>")[0])
+    assert switcher == contact == list(SUPPORTED)  # one list of languages, Traditional Chinese included
+    assert '<option value="de" selected>Deutsch</option>' in page.text.split('id="c-lang"')[1]  # "de-DE" is de
+    r = await web.client.post(f"{url}/contact", data={"email": "li@acme.test", "language": "klingon",
+                                                      "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200 and "Bitte wählen Sie eine der Sprachen in der Liste." in r.text
+    r = await web.client.post(f"{url}/contact", data={"email": "li@acme.test", "language": "zh-TW",
+                                                      "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 200 and "li@acme.test" in r.text and "Vielen Dank" in r.text
+    with Session(web.engine) as s:
+        assert [(p.email, p.language) for p in s.exec(select(ContactProposal)).all()] == [("li@acme.test", "zh_Hant")]

@@ -539,7 +539,7 @@ async def test_api_json_shapes_and_errors(web):
     assert [e["kind"] for e in detail["events"]] == ["request_sent", "correction_requested"]
     assert detail["submissions"][0]["findings"][0] == {
         "code": "contact_email_missing", "severity": "error", "sheet": "Declaration", "cell": "D16",
-        "message": "The contact email is missing."}
+        "message": "The contact email is missing.", "params": None}  # a row stored without its parameters
     assert detail["emails"][0]["template"] == "request"
     # Percent-encoded IDs work too.
     encoded = survey_id.replace("/", "%2F")

@@ -28,6 +28,9 @@ class Line:
     message: str
     sheet: Optional[str] = None
     cell: Optional[str] = None
+    # what the sentence was written from, so each face can say it in the reader's language (outreach.i18n)
+    code: Optional[str] = None
+    params: Optional[dict[str, str]] = field(default=None, compare=False)
 
     @property
     def where(self) -> str:
@@ -37,7 +40,8 @@ class Line:
 
     def as_dict(self) -> dict[str, Any]:
         return {"severity": self.severity, "message": self.message, "sheet": self.sheet, "cell": self.cell,
-                "where": self.where}
+                "where": self.where, "code": self.code,
+                "params": None if self.params is None else dict(self.params)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ def correction_request(findings: Iterable[Any], *, deadline: Optional[datetime],
             continue
         severity = str(_get(f, "severity") or "")
         line = Line(severity=severity, message=str(_get(f, "message") or ""), sheet=_get(f, "sheet") or None,
-                    cell=_get(f, "cell") or None)
+                    cell=_get(f, "cell") or None, code=_get(f, "code") or None,
+                    params=None if _get(f, "params") is None else dict(_get(f, "params")))
         (errors if severity == ERROR else warnings if severity == WARNING else notes).append(line)
     total = len(errors) if error_count is None else max(error_count, len(errors))
     return CorrectionRequest(to_correct=tuple(errors), warnings=tuple(warnings), notes=tuple(notes),

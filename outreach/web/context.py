@@ -174,7 +174,7 @@ def _strong(value: Any) -> Markup:
 def _finding(f: Any) -> str:
     """A finding's sentence in the page's language (outreach.i18n.finding_text)."""
     get = f.get if isinstance(f, dict) else lambda k: getattr(f, k, None)
-    return i18n.finding_text(get("code"), get("params"), get("message") or "")
+    return i18n.finding_text(get("code"), get("params"), get("message") or "", cell=get("cell"))
 
 
 def _errors_to_correct(n: int) -> str:

@@ -31,9 +31,6 @@ from outreach.web.uploads import submit_upload
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(authorize)])  # public by link
 PLAN_ROWS = 5
-# The CMRT's ten languages: what a proposed contact reads the emails and the portal in.
-CONTACT_LANGUAGES = [("en", "English"), ("zh", "中文"), ("ja", "日本語"), ("ko", "한국어"), ("fr", "Français"),
-                     ("pt", "Português"), ("de", "Deutsch"), ("es", "Español"), ("it", "Italiano"), ("tr", "Türkçe")]
 
 # What the supplier reads about where things stand: short sentences, no jargon, easy to translate.
 STATUS_TEXT = {
@@ -149,7 +146,8 @@ def _page(request: Request, token: str, view, *, outcome=None, status_code: int 
         can_submit=open_for_files, show_due=state in CAN_SUBMIT, outcome=outcome, plan_rows=range(1, PLAN_ROWS + 1),
         max_mb=ctx.settings.max_upload_bytes // 1048576, today=date.today().isoformat(),
         product_level=state == SurveyState.product_level_requested.value,
-        earlier=review.earlier_declarations(ctx.engine, view.survey.id), languages=CONTACT_LANGUAGES,
+        earlier=review.earlier_declarations(ctx.engine, view.survey.id), languages=i18n.languages(),
+        contact_language=i18n.normalise(view.survey.language),
         supplier_words=supplier_words, rmi_link=Markup('<a href="%s" rel="noopener noreferrer" target="_blank">%s</a>')
         % (RMI_CMRT_URL, "Responsible Minerals Initiative"),
     )
@@ -273,9 +271,14 @@ async def portal_contact(request: Request, token: str):
         return link_error(request, exc)
     form = await request.form()
     _use_locale(request, view)
+    # the languages the portal offers (outreach.i18n), however the browser or a hand-made form wrote it
+    language = i18n.normalise(str(form.get("language") or "en"))
+    if language is None:
+        _say(request, N_("Please choose one of the languages in the list."), "error")
+        return RedirectResponse(f"/portal/{token}", status_code=303)
     try:
         body = ReplaceContactBody(email=str(form.get("email") or "").strip(), name=str(form.get("name") or "").strip()
-                                  or None, language=str(form.get("language") or "en"))
+                                  or None, language=language)
     except ValidationError:
         _say(request, N_("Please give a valid email address for the new contact."), "error")
         return RedirectResponse(f"/portal/{token}", status_code=303)
