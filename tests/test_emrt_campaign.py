@@ -1,0 +1,157 @@
+"""EMRT campaigns: the kind a campaign asks for, carried by its surveys into the check and the emails.
+
+The surveys run on the time-skipping server with the real worker, SMTP sink and database
+(tests/survey_harness.py); the rules about kinds and minerals are pure (models.facts.template_kind).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from cmrt.builder import valid_cmrt, valid_emrt_builder
+from models.enums import SurveyState
+from models.facts import template_kind as tk
+from models.survey import SubmitCmrt
+from models.tables import Campaign, Finding, Survey
+from outreach.db import session_scope
+from tests.survey_harness import SUPPLIER, rig, running, survey_input  # noqa: F401 (fixtures)
+from tests.survey_scenarios import SHORT
+
+# --- pure rules ---------------------------------------------------------------------------------
+
+
+@given(st.sampled_from(tk.KINDS), st.lists(st.sampled_from(tk.MINERALS["EMRT"] + ("graphite", "Cobalt ")), max_size=8))
+def test_minerals_asked_are_the_templates_in_its_order(kind, chosen):
+    """Whatever subset is asked (any case, the EMRT's "graphite"), the campaign keeps the template's own
+    order, no duplicates, and asking for none means all of them."""
+    if kind == "CMRT" and chosen:
+        with pytest.raises(ValueError, match="is not reported in the CMRT"):
+            tk.parse_minerals(kind, chosen)
+        return
+    parsed = tk.parse_minerals(kind, chosen)
+    assert parsed == sorted(set(parsed), key=tk.MINERALS[kind].index)
+    asked = tk.minerals_asked(kind, parsed)
+    assert asked == (parsed or list(tk.MINERALS[kind]))
+    phrase = tk.minerals_phrase(kind, parsed)
+    assert all(m in phrase for m in asked)
+
+
+@given(st.integers(1990, 2100))
+def test_the_cmrt_and_emrt_campaigns_of_a_year_never_share_an_id(year):
+    from models.survey import survey_workflow_id
+
+    cmrt_id, emrt_id = tk.default_campaign_id(year, "CMRT"), tk.default_campaign_id(year, "EMRT")
+    assert cmrt_id == f"cmrt-{year}"  # the IDs campaigns had before EMRT campaigns: unchanged
+    assert survey_workflow_id(cmrt_id, "S-1") != survey_workflow_id(emrt_id, "S-1")
+
+
+@pytest.mark.parametrize("text,error", [("xmrt", "not a template kind"), ("", None), ("emrt", None)])
+def test_the_kind_is_cmrt_or_emrt(text, error):
+    if error:
+        with pytest.raises(ValueError, match=error):
+            tk.parse_kind(text)
+    else:
+        assert tk.parse_kind(text) in ("CMRT", "EMRT")
+
+
+def test_a_campaign_input_of_each_kind(settings_for):
+    from outreach.campaigns import campaign_input
+
+    settings = settings_for()
+    emrt = campaign_input(settings, year=2026, kind="emrt", minerals="mica, Cobalt")
+    assert (emrt.campaign_id, emrt.kind, emrt.minerals, emrt.display_name) == (
+        "emrt-2026", "EMRT", ["cobalt", "mica"], "EMRT campaign 2026")
+    cmrt = campaign_input(settings, year=2026)
+    assert (cmrt.campaign_id, cmrt.kind, cmrt.minerals) == ("cmrt-2026", "CMRT", [])
+    with pytest.raises(ValueError, match="gold is not reported in the EMRT"):
+        campaign_input(settings, year=2026, kind="EMRT", minerals=["gold"])
+
+
+def test_the_cli_refuses_an_unknown_kind_before_connecting():
+    from typer.testing import CliRunner
+
+    from outreach.cli import app
+
+    out = CliRunner().invoke(app, ["campaign", "start", "--year", "2026", "--kind", "XMRT"])
+    assert out.exit_code == 2 and "--kind" in out.output and "not a template kind" in out.output
+    out = CliRunner().invoke(app, ["campaign", "start", "--year", "2026", "--kind", "EMRT", "--minerals", "tin"])
+    assert out.exit_code == 2 and "tin is not reported in the EMRT" in out.output
+
+
+# --- surveys on the time-skipping server ----------------------------------------------------------
+
+
+def _subject(mail) -> str:
+    return mail.subject.replace("\r\n", "").replace("\n", "")  # unfolded (RFC 5322)
+
+
+def _emrt() -> bytes:
+    return valid_emrt_builder(minerals=("Cobalt", "Mica")).to_bytes()
+
+
+async def test_an_emrt_survey_asks_for_the_emrt_accepts_one_and_refuses_a_cmrt(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        refused = await rig.start(SHORT, supplier_id="S-200", template_kind="EMRT", minerals=["cobalt", "mica"])
+        accepted = await rig.start(SHORT, template_kind="EMRT", minerals=["cobalt", "mica"])
+        await rig.skip(hours=2)
+        v = await refused.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(valid_cmrt())))
+        assert (v.verdict, v.accepted, v.state) == ("invalid", False, SurveyState.correction_requested)
+        v = await accepted.execute_update(SupplierSurveyWorkflow.submit,
+                                          SubmitCmrt(file_sha256=rig.store(_emrt(), "emrt.xlsx")))
+        assert (v.verdict, v.accepted, v.state) == ("valid", True, SurveyState.closed)
+    request = rig.smtp.to(SUPPLIER)[0]
+    assert request.template == "request"
+    assert "Extended Minerals Reporting Template (EMRT)" in _subject(request)
+    for text in (request.text, request.html):
+        assert "Extended Minerals Reporting Template (EMRT) for cobalt and mica" in text
+        assert "reporting-templates/emrt/" in text and "Conflict Minerals" not in text
+    with session_scope(rig.engine) as s:
+        codes = {f.code for f in s.exec(select(Finding).where(Finding.submission_id == f"{refused.id}/submission/1"))}
+    assert codes == {"not_emrt"}  # the CMRT is named for what it is, and the EMRT asked for
+
+
+async def test_a_cmrt_survey_still_refuses_an_emrt(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    async with running(rig):
+        h = await rig.start(SHORT)
+        await rig.skip(hours=2)
+        v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(_emrt())))
+        assert (v.verdict, v.state) == ("invalid", SurveyState.correction_requested)
+    request = rig.smtp.to(SUPPLIER)[0]
+    assert "Conflict Minerals Reporting Template (CMRT)" in _subject(request) and "EMRT" not in request.text
+    with session_scope(rig.engine) as s:
+        codes = {f.code for f in s.exec(select(Finding).where(Finding.submission_id == f"{h.id}/submission/1"))}
+    assert codes == {"wrong_template_kind"}
+
+
+async def test_one_supplier_in_the_cmrt_and_the_emrt_campaign_of_a_year(rig):
+    from workflows.survey import SupplierSurveyWorkflow
+
+    emrt_campaign = "emrt-" + rig.campaign_id.removeprefix("cmrt-")
+    with session_scope(rig.engine) as s:
+        s.add(Campaign(id=emrt_campaign, year=2025, name="EMRT 2025", state="running", kind="EMRT"))
+    async with running(rig):
+        cmrt_h = await rig.start(SHORT)
+        inp = survey_input(emrt_campaign, policy=SHORT, template_kind="EMRT")
+        rig.started.append(inp.survey_id)
+        emrt_h = await rig.client.start_workflow(SupplierSurveyWorkflow.run, inp, id=inp.survey_id,
+                                                 task_queue=rig.settings.task_queue)
+        assert cmrt_h.id != emrt_h.id
+        await rig.skip(hours=2)
+        for h, data in ((cmrt_h, valid_cmrt()), (emrt_h, _emrt())):
+            v = await h.execute_update(SupplierSurveyWorkflow.submit, SubmitCmrt(file_sha256=rig.store(data)))
+            assert (v.verdict, v.state) == ("valid", SurveyState.closed)
+    with session_scope(rig.engine) as s:
+        rows = s.exec(select(Survey).where(Survey.supplier_id == "S-100",
+                                           Survey.campaign_id.in_([rig.campaign_id, emrt_campaign]))).all()
+        assert sorted((r.campaign_id, r.outcome) for r in rows) == sorted(
+            [(rig.campaign_id, "valid"), (emrt_campaign, "valid")])
+        assert s.get(Campaign, emrt_campaign).kind == "EMRT" and s.get(Campaign, rig.campaign_id).kind == "CMRT"
+    subjects = [_subject(m) for m in rig.smtp.to(SUPPLIER) if m.template == "request"]
+    assert sum("(EMRT)" in x for x in subjects) == 1 and sum("(CMRT)" in x for x in subjects) == 1
