@@ -108,7 +108,7 @@ async def test_an_emrt_survey_asks_for_the_emrt_accepts_one_and_refuses_a_cmrt(r
     assert request.template == "request"
     assert "Extended Minerals Reporting Template (EMRT)" in _subject(request)
     for text in (request.text, request.html):
-        assert "Extended Minerals Reporting Template (EMRT) for cobalt and mica" in text
+        assert "Extended Minerals Reporting Template (EMRT) for cobalt, mica" in text
         assert "reporting-templates/emrt/" in text and "Conflict Minerals" not in text
     with session_scope(rig.engine) as s:
         codes = {f.code for f in s.exec(select(Finding).where(Finding.submission_id == f"{refused.id}/submission/1"))}

@@ -58,9 +58,9 @@ def minerals_asked(kind: str, minerals: Iterable[str] | None = None) -> list[str
 
 
 def minerals_phrase(kind: str, minerals: Iterable[str] | None = None) -> str:
-    """"cobalt, mica and nickel": the minerals asked about, as a sentence names them."""
-    names = minerals_asked(kind, minerals)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    """"cobalt, mica, nickel": the minerals asked about, as a sentence names them (a plain list: it stands in
+    emails in every language)."""
+    return ", ".join(minerals_asked(kind, minerals))
 
 
 def default_campaign_id(year: int, kind: str = "CMRT") -> str:
