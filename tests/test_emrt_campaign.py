@@ -7,12 +7,13 @@ The surveys run on the time-skipping server with the real worker, SMTP sink and 
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
 from cmrt.builder import valid_cmrt, valid_emrt_builder
 from models.enums import SurveyState
+from models.facts import figures as facts
 from models.facts import template_kind as tk
 from models.survey import SubmitCmrt
 from models.tables import Campaign, Finding, Survey
@@ -155,3 +156,60 @@ async def test_one_supplier_in_the_cmrt_and_the_emrt_campaign_of_a_year(rig):
         assert s.get(Campaign, emrt_campaign).kind == "EMRT" and s.get(Campaign, rig.campaign_id).kind == "CMRT"
     subjects = [_subject(m) for m in rig.smtp.to(SUPPLIER) if m.template == "request"]
     assert sum("(EMRT)" in x for x in subjects) == 1 and sum("(CMRT)" in x for x in subjects) == 1
+    # The report: the EMRT campaign's figures per mineral; the year's report is the CMRT campaign's.
+    from outreach.reports.figures import campaign_figures
+
+    emrt_figures = campaign_figures(rig.engine, emrt_campaign)
+    by_mineral = {m["mineral"]: m for m in emrt_figures["minerals"]}
+    assert list(by_mineral) == list(facts.EMRT_MINERALS)
+    assert (by_mineral["Cobalt"]["responses"], by_mineral["Cobalt"]["valid"]["count"]) == (1, 1)
+    assert by_mineral["Nickel"]["responses"] == 0 and by_mineral["Nickel"]["valid"]["percent"] is None
+    assert by_mineral["Mica"]["mines"] == [{"mine_name": "Example Mica Mine", "country": "FINLAND",
+                                            "suppliers": ["Acme Components Ltd."]}]
+    assert emrt_campaign not in campaign_figures(rig.engine, 2025)["source"]["campaigns"]
+    assert "minerals" not in campaign_figures(rig.engine, rig.campaign_id)
+
+
+# --- per-mineral figures, as a property -----------------------------------------------------------
+
+# A CID names one facility of one mineral (as in the RMI's lists); a row without one is not a known smelter.
+_ROW = st.builds(lambda i, k, status: {"metal": facts.EMRT_MINERALS[i], "cid": f"CID99{i}{k}" if k else None,
+                                       "rmap_status": status},
+                 st.integers(0, len(facts.EMRT_MINERALS) - 1), st.integers(0, 2), st.sampled_from(["Conformant", "Active", None]))
+_MINE = st.fixed_dictionaries({"metal": st.sampled_from(facts.EMRT_MINERALS),
+                               "mine_name": st.sampled_from(["North Pit", "north  pit", "South Pit", ""]),
+                               "country": st.sampled_from(["FINLAND", "CHILE"])})
+_RECORD = st.builds(
+    lambda n, status, selected, rows, mines: facts.SupplierRecord(
+        supplier_id=f"S{n}", supplier_name=f"Supplier {n}", status=status, submissions=1,
+        result={"minerals_selected": selected, "verdict": "valid" if status == "valid" else "invalid",
+                "smelters": [dict(r, lookup_name=f"Refinery {r['cid']}", standard_name=f"Refinery {r['cid']}",
+                                  match="exact" if r["cid"] else "unmatched",
+                                  country="FINLAND", row=5 + i) for i, r in enumerate(rows)], "mines": mines}),
+    st.integers(0, 99), st.sampled_from(["valid", "invalid_uncorrected", "withdrawn"]),
+    st.lists(st.sampled_from(facts.EMRT_MINERALS), unique=True), st.lists(_ROW, max_size=5), st.lists(_MINE, max_size=4))
+
+
+@settings(deadline=None)  # the first example loads the shipped reference list
+@given(st.lists(_RECORD, max_size=6))
+def test_per_mineral_figures_count_what_the_valid_emrts_declare(records):
+    from cmrt.reference import default_reference
+    from outreach.reports.smelters import supplier_smelters
+
+    reference = default_reference()
+    figures = facts.mineral_figures(records, smelters_of=lambda r: supplier_smelters(r, reference))
+    counted = [r for r in records if r.status != "withdrawn"]
+    for m in figures:
+        declaring = [r for r in counted if m["mineral"] in r.result["minerals_selected"]]
+        valid = [r for r in declaring if r.status == "valid"]
+        assert m["responses"] == len(declaring) and m["valid"]["count"] == len(valid)
+        s = m["smelters"]
+        assert s["total"] == s["conformant"] + s["active"] + s["not_enrolled"]
+        cids = {row["cid"] for r in valid for row in r.result["smelters"] if row["metal"] == m["mineral"] and row["cid"]}
+        assert s["total"] == len(cids)
+        assert s["conformant_percent"] == facts.percent(s["conformant"], s["total"])
+        mines = {(" ".join(x["mine_name"].split()).casefold(), x["country"]) for r in valid
+                 for x in r.result["mines"] if x["metal"] == m["mineral"] and x["mine_name"].strip()}
+        assert {(x["mine_name"].casefold(), x["country"]) for x in m["mines"]} == mines
+    # A withdrawn supplier changes no figure.
+    assert facts.mineral_figures(counted, smelters_of=lambda r: supplier_smelters(r, reference)) == figures

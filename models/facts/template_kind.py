@@ -29,6 +29,9 @@ TEMPLATE_PAGES: dict[str, str] = {
     "EMRT": "https://www.responsiblemineralsinitiative.org/reporting-templates/emrt/",
 }
 _ALIASES = {"graphite": "natural graphite"}
+# How the EMRT workbook writes each mineral (Declaration, Smelter List, Mine List).
+WORKBOOK_NAMES: dict[str, str] = {"cobalt": "Cobalt", "copper": "Copper", "natural graphite": "Graphite",
+                                  "lithium": "Lithium", "mica": "Mica", "nickel": "Nickel"}
 
 
 def parse_kind(text: str | None) -> str:
@@ -55,6 +58,11 @@ def minerals_asked(kind: str, minerals: Iterable[str] | None = None) -> list[str
     """The minerals a campaign asks about: its setting, or every mineral of its template."""
     chosen = list(minerals or [])
     return chosen or list(MINERALS[kind])
+
+
+def workbook_minerals(minerals: Iterable[str] | None = None) -> list[str]:
+    """The EMRT minerals asked about, as the workbook writes them (the report's per-mineral figures)."""
+    return [WORKBOOK_NAMES[m] for m in minerals_asked("EMRT", minerals)]
 
 
 def minerals_phrase(kind: str, minerals: Iterable[str] | None = None) -> str:

@@ -37,6 +37,7 @@ from models.facts.figures import (  # noqa: F401 - the definitions, re-exported 
     share,
 )
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
+from models.facts.template_kind import workbook_minerals
 from outreach.db import session_scope
 from outreach.reports.smelters import SupplierSmelters, current_reference, supplier_smelters
 
@@ -99,7 +100,9 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     as_of = as_of or utcnow()
     with session_scope(engine) as session:
         if isinstance(campaign, int) or str(campaign).isdigit():
-            campaigns = session.exec(select(Campaign).where(Campaign.year == int(campaign))).all()
+            # A year's report is the CMRT one (3TG): its EMRT campaign is reported on its own, by ID.
+            campaigns = session.exec(select(Campaign).where(Campaign.year == int(campaign),
+                                                            Campaign.kind == "CMRT")).all()
         else:
             found = session.get(Campaign, str(campaign))
             campaigns = [found] if found else []
@@ -151,6 +154,8 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
+    if campaigns[0].kind == "EMRT":  # one campaign by ID: a year's report holds CMRT campaigns only
+        source.update(template="EMRT", minerals=workbook_minerals(campaigns[0].minerals))
     from outreach.review import unreviewed_count
 
     return compute_figures(records, reference=reference, source=source, corrective_actions=cap_figures,
