@@ -167,6 +167,15 @@ async def test_one_supplier_in_the_cmrt_and_the_emrt_campaign_of_a_year(rig):
     assert by_mineral["Mica"]["mines"] == [{"mine_name": "Example Mica Mine", "country": "FINLAND",
                                             "suppliers": ["Acme Components Ltd."]}]
     assert emrt_campaign not in campaign_figures(rig.engine, 2025)["source"]["campaigns"]
+    from openpyxl import load_workbook
+
+    from outreach.reports.workbook import rcoi_workbook
+
+    book = load_workbook(rcoi_workbook(emrt_figures, rig.settings.file_store_path / "emrt.xlsx"), read_only=True)
+    minerals = {row[0]: row for row in book["Minerals"].iter_rows(min_row=2, values_only=True)}
+    assert minerals["Cobalt"][1:3] == (1, 1) and minerals["Nickel"][1] == 0
+    assert [r[:3] for r in book["Mines"].iter_rows(min_row=2, values_only=True)] == [
+        ("Cobalt", "Example Cobalt Mine", "FINLAND"), ("Mica", "Example Mica Mine", "FINLAND")]
     assert "minerals" not in campaign_figures(rig.engine, rig.campaign_id)
 
 
