@@ -176,6 +176,12 @@ async def test_one_supplier_in_the_cmrt_and_the_emrt_campaign_of_a_year(rig):
     assert minerals["Cobalt"][1:3] == (1, 1) and minerals["Nickel"][1] == 0
     assert [r[:3] for r in book["Mines"].iter_rows(min_row=2, values_only=True)] == [
         ("Cobalt", "Example Cobalt Mine", "FINLAND"), ("Mica", "Example Mica Mine", "FINLAND")]
+    from outreach.reports.render import render_due_diligence_draft
+
+    draft = render_due_diligence_draft(emrt_figures, company="Example Manufacturing Inc.")
+    assert "| Cobalt | 1 | 1 |" in draft and "Mica: Example Mica Mine (FINLAND)" in draft
+    assert "Extended Minerals Reporting Template (EMRT)" in draft
+    assert not any(word in draft for word in ("3TG", "CMRT", "onflict"))
     assert "minerals" not in campaign_figures(rig.engine, rig.campaign_id)
 
 
