@@ -182,6 +182,11 @@ async def test_one_supplier_in_the_cmrt_and_the_emrt_campaign_of_a_year(rig):
     assert "| Cobalt | 1 | 1 |" in draft and "Mica: Example Mica Mine (FINLAND)" in draft
     assert "Extended Minerals Reporting Template (EMRT)" in draft
     assert not any(word in draft for word in ("3TG", "CMRT", "onflict"))
+    from outreach.reports.render import render_rcoi_html
+
+    page = render_rcoi_html(emrt_figures)
+    assert 'class="rcoi-minerals"' in page and "Example Mica Mine (FINLAND)" in page and "rcoi-metals" not in page
+    assert 'class="rcoi-metals"' in render_rcoi_html(campaign_figures(rig.engine, rig.campaign_id))
     assert "minerals" not in campaign_figures(rig.engine, rig.campaign_id)
 
 
