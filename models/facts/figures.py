@@ -30,8 +30,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Sequence
 
-from models.facts.template_kind import workbook_minerals
 from models.facts.scorecard import OPEN_PLAN_STATES  # plan states: workflows/corrective_action.py
+from models.facts.template_kind import workbook_minerals
 
 REPORT_METALS: tuple[str, ...] = ("Gold", "Tantalum", "Tin", "Tungsten")  # the seed's order
 SMELTER_STATUSES: tuple[str, ...] = ("Conformant", "Active", "Not Enrolled")

@@ -17,8 +17,8 @@ from typing import Any, Optional
 from models.enums import Decision, SurveyOutcome, SurveyState
 from models.facts.correction import correction_request, day
 from models.facts.deadlines import answer_by, window_ends
-from models.facts.template_kind import template_context
 from models.facts.survey import effective_verdict, has_valid_declaration, outcome_if_lapsed, outcome_when_plan_closes
+from models.facts.template_kind import template_context
 from models.policy import CampaignPolicy
 from models.survey import SubmissionVerdict, SurveyStatus
 
