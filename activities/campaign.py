@@ -129,6 +129,7 @@ class CampaignActivities:
             if campaign is None:
                 campaign = Campaign(id=req.campaign_id, year=req.year, name=req.name)
             campaign.year, campaign.name, campaign.state = req.year, req.name, "running"
+            campaign.kind, campaign.minerals = req.kind, list(req.minerals)
             campaign.workflow_id = req.workflow_id
             campaign.policy = req.policy.model_dump(mode="json")
             campaign.selection = {

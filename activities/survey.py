@@ -104,6 +104,8 @@ class CheckRequest(BaseModel):
     # The supplier's name as the compliance team knows it: a declaration in another company's name gets a
     # warning. Optional with a default, so requests in histories recorded before it still decode.
     supplier_name: Optional[str] = None
+    # The template the survey asks for: an EMRT campaign judges EMRTs and refuses CMRTs, and vice versa.
+    expected_kind: str = "CMRT"
 
 
 class CheckOutcome(BaseModel):
@@ -270,7 +272,7 @@ class SurveyActivities:
         # process: the same bytes give the same verdict on every retry, so the survey moves on.
         result = self.workbooks.check(data, filename=req.filename, reference=self._reference_list(),
                                       campaign_year=req.campaign_year, today=req.received_at.date(),
-                                      expected_company=req.supplier_name)
+                                      expected_company=req.supplier_name, expected_kind=req.expected_kind)
         if any(f.code in ("internal_error", "reader_failed") for f in result.findings):
             log.warning("submission %s: %s", req.submission_id, "; ".join(f.message for f in result.findings))
         scope = result.summary.scope_level if result.summary else None

@@ -30,6 +30,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from models.enums import CampaignState
+from models.facts.template_kind import TemplateKind, campaign_title, default_campaign_id, parse_minerals
 from models.policy import CampaignPolicy
 from models.survey import Contact
 
@@ -40,10 +41,6 @@ _CAMPAIGN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 def campaign_workflow_id(campaign_id: str) -> str:
     return f"campaign/{campaign_id}"
-
-
-def default_campaign_id(year: int) -> str:
-    return f"cmrt-{year}"
 
 
 def campaign_length(policy: CampaignPolicy) -> timedelta:
@@ -127,6 +124,10 @@ class CampaignInput(BaseModel):
     vp_email: str
     compliance_email: str
     company_name: str = "Example Manufacturing Inc."
+    # The template the campaign asks for, and the minerals (empty: all of the template's). Defaults keep the
+    # inputs of campaigns started before EMRT campaigns decoding as the CMRT campaigns they were.
+    kind: TemplateKind = "CMRT"
+    minerals: list[str] = Field(default_factory=list)
     page_size: int = Field(default=200, ge=1, le=MAX_PAGE_SIZE)
     start_window: int = Field(default=50, ge=1, le=MAX_PAGE_SIZE, description="Survey starts in flight at once.")
     # False only on a server without the custom search attributes (the time-skipping test server).
@@ -140,9 +141,14 @@ class CampaignInput(BaseModel):
             raise ValueError("a campaign ID is 1-64 letters, digits, '.', '_' or '-', e.g. cmrt-2026")
         return v
 
+    @model_validator(mode="after")
+    def _minerals_of_kind(self) -> "CampaignInput":
+        self.minerals = parse_minerals(self.kind, self.minerals)
+        return self
+
     @property
     def display_name(self) -> str:
-        return self.name or f"CMRT campaign {self.year}"
+        return self.name or campaign_title(self.year, self.kind)
 
 
 
@@ -232,6 +238,8 @@ class OpenCampaign(BaseModel):
     policy: CampaignPolicy
     starts_at: datetime
     ends_at: datetime
+    kind: str = "CMRT"
+    minerals: list[str] = Field(default_factory=list)
 
 
 class CampaignOpened(BaseModel):

@@ -189,6 +189,9 @@ class SurveyInput(BaseModel):
     spend: float = 0.0
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy.annual)
     company_name: str = "Example Manufacturing Inc."
+    # The template the campaign asks for (models.facts.template_kind), carried into the check and the emails.
+    template_kind: str = "CMRT"
+    minerals: list[str] = Field(default_factory=list)
     # Upsert the custom search attributes (campaign, supplier, state, outcome). They must be registered
     # on the namespace (`outreach up` and the compose file do); tests on the time-skipping server, which
     # has none registered, pass False.

@@ -113,6 +113,9 @@ class Campaign(SQLModel, table=True):
     year: int = Field(index=True, description="The reporting year surveyed.")
     name: str = Field(max_length=200)
     state: str = Field(default="draft", max_length=32, index=True)
+    # The template asked for, CMRT or EMRT (models.facts.template_kind), and its minerals (empty: all).
+    kind: str = Field(default="CMRT", max_length=8, sa_column_kwargs={"server_default": "CMRT"})
+    minerals: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
     policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     selection: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     workflow_id: Optional[str] = Field(default=None, max_length=200)

@@ -52,6 +52,7 @@ from models.campaign import (
     yearly_schedule_id,
 )
 from models.enums import Decision
+from models.facts.template_kind import parse_kind, parse_minerals
 from models.policy import CampaignPolicy
 from models.survey import (
     ActionAck,
@@ -129,15 +130,19 @@ def check_end_date(ends_at: datetime, policy: CampaignPolicy, *, now: datetime |
 def campaign_input(settings: Settings, *, year: int, campaign_id: str | None = None, name: str = "",
                    selection: SupplierSelection | None = None, policy: CampaignPolicy | None = None,
                    ends_at: datetime | None = None, page_size: int | None = None,
-                   start_window: int | None = None) -> CampaignInput:
+                   start_window: int | None = None, kind: str = "CMRT",
+                   minerals: list[str] | str | None = None) -> CampaignInput:
     """The campaign's input, checked: refused (:class:`EndDateRefused`, or pydantic's ValidationError for a
-    malformed ID) before anything starts."""
+    malformed ID) before anything starts. ``kind``: CMRT or EMRT; ``minerals``: those an EMRT campaign asks
+    about (default: all of them). A CMRT and an EMRT campaign of the same year have different IDs."""
+    kind = parse_kind(kind)
+    minerals = parse_minerals(kind, minerals)
     policy = policy or CampaignPolicy.annual()
     if ends_at is not None:
         check_end_date(ends_at, policy)
     extra = {k: v for k, v in (("page_size", page_size), ("start_window", start_window)) if v is not None}
     return CampaignInput(
-        campaign_id=campaign_id or default_campaign_id(year), year=year, name=name,
+        campaign_id=campaign_id or default_campaign_id(year, kind), year=year, name=name, kind=kind, minerals=minerals,
         selection=selection or SupplierSelection(), policy=policy, ends_at=ends_at,
         vp_email=settings.vp_email, compliance_email=settings.compliance_email,
         company_name=settings.company_name, **extra,
@@ -158,7 +163,8 @@ async def start_campaign(client: Client, settings: Settings, *, engine: Engine |
     except WorkflowAlreadyStartedError:
         raise CampaignExists(f"a campaign with the ID {inp.campaign_id} already exists") from None
     _audit(engine, "campaign.started", inp.campaign_id, by, None, None,
-           {"year": inp.year, "name": inp.name, "selection": inp.selection, "policy": inp.policy})
+           {"year": inp.year, "name": inp.name, "kind": inp.kind, "minerals": inp.minerals,
+            "selection": inp.selection, "policy": inp.policy})
     return inp
 
 

@@ -188,8 +188,11 @@ def suppliers_list(
 @campaign_app.command("start")
 def campaign_start(
     year: int = typer.Option(..., "--year", help="The reporting year surveyed, e.g. 2026."),
-    campaign_id: Optional[str] = typer.Option(None, "--id", help="Campaign ID (default cmrt-YEAR)."),
+    campaign_id: Optional[str] = typer.Option(None, "--id", help="Campaign ID (default cmrt-YEAR or emrt-YEAR)."),
     name: str = typer.Option("", "--name", help="Display name (default 'CMRT campaign YEAR')."),
+    kind: str = typer.Option("CMRT", "--kind", help="The template asked for: CMRT (3TG) or EMRT (extended minerals)."),
+    minerals: Optional[str] = typer.Option(None, "--minerals", help="EMRT: the minerals asked about, e.g. "
+                                           "cobalt,mica (default: all six)."),
     select: str = typer.Option("spend:0.99", "--select",
                                help="all | category:NAME[,NAME] | spend:0.99[+CATEGORY,...] (biggest spenders first)."),
     policy: str = typer.Option("annual", "--policy", help="annual (weeks) or demo (minutes)."),
@@ -214,10 +217,14 @@ def campaign_start(
         raise fail(f"--year: {year} is not a reporting year", 2)
     selection = _parse(SupplierSelection.parse, select, "--select")
     end = _parse(parse_when, ends_at, "--ends-at") if ends_at else None
+    from models.facts.template_kind import parse_kind, parse_minerals
+
+    kind = _parse(parse_kind, kind, "--kind")
+    chosen = _parse(lambda text: parse_minerals(kind, text), minerals, "--minerals") if minerals else []
     settings = _settings()
     kwargs = dict(year=year, campaign_id=campaign_id, name=name, selection=selection,
                   policy=getattr(CampaignPolicy, policy)().model_copy(update={"high_risk_on_product_scope": high_risk}),
-                  ends_at=end, page_size=page_size, start_window=window)
+                  ends_at=end, page_size=page_size, start_window=window, kind=kind, minerals=chosen)
     try:
         campaign_input(settings, **kwargs)  # checks the ID and the end date before connecting
     except EndDateRefused as exc:
@@ -234,10 +241,10 @@ def campaign_start(
 
     inp = _run(start, settings)
     if as_json:
-        _print_json({"campaign_id": inp.campaign_id, "workflow_id": f"campaign/{inp.campaign_id}",
-                     "selection": selection.describe(), "policy": policy})
+        _print_json({"campaign_id": inp.campaign_id, "workflow_id": f"campaign/{inp.campaign_id}", "kind": inp.kind,
+                     "minerals": inp.minerals, "selection": selection.describe(), "policy": policy})
     else:
-        typer.echo(f"campaign {inp.campaign_id} started: {selection.describe()} ({policy} policy). "
+        typer.echo(f"{inp.kind} campaign {inp.campaign_id} started: {selection.describe()} ({policy} policy). "
                    f"Follow it with: outreach campaign status {inp.campaign_id}")
 
 

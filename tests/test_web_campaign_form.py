@@ -78,3 +78,28 @@ async def test_the_api_says_the_same_sentences(web):
     assert r.status_code == 409 and "--id" not in r.json()["detail"] and "already exists" in r.json()["detail"]
     r = await web.client.post("/api/v1/campaigns", headers=h, json={"year": 2025, "campaign_id": "no spaces please"})
     assert r.status_code == 422 and r.json()["detail"].startswith("Campaign ID: a campaign ID is 1-64")
+
+
+class Recording:
+    """A Temporal client that keeps what the form asked to start."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[str, object]] = []
+
+    async def start_workflow(self, workflow, arg, *, id, **kw):
+        self.started.append((id, arg))
+
+
+async def test_an_emrt_campaign_from_the_form(engine, db_url, settings_for):
+    client = Recording()
+    w = make_web(settings_for(db_url=db_url), engine, client)
+    try:
+        r = await _post(w, year="2025", selection="all", template="EMRT", minerals="gold")
+        assert r.status_code == 422
+        assert _errors(r.text)["minerals"].startswith("Minerals: Gold is not reported in the EMRT")
+        assert client.started == []
+        await _post(w, year="2025", selection="all", template="EMRT", minerals="mica, cobalt")
+        [(workflow_id, inp)] = client.started
+        assert (workflow_id, inp.kind, inp.minerals) == ("campaign/emrt-2025", "EMRT", ["cobalt", "mica"])
+    finally:
+        await w.client.aclose()

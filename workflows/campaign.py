@@ -80,7 +80,7 @@ class CampaignWorkflow:
                 "open_campaign",
                 OpenCampaign(campaign_id=inp.campaign_id, year=inp.year, name=inp.display_name,
                              workflow_id=workflow.info().workflow_id, selection=inp.selection, policy=inp.policy,
-                             starts_at=workflow.now(), ends_at=ends_at),
+                             starts_at=workflow.now(), ends_at=ends_at, kind=inp.kind, minerals=inp.minerals),
                 result_type=CampaignOpened, **DB_OPTIONS,
             )
             self.c = CampaignCarry(selected=opened.selected, ends_at=ends_at)
@@ -141,6 +141,7 @@ class CampaignWorkflow:
             commodity_manager_email=target.commodity_manager_email, vp_email=inp.vp_email,
             compliance_email=inp.compliance_email, spend=target.spend, policy=inp.policy,
             company_name=inp.company_name, search_attributes=inp.search_attributes,
+            template_kind=inp.kind, minerals=inp.minerals,
         )
         # The survey's own first values: it then has nothing to upsert until its state changes.
         attrs = TypedSearchAttributes([

@@ -530,7 +530,8 @@ class SupplierSurveyWorkflow:
                 CheckRequest(survey_id=self.survey_id, submission_id=submission_id, file_sha256=sub.file_sha256,
                              filename=sub.filename, channel=sub.channel, submitted_by=sub.submitted_by,
                              received_at=received, round=self.s.correction_round, purpose=sub.purpose,
-                             campaign_year=self.inp.campaign_year, supplier_name=self.inp.supplier_name),
+                             campaign_year=self.inp.campaign_year, supplier_name=self.inp.supplier_name,
+                             expected_kind=self.inp.template_kind),
                 result_type=CheckOutcome, **CHECK_OPTIONS)
             summary = SubmissionSummary(
                 submission_id=submission_id, file_sha256=sub.file_sha256, filename=sub.filename, purpose=sub.purpose,

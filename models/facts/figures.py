@@ -31,6 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Callable, Iterable, Sequence
 
 from models.facts.scorecard import OPEN_PLAN_STATES  # plan states: workflows/corrective_action.py
+from models.facts.template_kind import workbook_minerals
 
 REPORT_METALS: tuple[str, ...] = ("Gold", "Tantalum", "Tin", "Tungsten")  # the seed's order
 SMELTER_STATUSES: tuple[str, ...] = ("Conformant", "Active", "Not Enrolled")
@@ -297,8 +298,52 @@ def compute_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dic
         "corrective_actions": corrective_actions,
         "escalations": escalations,
         "review": {"unreviewed": unreviewed} if unreviewed is not None else None,
+        # An EMRT campaign's figures per mineral (source["template"] says which template was asked for).
+        **({"minerals": mineral_figures(records, smelters_of=smelters_of, minerals=source.get("minerals") or EMRT_MINERALS)}
+           if source.get("template") == "EMRT" else {}),
         "suppliers": [supplier_row(r) for r in sorted(records, key=lambda r: (r.supplier_name.casefold(), r.supplier_id or ""))],
     }
+
+
+# --- per mineral (EMRT campaigns) --------------------------------------------------------------------
+
+EMRT_MINERALS: tuple[str, ...] = tuple(workbook_minerals())  # as the EMRT writes them
+
+
+def mineral_figures(records: list[SupplierRecord], *, smelters_of: Callable[[dict[str, Any] | None], Any],
+                    minerals: Sequence[str] = EMRT_MINERALS) -> list[dict[str, Any]]:
+    """Per mineral of an EMRT campaign: the responses that declare it (the minerals the EMRT selects), the
+    valid share of them, the smelters and processors of the valid ones by status (unique by CID; rows the
+    reference list does not know counted apart), conformant share, and the mines listed with their country
+    (unique by mine and country). The same surveyed suppliers as compute_figures; withdrawn ones never count."""
+    listed = [r for r in records if r.on_list and r.status != "withdrawn" and r.submitted]
+    out = []
+    for mineral in minerals:
+        declaring = [r for r in listed if mineral in ((r.result or {}).get("minerals_selected") or [])]
+        valid = [r for r in declaring if r.status == "valid"]
+        known: dict[str, Any] = {}
+        unknown: set[tuple[str, str]] = set()
+        mines: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in valid:
+            parts = smelters_of(r.result)
+            known.update({cid: s for cid, s in parts.known.items() if s.metal == mineral and cid not in known})
+            unknown.update(k for k, e in parts.unknown.items() if e.metal == mineral)
+            for m in (r.result or {}).get("mines") or []:
+                name = " ".join(str(m.get("mine_name") or "").split())
+                if m.get("metal") == mineral and name:
+                    mines.setdefault((name.casefold(), str(m.get("country") or "").upper()),
+                                     {"mine_name": name, "country": m.get("country"), "suppliers": []})["suppliers"].append(
+                        r.supplier_name)
+        counts = {st: sum(1 for s in known.values() if s.status_group == st) for st in SMELTER_STATUSES}
+        out.append({
+            "mineral": mineral, "responses": len(declaring), "valid": share(len(valid), len(declaring), "responses"),
+            "smelters": {"total": len(known), "conformant": counts["Conformant"], "active": counts["Active"],
+                         "not_enrolled": counts["Not Enrolled"], "unknown_entities": len(unknown),
+                         "conformant_percent": percent(counts["Conformant"], len(known))},
+            "mines": [{**m, "suppliers": sorted(set(m["suppliers"]))}
+                      for _, m in sorted(mines.items())],
+        })
+    return out
 
 
 # --- corrective actions and escalations -------------------------------------------------------------

@@ -18,6 +18,7 @@ from models.enums import Decision, SurveyOutcome, SurveyState
 from models.facts.correction import correction_request, day
 from models.facts.deadlines import answer_by, window_ends
 from models.facts.survey import effective_verdict, has_valid_declaration, outcome_if_lapsed, outcome_when_plan_closes
+from models.facts.template_kind import template_context
 from models.policy import CampaignPolicy
 from models.survey import SubmissionVerdict, SurveyStatus
 
@@ -330,6 +331,7 @@ def email_context(inp: Any, s: Any, policy: CampaignPolicy, extra: Optional[dict
         "campaign_year": inp.campaign_year, "contact_name": s.contact.name or "", "contact_email": s.contact.email,
         "language": s.contact.language, "due_date": day(s.due_at), "compliance_email": inp.compliance_email,
         "correction_round": s.correction_round, "max_rounds": policy.max_correction_rounds,
+        **template_context(getattr(inp, "template_kind", "CMRT"), getattr(inp, "minerals", None)),
     }
     ctx.update(extra or {})
     return ctx

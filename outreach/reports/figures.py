@@ -37,6 +37,7 @@ from models.facts.figures import (  # noqa: F401 - the definitions, re-exported 
     share,
 )
 from models.tables import Campaign, CorrectiveAction, CorrectiveActionPlan, Escalation, Submission, Supplier, Survey
+from models.facts.template_kind import workbook_minerals
 from outreach.db import session_scope
 from outreach.reports.smelters import SupplierSmelters, current_reference, supplier_smelters
 
@@ -100,7 +101,9 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     as_of = as_of or utcnow()
     with session_scope(engine) as session:
         if isinstance(campaign, int) or str(campaign).isdigit():
-            campaigns = session.exec(select(Campaign).where(Campaign.year == int(campaign))).all()
+            # A year's report is the CMRT one (3TG): its EMRT campaign is reported on its own, by ID.
+            campaigns = session.exec(select(Campaign).where(Campaign.year == int(campaign),
+                                                            Campaign.kind == "CMRT")).all()
         else:
             found = session.get(Campaign, str(campaign))
             campaigns = [found] if found else []
@@ -154,6 +157,8 @@ def campaign_figures(engine: Engine, campaign: str | int, *, reference: Referenc
     esc_figures = facts.escalation_figures(escalations)
     source = {"kind": "campaign", "campaigns": ids, "year": campaigns[0].year,
               "name": campaigns[0].name if len(campaigns) == 1 else f"{campaigns[0].year} campaigns"}
+    if campaigns[0].kind == "EMRT":  # one campaign by ID: a year's report holds CMRT campaigns only
+        source.update(template="EMRT", minerals=workbook_minerals(campaigns[0].minerals))
     if len(surveys) == len(latest):  # every survey is one the report reads: its results are decoded already
         unreviewed = unreviewed_from(engine, ids, review_parts, reference=reference)
     else:  # a supplier in two campaigns of the year: the queue also has the earlier survey's items

@@ -82,7 +82,9 @@ def render_due_diligence_draft(figures: dict[str, Any], *, company: str, year: i
                                as_of: str | None = None) -> str:
     """The report's "Due Diligence Results" paragraphs (Markdown) with the figures filled in."""
     year = year or figures["source"].get("year") or "reporting"
-    return template_environment().get_template("reports/due_diligence_results.md.j2").render(
+    emrt = figures["source"].get("template") == "EMRT"  # an EMRT campaign: per mineral, no 3TG wording
+    name = "reports/due_diligence_results_emrt.md.j2" if emrt else "reports/due_diligence_results.md.j2"
+    return template_environment().get_template(name).render(
         figures=figures, company=company, year=year, as_of=as_of,
         plan_parts=plan_parts_text(figures.get("corrective_actions")),
     )

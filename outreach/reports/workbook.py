@@ -128,6 +128,22 @@ def rcoi_workbook(figures: dict[str, Any], path: Path) -> Path:
         for h in figures["high_risk_smelters"]
     ), widths={3: 45, 6: 45, 7: 90})
 
+    if figures.get("minerals") is not None:  # an EMRT campaign: its figures per mineral (models.facts.figures)
+        write_table(wb.create_sheet("Minerals"), (
+            "Mineral", "Responses declaring it", "Valid", "Valid share", "Smelters and processors", "Conformant",
+            "Active", "Not Enrolled", "Not known to the reference list", "Conformant share", "Mines",
+        ), (
+            [m["mineral"], m["responses"], m["valid"]["count"], share_cell(m["valid"]["count"], m["valid"]["of"]),
+             m["smelters"]["total"], m["smelters"]["conformant"], m["smelters"]["active"],
+             m["smelters"]["not_enrolled"], m["smelters"]["unknown_entities"],
+             share_cell(m["smelters"]["conformant"], m["smelters"]["total"]), len(m["mines"])]
+            for m in figures["minerals"]
+        ), widths={2: 22, 9: 30})
+        write_table(wb.create_sheet("Mines"), ("Mineral", "Mine", "Country", "Reported by"), (
+            [m["mineral"], mine["mine_name"], mine["country"], ", ".join(mine["suppliers"])]
+            for m in figures["minerals"] for mine in m["mines"]
+        ), widths={2: 45, 4: 45})
+
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -92,6 +92,8 @@ class CampaignOut(BaseModel):
     year: int
     name: str
     state: str
+    kind: str = "CMRT"  # the template asked for: CMRT or EMRT
+    minerals: list[str] = []  # EMRT: the minerals asked about (empty: all)
     selection: dict[str, Any]
     suppliers_selected: int
     surveys_started: int

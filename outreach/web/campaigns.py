@@ -21,7 +21,7 @@ from outreach.wording import validation_sentence
 FIELD_LABELS = {
     "year": "Reporting year", "campaign_id": "Campaign ID", "name": "Name", "selection": "Which suppliers",
     "kind": "Which suppliers", "share": "Share of spend", "categories": "Categories", "policy": "Timing",
-    "ends_at": "Closes on",
+    "ends_at": "Closes on", "template": "Template", "minerals": "Minerals",
 }
 
 
@@ -55,7 +55,10 @@ class CampaignRequest(BaseModel):
     """What the start form (and POST /api/v1/campaigns) asks for."""
 
     year: int = Field(ge=2000, le=2100, description="The reporting year surveyed, e.g. 2025.")
-    campaign_id: Optional[str] = Field(None, description="Default: cmrt-YEAR.")
+    campaign_id: Optional[str] = Field(None, description="Default: cmrt-YEAR, or emrt-YEAR for an EMRT campaign.")
+    template: Literal["CMRT", "EMRT"] = Field("CMRT", description="The template asked for: CMRT (3TG) or EMRT "
+                                                                 "(extended minerals).")
+    minerals: list[str] = Field(default_factory=list, description="EMRT: the minerals asked about (default: all).")
     name: str = Field("", max_length=200)
     selection: SupplierSelection = Field(default_factory=SupplierSelection)
     policy: Literal["annual", "demo"] = Field("annual", description="annual: weeks between steps; demo: minutes.")
@@ -73,7 +76,7 @@ class CampaignRequest(BaseModel):
 
     @property
     def effective_id(self) -> str:
-        return self.campaign_id or default_campaign_id(self.year)
+        return self.campaign_id or default_campaign_id(self.year, self.template)
 
     @classmethod
     def from_form(cls, form: dict[str, Any]) -> "CampaignRequest":
@@ -102,7 +105,8 @@ class CampaignRequest(BaseModel):
         try:
             req = cls(year=form.get("year"), campaign_id=form.get("campaign_id"), name=form.get("name") or "",
                       selection=selection or SupplierSelection(), policy=form.get("policy") or "annual",
-                      ends_at=ends_at,
+                      ends_at=ends_at, template=form.get("template") or "CMRT",
+                      minerals=[m for m in str(form.get("minerals") or "").split(",") if m.strip()],
                       high_risk_on_product_scope=form.get("high_risk_on_product_scope") or "corrective_action")
         except ValidationError as exc:
             for field, sentence in field_errors(exc).items():
@@ -138,13 +142,15 @@ async def start_campaign(ctx, req: CampaignRequest, *, by: str) -> str:
     policy = CampaignPolicy.demo() if req.policy == "demo" else CampaignPolicy.annual()
     policy = policy.model_copy(update={"high_risk_on_product_scope": req.high_risk_on_product_scope})
     kwargs = dict(year=req.year, campaign_id=req.effective_id, name=req.name, selection=req.selection, policy=policy,
-                  ends_at=req.ends_at)
+                  ends_at=req.ends_at, kind=req.template, minerals=req.minerals)
     try:  # checked before connecting: a wrong field is the answer even while Temporal is down
         campaigns.campaign_input(ctx.settings, **kwargs)
     except campaigns.EndDateRefused as exc:
         raise CampaignRefused({"ends_at": f"Closes on: {_sentence(str(exc))}"}, 422) from None
     except ValidationError as exc:  # the campaign input's own validation (e.g. the ID's shape)
         raise CampaignRefused(field_errors(exc), 422) from None
+    except ValueError as exc:  # minerals the template does not report on
+        raise CampaignRefused({"minerals": f"Minerals: {_sentence(str(exc))}"}, 422) from None
     client = await _client(ctx)
     try:
         inp = await campaigns.start_campaign(client, ctx.settings, engine=ctx.engine, by=by, **kwargs)
