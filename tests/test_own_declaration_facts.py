@@ -37,6 +37,7 @@ def suppliers(draw, responded=st.booleans()):
 CAMPAIGNS = st.lists(suppliers(), max_size=6)
 
 
+@settings(deadline=None)  # a shared machine: no time limits in tests
 @given(CAMPAIGNS)
 def test_q1_yes_iff_some_responding_supplier_says_yes(campaign):
     r = roll_up(campaign)
@@ -44,6 +45,7 @@ def test_q1_yes_iff_some_responding_supplier_says_yes(campaign):
         assert (r.answers["Q1"][m] == "Yes") == any(s.responded and s.answer("Q1", m) == "Yes" for s in campaign)
 
 
+@settings(deadline=None)  # a shared machine: no time limits in tests
 @given(CAMPAIGNS, suppliers(responded=st.just(True)))
 def test_a_supplier_answering_unknown_never_turns_a_no_into_yes(campaign, extra):
     before = roll_up(campaign)
@@ -59,6 +61,7 @@ def test_a_supplier_answering_unknown_never_turns_a_no_into_yes(campaign, extra)
                 assert after.answers[q][m] == "Unknown"
 
 
+@settings(deadline=None)  # a shared machine: no time limits in tests
 @given(CAMPAIGNS)
 def test_every_counted_smelter_appears_once_and_only_for_metals_in_scope(campaign):
     r = roll_up(campaign)
@@ -71,6 +74,7 @@ def test_every_counted_smelter_appears_once_and_only_for_metals_in_scope(campaig
     assert set(keys) == expected
 
 
+@settings(deadline=None)  # a shared machine: no time limits in tests
 @given(CAMPAIGNS)
 def test_questions_3_to_8_only_for_metals_in_scope_and_no_unsupported_no(campaign):
     r = roll_up(campaign)
@@ -88,6 +92,7 @@ def test_questions_3_to_8_only_for_metals_in_scope_and_no_unsupported_no(campaig
             assert r.answers["Q4"][m] == "Yes"
 
 
+@settings(deadline=None)  # a shared machine: no time limits in tests
 @given(st.integers(0, 500), st.integers(0, 500))
 def test_q6_band_is_a_template_choice_and_100_only_when_all_responded(a, b):
     responded, surveyed = min(a, b), max(a, b)
