@@ -66,8 +66,8 @@ def test_filled_template_reads_back_identically(filled):
     for q, per_metal in ANSWERS.items():
         assert {m: a.answer for m, a in result.questions[q].items()} == per_metal, q
     assert {k: (a.answer, a.comment) for k, a in result.company_questions.items()} == LETTERS
-    read = sorted((s.metal, s.cid, None if s.cid else s.name, s.country) for s in result.smelters)
-    wrote = sorted((f.metal, f.cid, None if f.cid else f.name, f.country) for f in FACILITIES)
+    read = sorted(((s.metal, s.cid, None if s.cid else s.name, s.country) for s in result.smelters), key=str)
+    wrote = sorted(((f.metal, f.cid, None if f.cid else f.name, f.country) for f in FACILITIES), key=str)
     assert read == wrote
 
 
