@@ -163,3 +163,36 @@ def test_cli_writes_the_campaigns_declaration(engine, db_url, tmp_path, monkeypa
     unknown = runner.invoke(app, ["report", "declaration", "--campaign", "nope", "--template", str(blank),
                                   "--out", str(tmp_path / "y.xlsx"), "--answers", str(answers)])
     assert unknown.exit_code == 2 and "no campaign 'nope'" in unknown.output
+
+
+async def test_the_report_page_fills_the_uploaded_blank_for_an_analyst(engine, db_url, settings_for):
+    from outreach.users import create_user
+    from tests.web_support import USER_PASSWORD, make_web
+
+    blank = _official("RMI_CMRT_6.5.xlsx").read_bytes()
+    _populate(engine)
+    web = make_web(settings_for(db_url=db_url, own_declaration=ANSWERS_FILE), engine)  # the analyst signs in
+    try:
+        await web.login()
+        page = await web.client.get("/campaigns/cmrt-2026/report")
+        assert "Produce our CMRT" in page.text
+        token = await web.csrf("/campaigns/cmrt-2026/report")
+        r = await web.client.post("/campaigns/cmrt-2026/declaration", data={"csrf_token": token},
+                                  files={"template": ("RMI_CMRT_6.5.xlsx", blank)})
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"], r.text[:300]
+        result = cmrt.check(r.content)
+        assert result.checker_remaining == 0 and result.declaration.contact_name == "Ana Analyst"
+        # A file that is not the blank: back on the page with the reason, nothing downloaded.
+        bad = await web.client.post("/campaigns/cmrt-2026/declaration", data={"csrf_token": token},
+                                    files={"template": ("ours.xlsx", r.content)})
+        assert bad.status_code == 200 and "not blank" in bad.text and "Produce our CMRT" in bad.text
+        web.client.cookies.clear()
+        create_user(engine, "auditor@company.test", USER_PASSWORD, role="auditor")
+        await web.login("auditor@company.test")
+        assert "Produce our CMRT" not in (await web.client.get("/campaigns/cmrt-2026/report")).text
+        token = await web.csrf("/campaigns/cmrt-2026/report")
+        denied = await web.client.post("/campaigns/cmrt-2026/declaration", data={"csrf_token": token},
+                                       files={"template": ("RMI_CMRT_6.5.xlsx", blank)})
+        assert denied.status_code == 403
+    finally:
+        await web.client.aclose()
