@@ -80,6 +80,21 @@ def test_filled_template_keeps_the_blanks_formulas(filled):
     changed = [k for k, v in before.items() if k not in typed and after.get(k) != v]
     assert changed == [], changed[:5]
     assert len(after) >= len(before) - len(typed)
+    assert _structure(data) == _structure(blank)
+
+
+def _structure(data: bytes) -> dict[str, object]:
+    """Dropdowns per sheet, defined names and each sheet's visibility, as the workbook's XML holds them."""
+    import io
+    import re
+    import zipfile
+
+    z = zipfile.ZipFile(io.BytesIO(data))
+    book = z.read("xl/workbook.xml").decode("utf-8")
+    sheets = sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+    return {"validations": [z.read(n).decode("utf-8", "ignore").count("<dataValidation ") for n in sheets],
+            "names": len(re.findall(r"<definedName ", book)),
+            "sheets": [(m.group(1), "hidden" in m.group(0)) for m in re.finditer(r'<sheet name="([^"]+)"[^>]*>', book)]}
 
 
 def test_refuses_what_is_not_a_blank_official_cmrt(filled):
