@@ -131,12 +131,23 @@ def _populate(engine) -> None:
     add_supplier_survey(engine, "S-3", name="Silent")
 
 
-def test_cli_writes_the_campaigns_declaration(engine, db_url, tmp_path, monkeypatch):
+@pytest.fixture
+def campaign_db(any_db_url):
+    from outreach.db import make_engine
+
+    eng = make_engine(any_db_url)
+    yield eng, any_db_url
+    eng.dispose()
+
+
+def test_cli_writes_the_campaigns_declaration(campaign_db, tmp_path, monkeypatch):
     from outreach.audit import verify
     from outreach.cli import app
     from models.tables import AuditEntry
     from outreach.db import session_scope
     from sqlmodel import select
+
+    engine, db_url = campaign_db
 
     blank = _official("RMI_CMRT_6.5.xlsx")
     _populate(engine)
