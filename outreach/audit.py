@@ -80,6 +80,7 @@ ACTION_WORDS = {
     "hold.released": "Legal hold released",
     "escalation.decided": "Escalated case decided",
     "evidence.pack_generated": "Evidence pack generated",
+    "report.own_declaration": "Company's own CMRT produced",
     "review.confirm": "Review: confirmed",
     "review.choose": "Review: smelter chosen",
     "review.not_a_smelter": "Review: not a smelter",

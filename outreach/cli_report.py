@@ -3,6 +3,7 @@
     outreach report rcoi --campaign YEAR|CAMPAIGN_ID [--json] [--xlsx OUT] [--draft OUT.md] [--html OUT]
     outreach report rcoi --files DIR_OR_ZIP [--suppliers CSV] [--year N] [--reference PATH] [same outputs]
     outreach report scorecards --year YEAR [--xlsx OUT] [--json]
+    outreach report declaration --campaign ID --template OFFICIAL.xlsx --out OURS.xlsx [--answers JSON]
 
 Exit codes: 0 done; 2 usage error (missing input, unreadable supplier list, unknown campaign).
 """
@@ -163,3 +164,38 @@ def scorecards_command(
                + (f"; {provisional} provisional (the survey is open or a part cannot be judged yet)" if provisional else ""))
     if xlsx is not None:
         typer.echo(f"workbook: {xlsx}")
+
+
+@app.command("declaration")
+def declaration_command(
+    campaign: str = typer.Option(..., "--campaign", help="Campaign ID."),
+    template: Path = typer.Option(..., "--template", help="The official blank CMRT (6.x) from the RMI."),
+    out: Path = typer.Option(..., "--out", help="Where to write the company's filled CMRT."),
+    answers: Optional[Path] = typer.Option(None, "--answers", help="JSON object with the company's own fields and "
+                                           "questions A-H (over OUTREACH_OWN_DECLARATION)."),
+    by: Optional[str] = typer.Option(None, "--by", help="Who produces it (the audit trail's actor)."),
+) -> None:
+    """The company's own CMRT for its customers, rolled up from the campaign's valid supplier declarations."""
+    from outreach.audit import command_line_actor
+    from outreach.reports.figures import ReportInputError
+    from outreach.reports.own_declaration import OwnDeclarationRefused, company_answers, produce
+    from outreach.settings import load_settings
+
+    if not template.is_file():
+        raise _fail(f"template not found: {template}")
+    settings = load_settings()
+    engine = _engine()
+    try:
+        company = company_answers(settings.own_declaration, answers, settings.company_name)
+        made = produce(engine, campaign, template.read_bytes(), company, by=by or command_line_actor())
+    except (OwnDeclarationRefused, ReportInputError) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        engine.dispose()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(made.data)
+    r = made.roll_up
+    typer.echo(f"CMRT {made.version} written to {out}: {r.responded} of {r.surveyed} suppliers' declarations "
+               f"counted; metals in scope: {', '.join(r.metals_in_scope) or 'none'}; {len(r.facilities)} smelter(s).")
+    for f in r.without_country:
+        typer.echo(f"  not listed (no country given, ask the supplier): {f.metal} '{f.name}'")

@@ -56,6 +56,7 @@ SETTINGS = "settings.manage"          # settings and the reference lists (the CL
 AUDIT = "audit.view"                  # the audit trail: who did what, sign-ins included (the CLI: `outreach audit`)
 SMELTER_RISK = "smelters.risk"        # override a smelter's risk with a reason (the CLI: `outreach smelters risk`)
 EVIDENCE = "evidence.export"          # a campaign's evidence pack: files, mail, timelines, report, its audit entries
+DECLARE = "reports.declare"           # the company's own CMRT for its customers (it speaks for the company)
 
 # A capability held "own" lets a role through a route that needs the full one, scoped to its suppliers.
 OWN = {SUPPLIERS: OWN_SUPPLIERS, NOTE: OWN_NOTE}
@@ -72,7 +73,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # Legal holds: general counsel decides them and acts through an administrator (one role holds it, as for
     # accounts); the hold and its release name the administrator in the audit trail, the reason the matter.
     "admin": _READ_ALL | {USERS, SETTINGS, AUDIT, HOLDS},
-    "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE, SMELTER_RISK},
+    "analyst": _READ_ALL | {CAMPAIGNS_RUN, SURVEYS_ACT, NOTE, SMELTER_RISK, DECLARE},
     "auditor": _READ_ALL | {AUDIT},
     "executive": frozenset({DASHBOARD, REPORTS, SUPPLIERS, DECIDE}),
     "commodity_manager": frozenset({OWN_SUPPLIERS, OWN_NOTE}),
@@ -134,6 +135,7 @@ ROUTES: dict[tuple[str, str], Rule] = {
     ("GET", "/campaigns/{campaign_id}"): _r(DASHBOARD),
     ("GET", "/campaigns/{campaign_id}/report"): _r(REPORTS),
     ("GET", "/campaigns/{campaign_id}/evidence.zip"): _r(EVIDENCE),
+    ("POST", "/campaigns/{campaign_id}/declaration"): _r(DECLARE),
     ("GET", "/suppliers"): _r(SUPPLIERS),
     ("GET", "/suppliers.csv"): _r(REPORTS),
     ("GET", "/suppliers/{supplier_id}"): _r(SUPPLIERS),
@@ -242,6 +244,7 @@ _NEED_WORDS = {
     AUDIT: "read the audit trail",
     SMELTER_RISK: "override a smelter's risk",
     EVIDENCE: "download a campaign's evidence pack",
+    DECLARE: "produce the company's own CMRT",
 }
 
 

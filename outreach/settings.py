@@ -13,7 +13,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     # Supplier scorecards (JSON objects; unnamed keys keep their defaults from outreach/scoring.py),
     # e.g. OUTREACH_SCORECARD_WEIGHTS='{"sourcing": 40}'.
     scorecard_weights: dict[str, float] = Field(default_factory=dict)
+    # The company's own CMRT (`outreach report declaration`): its contact, authorizer, effective date and
+    # answers to company questions A-H, as a JSON object (README "The company's own CMRT"). Unset: the
+    # command refuses, naming what is missing, unless an answers file gives them.
+    own_declaration: dict[str, Any] = Field(default_factory=dict)
     scorecard_grades: dict[str, float] = Field(default_factory=dict)
     scorecard_points: dict[str, float] = Field(default_factory=dict)
 

@@ -18,4 +18,6 @@ instead of deriving a fact its own way (DESIGN.md, "One truth, many faces").
 - ``models.facts.plan``: a corrective action plan's decisions over its workflow's carried state: the
   schedule (plan due, action reminders, overdue, review cadence), which Updates are refused and why, the
   plan's result and what its emails say.
+- ``models.facts.own_declaration``: the company's own CMRT rolled up from its suppliers' valid declarations
+  (Q1-Q8 per metal by documented rules, the Smelter List unique by CID) and what its own answers lack.
 """

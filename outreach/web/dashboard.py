@@ -194,6 +194,37 @@ def campaign_report(request: Request, campaign_id: str):
                   draft=render_due_diligence_draft(figures, company=ctx.settings.company_name, year=campaign.year))
 
 
+@router.post("/campaigns/{campaign_id}/declaration", dependencies=[Depends(require_csrf)])
+async def campaign_own_declaration(request: Request, campaign_id: str, user: User = Depends(require_user)):
+    """The company's own CMRT: the uploaded official blank filled with the campaign's roll-up, downloaded."""
+
+    from outreach.reports.figures import ReportInputError
+    from outreach.reports.own_declaration import OwnDeclarationRefused, company_answers, produce
+
+    ctx = ctx_of(request)
+    if queries.campaign(ctx.engine, campaign_id) is None:
+        raise HTTPException(404, f"There is no campaign {campaign_id}.")
+    form = await request.form()
+    upload = form.get("template")
+    blank = await upload.read(ctx.settings.max_upload_bytes + 1) if hasattr(upload, "read") else b""
+    back = RedirectResponse(f"/campaigns/{campaign_id}/report", status_code=303)
+    if not blank:
+        flash(request, "Company's own CMRT: not done. Choose the official blank CMRT (.xlsx) from the RMI.", "error")
+        return back
+    if len(blank) > ctx.settings.max_upload_bytes:
+        flash(request, "Company's own CMRT: not done. The file is larger than the upload limit.", "error")
+        return back
+    try:
+        company = company_answers(ctx.settings.own_declaration, None, ctx.settings.company_name)
+        made = produce(ctx.engine, campaign_id, blank, company, by=user.email)
+    except (OwnDeclarationRefused, ReportInputError) as exc:
+        flash(request, f"Company's own CMRT: not done. {exc}", "error")
+        return back
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"CMRT-{ctx.settings.company_name}-{campaign_id}.xlsx")
+    return Response(made.data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
+
+
 @router.get("/campaigns/{campaign_id}/evidence.zip")
 def campaign_evidence(request: Request, campaign_id: str):
     """The auditor's evidence pack (outreach.evidence), streamed as it is built."""
