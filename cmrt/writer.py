@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Mapping
 
-from cmrt.builder import COMPANY_ROW, DECLARATION_CELLS, NOT_LISTED, QUESTION_FIRST_ROW
-from cmrt.reader import version_tuple
-from cmrt.types import METALS
+from cmrt import maps
+from cmrt.builder import NOT_LISTED
 
 KNOWN_VERSIONS = ("6.01", "6.1", "6.22", "6.31", "6.4", "6.5")
-SMELTER_FIRST_ROW = 5
-SMELTER_LAST_ROW = 2504
+# The company's fields as the settings name them -> as the template maps (and the reader) name them.
+_FIELD_NAMES = {"name": "company_name", "unique_id": "company_unique_id",
+                "unique_id_authority": "company_unique_id_authority"}
 
 
 class TemplateRefused(ValueError):
@@ -78,41 +78,43 @@ def template_version(blank: bytes) -> str:
 def fill_official_template(blank: bytes, *, company: Mapping[str, Any], answers: Mapping[str, Mapping[str, str]],
                            company_answers: Mapping[str, tuple[str | None, str | None]],
                            facilities: Iterable[SmelterEntry]) -> bytes:
-    """The blank filled: ``company`` by DECLARATION_CELLS names, ``answers`` Q -> metal -> answer (Q6 as the
+    """The blank filled: ``company`` by the map's declaration field names, ``answers`` Q -> metal -> answer (Q6 as the
     text "100%" etc.), ``company_answers`` letter -> (answer, comment), ``facilities`` the Smelter List."""
     version = template_version(blank)
+    tmap = maps.template_map("CMRT", version)  # the blank's own cells (cmrt/data/cmrt-<version>.json)
+    answer_col, comment_col = tmap["answer_column"], tmap["comment_column"]
     wb = _open(blank)
     decl = wb["Declaration"]
-    for key, ref in DECLARATION_CELLS.items():
-        value = company.get(key)
-        if value in (None, ""):
+    for key, value in company.items():
+        ref = tmap["declaration"].get(_FIELD_NAMES.get(key, key))
+        if ref is None or value in (None, ""):
             continue
         if key == "effective_date" and isinstance(value, date) and not isinstance(value, datetime):
             value = datetime(value.year, value.month, value.day)
         decl[ref] = value
-    number_q6 = version_tuple(version) < version_tuple("6.31")
-    for q, first in QUESTION_FIRST_ROW.items():
-        for i, metal in enumerate(METALS):
+    for q, question in tmap["questions"].items():
+        for i, metal in enumerate(tmap["metals"]):
             value = (answers.get(q) or {}).get(metal)
             if value is None:
                 continue
-            if q == "Q6" and value == "100%" and number_q6:
+            if q == "Q6" and value == "100%" and tmap["q6_hundred_as_number"]:
                 value = 1  # up to 6.22 the template's own dropdown stores 100% as the number 1
-            decl[f"D{first + i}"] = value
-    for letter, row in COMPANY_ROW.items():
+            decl[f"{answer_col}{question['first_row'] + i}"] = value
+    for letter, question in tmap["company_questions"].items():
         value, comment = company_answers.get(letter, (None, None))
         if value is not None:
-            decl[f"D{row}"] = value
+            decl[f"{answer_col}{question['row']}"] = value
         if comment:
-            decl[f"G{row}"] = comment
+            decl[f"{comment_col}{question['row']}"] = comment
 
     sl = wb["Smelter List"]
+    first_row, last_row = tmap["smelter_list"]["first_row"], tmap["smelter_list"]["last_row"]
     listed = _lookup_cids(wb)
-    _restore_row(sl, SMELTER_FIRST_ROW)
-    row = SMELTER_FIRST_ROW
+    _restore_row(sl, first_row)
+    row = first_row
     for f in facilities:
-        if row > SMELTER_LAST_ROW:
-            raise TemplateRefused(f"more smelters than the template's {SMELTER_LAST_ROW - SMELTER_FIRST_ROW + 1} rows")
+        if row > last_row:
+            raise TemplateRefused(f"more smelters than the template's {last_row - first_row + 1} rows")
         _restore_row(sl, row)
         if f.cid and (f.metal, f.cid) in listed:
             sl[f"A{row}"] = f.cid  # the template's formulas fill B, C, E, F, G, R from its Look-up
