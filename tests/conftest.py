@@ -220,9 +220,11 @@ def settings_for(tmp_path):
 # --- Temporal ------------------------------------------------------------------------------
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def ts_env():
-    """The time-skipping test server; shut down inside the session so the process exits cleanly."""
+    """A time-skipping test server for each test module: a timer or a task one module leaves behind
+    cannot hold another module's clock (a held clock times out every later skip). Shut down at the
+    module's end so the process exits cleanly."""
     from temporalio.contrib.pydantic import pydantic_data_converter
     from temporalio.testing import WorkflowEnvironment
 
