@@ -142,7 +142,9 @@ class EmailActivities:
         domain = self.settings.mail_from.rsplit("@", 1)[-1].strip(">").strip() or "outreach.local"
         return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
-    def _context(self, req: EmailRequest) -> dict[str, Any]:
+    def _context(self, req: EmailRequest, session: Optional[Session] = None) -> dict[str, Any]:
+        """The template's context. `session`: the caller's open transaction, read in rather than a second
+        session beside it (on SQLite a second one would wait for the first one's write lock)."""
         ctx = dict(req.context)
         ctx.setdefault("base_url", self.settings.public_base_url)
         if req.survey_id:
@@ -150,13 +152,17 @@ class EmailActivities:
         if req.escalation_id:
             ctx.setdefault("decision_url", self.links.decision_url(req.escalation_id))
         if ctx.get("supplier_id"):  # the supplier's language: its portal choice, its last CMRT's (outreach.languages)
-            with Session(self.engine) as session:
-                for key, value in supplier_language_facts(session, str(ctx["supplier_id"])).items():
-                    ctx.setdefault(key, value)
+            if session is not None:
+                facts = supplier_language_facts(session, str(ctx["supplier_id"]))
+            else:
+                with Session(self.engine) as own:
+                    facts = supplier_language_facts(own, str(ctx["supplier_id"]))
+            for key, value in facts.items():
+                ctx.setdefault(key, value)
         return ctx
 
-    def _render(self, req: EmailRequest):
-        return render_email(req.template, self._context(req), company_language=self.settings.company_language)
+    def _render(self, req: EmailRequest, session: Optional[Session] = None):
+        return render_email(req.template, self._context(req, session), company_language=self.settings.company_language)
 
     def _claim(self, req: EmailRequest) -> OutboxMessage:
         """The outbox row for this key, created (rendered) on first sight; every attempt is counted."""
@@ -167,7 +173,7 @@ class EmailActivities:
                 row.last_attempt_at = utcnow()
                 if row.status == OutboxStatus.pending and row.last_error is not None:
                     # Never accepted by a server: this attempt's context holds (e.g. a due date counted anew).
-                    rendered = self._render(req)
+                    rendered = self._render(req, session)
                     row.subject, row.body_text, row.body_html = rendered.subject, rendered.text, rendered.html
                 session.add(row)
                 return row
