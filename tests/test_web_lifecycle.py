@@ -278,7 +278,7 @@ async def test_portal_product_level_then_corrective_action_plan_and_status(rig_w
             "csrf_token": token, "description_1": "Remove African Gold Refinery from the gold supply",
             "owner_1": "Jane Doe", "target_1": later,
             "description_2": "Ask the refinery to enrol in RMAP", "owner_2": "Raj Patel", "target_2": latest})
-        assert "Your plan with 2 action(s) was received" in r.text
+        assert "Your plan with 2 actions was received" in r.text
 
         def actions():
             with session_scope(rig.engine) as s:
