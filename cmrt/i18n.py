@@ -46,7 +46,7 @@ def language(locale: str | Iterable[str] | None) -> str:
     # an Accept-Language header ("de-DE,de;q=0.9,en;q=0.8") lists its preferences in order, like a list
     preferences = locale.split(",") if isinstance(locale, str) else locale
     for each in preferences:
-        found = _one(each)
+        found = catalogue_language(each)
         if found:
             return found
     return SOURCE
@@ -54,20 +54,27 @@ def language(locale: str | Iterable[str] | None) -> str:
 
 def known(locale: str | None) -> bool:
     """Whether a locale names one of our languages (English included), so a typo can be told apart."""
-    return any(_one(each) for each in (locale or "").split(","))
+    return any(catalogue_language(each) for each in (locale or "").split(","))
 
 
-def _one(code: object) -> str | None:
+def catalogue_language(code: object) -> str | None:
+    """THE one reading of a language a person or a file gives us: a locale code ("EN", "en-US", "zh-TW",
+    "pt_BR", "de;q=0.9", "de-XX" with a region Babel does not know) or a CMRT selector name ("日本語",
+    "中文 Chinese") -> one of LANGUAGES, or None when we have no catalogue for it."""
     text = code.strip() if isinstance(code, str) else ""
     if not text:
         return None
     by_name = cmrt_language(text)
     if by_name:
         return by_name
+    tag = text.split(";")[0].strip().replace("-", "_")
     try:
-        parsed = Locale.parse(text.split(";")[0].strip().replace("-", "_"))
+        parsed = Locale.parse(tag)
     except (ValueError, TypeError, UnknownLocaleError):
-        return None
+        try:  # an unknown region or script still says the language
+            parsed = Locale.parse(tag.split("_")[0].lower())
+        except (ValueError, TypeError, UnknownLocaleError):
+            return None
     if parsed.language == "zh":
         # zh-TW, zh-HK, zh-MO and zh-Hant parse with the Hant script (Babel's likely subtags)
         return "zh_Hant" if parsed.script == "Hant" or parsed.territory in ("TW", "HK", "MO") else "zh_Hans"

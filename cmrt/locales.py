@@ -15,6 +15,21 @@ CMRT_LANGUAGES: dict[str, str] = {
 }
 
 
+# Each language by one name, in its own script or in English (older Excel builds keep the English name).
+_NAMES: dict[str, str] = {
+    "english": "en", "中文": "zh_Hans", "chinese": "zh_Hans", "日本語": "ja", "japanese": "ja", "한국어": "ko",
+    "korean": "ko", "français": "fr", "french": "fr", "português": "pt", "portuguese": "pt", "deutsch": "de",
+    "german": "de", "español": "es", "spanish": "es", "italiano": "it", "italian": "it", "türkçe": "tr",
+    "turkish": "tr", "繁體中文": "zh_Hant",
+}
+
+
 def cmrt_language(selector: str | None) -> str | None:
-    """The catalogue for the language a CMRT was filled in (its Declaration!D3 selector), or None."""
-    return CMRT_LANGUAGES.get(" ".join((selector or "").split()).casefold())
+    """The catalogue for a language named as the CMRT's selector (Declaration!D3) names it: the selector's
+    text ("中文 Chinese"), or one of its names ("日本語", "German"); None for anything else. Both names of
+    a two-word selector must agree ("中文 Japanese" is None)."""
+    text = " ".join((selector or "").split()).casefold()
+    if text in CMRT_LANGUAGES or text in _NAMES:
+        return CMRT_LANGUAGES.get(text) or _NAMES[text]
+    found = {_NAMES.get(part) for part in text.split()}
+    return found.pop() if len(found) == 1 and None not in found else None

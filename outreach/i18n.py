@@ -26,7 +26,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -48,43 +47,16 @@ CMRT_LANGUAGES: dict[str, str] = {
 SUPPORTED: dict[str, str] = {**CMRT_LANGUAGES, "zh_Hant": "繁體中文"}
 # How Babel formats each catalogue's dates and numbers (Portuguese and Spanish as our suppliers write them).
 FORMAT_LOCALE = {"zh": "zh_Hans_CN", "zh_Hant": "zh_Hant_TW", "pt": "pt_BR", "es": "es_MX"}
-_TRADITIONAL_REGIONS = {"TW", "HK", "MO"}
-
-# What a CMRT's language selector (Declaration!D3) may hold: the names the template offers, in their own
-# script and in English (templates saved by older Excel builds keep the English name).
-_SELECTOR_NAMES = {name.casefold(): code for code, name in CMRT_LANGUAGES.items()} | {
-    "chinese": "zh", "japanese": "ja", "korean": "ko", "french": "fr", "portuguese": "pt", "german": "de",
-    "spanish": "es", "italian": "it", "turkish": "tr", "english": "en", "繁體中文": "zh_Hant",
-}
-_CODE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 
 
 def normalise(value: Optional[str]) -> Optional[str]:
     """A catalogue code for a language code (``EN``, ``en-US``, ``pt_BR``, ``zh-TW``, ``zh-Hans-CN``) or a CMRT
-    selector name (``日本語``, ``German``); None for anything we have no catalogue for."""
-    if not value:
-        return None
-    text = str(value).strip()
-    if text.casefold() in _SELECTOR_NAMES:
-        return _SELECTOR_NAMES[text.casefold()]
-    # The selector of the official templates says both names: "中文 Chinese", "日本語 Japanese".
-    names = {_SELECTOR_NAMES.get(part.casefold()) for part in text.split()}
-    if len(names) == 1 and None not in names:
-        return names.pop()
-    if not _CODE.match(text):
-        return None
-    try:
-        loc = Locale.parse(text.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        # An unknown region or script ("en-XX") still says the language.
-        try:
-            loc = Locale.parse(text.replace("-", "_").split("_")[0].lower())
-        except (ValueError, UnknownLocaleError):
-            return None
-    if loc.language == "zh":
-        traditional = loc.script == "Hant" or (loc.script is None and loc.territory in _TRADITIONAL_REGIONS)
-        return "zh_Hant" if traditional else "zh"
-    return loc.language if loc.language in SUPPORTED else None
+    selector name (``日本語``, ``German``); None for anything we have no catalogue for. cmrt reads it (one
+    reading for findings and for these catalogues); Simplified Chinese is this catalogue's ``zh``."""
+    from cmrt.i18n import catalogue_language
+
+    code = catalogue_language(value)
+    return "zh" if code == "zh_Hans" else code
 
 
 def negotiate(accept_language: Optional[str]) -> Optional[str]:
